@@ -1,0 +1,1 @@
+"""The HTTP API: FastAPI app factory, routes, auth dependency, problem-details mapping."""

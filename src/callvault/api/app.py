@@ -1,0 +1,73 @@
+"""The FastAPI application factory: ``create_app(settings)`` builds one independent instance."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from callvault import __version__
+from callvault.api import problems
+from callvault.api.limits import BodyLimitMiddleware
+from callvault.api.responses import TethrJSONResponse
+from callvault.api.routes import calls, capture, health, status, token
+from callvault.capture.reads import CallReader
+from callvault.runtime import Runtime
+from callvault.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CAPTURE_PATH = "/callCapture/v1/archive"
+PROCESS_INTERVAL_SECONDS = 5.0
+
+
+async def _process_backlog(runtime: Runtime) -> None:
+    """Finish the processing a restart interrupted (Concluded calls), then keep an eye out."""
+    reader = CallReader(runtime)
+    while True:
+        try:
+            await run_in_threadpool(reader.process_pending)
+        except Exception:
+            log.warning("processing of captured calls failed; will retry", exc_info=True)
+        await asyncio.sleep(PROCESS_INTERVAL_SECONDS)
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt: Runtime = (
+            runtime if runtime is not None else await run_in_threadpool(Runtime.open, settings)
+        )
+        app.state.runtime = rt
+        backlog = asyncio.create_task(_process_backlog(rt))
+        try:
+            yield
+        finally:
+            backlog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await backlog
+            if runtime is None:
+                rt.close()
+
+    app = FastAPI(
+        title="callvault",
+        version=__version__,
+        description="Tethr-compatible call capture and provable call purge.",
+        default_response_class=TethrJSONResponse,
+        lifespan=lifespan,
+    )
+    if runtime is not None:
+        app.state.runtime = runtime
+    problems.install(app)
+    for module in (token, capture, status, calls, health):
+        app.include_router(module.router)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_json_body_bytes,
+        exempt=frozenset({CAPTURE_PATH}),
+    )
+    return app

@@ -1,0 +1,50 @@
+"""Dependencies shared by routes: the instance's runtime and the authenticated principal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from callvault.auth.permissions import Permission, grants
+from callvault.auth.tokens import Principal, authenticate
+from callvault.errors import PermissionDenied, Unauthenticated
+from callvault.runtime import Runtime
+
+# auto_error=False: a missing header must become our 401 problem, not FastAPI's 403.
+_bearer = HTTPBearer(auto_error=False, description="An access token from POST /Token.")
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def require(permission: Permission) -> Callable[..., Principal]:
+    """A dependency that authenticates the bearer token and checks one permission."""
+
+    def dependency(
+        runtime: RuntimeDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        if credentials is None or not credentials.credentials.strip():
+            raise Unauthenticated(
+                "send `Authorization: Bearer <token>`; get a token from POST /Token"
+            )
+        principal = authenticate(runtime.engine, credentials.credentials.strip())
+        if not grants(principal.permissions, permission):
+            raise PermissionDenied(
+                f"this API user lacks the `{permission.value}` permission needed here"
+            )
+        return principal
+
+    return dependency
+
+
+CaptureUser = Annotated[Principal, Depends(require(Permission.CAPTURE))]
+AdminUser = Annotated[Principal, Depends(require(Permission.ADMIN))]

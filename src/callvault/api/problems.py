@@ -1,0 +1,81 @@
+"""RFC 9457 problem details: the one place domain errors become HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from callvault.api.responses import ProblemResponse
+from callvault.errors import CallvaultError, Unauthenticated
+
+log = logging.getLogger(__name__)
+
+PROBLEM_BASE = "https://callvault.dev/problems/"
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+    },
+}
+
+
+def problem(status: int, title: str, slug: str, detail: str, **headers: str) -> Response:
+    body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
+    return ProblemResponse(body, status_code=status, headers=headers or None)
+
+
+def error_response(exc: CallvaultError) -> Response:
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else {}
+    return problem(exc.status, exc.title, exc.slug, exc.detail, **headers)
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:10]:
+        loc = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        if error.get("type") == "json_invalid":
+            return "the request body is not valid JSON; send a JSON object"
+        message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+        parts.append(f"{loc}: {message}" if loc else message)
+    return "; ".join(parts) or "the request is invalid"
+
+
+_HTTP_TITLES = {
+    404: ("Not Found", "not-found"),
+    405: ("Method Not Allowed", "method-not-allowed"),
+    413: ("Content Too Large", "too-large"),
+}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(CallvaultError)
+    async def _domain(_request: Request, exc: CallvaultError) -> Response:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> Response:
+        return problem(400, "Bad Request", "bad-request", _describe_validation(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
+        title, slug = _HTTP_TITLES.get(exc.status_code, ("Error", "http-error"))
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "no such endpoint; see /openapi.json for the API"
+        headers = dict(exc.headers or {})
+        return problem(exc.status_code, title, slug, detail, **headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> Response:
+        log.error("unhandled error", exc_info=exc)
+        return problem(500, "Internal Server Error", "internal", "an unexpected error occurred")

@@ -1,0 +1,41 @@
+"""callvault's extension: read a captured call back, decrypted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
+
+from callvault.api.deps import CaptureUser, RuntimeDep
+from callvault.api.routes.capture import PROBLEMS
+from callvault.api.routes.schemas import CallOut
+from callvault.capture.reads import CallReader
+
+router = APIRouter(tags=["calls"])
+
+
+@router.get(
+    "/calls/v1/{callId}",
+    operation_id="get_call",
+    summary="A captured call's details, decrypted",
+    response_model=CallOut,
+    responses=PROBLEMS,
+)
+async def get_call(callId: str, runtime: RuntimeDep, _user: CaptureUser) -> dict[str, Any]:
+    return await run_in_threadpool(CallReader(runtime).details, callId)
+
+
+@router.get(
+    "/calls/v1/{callId}/audio",
+    operation_id="get_call_audio",
+    summary="A captured call's audio, decrypted and streamed",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}, **PROBLEMS},
+)
+async def get_audio(callId: str, runtime: RuntimeDep, _user: CaptureUser) -> StreamingResponse:
+    content_type, length, chunks = await run_in_threadpool(CallReader(runtime).audio, callId)
+    return StreamingResponse(
+        chunks, media_type=content_type, headers={"Content-Length": str(length)}
+    )

@@ -1,0 +1,124 @@
+"""Tethr call capture: upload (``archive``) and recorder heartbeats (``monitor``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Request
+from starlette.concurrency import run_in_threadpool
+
+from callvault.api.deps import AdminUser, CaptureUser, RuntimeDep
+from callvault.api.problems import PROBLEM_SCHEMA
+from callvault.api.routes.schemas import CaptureOut, HeartbeatIn, HeartbeatOut
+from callvault.capture.reads import CallReader
+from callvault.capture.service import CaptureService
+from callvault.errors import BadInput, TooLarge
+from callvault.store import monitors
+
+router = APIRouter(tags=["capture"])
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}}}
+    for code, text in {
+        400: "Bad input",
+        401: "Missing, bad or expired token",
+        403: "Missing permission",
+        404: "Not found",
+        409: "Conflict",
+        413: "Too large",
+        415: "Wrong content type",
+    }.items()
+}
+
+_CAPTURE_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["info", "data"],
+                "properties": {
+                    "info": {"type": "string", "description": "The call's details as JSON."},
+                    "data": {"type": "string", "format": "binary", "description": "The audio."},
+                },
+            }
+        }
+    },
+}
+
+HEARTBEAT_STATUSES = {0: "Unknown", 1: "Healthy", 10: "Warning", 20: "Error", 30: "Offline"}
+
+
+@router.post(
+    "/callCapture/v1/archive",
+    operation_id="capture_call",
+    summary="Upload a recorded call (multipart: `info` JSON + `data` audio)",
+    response_model=CaptureOut,
+    responses=PROBLEMS,
+    openapi_extra={"requestBody": _CAPTURE_BODY},
+)
+async def archive(
+    request: Request, runtime: RuntimeDep, _user: CaptureUser, background: BackgroundTasks
+) -> dict[str, str]:
+    limit = runtime.settings.max_upload_bytes
+    length = request.headers.get("content-length")
+    # With chunked framing the length header is ignored (RFC 9112 §6.3), as the server does.
+    if (
+        length
+        and length.isdigit()
+        and int(length) > limit
+        and "transfer-encoding" not in request.headers
+    ):
+        raise TooLarge(f"the upload is larger than the limit of {limit} bytes")
+    call_id = await CaptureService(runtime).capture(
+        request.headers.get("content-type"), request.stream()
+    )
+    background.add_task(run_in_threadpool, CallReader(runtime).process, call_id)
+    return {"callId": call_id}
+
+
+def _heartbeat_status(value: int | str) -> str:
+    if isinstance(value, int):
+        if value in HEARTBEAT_STATUSES:
+            return HEARTBEAT_STATUSES[value]
+    else:
+        for name in HEARTBEAT_STATUSES.values():
+            if value.lower() == name.lower():
+                return name
+    allowed = ", ".join(f"{k} ({v})" for k, v in HEARTBEAT_STATUSES.items())
+    raise BadInput(f"Status must be one of {allowed}, as a number or a name")
+
+
+@router.post(
+    "/callCapture/v1/monitor",
+    operation_id="record_heartbeat",
+    summary="Record a recorder's heartbeat",
+    responses=PROBLEMS,
+)
+async def heartbeat(body: HeartbeatIn, runtime: RuntimeDep, _user: CaptureUser) -> dict[str, Any]:
+    status = _heartbeat_status(body.Status)
+    await run_in_threadpool(
+        monitors.record, runtime.engine, body.Name, status, body.TimeStamp, body.SoftwareVersion
+    )
+    return {}
+
+
+@router.get(
+    "/callCapture/v1/monitor",
+    operation_id="list_heartbeats",
+    summary="The last heartbeat of every recorder (admins)",
+    response_model=list[HeartbeatOut],
+    responses=PROBLEMS,
+)
+async def heartbeats(runtime: RuntimeDep, _user: AdminUser) -> list[dict[str, Any]]:
+    rows = await run_in_threadpool(monitors.latest, runtime.engine)
+    return [
+        {
+            "name": r["name"],
+            "status": r["status"],
+            "timeStamp": r["reported_at"],
+            "softwareVersion": r["software_version"],
+            "receivedAt": r["received_at"].isoformat().replace("+00:00", "Z"),
+        }
+        for r in rows
+    ]

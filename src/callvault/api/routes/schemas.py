@@ -1,0 +1,83 @@
+"""Request and response bodies of the JSON endpoints.
+
+Request keys are case-insensitive (Tethr's clients send ``CallSessionIds`` and ``callSessionIds``):
+each input model folds the keys it receives onto its canonical field names before validation.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class CaseInsensitiveModel(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    _canonical: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fold_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError("the body must be a JSON object")
+        names = {name.lower(): name for name in cls.model_fields}
+        return {names.get(str(k).lower(), k): v for k, v in data.items()}
+
+
+class SessionIdsIn(CaseInsensitiveModel):
+    CallSessionIds: list[str] = Field(max_length=100, description="Session IDs, at most 100.")
+
+
+class CallSessionOut(BaseModel):
+    callId: str | None
+    sessionId: str
+    status: str
+    durationSec: float | None
+
+
+class CallSessionsOut(BaseModel):
+    callSessions: list[CallSessionOut]
+
+
+class CaptureOut(BaseModel):
+    callId: str
+
+
+class HeartbeatIn(CaseInsensitiveModel):
+    Status: int | str
+    TimeStamp: str | None = Field(default=None, max_length=64)
+    Name: str = Field(min_length=1, max_length=200)
+    SoftwareVersion: str | None = Field(default=None, max_length=200)
+
+
+class HeartbeatOut(BaseModel):
+    name: str
+    status: str
+    timeStamp: str | None
+    softwareVersion: str | None
+    receivedAt: str
+
+
+class ContactOut(BaseModel):
+    type: str
+    channel: int | str | None
+    phoneNumber: str | None
+    phoneE164: str | None
+    referenceId: str | None
+    firstName: str | None
+    lastName: str | None
+
+
+class CallOut(BaseModel):
+    callId: str
+    sessionId: str
+    masterCallId: str | None
+    startTime: str
+    endTime: str | None
+    direction: str
+    numberDialed: str | None
+    contacts: list[ContactOut]
+    metadata: Any
+    audioFormat: str | None
+    durationSec: float | None
+    status: str

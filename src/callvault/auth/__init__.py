@@ -1,0 +1,1 @@
+"""API users, permissions and OAuth client-credentials access tokens."""

@@ -1,0 +1,28 @@
+"""Permissions an API user may hold; ``admin`` implies every other one."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    CAPTURE = "capture"  # capture calls, read their status and content
+    PURGE = "purge"  # erase calls
+    AUDIT = "audit"  # read the audit trail and purge requests
+    ADMIN = "admin"  # everything, including heartbeats of recorders
+
+
+def parse_permissions(values: list[str]) -> frozenset[Permission]:
+    """Validate permission names; raises ValueError naming the bad one and the allowed set."""
+    allowed = ", ".join(p.value for p in Permission)
+    result = set()
+    for value in values:
+        try:
+            result.add(Permission(value.strip().lower()))
+        except ValueError:
+            raise ValueError(f"unknown permission {value!r}; use one of: {allowed}") from None
+    return frozenset(result)
+
+
+def grants(held: frozenset[Permission], needed: Permission) -> bool:
+    return Permission.ADMIN in held or needed in held

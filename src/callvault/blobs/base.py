@@ -1,0 +1,39 @@
+"""The blob store protocol: what capture, reads and erasure need from any backend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO, Protocol
+
+
+class BlobWriter(Protocol):
+    """A blob being written. Nothing is visible under its key until ``commit`` returns."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def commit(self) -> int:
+        """Make the blob durable and visible; returns its size in bytes."""
+        ...
+
+    def abort(self) -> None:
+        """Drop what was written; safe to call after a failure, and more than once."""
+        ...
+
+
+class BlobStore(Protocol):
+    def writer(self, key: str) -> BlobWriter: ...
+
+    def open(self, key: str) -> tuple[BinaryIO, int]:
+        """A seekable reader of the blob and its size; FileNotFoundError when absent."""
+        ...
+
+    def delete(self, key: str) -> int:
+        """Delete the blob and every stored version of it; returns how many objects were removed.
+
+        Idempotent: deleting an absent key returns 0.
+        """
+        ...
+
+    def keys(self) -> Iterator[str]:
+        """Every committed key (used by the orphan sweeper and by tests)."""
+        ...

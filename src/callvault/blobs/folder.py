@@ -1,0 +1,94 @@
+"""The local-folder blob backend: the embedded default, for one machine.
+
+Writes go to a temporary file in the same folder, are fsynced, then renamed into place (and the
+folder fsynced), so a crash never leaves a half-written blob under a real key.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+TMP_PREFIX = ".tmp-"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class FolderWriter:
+    def __init__(self, final: Path) -> None:
+        self._final = final
+        final.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = final.parent / f"{TMP_PREFIX}{secrets.token_hex(8)}"
+        self._file: BinaryIO | None = open(self._tmp, "xb")  # noqa: SIM115 - closed in commit/abort
+        self._size = 0
+
+    def write(self, data: bytes) -> None:
+        assert self._file is not None, "writer already closed"
+        self._file.write(data)
+        self._size += len(data)
+
+    def commit(self) -> int:
+        assert self._file is not None, "writer already closed"
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        self._file = None
+        os.replace(self._tmp, self._final)
+        _fsync_dir(self._final.parent)
+        return self._size
+
+    def abort(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._tmp.unlink(missing_ok=True)
+
+
+class FolderBlobStore:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        if not key or key.startswith("/") or ".." in key.split("/") or key.startswith(TMP_PREFIX):
+            raise ValueError(f"invalid blob key {key!r}")
+        return self.root / key
+
+    def writer(self, key: str) -> FolderWriter:
+        return FolderWriter(self._path(key))
+
+    def open(self, key: str) -> tuple[BinaryIO, int]:
+        path = self._path(key)
+        handle = open(path, "rb")  # noqa: SIM115 - the caller owns and closes it
+        return handle, os.fstat(handle.fileno()).st_size
+
+    def delete(self, key: str) -> int:
+        path = self._path(key)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return 0
+        _fsync_dir(path.parent)
+        return 1
+
+    def keys(self) -> Iterator[str]:
+        for path in self.root.rglob("*"):
+            if path.is_file() and not path.name.startswith(TMP_PREFIX):
+                yield path.relative_to(self.root).as_posix()
+
+    def sweep_temporaries(self) -> int:
+        """Remove temporaries a crash left behind (they hold only ciphertext, but waste space)."""
+        removed = 0
+        for path in self.root.rglob(f"{TMP_PREFIX}*"):
+            path.unlink(missing_ok=True)
+            removed += 1
+        return removed

@@ -1,0 +1,1 @@
+"""Call capture: the Tethr-compatible upload, call status, and reads of captured calls."""

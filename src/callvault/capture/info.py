@@ -1,0 +1,156 @@
+"""The ``info`` part of a capture, as Tethr's clients send it.
+
+Keys are matched case-insensitively (``SessionId``, ``sessionId``, ``sessionid``), ``utcStart`` /
+``utcEnd`` are aliases, empty strings mean absent, and times may carry 0-7 fractional digits, a
+``Z``, an offset, or no offset at all (then UTC).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from callvault.errors import BadInput
+
+DIRECTIONS = ("Unknown", "Inbound", "Outbound", "Internal")
+
+_ALIASES = {"utcstart": "starttime", "utcend": "endtime"}
+
+
+def _lower_keys(value: Any, aliases: dict[str, str] | None = None) -> Any:
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        name = str(key).lower()
+        name = (aliases or {}).get(name, name)
+        if item == "":
+            continue  # Tethr's clients send "" for "not given"
+        out[name] = item
+    return out
+
+
+def parse_time(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 time string such as 2024-01-01T04:23:00Z")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not an ISO 8601 time; use e.g. 2024-01-01T04:23:00.123Z"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+class ContactInfo(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    type: str = Field(min_length=1, max_length=100)
+    channel: int | str | None = None
+    phonenumber: str | None = Field(default=None, max_length=200)
+    referenceid: str | None = Field(default=None, max_length=500)
+    firstname: str | None = Field(default=None, max_length=500)
+    lastname: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keys(cls, data: Any) -> Any:
+        return _lower_keys(data)
+
+    @property
+    def is_customer(self) -> bool:
+        return self.type.lower() == "customer"
+
+
+class AudioInfo(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    format: str | None = Field(default=None, max_length=32)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keys(cls, data: Any) -> Any:
+        return _lower_keys(data)
+
+
+class CaptureInfo(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    sessionid: str = Field(min_length=1, max_length=256)
+    mastercallid: str | None = Field(default=None, max_length=256)
+    starttime: datetime
+    endtime: datetime | None = None
+    direction: str = "Unknown"
+    numberdialed: str | None = Field(default=None, max_length=200)
+    contacts: list[ContactInfo] = Field(min_length=1, max_length=100)
+    metadata: Any = None
+    audio: AudioInfo | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError("info must be a JSON object")
+        return _lower_keys(data, _ALIASES)
+
+    @field_validator("starttime", "endtime", mode="before")
+    @classmethod
+    def _time(cls, value: Any) -> Any:
+        return None if value is None else parse_time(value)
+
+    @field_validator("direction", mode="before")
+    @classmethod
+    def _direction(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            for known in DIRECTIONS:
+                if value.lower() == known.lower():
+                    return known
+        raise ValueError(f"must be one of {', '.join(DIRECTIONS)}")
+
+    @model_validator(mode="after")
+    def _order(self) -> CaptureInfo:
+        if self.endtime is not None and self.endtime < self.starttime:
+            raise ValueError("endTime is before startTime")
+        return self
+
+
+_FIELD_NAMES = {
+    "sessionid": "sessionId",
+    "mastercallid": "masterCallId",
+    "starttime": "startTime",
+    "endtime": "endTime",
+    "numberdialed": "numberDialed",
+    "phonenumber": "phoneNumber",
+    "referenceid": "referenceId",
+    "firstname": "firstName",
+    "lastname": "lastName",
+}
+
+
+def _describe(error: Any) -> str:
+    path = "".join(
+        f"[{part}]" if isinstance(part, int) else f".{_FIELD_NAMES.get(str(part), part)}"
+        for part in error["loc"]
+    )
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "missing":
+        message = "is required"
+    return f"info{path} {message}".replace("info ", "info: ", 1)
+
+
+def parse_info(raw: bytes) -> CaptureInfo:
+    """Validate the ``info`` part; BadInput lists every problem with the field it is in."""
+    try:
+        document = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadInput("the `info` part is not valid JSON; send a JSON object") from None
+    try:
+        return CaptureInfo.model_validate(document)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(e) for e in exc.errors()[:20])
+        raise BadInput(f"the `info` part is invalid: {problems}") from None

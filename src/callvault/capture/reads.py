@@ -1,0 +1,131 @@
+"""Reading captured calls back: status, details and audio (decrypted on the fly)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from callvault.capture.audio import content_type_for, measure_duration
+from callvault.capture.sealed import open_details
+from callvault.crypto import CallCipher, DecryptedAudio
+from callvault.errors import NotFound
+from callvault.runtime import Runtime
+from callvault.store import calls as call_store
+from callvault.store.calls import CallRow
+
+log = logging.getLogger(__name__)
+
+NOT_FOUND = "NotFound"
+# Statuses a caller may read the content of; a call being purged is already invisible.
+READABLE = ("Concluded", "Complete", "Excluded")
+
+
+@dataclass(frozen=True)
+class CallStatus:
+    call_id: str | None
+    session_id: str
+    status: str
+    duration_sec: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "callId": self.call_id,
+            "sessionId": self.session_id,
+            "status": self.status,
+            "durationSec": self.duration_sec,
+        }
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+class CallReader:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def statuses(self, session_ids: Sequence[str]) -> list[CallStatus]:
+        found = call_store.calls_by_session(self.runtime.engine, session_ids)
+        result = []
+        for sid in session_ids:
+            row = found.get(sid)
+            if row is None:
+                result.append(CallStatus(None, sid, NOT_FOUND, None))
+            else:
+                result.append(CallStatus(row.call_id, sid, row.status, row.duration_sec))
+        return result
+
+    def exclude(self, session_ids: Sequence[str]) -> int:
+        return call_store.set_status(
+            self.runtime.engine, session_ids, "Excluded", only_from=("Concluded", "Complete")
+        )
+
+    def _readable(self, call_id: str) -> tuple[CallRow, CallCipher]:
+        with self.runtime.engine.connect() as conn:
+            row = call_store.get_call(conn, call_id)
+        if row is None or row.status not in READABLE:
+            raise NotFound(f"no call with callId {call_id!r}")
+        wrapped = self.runtime.keystore.get(call_id)
+        if wrapped is None:
+            raise NotFound(f"no call with callId {call_id!r}")
+        return row, CallCipher(call_id, self.runtime.keys.unwrap(call_id, wrapped))
+
+    def details(self, call_id: str) -> dict[str, Any]:
+        row, cipher = self._readable(call_id)
+        doc = open_details(cipher, row.sealed)
+        return {
+            "callId": row.call_id,
+            "sessionId": row.session_id,
+            "masterCallId": doc["masterCallId"],
+            "startTime": _iso(row.start_time),
+            "endTime": _iso(row.end_time),
+            "direction": row.direction,
+            "numberDialed": doc["numberDialed"],
+            "contacts": doc["contacts"],
+            "metadata": doc["metadata"],
+            "audioFormat": row.audio_format,
+            "durationSec": row.duration_sec,
+            "status": row.status,
+        }
+
+    def _open_audio(self, row: CallRow, cipher: CallCipher) -> DecryptedAudio:
+        handle, size = self.runtime.blobs.open(row.blob_key)
+        return cipher.audio_reader(handle, size)
+
+    def audio(self, call_id: str) -> tuple[str, int, Iterator[bytes]]:
+        """Content type, length and a chunk iterator of the decrypted audio."""
+        row, cipher = self._readable(call_id)
+        try:
+            reader = self._open_audio(row, cipher)
+        except FileNotFoundError:
+            raise NotFound(f"no call with callId {call_id!r}") from None
+
+        def chunks() -> Iterator[bytes]:
+            with reader:
+                while piece := reader.read(256 * 1024):
+                    yield piece
+
+        return content_type_for(row.audio_format, row.audio_content_type), reader.length, chunks()
+
+    def process(self, call_id: str) -> None:
+        """Measure the audio's duration and move the call from Concluded to Complete."""
+        try:
+            row, cipher = self._readable(call_id)
+            with self._open_audio(row, cipher) as reader:
+                duration = measure_duration(reader)
+        except (NotFound, FileNotFoundError):
+            return  # purged or excluded meanwhile: nothing to process
+        except Exception:
+            # Unreadable audio must not keep the call Concluded forever: complete it unmeasured.
+            log.warning("audio of a call could not be processed", exc_info=True)
+            duration = None
+        call_store.mark_processed(self.runtime.engine, call_id, duration)
+
+    def process_pending(self) -> int:
+        """Process one batch of Concluded calls (those whose processing a restart interrupted)."""
+        ids = call_store.pending_processing(self.runtime.engine)
+        for call_id in ids:
+            self.process(call_id)
+        return len(ids)

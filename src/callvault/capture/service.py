@@ -1,0 +1,220 @@
+"""Capture: stream a multipart upload into an encrypted blob and store the sealed call.
+
+The audio is encrypted as it streams in, one bounded buffer at a time, and written to a blob that
+only becomes visible when whole. Personal fields are sealed with the call's data key before they
+reach the database; customer phones are stored only as blind-index digests.
+
+Order of durable writes: blob, wrapped key, call row. A crash between them leaves an orphan blob
+or key with no row (ciphertext only, removed by the orphan sweeper), never a row without its data.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from anyio import to_thread
+
+from callvault.blobs import BlobWriter
+from callvault.capture import multipart
+from callvault.capture.audio import format_from_content_type
+from callvault.capture.info import CaptureInfo, parse_info
+from callvault.capture.sealed import contacts_document, seal_details
+from callvault.crypto import AudioEncryptor, CallCipher, new_data_key
+from callvault.errors import BadInput, Conflict, StorageUnavailable, TooLarge, UnsupportedMediaType
+from callvault.ids import new_call_id
+from callvault.runtime import Runtime
+from callvault.store.calls import CallRow, insert_call, session_in_use
+from callvault.store.types import utcnow
+
+log = logging.getLogger(__name__)
+
+# Plaintext gathered before one encrypt-and-write in a worker thread: big enough to amortise the
+# thread hop, small enough that memory stays flat whatever the upload size.
+WRITE_BATCH = 1024 * 1024
+INFO_PART = "info"
+DATA_PART = "data"
+
+
+async def _limited(body: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    seen = 0
+    async for chunk in body:
+        seen += len(chunk)
+        if seen > limit:
+            raise TooLarge(f"the upload is larger than the limit of {limit} bytes")
+        yield chunk
+
+
+@dataclass
+class _Upload:
+    """What one capture request has received so far."""
+
+    info_raw: bytearray = field(default_factory=bytearray)
+    info: CaptureInfo | None = None
+    saw_info: bool = False
+    saw_data: bool = False
+    data_content_type: str | None = None
+    current: str | None = None
+    pending: bytearray = field(default_factory=bytearray)
+
+
+class CaptureService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def capture(self, content_type: str | None, body: AsyncIterator[bytes]) -> str:
+        """Store one uploaded call; returns its new call ID."""
+        try:
+            boundary = multipart.parse_boundary(content_type)
+        except multipart.UnsupportedMediaType as exc:
+            raise UnsupportedMediaType(str(exc)) from None
+        except multipart.MultipartError as exc:
+            raise BadInput(str(exc)) from None
+
+        call_id = new_call_id()
+        data_key = new_data_key()
+        cipher = CallCipher(call_id, data_key)
+        encryptor = cipher.audio_encryptor()
+        blob_key = f"audio/{call_id[:2]}/{call_id}"
+        try:
+            writer = self.runtime.blobs.writer(blob_key)
+        except OSError as exc:
+            raise StorageUnavailable("the audio store cannot be written to; retry later") from exc
+        try:
+            upload = await self._receive(body, boundary, writer, encryptor)
+            info = self._finish_info(upload)
+            await to_thread.run_sync(lambda: writer.write(encryptor.finalize()))
+            await to_thread.run_sync(writer.commit)
+        except OSError as exc:
+            writer.abort()
+            raise StorageUnavailable("the audio store failed while writing; retry later") from exc
+        except BaseException:
+            writer.abort()
+            raise
+        try:
+            await to_thread.run_sync(
+                self._store, call_id, cipher, data_key, info, upload, encryptor
+            )
+        except BaseException:
+            await to_thread.run_sync(self._undo, call_id, blob_key)
+            raise
+        return call_id
+
+    async def _receive(
+        self, body: AsyncIterator[bytes], boundary: str, writer: BlobWriter, enc: AudioEncryptor
+    ) -> _Upload:
+        upload = _Upload()
+        limit = self.runtime.settings.max_upload_bytes
+        info_limit = self.runtime.settings.max_info_bytes
+
+        async def flush() -> None:
+            data = bytes(upload.pending)
+            upload.pending.clear()
+            await to_thread.run_sync(lambda: writer.write(enc.update(data)))
+
+        try:
+            async for event in multipart.iter_events(_limited(body, limit), boundary):
+                if isinstance(event, multipart.PartStart):
+                    upload.current = self._start_part(upload, event)
+                elif isinstance(event, multipart.PartData):
+                    if upload.current == INFO_PART:
+                        upload.info_raw += event.data
+                        if len(upload.info_raw) > info_limit:
+                            raise TooLarge(f"the `info` part is larger than {info_limit} bytes")
+                    elif upload.current == DATA_PART:
+                        upload.pending += event.data
+                        if len(upload.pending) >= WRITE_BATCH:
+                            await flush()
+                else:
+                    if upload.current == INFO_PART:
+                        # Reject a bad info before the (possibly huge) audio is read.
+                        upload.info = parse_info(bytes(upload.info_raw))
+                        self._check_session(upload.info.sessionid)
+                    upload.current = None
+        except multipart.MultipartError as exc:
+            raise BadInput(str(exc)) from None
+        if upload.pending:
+            await flush()
+        return upload
+
+    @staticmethod
+    def _start_part(upload: _Upload, part: multipart.PartStart) -> str | None:
+        name = part.name.lower()
+        if name == INFO_PART:
+            if upload.saw_info:
+                raise BadInput("the upload has two `info` parts; send exactly one")
+            upload.saw_info = True
+            return INFO_PART
+        if name == DATA_PART:
+            if upload.saw_data:
+                raise BadInput("the upload has two `data` parts; send exactly one")
+            upload.saw_data = True
+            upload.data_content_type = part.content_type
+            return DATA_PART
+        return None  # unknown parts are skipped, as a lenient server should
+
+    def _finish_info(self, upload: _Upload) -> CaptureInfo:
+        seen = ((INFO_PART, upload.saw_info), (DATA_PART, upload.saw_data))
+        missing = [name for name, present in seen if not present]
+        if missing:
+            parts = " and ".join(f"`{n}`" for n in missing)
+            raise BadInput(f"the upload has no {parts} part; send `info` (JSON) and `data` (audio)")
+        assert upload.info is not None
+        return upload.info
+
+    def _check_session(self, session_id: str) -> None:
+        if session_in_use(self.runtime.engine, session_id):
+            raise Conflict(
+                f"a live call with sessionId {session_id!r} already exists; "
+                "session IDs are unique among live calls"
+            )
+
+    def _store(
+        self,
+        call_id: str,
+        cipher: CallCipher,
+        data_key: bytes,
+        info: CaptureInfo,
+        upload: _Upload,
+        encryptor: AudioEncryptor,
+    ) -> None:
+        rt = self.runtime
+        region = rt.settings.default_region
+        contacts = contacts_document(info, region)
+        digests = [
+            rt.keys.blind_index(doc["phoneE164"])
+            for doc, contact in zip(contacts, info.contacts, strict=True)
+            if contact.is_customer and doc["phoneE164"]
+        ]
+        audio_format = (info.audio.format if info.audio else None) or format_from_content_type(
+            upload.data_content_type
+        )
+        row = CallRow(
+            call_id=call_id,
+            session_id=info.sessionid,
+            status="Concluded",
+            start_time=info.starttime,
+            end_time=info.endtime,
+            direction=info.direction,
+            contact_types=tuple(c.type for c in info.contacts),
+            sealed=seal_details(cipher, info, contacts),
+            audio_format=audio_format.lower() if audio_format else None,
+            audio_content_type=upload.data_content_type,
+            audio_bytes=encryptor.plaintext_bytes,
+            blob_key=f"audio/{call_id[:2]}/{call_id}",
+            duration_sec=None,
+        )
+        try:
+            rt.keystore.put(call_id, rt.keys.wrap(call_id, data_key))
+        except Exception as exc:
+            raise StorageUnavailable("the key store cannot be written to; retry later") from exc
+        insert_call(rt.engine, row, utcnow(), digests)
+
+    def _undo(self, call_id: str, blob_key: str) -> None:
+        """Best-effort removal of what a failed capture wrote; the sweeper catches the rest."""
+        try:
+            self.runtime.keystore.destroy([call_id])
+            self.runtime.blobs.delete(blob_key)
+        except Exception:
+            log.warning("cleanup after a failed capture was incomplete", exc_info=True)

@@ -1,0 +1,1 @@
+"""The ``callvault`` command: server administration and (later) the API client."""

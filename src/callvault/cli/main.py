@@ -1,0 +1,22 @@
+"""The ``callvault`` entry point."""
+
+from __future__ import annotations
+
+import typer
+
+from callvault.cli import server
+
+app = typer.Typer(
+    name="callvault",
+    help="callvault: Tethr-compatible call capture with provable call purge.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("serve")(server.serve)
+app.add_typer(server.db_app, name="db")
+app.add_typer(server.users_app, name="users")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,191 @@
+"""Server-side commands: ``serve``, ``db upgrade``, ``users``. Server modules load lazily, so a
+client-only install can still run the client commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from callvault.cli.errors import fail
+from callvault.cli.options import (
+    BlobUrl,
+    DatabaseUrl,
+    DataDir,
+    DefaultRegion,
+    KeystoreUrl,
+    S3Endpoint,
+    build_settings,
+)
+
+db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
+users_app = typer.Typer(help="API users (machine credentials).", no_args_is_help=True)
+
+
+def serve(
+    host: Annotated[str, typer.Option(envvar="CALLVAULT_HOST", help="Address to bind.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(envvar="CALLVAULT_PORT", help="Port to bind.")] = 8000,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    keystore_url: KeystoreUrl = None,
+    blob_url: BlobUrl = None,
+    s3_endpoint_url: S3Endpoint = None,
+    default_region: DefaultRegion = None,
+    max_upload_bytes: Annotated[
+        int | None,
+        typer.Option(envvar="CALLVAULT_MAX_UPLOAD_BYTES", help="Largest capture body accepted."),
+    ] = None,
+    token_ttl_seconds: Annotated[
+        int | None, typer.Option(envvar="CALLVAULT_TOKEN_TTL_SECONDS", help="Token lifetime.")
+    ] = None,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option(envvar="CALLVAULT_SSL_CERTFILE", help="Serve HTTPS: cert.")
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None, typer.Option(envvar="CALLVAULT_SSL_KEYFILE", help="Serve HTTPS: key.")
+    ] = None,
+    log_level: Annotated[str, typer.Option(envvar="CALLVAULT_LOG_LEVEL")] = "info",
+) -> None:
+    """Serve the HTTP API (embedded SQLite store by default)."""
+    import uvicorn
+
+    from callvault.api.app import create_app
+    from callvault.runtime import ConfigurationError, Runtime
+
+    settings = build_settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        keystore_url=keystore_url,
+        blob_url=blob_url,
+        s3_endpoint_url=s3_endpoint_url,
+        default_region=default_region,
+        max_upload_bytes=max_upload_bytes,
+        token_ttl_seconds=token_ttl_seconds,
+    )
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        fail("give both --ssl-certfile and --ssl-keyfile to serve HTTPS", code=2)
+    try:
+        runtime = Runtime.open(settings)  # migrate before binding, so failures show at once
+    except ConfigurationError as exc:
+        fail(str(exc))
+    # h11, not httptools: Tethr's C++ SDK sends Transfer-Encoding: chunked together with
+    # Content-Length, which httptools rejects and h11 resolves as RFC 9112 says (chunked wins).
+    uvicorn.run(
+        create_app(settings, runtime),
+        host=host,
+        port=port,
+        http="h11",
+        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+        log_level=log_level,
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Apply schema migrations to the calls database."""
+    from callvault.runtime import ConfigurationError, Runtime
+
+    try:
+        Runtime.open(build_settings(data_dir=data_dir, database_url=database_url)).close()
+    except ConfigurationError as exc:
+        fail(str(exc))
+    typer.echo("database schema is up to date", err=True)
+
+
+def _runtime(data_dir: Path | None, database_url: str | None):  # type: ignore[no-untyped-def]
+    from callvault.runtime import ConfigurationError, Runtime
+
+    try:
+        return Runtime.open(build_settings(data_dir=data_dir, database_url=database_url))
+    except ConfigurationError as exc:
+        fail(str(exc))
+
+
+@users_app.command("create")
+def users_create(
+    name: Annotated[str, typer.Argument(help="A name for the API user.")],
+    permission: Annotated[
+        list[str],
+        typer.Option("--permission", "-p", help="capture, purge, audit or admin; repeatable."),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create an API user; its client_secret is printed once and stored only as a hash."""
+    from callvault.auth.users import create_user
+    from callvault.errors import CallvaultError
+
+    runtime = _runtime(data_dir, database_url)
+    try:
+        creds = create_user(runtime.engine, name, permission)
+    except (ValueError, CallvaultError) as exc:
+        fail(str(exc), code=2 if isinstance(exc, ValueError) else 1)
+    finally:
+        runtime.close()
+    if as_json:
+        typer.echo(json.dumps({"client_id": creds.client_id, "client_secret": creds.client_secret}))
+    else:
+        typer.echo(f"client_id:     {creds.client_id}")
+        typer.echo(f"client_secret: {creds.client_secret}")
+        typer.echo("The secret is shown only this once; store it safely.", err=True)
+
+
+@users_app.command("list")
+def users_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """List API users (never their secrets)."""
+    from callvault.auth.users import list_users
+
+    runtime = _runtime(data_dir, database_url)
+    try:
+        users = list_users(runtime.engine)
+    finally:
+        runtime.close()
+    rows = [
+        {
+            "name": u.name,
+            "client_id": u.client_id,
+            "permissions": sorted(p.value for p in u.permissions),
+            "disabled": u.disabled,
+            "created_at": u.created_at.isoformat(),
+        }
+        for u in users
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for row in rows:
+        state = "disabled" if row["disabled"] else "active"
+        perms = ",".join(row["permissions"])  # type: ignore[arg-type]
+        typer.echo(f"{row['name']}\t{row['client_id']}\t{perms}\t{state}")
+
+
+@users_app.command("disable")
+def users_disable(
+    name: Annotated[str, typer.Argument(help="The API user to disable.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Disable an API user; its tokens stop working at once."""
+    from callvault.auth.users import disable_user
+    from callvault.errors import CallvaultError
+
+    runtime = _runtime(data_dir, database_url)
+    try:
+        disable_user(runtime.engine, name)
+    except CallvaultError as exc:
+        fail(exc.detail)
+    finally:
+        runtime.close()
+    typer.echo(f"disabled {name}", err=True)

@@ -1,0 +1,80 @@
+"""The open stores of one instance (database, key store, blobs, keys), built from ``Settings``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from callvault.blobs import BlobStore, open_blob_store
+from callvault.crypto import KeyRing, decode_master_key, generate_master_key
+from callvault.settings import Settings
+from callvault.store.engine import make_engine
+from callvault.store.keystore import KeyStore
+from callvault.store.migrate import upgrade
+
+
+class ConfigurationError(RuntimeError):
+    """The settings cannot work as given; the message says which setting to fix."""
+
+
+def load_master_key(settings: Settings) -> bytes:
+    """The master key from the setting, else from the data dir's 0600 key file (made on first run).
+
+    A generated key is only acceptable for the embedded store: a server fleet needs one key shared
+    by every node, so it must be configured explicitly.
+    """
+    if settings.master_key:
+        try:
+            return decode_master_key(settings.master_key)
+        except ValueError as exc:
+            raise ConfigurationError(f"CALLVAULT_MASTER_KEY: {exc}") from exc
+    path = settings.master_key_path
+    if not path.exists():
+        if not settings.is_embedded:
+            raise ConfigurationError(
+                "CALLVAULT_MASTER_KEY is required when the database is not the embedded default"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first; read theirs
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(generate_master_key() + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+    try:
+        return decode_master_key(path.read_text())
+    except ValueError as exc:
+        raise ConfigurationError(f"{path}: {exc}") from exc
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    keystore: KeyStore
+    blobs: BlobStore
+    keys: KeyRing
+
+    @classmethod
+    def open(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        keys = KeyRing(load_master_key(settings))
+        engine = make_engine(settings.resolved_database_url)
+        if migrate:
+            upgrade(engine)
+        return cls(
+            settings=settings,
+            engine=engine,
+            keystore=KeyStore(settings.resolved_keystore_url),
+            blobs=open_blob_store(settings.resolved_blob_url),
+            keys=keys,
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+        self.keystore.dispose()

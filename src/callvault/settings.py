@@ -1,0 +1,81 @@
+"""Typed settings: every field is a ``CALLVAULT_<NAME>`` environment variable and a CLI flag.
+
+Settings are an object passed into ``create_app`` and the worker, never a module global, so a test
+can build as many independent instances as it likes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration of one callvault instance (defaults: the embedded store, no setup)."""
+
+    model_config = SettingsConfigDict(env_prefix="CALLVAULT_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("callvault-data"),
+        description="Folder of the embedded store: databases, key store, blobs, master key.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the calls database (default: SQLite in the data dir).",
+    )
+    keystore_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the key store holding wrapped data keys, kept apart from "
+        "the calls database (default: its own SQLite file in the data dir).",
+    )
+    blob_url: str | None = Field(
+        default=None,
+        description="Where audio blobs live: file:///path or s3://bucket/prefix "
+        "(default: the data dir's blobs folder).",
+    )
+    s3_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint URL.")
+    master_key: str | None = Field(
+        default=None,
+        description="Base64 of 32 bytes that wrap per-call data keys; generated into the data dir "
+        "on first run when unset and the store is embedded.",
+        repr=False,
+    )
+    default_region: str = Field(
+        default="US", description="Region used to parse phone numbers without a country code."
+    )
+    token_ttl_seconds: int = Field(default=1799, ge=60, description="Access token lifetime.")
+    max_upload_bytes: int = Field(
+        default=2 * 1024**3, ge=1, description="Largest capture request body accepted (413 above)."
+    )
+    max_info_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest `info` part of a capture (413 above)."
+    )
+    max_json_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest JSON request body accepted (413 above)."
+    )
+    max_ids_per_request: int = Field(
+        default=100, ge=1, le=100, description="Most IDs in one status or purge request."
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'callvault.db').resolve()}"
+
+    @property
+    def resolved_keystore_url(self) -> str:
+        return self.keystore_url or f"sqlite:///{(self.data_dir / 'keystore.db').resolve()}"
+
+    @property
+    def resolved_blob_url(self) -> str:
+        return self.blob_url or (self.data_dir / "blobs").resolve().as_uri()
+
+    @property
+    def master_key_path(self) -> Path:
+        return self.data_dir / "master.key"
+
+    @property
+    def is_embedded(self) -> bool:
+        """True when the calls database is the default SQLite file in the data dir."""
+        return self.database_url is None

@@ -1,0 +1,135 @@
+"""Queries over captured calls and their blind index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from callvault.errors import Conflict
+from callvault.store.engine import write_transaction
+from callvault.store.tables import calls, customer_phones
+
+
+@dataclass(frozen=True)
+class CallRow:
+    call_id: str
+    session_id: str
+    status: str
+    start_time: datetime
+    end_time: datetime | None
+    direction: str
+    contact_types: tuple[str, ...]
+    sealed: bytes
+    audio_format: str | None
+    audio_content_type: str | None
+    audio_bytes: int
+    blob_key: str
+    duration_sec: float | None
+
+    @classmethod
+    def from_mapping(cls, m: RowMapping | Mapping[str, Any]) -> CallRow:
+        return cls(
+            call_id=m["call_id"],
+            session_id=m["session_id"],
+            status=m["status"],
+            start_time=m["start_time"],
+            end_time=m["end_time"],
+            direction=m["direction"],
+            contact_types=tuple(t for t in m["contact_types"].split("\x1f") if t),
+            sealed=bytes(m["sealed"]),
+            audio_format=m["audio_format"],
+            audio_content_type=m["audio_content_type"],
+            audio_bytes=m["audio_bytes"],
+            blob_key=m["blob_key"],
+            duration_sec=m["duration_sec"],
+        )
+
+
+def session_in_use(engine: Engine, session_id: str) -> bool:
+    with engine.connect() as conn:
+        found = conn.execute(select(calls.c.call_id).where(calls.c.session_id == session_id))
+        return found.first() is not None
+
+
+def insert_call(
+    engine: Engine, row: CallRow, captured_at: datetime, phone_digests: Iterable[bytes]
+) -> None:
+    """Store a captured call and its blind-index entries in one transaction (409 on a live twin)."""
+    values = {
+        "call_id": row.call_id,
+        "session_id": row.session_id,
+        "status": row.status,
+        "start_time": row.start_time,
+        "end_time": row.end_time,
+        "direction": row.direction,
+        "contact_types": "\x1f".join(row.contact_types),
+        "sealed": row.sealed,
+        "audio_format": row.audio_format,
+        "audio_content_type": row.audio_content_type,
+        "audio_bytes": row.audio_bytes,
+        "blob_key": row.blob_key,
+        "duration_sec": row.duration_sec,
+        "captured_at": captured_at,
+    }
+    digests = sorted(set(phone_digests))
+    try:
+        with write_transaction(engine) as conn:
+            conn.execute(insert(calls).values(**values))
+            if digests:
+                conn.execute(
+                    insert(customer_phones),
+                    [{"digest": d, "call_id": row.call_id} for d in digests],
+                )
+    except IntegrityError:
+        raise Conflict(
+            f"a live call with sessionId {row.session_id!r} already exists; "
+            "session IDs are unique among live calls"
+        ) from None
+
+
+def get_call(conn: Connection, call_id: str) -> CallRow | None:
+    row = conn.execute(select(calls).where(calls.c.call_id == call_id)).mappings().first()
+    return None if row is None else CallRow.from_mapping(row)
+
+
+def calls_by_session(engine: Engine, session_ids: Sequence[str]) -> dict[str, CallRow]:
+    if not session_ids:
+        return {}
+    with engine.connect() as conn:
+        rows = conn.execute(select(calls).where(calls.c.session_id.in_(set(session_ids))))
+        return {r["session_id"]: CallRow.from_mapping(r) for r in rows.mappings()}
+
+
+def set_status(
+    engine: Engine, session_ids: Sequence[str], status: str, *, only_from: Sequence[str]
+) -> int:
+    with write_transaction(engine) as conn:
+        result = conn.execute(
+            update(calls)
+            .where(calls.c.session_id.in_(set(session_ids)), calls.c.status.in_(only_from))
+            .values(status=status)
+        )
+    return result.rowcount
+
+
+def pending_processing(engine: Engine, limit: int = 100) -> list[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(calls.c.call_id).where(calls.c.status == "Concluded").limit(limit)
+        )
+        return [r[0] for r in rows]
+
+
+def mark_processed(engine: Engine, call_id: str, duration_sec: float | None) -> None:
+    """Concluded -> Complete; a call excluded or being purged meanwhile keeps its status."""
+    with write_transaction(engine) as conn:
+        conn.execute(
+            update(calls)
+            .where(calls.c.call_id == call_id, calls.c.status == "Concluded")
+            .values(status="Complete", duration_sec=duration_sec)
+        )

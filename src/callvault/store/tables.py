@@ -1,0 +1,101 @@
+"""The calls database schema (the key store's lives in ``keystore.py``, in another database).
+
+Personal data never appears in a column in clear: ``calls.sealed`` holds it encrypted with the
+call's data key, and customer phones are reachable only through ``customer_phones.digest``, an
+HMAC of the E.164 number (a blind index).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+)
+
+from callvault.store.types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+api_users = Table(
+    "api_users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("client_id", String(64), nullable=False, unique=True),
+    # SHA-256 of a 256-bit random secret: a slow KDF adds nothing against brute force of such
+    # entropy, and a fast hash keeps the token endpoint cheap.
+    Column("secret_hash", LargeBinary(32), nullable=False),
+    Column("permissions", String(200), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("token_hash", LargeBinary(32), primary_key=True),
+    Column("user_id", Integer, ForeignKey("api_users.id", ondelete="CASCADE"), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "expires_at"),
+)
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("call_id", String(32), primary_key=True),
+    Column("session_id", String(256), nullable=False, unique=True),
+    # Concluded | Complete | Excluded | Purging; an erased call has no row at all.
+    Column("status", String(16), nullable=False),
+    Column("start_time", UTCDateTime, nullable=False),
+    Column("end_time", UTCDateTime, nullable=True),
+    Column("direction", String(16), nullable=False),
+    Column("contact_types", String(2000), nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("audio_format", String(32), nullable=True),
+    Column("audio_content_type", String(200), nullable=True),
+    Column("audio_bytes", BigInteger, nullable=False),
+    Column("blob_key", String(200), nullable=False),
+    Column("duration_sec", Float, nullable=True),
+    Column("captured_at", UTCDateTime, nullable=False),
+    Index(None, "status"),
+)
+
+customer_phones = Table(
+    "customer_phones",
+    metadata,
+    Column("digest", LargeBinary(32), primary_key=True),
+    Column(
+        "call_id",
+        String(32),
+        ForeignKey("calls.call_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Index(None, "call_id"),
+)
+
+monitors = Table(
+    "monitors",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("status", String(32), nullable=False),
+    Column("reported_at", String(64), nullable=True),
+    Column("software_version", String(200), nullable=True),
+    Column("received_at", UTCDateTime, nullable=False),
+)
