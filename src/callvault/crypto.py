@@ -232,18 +232,16 @@ class DecryptedAudio(io.RawIOBase):
         return plain
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        if self._pos >= self.length:
-            return 0
-        index, offset = divmod(self._pos, self._chunk_size)
-        piece = self._chunk(index)[offset : offset + len(buffer)]
-        buffer[: len(piece)] = piece
-        self._pos += len(piece)
-        return len(piece)
-
-    def read_all_chunks(self) -> bytes:
-        """Read from the current position to the end of the current chunk (streaming helper)."""
-        data = self.read(self._chunk_size - self._pos % self._chunk_size)
-        return data or b""
+        # Fill the whole buffer across chunk borders: parsers expect read(n) to give n bytes.
+        view = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(view) and self._pos < self.length:
+            index, offset = divmod(self._pos, self._chunk_size)
+            piece = self._chunk(index)[offset : offset + len(view) - filled]
+            view[filled : filled + len(piece)] = piece
+            filled += len(piece)
+            self._pos += len(piece)
+        return filled
 
     def close(self) -> None:
         self._ct.close()

@@ -1,0 +1,67 @@
+"""GET /calls/v1/{callId} and /audio, /healthz, /openapi.json, unknown routes (§6, §8)."""
+
+from __future__ import annotations
+
+import httpx
+
+from helpers import call_info, wav_bytes
+
+
+def test_unknown_call_is_404_problem(live):
+    with live.client(live.token("capture")) as client:
+        for path in ("/calls/v1/nope", "/calls/v1/nope/audio"):
+            answer = client.get(path)
+            assert answer.status_code == 404
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert "nope" in answer.json()["detail"]
+
+
+def test_call_reads_need_capture_permission(live, capture):
+    with live.client(live.token("capture")) as client:
+        call_id = capture(client, call_info("perm-read")).json()["callId"]
+    with live.client(live.token("purge")) as client:
+        assert client.get(f"/calls/v1/{call_id}").status_code == 403
+        assert client.get(f"/calls/v1/{call_id}/audio").status_code == 403
+
+
+def test_large_audio_streams_back_exactly(live, capture):
+    audio = wav_bytes(60, rate=16000)  # ~1.9 MB: many encryption chunks
+    with live.client(live.token("capture")) as client:
+        call_id = capture(client, call_info("big-audio"), audio).json()["callId"]
+        answer = client.get(f"/calls/v1/{call_id}/audio")
+    assert answer.headers["content-length"] == str(len(audio))
+    assert answer.content == audio
+
+
+def test_healthz_needs_no_token(live):
+    answer = httpx.get(f"{live.url}/healthz")
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "ok"
+
+
+def test_openapi_describes_every_endpoint(live):
+    doc = httpx.get(f"{live.url}/openapi.json").json()
+    for path in (
+        "/Token",
+        "/callCapture/v1/archive",
+        "/callCapture/v1/status",
+        "/callCapture/v1/status/{sessionId}",
+        "/callCapture/v1/status/exclude",
+        "/callCapture/v1/monitor",
+        "/calls/v1/{callId}",
+        "/calls/v1/{callId}/audio",
+        "/healthz",
+    ):
+        assert path in doc["paths"], path
+
+
+def test_unknown_route_is_404_problem(live):
+    answer = httpx.get(f"{live.url}/no/such/thing")
+    assert answer.status_code == 404
+    assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_wrong_method_is_405_problem(live):
+    answer = httpx.delete(f"{live.url}/healthz")
+    assert answer.status_code == 405
+    assert answer.headers["content-type"] == "application/problem+json"

@@ -1,0 +1,123 @@
+"""Test helpers shared by every test module (importable: ``tests`` is on pytest's pythonpath)."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+import wave
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from callvault.auth.users import create_user
+from callvault.runtime import Runtime
+
+
+@dataclass
+class LiveServer:
+    url: str
+    runtime: Runtime
+    port: int
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def user(self, *permissions: str, name: str | None = None) -> tuple[str, str]:
+        creds = create_user(
+            self.runtime.engine, name or f"user-{time.monotonic_ns()}", list(permissions)
+        )
+        return creds.client_id, creds.client_secret
+
+    def token(self, *permissions: str) -> str:
+        client_id, secret = self.user(*permissions)
+        answer = httpx.post(
+            f"{self.url}/Token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client_id,
+                "client_secret": secret,
+            },
+        )
+        assert answer.status_code == 200, answer.text
+        token: str = answer.json()["access_token"]
+        return token
+
+
+def serve_in_thread(app: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, http="h11", log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive(), "server thread died during startup"
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.01)
+    port: int = server.servers[0].sockets[0].getsockname()[1]
+    return server, thread, port
+
+
+def wav_bytes(seconds: float = 1.0, rate: int = 8000, marker: bytes = b"") -> bytes:
+    """A mono 16-bit WAV; ``marker`` bytes are embedded in the samples so scans can find them."""
+    frames = int(seconds * rate)
+    payload = (
+        (marker * (2 * frames // max(len(marker), 1) + 1))[: 2 * frames]
+        if marker
+        else (b"\x01\x02" * frames)
+    )
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(payload)
+    return out.getvalue()
+
+
+def call_info(session_id: str, **overrides: Any) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "sessionId": session_id,
+        "startTime": "2024-01-01T04:23:00Z",
+        "endTime": "2024-01-01T04:24:00.62859Z",
+        "direction": "Inbound",
+        "contacts": [
+            {"type": "Agent", "channel": 0, "firstName": "Alice", "referenceId": "agent-7"},
+            {
+                "type": "Customer",
+                "channel": 1,
+                "phoneNumber": "(512) 555-1234",
+                "firstName": "Bob",
+                "lastName": "Caller",
+            },
+        ],
+        "metadata": {"ticket": "T-1"},
+    }
+    info.update(overrides)
+    return info
+
+
+def post_call(
+    client: httpx.Client,
+    info: dict[str, Any] | bytes,
+    audio: bytes | None = None,
+    content_type: str = "audio/wav",
+) -> httpx.Response:
+    raw = info if isinstance(info, bytes) else json.dumps(info).encode()
+    files = {
+        "info": (None, raw, "application/json"),
+        "data": ("call.wav", audio if audio is not None else wav_bytes(), content_type),
+    }
+    return client.post("/callCapture/v1/archive", files=files)
+
+
+def files_under(root: Path) -> Iterator[Path]:
+    for path in root.rglob("*"):
+        if path.is_file():
+            yield path
