@@ -8,6 +8,7 @@ framing away). Answers are checked the way those clients read them: status 200, 
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import time
@@ -169,6 +170,25 @@ def assert_problem(answer: RawResponse, status: int) -> dict[str, Any]:
     return doc
 
 
+def test_raw_response_parser_handles_chunked_and_interim_answers():
+    """The reader above is itself under test: chunked bodies, trailers, 1xx, Content-Length."""
+    wire = (
+        b"HTTP/1.1 100 Continue\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n"
+        b'3;ext=1\r\n{"a\r\n7\r\n": [1, \r\na\r\n2, 3]}    \r\n0\r\nX-Trailer: t\r\n\r\n'
+        b"HTTP/1.1 409 Conflict\r\nContent-Length: 2\r\n\r\n{}"
+    )
+    stream = io.BytesIO(wire)
+    first = read_response(stream)
+    assert (first.status, first.interim) == (200, [100])
+    assert first.json() == {"a": [1, 2, 3]}
+    second = read_response(stream)
+    assert (second.status, second.body, second.header("content-type")) == (409, b"{}", None)
+    with pytest.raises(AssertionError):
+        read_response(io.BytesIO(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort"))
+
+
 # --------------------------------------------------------------------------- multipart
 
 
@@ -275,7 +295,8 @@ def audio_of(live: Any, token: str, call_id: str) -> bytes:
     with live.client(token) as client:
         answer = client.get(f"/calls/v1/{call_id}/audio")
     assert answer.status_code == 200, answer.text
-    return answer.content
+    content: bytes = answer.content
+    return content
 
 
 def instant(text: str) -> datetime:
@@ -286,8 +307,11 @@ def instant(text: str) -> datetime:
     return parsed
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(
+    hour: int, minute: int, second: int, micro: int = 0, *, day: int = 1, month: int = 1
+) -> datetime:
+    """An instant in 2024 (all the fixtures' times are)."""
+    return datetime(2024, month, day, hour, minute, second, micro, tzinfo=UTC)
 
 
 # --------------------------------------------------------------------------- token (§2, §10)
@@ -300,14 +324,18 @@ def token_request(form: str, content_type: str = "application/x-www-form-urlenco
 
 
 @pytest.mark.parametrize("space", ["+", "%20"])
-def test_token_with_secret_first_and_encoded_spaces(live, space):
+@pytest.mark.parametrize(
+    "form_type",
+    ["application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=utf-8"],
+)
+def test_token_with_secret_first_and_encoded_spaces(live, space, form_type):
     client_id, secret = live.user("capture")
     encode = quote_plus if space == "+" else (lambda v: quote(v, safe=""))
     form = (
         f"client_secret={encode(secret)}&grant_type=client_credentials"
         f"&client_id={encode(client_id)}&note=sent{space}by{space}AudioBroker"
     )
-    doc = assert_tethr_json(send_raw(live.port, token_request(form)))
+    doc = assert_tethr_json(send_raw(live.port, token_request(form, form_type)))
     assert set(doc) == {"access_token", "token_type", "expires_in"}
     assert isinstance(doc["access_token"], str)
     assert doc["access_token"]
@@ -487,8 +515,8 @@ def test_capture_json_key_styles_read_back(live, style):
     assert doc["callId"] == call_id
     assert doc["sessionId"] == session_id
     assert doc["masterCallId"] == "master-42"
-    assert instant(doc["startTime"]) == utc(2024, 1, 1, 4, 23, 0, 123456)
-    assert instant(doc["endTime"]) == utc(2024, 1, 1, 4, 24, 0, 628590)
+    assert instant(doc["startTime"]) == utc(4, 23, 0, 123456)
+    assert instant(doc["endTime"]) == utc(4, 24, 0, 628590)
     assert doc["direction"] == "Outbound"
     assert doc["numberDialed"] == "5125550000"
     assert doc["audioFormat"] == "wav"
@@ -511,13 +539,13 @@ def test_capture_json_key_styles_read_back(live, style):
 @pytest.mark.parametrize(
     ("given", "expected"),
     [
-        ("2024-01-01T04:23:00", utc(2024, 1, 1, 4, 23, 0)),
-        ("2024-01-01T04:24:00.62859Z", utc(2024, 1, 1, 4, 24, 0, 628590)),
-        ("2024-01-01T04:23:00.1234567Z", utc(2024, 1, 1, 4, 23, 0, 123456)),
-        ("2024-01-01T04:23:20.000000Z", utc(2024, 1, 1, 4, 23, 20)),
-        ("2024-01-01T04:23:00+00:00", utc(2024, 1, 1, 4, 23, 0)),
-        ("2024-01-01T06:23:00+02:00", utc(2024, 1, 1, 4, 23, 0)),
-        ("2024-01-01T04:23:00.5Z", utc(2024, 1, 1, 4, 23, 0, 500000)),
+        ("2024-01-01T04:23:00", utc(4, 23, 0)),
+        ("2024-01-01T04:24:00.62859Z", utc(4, 24, 0, 628590)),
+        ("2024-01-01T04:23:00.1234567Z", utc(4, 23, 0, 123456)),
+        ("2024-01-01T04:23:20.000000Z", utc(4, 23, 20)),
+        ("2024-01-01T04:23:00+00:00", utc(4, 23, 0)),
+        ("2024-01-01T06:23:00+02:00", utc(4, 23, 0)),
+        ("2024-01-01T04:23:00.5Z", utc(4, 23, 0, 500000)),
     ],
 )
 def test_capture_time_formats(live, given, expected):
@@ -602,8 +630,8 @@ def test_utc_start_and_end_aliases(live, spelling):
     info[spelling[0]] = "2024-03-05T10:00:00Z"
     info[spelling[1]] = "2024-03-05T10:02:30.5Z"
     doc = details(live, token, raw_capture(live, token, info))
-    assert instant(doc["startTime"]) == utc(2024, 3, 5, 10, 0, 0)
-    assert instant(doc["endTime"]) == utc(2024, 3, 5, 10, 2, 30, 500000)
+    assert instant(doc["startTime"]) == utc(10, 0, 0, day=5, month=3)
+    assert instant(doc["endTime"]) == utc(10, 2, 30, 500000, day=5, month=3)
 
 
 @pytest.mark.parametrize(
@@ -729,7 +757,23 @@ def test_heartbeat_list_needs_admin(live):
     assert_problem(answer, 403)
 
 
-@pytest.mark.parametrize("status", [7, "Sleepy", -1, None])
+@pytest.mark.parametrize(
+    "status",
+    [
+        7,
+        "Sleepy",
+        -1,
+        None,
+        "1",
+        pytest.param(
+            True,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="server bug: JSON true is coerced to 1 and recorded as Healthy (lax int)",
+            ),
+        ),
+    ],
+)
 def test_bad_heartbeat_status_is_a_problem(live, status):
     token = live.token("capture")
     answer = raw_json(live.port, "/callCapture/v1/monitor", token, heartbeat("rec-x", status))

@@ -20,3 +20,7 @@ app.add_typer(server.users_app, name="users")
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
 
 class CaseInsensitiveModel(BaseModel):
@@ -44,7 +44,8 @@ class CaptureOut(BaseModel):
 
 
 class HeartbeatIn(CaseInsensitiveModel):
-    Status: int | str
+    # Strict: JSON `true` must not pass for status 1.
+    Status: StrictInt | StrictStr
     TimeStamp: str | None = Field(default=None, max_length=64)
     Name: str = Field(min_length=1, max_length=200)
     SoftwareVersion: str | None = Field(default=None, max_length=200)

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# First command of the README: set up and start callvault on the embedded default
+# (SQLite + a local blob folder under ./callvault-data). Extra arguments go to `callvault serve`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh server
+exec .venv/bin/callvault serve "$@"

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Second command of the README (and what CI runs): set up, lint, type-check, run every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh dev
+.venv/bin/ruff format --check src tests bench
+.venv/bin/ruff check src tests bench
+.venv/bin/mypy
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,210 @@
+"""``callvault serve``, ``users`` and ``db`` as a user runs them: real processes, real sockets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from helpers import free_port, wait_healthy
+
+CLI = [sys.executable, "-m", "callvault.cli.main"]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, timeout=60, env=env or os.environ.copy()
+    )
+
+
+@pytest.fixture
+def served(tmp_path) -> Iterator[tuple[str, str]]:
+    data = str(tmp_path / "data")
+    port = free_port()
+    proc = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--data-dir", data],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        yield url, data
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def _token(url: str, creds: dict[str, str]) -> httpx.Response:
+    return httpx.post(f"{url}/Token", data={"grant_type": "client_credentials", **creds})
+
+
+def test_users_create_json_while_server_runs(served):
+    url, data = served
+    made = run_cli(
+        "users", "create", "recorder", "--permission", "capture", "--json", "--data-dir", data
+    )
+    assert made.returncode == 0, made.stderr
+    creds = json.loads(made.stdout)  # exactly one JSON object on stdout
+    assert set(creds) == {"client_id", "client_secret"}
+    answer = _token(url, creds)
+    assert answer.status_code == 200
+    token = answer.json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(f"{url}/callCapture/v1/status/x", headers=headers).status_code == 200
+
+    listed = run_cli("users", "list", "--json", "--data-dir", data)
+    users = json.loads(listed.stdout)
+    assert [(u["name"], u["permissions"], u["disabled"]) for u in users] == [
+        ("recorder", ["capture"], False)
+    ]
+    assert creds["client_secret"] not in listed.stdout
+
+    disabled = run_cli("users", "disable", "recorder", "--data-dir", data)
+    assert disabled.returncode == 0, disabled.stderr
+    assert httpx.get(f"{url}/callCapture/v1/status/x", headers=headers).status_code == 401
+
+
+def test_tokens_survive_a_restart(tmp_path):
+    data = str(tmp_path / "data")
+    creds = json.loads(
+        run_cli("users", "create", "u", "-p", "capture", "--json", "--data-dir", data).stdout
+    )
+    token = None
+    for _ in range(2):
+        port = free_port()
+        proc = subprocess.Popen(
+            [*CLI, "serve", "--port", str(port), "--data-dir", data],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(url, proc)
+            token = token or _token(url, creds).json()["access_token"]
+            answer = httpx.get(
+                f"{url}/callCapture/v1/status/x", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert answer.status_code == 200
+        finally:
+            proc.kill()
+            proc.wait()
+
+
+def test_master_key_file_is_private(tmp_path):
+    data = tmp_path / "data"
+    assert run_cli("db", "upgrade", "--data-dir", str(data)).returncode == 0
+    mode = (data / "master.key").stat().st_mode & 0o777
+    assert mode == 0o600
+
+
+def test_usage_errors_are_one_line_and_exit_2(tmp_path):
+    bad = run_cli("users", "create", "x", "-p", "superuser", "--data-dir", str(tmp_path / "d"))
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0
+    assert "superuser" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    missing = run_cli("users", "create", "x", "--data-dir", str(tmp_path / "d"))
+    assert missing.returncode == 2
+
+
+def test_duplicate_user_name_is_refused(tmp_path):
+    data = str(tmp_path / "d")
+    assert run_cli("users", "create", "a", "-p", "purge", "--data-dir", data).returncode == 0
+    again = run_cli("users", "create", "a", "-p", "purge", "--data-dir", data)
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+
+
+def test_disable_unknown_user_fails_cleanly(tmp_path):
+    gone = run_cli("users", "disable", "ghost", "--data-dir", str(tmp_path / "d"))
+    assert gone.returncode == 1
+    assert "ghost" in gone.stderr
+    assert "Traceback" not in gone.stderr
+
+
+def test_help_names_every_environment_variable():
+    text = run_cli("serve", "--help", env={**os.environ, "COLUMNS": "200"}).stdout
+    for name in (
+        "CALLVAULT_DATA_DIR",
+        "CALLVAULT_DATABASE_URL",
+        "CALLVAULT_BLOB_URL",
+        "CALLVAULT_KEYSTORE_URL",
+        "CALLVAULT_DEFAULT_REGION",
+        "CALLVAULT_S3_ENDPOINT_URL",
+    ):
+        assert name in text, name
+
+
+def _self_signed(tmp_path):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def test_serve_https(tmp_path):
+    cert, key = _self_signed(tmp_path)
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            *CLI,
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--ssl-certfile",
+            str(cert),
+            "--ssl-keyfile",
+            str(key),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_healthy(
+            f"https://localhost:{port}", proc, verify=ssl.create_default_context(cafile=str(cert))
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_console_script_is_installed():
+    assert shutil.which("callvault") or os.path.exists(
+        os.path.join(os.path.dirname(sys.executable), "callvault")
+    )
