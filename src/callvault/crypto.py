@@ -73,6 +73,7 @@ class KeyRing:
         self._kek = AESGCM(_derive(master_key, b"callvault/v1/key-wrap"))
         self._index_key = _derive(master_key, b"callvault/v1/blind-index")
         self._audit_key = _derive(master_key, b"callvault/v1/audit")
+        self.audit_chain_key = _derive(master_key, b"callvault/v1/audit-chain")
 
     def wrap(self, call_id: str, data_key: bytes) -> bytes:
         """Seal a data key, bound to its call ID so it cannot be moved to another call."""

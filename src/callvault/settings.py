@@ -59,6 +59,18 @@ class Settings(BaseSettings):
         default=100, ge=1, le=100, description="Most IDs in one status or purge request."
     )
 
+    run_worker: bool = Field(
+        default=True, description="Run the purge worker inside `serve` (off: --no-worker)."
+    )
+    worker_concurrency: int = Field(default=1, ge=1, le=64, description="Purge worker threads.")
+    purge_batch_size: int = Field(default=500, ge=1, le=5000, description="Calls per erase batch.")
+    purge_lease_seconds: float = Field(
+        default=30.0, gt=0, description="How long a claimed job is held before another worker may."
+    )
+    purge_max_attempts: int = Field(
+        default=8, ge=1, description="Attempts before an erasure gives up (item Error)."
+    )
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'callvault.db').resolve()}"

@@ -765,13 +765,7 @@ def test_heartbeat_list_needs_admin(live):
         -1,
         None,
         "1",
-        pytest.param(
-            True,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="server bug: JSON true is coerced to 1 and recorded as Healthy (lax int)",
-            ),
-        ),
+        True,  # JSON true is not the integer 1
     ],
 )
 def test_bad_heartbeat_status_is_a_problem(live, status):

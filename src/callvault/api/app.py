@@ -14,8 +14,11 @@ from callvault import __version__
 from callvault.api import problems
 from callvault.api.limits import BodyLimitMiddleware
 from callvault.api.responses import TethrJSONResponse
-from callvault.api.routes import calls, capture, health, status, token
+from callvault.api.routes import audit, calls, capture, health, purge, status, token
 from callvault.capture.reads import CallReader
+from callvault.metrics import Metrics
+from callvault.purge.service import PurgeService
+from callvault.purge.worker import WorkerOptions, WorkerThreads
 from callvault.runtime import Runtime
 from callvault.settings import Settings
 
@@ -36,6 +39,14 @@ async def _process_backlog(runtime: Runtime) -> None:
         await asyncio.sleep(PROCESS_INTERVAL_SECONDS)
 
 
+def worker_options(settings: Settings) -> WorkerOptions:
+    return WorkerOptions(
+        batch_size=settings.purge_batch_size,
+        lease_seconds=settings.purge_lease_seconds,
+        max_attempts=settings.purge_max_attempts,
+    )
+
+
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -43,10 +54,24 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             runtime if runtime is not None else await run_in_threadpool(Runtime.open, settings)
         )
         app.state.runtime = rt
+        metrics = Metrics(rt.engine)
+        app.state.metrics = metrics
+        workers = None
+        if settings.run_worker:
+            workers = WorkerThreads(
+                rt, worker_options(settings), settings.worker_concurrency, metrics
+            )
+            workers.start()
+        app.state.workers = workers
+        app.state.purge_service = PurgeService(
+            rt, on_queued=workers.notify if workers is not None else None
+        )
         backlog = asyncio.create_task(_process_backlog(rt))
         try:
             yield
         finally:
+            if workers is not None:
+                await run_in_threadpool(workers.close)
             backlog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await backlog
@@ -63,7 +88,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     if runtime is not None:
         app.state.runtime = runtime
     problems.install(app)
-    for module in (token, capture, status, calls, health):
+    for module in (token, capture, status, purge, calls, audit, health):
         app.include_router(module.router)
     app.add_middleware(
         BodyLimitMiddleware,

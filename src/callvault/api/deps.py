@@ -25,8 +25,8 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def require(permission: Permission) -> Callable[..., Principal]:
-    """A dependency that authenticates the bearer token and checks one permission."""
+def require(*permissions: Permission) -> Callable[..., Principal]:
+    """A dependency that authenticates the bearer token and checks for any of ``permissions``."""
 
     def dependency(
         runtime: RuntimeDep,
@@ -37,14 +37,16 @@ def require(permission: Permission) -> Callable[..., Principal]:
                 "send `Authorization: Bearer <token>`; get a token from POST /Token"
             )
         principal = authenticate(runtime.engine, credentials.credentials.strip())
-        if not grants(principal.permissions, permission):
-            raise PermissionDenied(
-                f"this API user lacks the `{permission.value}` permission needed here"
-            )
+        if not any(grants(principal.permissions, p) for p in permissions):
+            needed = " or ".join(f"`{p.value}`" for p in permissions)
+            raise PermissionDenied(f"this API user lacks the {needed} permission needed here")
         return principal
 
     return dependency
 
 
 CaptureUser = Annotated[Principal, Depends(require(Permission.CAPTURE))]
+PurgeUser = Annotated[Principal, Depends(require(Permission.PURGE))]
+PurgeOrAuditUser = Annotated[Principal, Depends(require(Permission.PURGE, Permission.AUDIT))]
+AuditUser = Annotated[Principal, Depends(require(Permission.AUDIT))]
 AdminUser = Annotated[Principal, Depends(require(Permission.ADMIN))]

@@ -34,6 +34,13 @@ class BlobStore(Protocol):
         """
         ...
 
+    def delete_many(self, keys: list[str]) -> dict[str, int | Exception]:
+        """Delete many blobs (every version of each); per key the count removed or the error.
+
+        One failing key must not stop the others: the caller retries only what failed.
+        """
+        ...
+
     def keys(self) -> Iterator[str]:
         """Every committed key (used by the orphan sweeper and by tests)."""
         ...

@@ -80,6 +80,29 @@ class FolderBlobStore:
         _fsync_dir(path.parent)
         return 1
 
+    def delete_many(self, keys: list[str]) -> dict[str, int | Exception]:
+        # One directory fsync per folder touched, not per file: erasing a batch stays cheap.
+        result: dict[str, int | Exception] = {}
+        folders: set[Path] = set()
+        for key in keys:
+            try:
+                path = self._path(key)
+                path.unlink()
+                result[key] = 1
+                folders.add(path.parent)
+            except FileNotFoundError:
+                result[key] = 0
+            except (OSError, ValueError) as exc:
+                result[key] = exc
+        for folder in folders:
+            try:
+                _fsync_dir(folder)
+            except OSError as exc:
+                for key in keys:
+                    if self._path(key).parent == folder:
+                        result[key] = exc
+        return result
+
     def keys(self) -> Iterator[str]:
         for path in self.root.rglob("*"):
             if path.is_file() and not path.name.startswith(TMP_PREFIX):

@@ -99,3 +99,69 @@ monitors = Table(
     Column("software_version", String(200), nullable=True),
     Column("received_at", UTCDateTime, nullable=False),
 )
+
+purge_requests = Table(
+    "purge_requests",
+    metadata,
+    Column("request_id", String(32), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("kind", String(16), nullable=False),  # calls | sessions | customer
+    Column("what_if", Boolean, nullable=False),
+    Column("requested_by", String(200), nullable=False),
+    Column("state", String(16), nullable=False),  # Purging | Complete | Failed
+    # For a customer request: a keyed hash of the E.164 number, never the number.
+    Column("phone_hash", String(64), nullable=True),
+    Column("completed_at", UTCDateTime, nullable=True),
+    Index(None, "state"),
+)
+
+purge_items = Table(
+    "purge_items",
+    metadata,
+    Column(
+        "request_id",
+        String(32),
+        ForeignKey("purge_requests.request_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("position", Integer, primary_key=True),
+    Column("call_id", String(256), nullable=True),
+    Column("session_id", String(256), nullable=True),
+    # Purging | Purged | NotFound | WhatIf | Error
+    Column("status", String(16), nullable=False),
+    Column("error_msg", String(500), nullable=True),
+    Column("erased_at", UTCDateTime, nullable=True),
+    Index(None, "call_id", "status"),
+)
+
+purge_jobs = Table(
+    "purge_jobs",
+    metadata,
+    # One job per call being erased: asking again while it runs queues nothing new.
+    Column("call_id", String(32), primary_key=True),
+    Column("request_id", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # queued | running | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("available_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("worker_id", String(64), nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "status", "available_at"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("request_id", String(32), nullable=True),
+    Column("call_id", String(256), nullable=True),
+    Column("session_id", String(256), nullable=True),
+    Column("details", String(4000), nullable=False),  # JSON: counts, bytes, phone hash
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index(None, "request_id"),
+)

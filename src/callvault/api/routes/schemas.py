@@ -82,3 +82,58 @@ class CallOut(BaseModel):
     audioFormat: str | None
     durationSec: float | None
     status: str
+
+
+class PurgeIdsIn(CaseInsensitiveModel):
+    ids: list[StrictStr] = Field(
+        min_length=1, max_length=100, description="1 to 100 call or session IDs."
+    )
+
+
+class PurgeCustomerIn(CaseInsensitiveModel):
+    phoneNumber: StrictStr = Field(description="The customer's phone number, any format.")
+
+
+class PurgeItemOut(BaseModel):
+    callId: str | None
+    sessionId: str | None
+    status: str
+    errorMsg: str | None
+
+
+class PurgeOut(BaseModel):
+    items: list[PurgeItemOut]
+    requestId: str
+
+
+class PurgeRequestItemOut(PurgeItemOut):
+    erasedAt: str | None
+
+
+class PurgeRequestOut(BaseModel):
+    requestId: str
+    createdAt: str
+    kind: str
+    whatIf: bool
+    requestedBy: str
+    state: str
+    completedAt: str | None
+    items: list[PurgeRequestItemOut]
+
+
+class AuditEventOut(BaseModel):
+    seq: int
+    at: str
+    actor: str
+    action: str
+    requestId: str | None
+    callId: str | None
+    sessionId: str | None
+    details: dict[str, Any]
+    prevHash: str
+    hash: str
+
+
+class AuditPageOut(BaseModel):
+    events: list[AuditEventOut]
+    nextAfter: int | None

@@ -1,0 +1,122 @@
+"""The seed's three purge endpoints, and purge-request tracking (callvault's extension)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from callvault.api.deps import PurgeOrAuditUser, PurgeUser, RuntimeDep
+from callvault.api.routes.capture import PROBLEMS
+from callvault.api.routes.schemas import PurgeCustomerIn, PurgeIdsIn, PurgeOut, PurgeRequestOut
+from callvault.errors import BadInput
+from callvault.purge.service import PurgeResult, PurgeService
+
+router = APIRouter(tags=["purge"])
+
+_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off", ""}
+
+WhatIf = Annotated[
+    str | None,
+    Query(alias="whatIf", description="`true`: report what would be purged, change nothing."),
+]
+
+
+def _what_if(request: Request) -> bool:
+    # Query keys are matched case-insensitively, like the JSON keys (`whatif`, `WhatIf`).
+    values = [v for k, v in request.query_params.multi_items() if k.lower() == "whatif"]
+    if not values:
+        return False
+    value = values[-1].strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise BadInput(f"whatIf must be true or false, not {values[-1]!r}")
+
+
+def _service(request: Request) -> PurgeService:
+    service: PurgeService = request.app.state.purge_service
+    return service
+
+
+def _answer(result: PurgeResult, response: Response) -> dict[str, Any]:
+    if not result.what_if:
+        response.headers["Location"] = f"/purge/v1/requests/{result.request_id}"
+    return {"items": [i.to_json() for i in result.items], "requestId": result.request_id}
+
+
+@router.post(
+    "/purge/v1/calls",
+    operation_id="purge_calls",
+    summary="Purge calls by call ID (1 to 100)",
+    response_model=PurgeOut,
+    responses=PROBLEMS,
+)
+async def purge_calls(
+    body: PurgeIdsIn,
+    request: Request,
+    response: Response,
+    user: PurgeUser,
+    whatIf: WhatIf = None,
+) -> dict[str, Any]:
+    what_if = _what_if(request)
+    result = await run_in_threadpool(_service(request).purge_calls, body.ids, what_if, user.name)
+    return _answer(result, response)
+
+
+@router.post(
+    "/purge/v1/calls/sessions",
+    operation_id="purge_sessions",
+    summary="Purge calls by session ID (1 to 100)",
+    response_model=PurgeOut,
+    responses=PROBLEMS,
+)
+async def purge_sessions(
+    body: PurgeIdsIn,
+    request: Request,
+    response: Response,
+    user: PurgeUser,
+    whatIf: WhatIf = None,
+) -> dict[str, Any]:
+    what_if = _what_if(request)
+    result = await run_in_threadpool(_service(request).purge_sessions, body.ids, what_if, user.name)
+    return _answer(result, response)
+
+
+@router.post(
+    "/purge/v1/calls/customer",
+    operation_id="purge_customer",
+    summary="Purge every call of a customer phone number",
+    response_model=PurgeOut,
+    responses=PROBLEMS,
+)
+async def purge_customer(
+    body: PurgeCustomerIn,
+    request: Request,
+    response: Response,
+    user: PurgeUser,
+    whatIf: WhatIf = None,
+) -> dict[str, Any]:
+    what_if = _what_if(request)
+    result = await run_in_threadpool(
+        _service(request).purge_customer, body.phoneNumber, what_if, user.name
+    )
+    return _answer(result, response)
+
+
+@router.get(
+    "/purge/v1/requests/{requestId}",
+    operation_id="get_purge_request",
+    summary="A purge request with per-item progress",
+    response_model=PurgeRequestOut,
+    responses=PROBLEMS,
+)
+async def get_request(
+    requestId: str,
+    request: Request,
+    runtime: RuntimeDep,
+    _user: PurgeOrAuditUser,
+) -> dict[str, Any]:
+    return await run_in_threadpool(_service(request).request, requestId)

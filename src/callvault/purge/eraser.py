@@ -1,0 +1,92 @@
+"""Erasure of claimed calls, in the order that makes every surviving copy unreadable first.
+
+1. destroy the data keys (key store), then checkpoint the key store's WAL: from here on every
+   encrypted byte of these calls, wherever a copy survives, is unreadable;
+2. delete the blobs, every version;
+3. in one transaction: delete the call rows and blind-index entries, mark the request items
+   ``Purged``, drop the jobs, append one audit event per call; then checkpoint the WAL so that
+   ``secure_delete``'s zeroed pages reach the database file and no old page image survives.
+
+Every step is idempotent, so a job whose worker died anywhere in between is simply run again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from callvault.audit.trail import AuditEvent, AuditTrail
+from callvault.runtime import Runtime
+from callvault.store import purges
+from callvault.store.engine import checkpoint, write_transaction
+from callvault.store.purges import Job
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EraseOutcome:
+    erased: list[Job] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # call ID -> why
+    bytes_erased: int = 0
+
+
+class Eraser:
+    def __init__(self, runtime: Runtime, worker_id: str) -> None:
+        self.runtime = runtime
+        self.worker_id = worker_id
+        self.trail = AuditTrail(runtime.keys.audit_chain_key)
+
+    def erase(self, jobs: list[Job]) -> EraseOutcome:
+        outcome = EraseOutcome()
+        if not jobs:
+            return outcome
+        rt = self.runtime
+        ids = [j.call_id for j in jobs]
+        try:
+            keys_destroyed = rt.keystore.destroy(ids)
+            rt.keystore.checkpoint()
+        except Exception as exc:  # the key store is down: nothing else may go first
+            log.warning("key store failed during erasure; will retry", exc_info=True)
+            outcome.failed = {cid: f"key store unavailable: {type(exc).__name__}" for cid in ids}
+            return outcome
+        log.debug("destroyed %d data keys", keys_destroyed)
+
+        blob_keys = [j.blob_key for j in jobs if j.blob_key]
+        try:
+            deleted = rt.blobs.delete_many(blob_keys)
+        except Exception as exc:
+            deleted = {k: exc for k in blob_keys}
+        removed: dict[str, int] = {}
+        for job in jobs:
+            result = deleted.get(job.blob_key, 0) if job.blob_key else 0
+            if isinstance(result, Exception):
+                outcome.failed[job.call_id] = f"blob store failed: {type(result).__name__}"
+            else:
+                removed[job.call_id] = result
+                outcome.erased.append(job)
+
+        if outcome.erased:
+            events = [
+                AuditEvent(
+                    "call.erased",
+                    job.requested_by,
+                    job.request_id,
+                    job.call_id,
+                    job.session_id,
+                    {
+                        "audioBytes": job.audio_bytes,
+                        "blobObjectsDeleted": removed[job.call_id],
+                        "dataKeyDestroyed": True,
+                        "worker": self.worker_id,
+                        "attempt": job.attempts,
+                    },
+                )
+                for job in outcome.erased
+            ]
+            with write_transaction(rt.engine) as conn:
+                purges.finish_erased(conn, [j.call_id for j in outcome.erased])
+                self.trail.append(conn, events)
+            checkpoint(rt.engine)
+            outcome.bytes_erased = sum(j.audio_bytes for j in outcome.erased)
+        return outcome

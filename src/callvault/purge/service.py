@@ -1,0 +1,202 @@
+"""Accepting purge requests: the seed's three endpoints, whatIf included, on one code path.
+
+Acceptance is one write transaction: resolve the IDs, hide the calls (status ``Purging``), write
+the request, its items and one job per newly purged call, and append the audit event. whatIf runs
+the very same resolution and item logic and only skips the writes that change calls and jobs, so a
+preview can never differ from what the real run then does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from callvault.audit.trail import AuditEvent, AuditTrail
+from callvault.errors import BadInput, NotFound
+from callvault.ids import new_request_id
+from callvault.phone import to_e164
+from callvault.runtime import Runtime
+from callvault.store import purges
+from callvault.store.engine import write_transaction
+from callvault.store.purges import LiveCall
+
+PURGING, NOT_FOUND, WHAT_IF, PURGED, ERROR = "Purging", "NotFound", "WhatIf", "Purged", "Error"
+
+
+@dataclass(frozen=True)
+class PurgeItem:
+    call_id: str | None
+    session_id: str | None
+    status: str
+    error_msg: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "callId": self.call_id,
+            "sessionId": self.session_id,
+            "status": self.status,
+            "errorMsg": self.error_msg,
+        }
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    request_id: str
+    what_if: bool
+    items: list[PurgeItem]
+
+
+# (asked ID or None for a customer match, the live call or None)
+Resolved = list[tuple[str | None, LiveCall | None]]
+
+
+def distinct(ids: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(ids))
+
+
+class PurgeService:
+    def __init__(self, runtime: Runtime, on_queued: Callable[[], None] | None = None) -> None:
+        self.runtime = runtime
+        self.trail = AuditTrail(runtime.keys.audit_chain_key)
+        self._on_queued = on_queued
+
+    def purge_calls(self, ids: Sequence[str], what_if: bool, actor: str) -> PurgeResult:
+        asked = distinct(ids)
+
+        def resolve(conn: Connection) -> Resolved:
+            found = purges.calls_by_id(conn, asked)
+            return [(i, found.get(i)) for i in asked]
+
+        return self._accept("calls", resolve, what_if, actor, by_session=False)
+
+    def purge_sessions(self, ids: Sequence[str], what_if: bool, actor: str) -> PurgeResult:
+        asked = distinct(ids)
+
+        def resolve(conn: Connection) -> Resolved:
+            found = purges.calls_by_session(conn, asked)
+            return [(i, found.get(i)) for i in asked]
+
+        return self._accept("sessions", resolve, what_if, actor, by_session=True)
+
+    def purge_customer(self, phone: str, what_if: bool, actor: str) -> PurgeResult:
+        e164 = to_e164(phone, self.runtime.settings.default_region)
+        if e164 is None:
+            raise BadInput(
+                "phoneNumber is not a possible phone number; give it with its country code, "
+                "e.g. +15125551234, or in the default region's national format"
+            )
+        digest = self.runtime.keys.blind_index(e164)
+
+        def resolve(conn: Connection) -> Resolved:
+            return [(None, call) for call in purges.calls_by_customer(conn, digest)]
+
+        phone_hash = self.runtime.keys.audit_hash(e164)
+        return self._accept("customer", resolve, what_if, actor, False, phone_hash)
+
+    def _accept(
+        self,
+        kind: str,
+        resolve: Callable[[Connection], Resolved],
+        what_if: bool,
+        actor: str,
+        by_session: bool,
+        phone_hash: str | None = None,
+    ) -> PurgeResult:
+        request_id = new_request_id()
+        with write_transaction(self.runtime.engine) as conn:
+            resolved = resolve(conn)
+            items, to_queue, to_requeue = self._items(resolved, what_if, by_session)
+            if not what_if:
+                purges.enqueue(conn, request_id, to_queue)
+                purges.requeue_failed(conn, to_requeue)
+            state = PURGING if any(i.status == PURGING for i in items) else "Complete"
+            purges.insert_request(
+                conn,
+                request_id,
+                kind,
+                what_if,
+                actor,
+                state,
+                phone_hash,
+                [
+                    {
+                        "call_id": i.call_id,
+                        "session_id": i.session_id,
+                        "status": i.status,
+                        "error_msg": i.error_msg,
+                    }
+                    for i in items
+                ],
+            )
+            details: dict[str, Any] = {
+                "kind": kind,
+                "whatIf": what_if,
+                "asked": len(resolved) if kind != "customer" else None,
+                "matched": sum(1 for _, call in resolved if call is not None),
+                "queued": 0 if what_if else len(to_queue),
+            }
+            if phone_hash is not None:
+                details["phoneHash"] = phone_hash
+            self.trail.append(
+                conn, [AuditEvent("purge.requested", actor, request_id, None, None, details)]
+            )
+        if to_queue and not what_if and self._on_queued is not None:
+            self._on_queued()
+        return PurgeResult(request_id=request_id, what_if=what_if, items=items)
+
+    @staticmethod
+    def _items(
+        resolved: Resolved, what_if: bool, by_session: bool
+    ) -> tuple[list[PurgeItem], list[str], list[str]]:
+        items: list[PurgeItem] = []
+        to_queue: list[str] = []
+        already: list[str] = []
+        for asked, call in resolved:
+            if call is None:
+                items.append(
+                    PurgeItem(None, asked, NOT_FOUND)
+                    if by_session
+                    else PurgeItem(asked, None, NOT_FOUND)
+                )
+            elif call.status == PURGING:
+                # Already being erased: report it, queue nothing new (retry it if it gave up).
+                items.append(PurgeItem(call.call_id, call.session_id, PURGING))
+                already.append(call.call_id)
+            else:
+                items.append(
+                    PurgeItem(call.call_id, call.session_id, WHAT_IF if what_if else PURGING)
+                )
+                to_queue.append(call.call_id)
+        return items, to_queue, already
+
+    def request(self, request_id: str) -> dict[str, Any]:
+        found = purges.get_request(self.runtime.engine, request_id)
+        if found is None:
+            raise NotFound(f"no purge request with requestId {request_id!r}")
+        head, items = found
+        return {
+            "requestId": head.request_id,
+            "createdAt": _iso(head.created_at),
+            "kind": head.kind,
+            "whatIf": head.what_if,
+            "requestedBy": head.requested_by,
+            "state": head.state,
+            "completedAt": _iso(head.completed_at),
+            "items": [
+                {
+                    "callId": i.call_id,
+                    "sessionId": i.session_id,
+                    "status": i.status,
+                    "errorMsg": i.error_msg,
+                    "erasedAt": _iso(i.erased_at),
+                }
+                for i in items
+            ],
+        }
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,145 @@
+"""Purge workers: claim due jobs with a lease, erase, and retry failures with backoff.
+
+Runs in a thread beside the API (``callvault serve``) or on its own (``callvault worker``), as many
+at once as needed: claiming is one statement, so two workers never hold the same job, and a job
+whose worker died is claimed again when its lease runs out.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+from callvault.audit.trail import AuditEvent, AuditTrail
+from callvault.metrics import Metrics
+from callvault.purge.eraser import Eraser
+from callvault.runtime import Runtime
+from callvault.store import purges
+from callvault.store.engine import write_transaction
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    batch_size: int = 500
+    lease_seconds: float = 30.0
+    idle_poll_seconds: float = 0.5
+    max_attempts: int = 8
+    max_backoff_seconds: float = 300.0
+
+
+def backoff(attempt: int, cap: float) -> float:
+    """Capped exponential backoff with full jitter (seconds before the next attempt)."""
+    return float(random.uniform(0.5, 1.0) * min(cap, 0.5 * 2**attempt))
+
+
+class PurgeWorker:
+    def __init__(
+        self, runtime: Runtime, options: WorkerOptions, metrics: Metrics | None = None
+    ) -> None:
+        self.runtime = runtime
+        self.options = options
+        self.metrics = metrics
+        self.worker_id = f"{socket.gethostname()}:{secrets.token_hex(4)}"
+        self.eraser = Eraser(runtime, self.worker_id)
+        self.trail = AuditTrail(runtime.keys.audit_chain_key)
+        self.wake = threading.Event()
+
+    def run_once(self) -> int:
+        """Claim and erase one batch; returns how many jobs were claimed."""
+        opts = self.options
+        jobs = purges.claim(
+            self.runtime.engine, self.worker_id, opts.batch_size, opts.lease_seconds
+        )
+        if not jobs:
+            return 0
+        started = time.perf_counter()
+        outcome = self.eraser.erase(jobs)
+        elapsed = time.perf_counter() - started
+        if self.metrics is not None and outcome.erased:
+            self.metrics.calls_erased.inc(len(outcome.erased))
+            self.metrics.bytes_erased.inc(outcome.bytes_erased)
+            self.metrics.erase_batch_seconds.observe(elapsed)
+        by_id = {j.call_id: j for j in jobs}
+        for call_id, error in outcome.failed.items():
+            self._failed(by_id[call_id], error)
+        return len(jobs)
+
+    def _failed(self, job: purges.Job, error: str) -> None:
+        if self.metrics is not None:
+            self.metrics.erase_failures.inc()
+        if job.attempts < self.options.max_attempts:
+            delay = backoff(job.attempts, self.options.max_backoff_seconds)
+            purges.retry_later(self.runtime.engine, job.call_id, error, delay)
+            return
+        message = f"erasure failed {job.attempts} times ({error}); purge the call again to retry"
+        with write_transaction(self.runtime.engine) as conn:
+            purges.give_up(conn, job.call_id, message)
+            details = {"error": error, "attempts": job.attempts}
+            self.trail.append(
+                conn,
+                [
+                    AuditEvent(
+                        "call.erase_failed",
+                        job.requested_by,
+                        job.request_id,
+                        job.call_id,
+                        job.session_id,
+                        details,
+                    )
+                ],
+            )
+
+    def drain(self) -> int:
+        """Erase until nothing is due (tests, benchmarks)."""
+        total = 0
+        while claimed := self.run_once():
+            total += claimed
+        return total
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("purge worker %s started", self.worker_id)
+        while not stop.is_set():
+            try:
+                claimed = self.run_once()
+            except Exception:
+                log.exception("purge worker iteration failed; retrying")
+                claimed = 0
+            if not claimed:
+                self.wake.wait(self.options.idle_poll_seconds)
+                self.wake.clear()
+        log.info("purge worker %s stopped", self.worker_id)
+
+
+class WorkerThreads:
+    """N purge workers in threads of this process."""
+
+    def __init__(
+        self, runtime: Runtime, options: WorkerOptions, count: int, metrics: Metrics | None
+    ) -> None:
+        self.workers = [PurgeWorker(runtime, options, metrics) for _ in range(count)]
+        self.stop = threading.Event()
+        self.threads = [
+            threading.Thread(target=w.run, args=(self.stop,), name=f"purge-{i}", daemon=True)
+            for i, w in enumerate(self.workers)
+        ]
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+
+    def notify(self) -> None:
+        for worker in self.workers:
+            worker.wake.set()
+
+    def close(self, timeout: float = 30) -> None:
+        self.stop.set()
+        self.notify()
+        for thread in self.threads:
+            thread.join(timeout)

@@ -1,0 +1,313 @@
+"""Queries of purge requests, their items, and the job queue (the only SQL the purge code runs).
+
+The database is the queue: a job is written in the same transaction that accepts the purge, so an
+accepted purge cannot be lost, and a job whose worker died is claimed again once its lease ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, or_, select, update
+
+from callvault.store.engine import write_transaction
+from callvault.store.tables import calls, customer_phones, purge_items, purge_jobs, purge_requests
+from callvault.store.types import utcnow
+
+
+@dataclass(frozen=True)
+class LiveCall:
+    call_id: str
+    session_id: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed erasure of one call."""
+
+    call_id: str
+    request_id: str
+    attempts: int
+    requested_by: str
+    session_id: str | None
+    blob_key: str | None
+    audio_bytes: int
+
+    @classmethod
+    def from_row(cls, row: Any) -> Job:
+        return cls(
+            call_id=row.call_id,
+            request_id=row.request_id,
+            attempts=row.attempts,
+            requested_by=row.requested_by or "unknown",
+            session_id=row.session_id,
+            blob_key=row.blob_key,
+            audio_bytes=row.audio_bytes or 0,
+        )
+
+
+_LIVE = (calls.c.call_id, calls.c.session_id, calls.c.status)
+
+
+def calls_by_id(conn: Connection, ids: Sequence[str]) -> dict[str, LiveCall]:
+    rows = conn.execute(select(*_LIVE).where(calls.c.call_id.in_(set(ids))))
+    return {r.call_id: LiveCall(r.call_id, r.session_id, r.status) for r in rows}
+
+
+def calls_by_session(conn: Connection, ids: Sequence[str]) -> dict[str, LiveCall]:
+    rows = conn.execute(select(*_LIVE).where(calls.c.session_id.in_(set(ids))))
+    return {r.session_id: LiveCall(r.call_id, r.session_id, r.status) for r in rows}
+
+
+def calls_by_customer(conn: Connection, digest: bytes) -> list[LiveCall]:
+    rows = conn.execute(
+        select(*_LIVE)
+        .join(customer_phones, customer_phones.c.call_id == calls.c.call_id)
+        .where(customer_phones.c.digest == digest)
+        .order_by(calls.c.start_time, calls.c.call_id)
+    )
+    return [LiveCall(r.call_id, r.session_id, r.status) for r in rows]
+
+
+def insert_request(
+    conn: Connection,
+    request_id: str,
+    kind: str,
+    what_if: bool,
+    requested_by: str,
+    state: str,
+    phone_hash: str | None,
+    items: list[dict[str, Any]],
+) -> None:
+    now = utcnow()
+    conn.execute(
+        insert(purge_requests).values(
+            request_id=request_id,
+            created_at=now,
+            kind=kind,
+            what_if=what_if,
+            requested_by=requested_by,
+            state=state,
+            phone_hash=phone_hash,
+            completed_at=now if state != "Purging" else None,
+        )
+    )
+    if items:
+        conn.execute(
+            insert(purge_items),
+            [{"request_id": request_id, "position": i, **item} for i, item in enumerate(items)],
+        )
+
+
+def enqueue(conn: Connection, request_id: str, call_ids: Sequence[str]) -> None:
+    """Hide the calls from every read and queue their erasure (callers pass only live calls)."""
+    if not call_ids:
+        return
+    now = utcnow()
+    conn.execute(update(calls).where(calls.c.call_id.in_(call_ids)).values(status="Purging"))
+    conn.execute(
+        insert(purge_jobs),
+        [
+            {
+                "call_id": cid,
+                "request_id": request_id,
+                "status": "queued",
+                "attempts": 0,
+                "available_at": now,
+                "created_at": now,
+            }
+            for cid in call_ids
+        ],
+    )
+
+
+def requeue_failed(conn: Connection, call_ids: Sequence[str]) -> None:
+    """A call whose erasure had given up is tried afresh when someone asks again."""
+    if call_ids:
+        conn.execute(
+            update(purge_jobs)
+            .where(purge_jobs.c.call_id.in_(call_ids), purge_jobs.c.status == "failed")
+            .values(status="queued", attempts=0, available_at=utcnow(), last_error=None)
+        )
+
+
+def claim(engine: Engine, worker_id: str, limit: int, lease_seconds: float) -> list[Job]:
+    """Take up to ``limit`` due jobs (or jobs whose lease ran out) with a fresh lease."""
+    now = utcnow()
+    due = (
+        select(purge_jobs.c.call_id)
+        .where(
+            or_(
+                and_(purge_jobs.c.status == "queued", purge_jobs.c.available_at <= now),
+                and_(purge_jobs.c.status == "running", purge_jobs.c.lease_until < now),
+            )
+        )
+        .order_by(purge_jobs.c.available_at)
+        .limit(limit)
+    )
+    if engine.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    with write_transaction(engine) as conn:
+        claimed = (
+            conn.execute(
+                update(purge_jobs)
+                .where(purge_jobs.c.call_id.in_(due.scalar_subquery()))
+                .values(
+                    status="running",
+                    worker_id=worker_id,
+                    lease_until=now + timedelta(seconds=lease_seconds),
+                    attempts=purge_jobs.c.attempts + 1,
+                )
+                .returning(purge_jobs.c.call_id)
+            )
+            .scalars()
+            .all()
+        )
+        if not claimed:
+            return []
+        rows = conn.execute(
+            select(
+                purge_jobs.c.call_id,
+                purge_jobs.c.request_id,
+                purge_jobs.c.attempts,
+                purge_requests.c.requested_by,
+                calls.c.session_id,
+                calls.c.blob_key,
+                calls.c.audio_bytes,
+            )
+            .select_from(purge_jobs)
+            .outerjoin(calls, calls.c.call_id == purge_jobs.c.call_id)
+            .outerjoin(purge_requests, purge_requests.c.request_id == purge_jobs.c.request_id)
+            .where(purge_jobs.c.call_id.in_(claimed))
+        ).all()
+    return [Job.from_row(r) for r in rows]
+
+
+def extend_lease(engine: Engine, worker_id: str, call_ids: Sequence[str], seconds: float) -> None:
+    with write_transaction(engine) as conn:
+        conn.execute(
+            update(purge_jobs)
+            .where(purge_jobs.c.call_id.in_(call_ids), purge_jobs.c.worker_id == worker_id)
+            .values(lease_until=utcnow() + timedelta(seconds=seconds))
+        )
+
+
+def _settle_requests(conn: Connection, request_ids: set[str], now: datetime) -> None:
+    """Requests with no item left Purging become Complete (or Failed if an item is Error)."""
+    if not request_ids:
+        return
+    pending = exists().where(
+        purge_items.c.request_id == purge_requests.c.request_id,
+        purge_items.c.status == "Purging",
+    )
+    failed = exists().where(
+        purge_items.c.request_id == purge_requests.c.request_id,
+        purge_items.c.status == "Error",
+    )
+    for state, condition in (("Failed", failed), ("Complete", ~failed)):
+        conn.execute(
+            update(purge_requests)
+            .where(
+                purge_requests.c.request_id.in_(request_ids),
+                purge_requests.c.state == "Purging",
+                ~pending,
+                condition,
+            )
+            .values(state=state, completed_at=now)
+        )
+
+
+def _requests_of(conn: Connection, call_ids: Sequence[str], status: str) -> set[str]:
+    rows = conn.execute(
+        select(purge_items.c.request_id)
+        .where(purge_items.c.call_id.in_(call_ids), purge_items.c.status == status)
+        .distinct()
+    )
+    return set(rows.scalars())
+
+
+def finish_erased(conn: Connection, call_ids: Sequence[str]) -> None:
+    """Delete the erased calls' rows and mark every request item that waited on them Purged."""
+    now = utcnow()
+    affected = _requests_of(conn, call_ids, "Purging")
+    conn.execute(delete(customer_phones).where(customer_phones.c.call_id.in_(call_ids)))
+    conn.execute(delete(calls).where(calls.c.call_id.in_(call_ids)))
+    conn.execute(
+        update(purge_items)
+        .where(purge_items.c.call_id.in_(call_ids), purge_items.c.status == "Purging")
+        .values(status="Purged", erased_at=now)
+    )
+    conn.execute(delete(purge_jobs).where(purge_jobs.c.call_id.in_(call_ids)))
+    _settle_requests(conn, affected, now)
+
+
+def retry_later(engine: Engine, call_id: str, error: str, delay_seconds: float) -> None:
+    with write_transaction(engine) as conn:
+        conn.execute(
+            update(purge_jobs)
+            .where(purge_jobs.c.call_id == call_id)
+            .values(
+                status="queued",
+                lease_until=None,
+                worker_id=None,
+                last_error=error[:500],
+                available_at=utcnow() + timedelta(seconds=delay_seconds),
+            )
+        )
+
+
+def give_up(conn: Connection, call_id: str, error: str) -> None:
+    """The erasure keeps failing: its items end in Error (the call stays hidden, key destroyed)."""
+    now = utcnow()
+    affected = _requests_of(conn, [call_id], "Purging")
+    conn.execute(
+        update(purge_jobs)
+        .where(purge_jobs.c.call_id == call_id)
+        .values(status="failed", lease_until=None, worker_id=None, last_error=error[:500])
+    )
+    conn.execute(
+        update(purge_items)
+        .where(purge_items.c.call_id == call_id, purge_items.c.status == "Purging")
+        .values(status="Error", error_msg=error[:500])
+    )
+    _settle_requests(conn, affected, now)
+
+
+def get_request(engine: Engine, request_id: str) -> tuple[Any, list[Any]] | None:
+    with engine.connect() as conn:
+        head = conn.execute(
+            select(purge_requests).where(purge_requests.c.request_id == request_id)
+        ).first()
+        if head is None:
+            return None
+        items = conn.execute(
+            select(purge_items)
+            .where(purge_items.c.request_id == request_id)
+            .order_by(purge_items.c.position)
+        ).all()
+    return head, list(items)
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    depth: int
+    failed: int
+    oldest_age_seconds: float
+
+
+def queue_stats(engine: Engine) -> QueueStats:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(purge_jobs.c.status, func.count(), func.min(purge_jobs.c.created_at)).group_by(
+                purge_jobs.c.status
+            )
+        ).all()
+    depth = sum(r[1] for r in rows if r[0] != "failed")
+    failed = sum(r[1] for r in rows if r[0] == "failed")
+    oldest = [r[2] for r in rows if r[0] != "failed" and r[2] is not None]
+    age = (utcnow() - min(oldest)).total_seconds() if oldest else 0.0
+    return QueueStats(depth=depth, failed=failed, oldest_age_seconds=max(age, 0.0))
