@@ -28,8 +28,11 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 
 @pytest.fixture
 def live(settings: Settings, runtime: Runtime) -> Iterator[LiveServer]:
-    server, thread, port = serve_in_thread(create_app(settings, runtime))
-    yield LiveServer(url=f"http://127.0.0.1:{port}", runtime=runtime, port=port)
+    app = create_app(settings, runtime)
+    server, thread, port = serve_in_thread(app)
+    yield LiveServer(
+        url=f"http://127.0.0.1:{port}", runtime=runtime, port=port, app_state=app.state
+    )
     server.should_exit = True
     thread.join(timeout=20)
 

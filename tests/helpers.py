@@ -24,6 +24,7 @@ class LiveServer:
     url: str
     runtime: Runtime
     port: int
+    app_state: Any = None
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}

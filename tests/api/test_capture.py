@@ -22,7 +22,7 @@ def _stored_nothing(live) -> None:
     assert _count_calls(live) == 0
     with live.runtime.keystore.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(data_keys)).scalar_one() == 0
-    assert list(live.runtime.blobs.keys()) == []
+    assert list(live.runtime.blobs.iter_keys()) == []
     blob_root = live.runtime.settings.data_dir / "blobs"
     assert [p for p in files_under(blob_root)] == []  # no temporaries either
 
@@ -202,7 +202,7 @@ def test_duplicate_live_session_is_409_and_keeps_the_first(live, capture):
         audio = client.get(f"/calls/v1/{first.json()['callId']}/audio").content
     assert audio == wav_bytes(1)
     assert _count_calls(live) == 1
-    assert len(list(live.runtime.blobs.keys())) == 1
+    assert len(list(live.runtime.blobs.iter_keys())) == 1
 
 
 @pytest.mark.parametrize(

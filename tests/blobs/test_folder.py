@@ -12,14 +12,14 @@ def test_blob_is_invisible_until_committed(tmp_path):
     store = FolderBlobStore(tmp_path)
     writer = store.writer("audio/ab/k1")
     writer.write(b"part one ")
-    assert list(store.keys()) == []
+    assert list(store.iter_keys()) == []
     writer.write(b"part two")
     assert writer.commit() == 17
     handle, size = store.open("audio/ab/k1")
     with handle:
         assert handle.read() == b"part one part two"
     assert size == 17
-    assert list(store.keys()) == ["audio/ab/k1"]
+    assert list(store.iter_keys()) == ["audio/ab/k1"]
 
 
 def test_abort_leaves_nothing(tmp_path):

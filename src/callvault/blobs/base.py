@@ -21,7 +21,7 @@ class BlobWriter(Protocol):
 
 
 class BlobStore(Protocol):
-    def writer(self, key: str) -> BlobWriter: ...
+    def writer(self, key: str, *, sync: bool = True) -> BlobWriter: ...
 
     def open(self, key: str) -> tuple[BinaryIO, int]:
         """A seekable reader of the blob and its size; FileNotFoundError when absent."""
@@ -41,6 +41,6 @@ class BlobStore(Protocol):
         """
         ...
 
-    def keys(self) -> Iterator[str]:
+    def iter_keys(self) -> Iterator[str]:
         """Every committed key (used by the orphan sweeper and by tests)."""
         ...

@@ -24,8 +24,9 @@ def _fsync_dir(path: Path) -> None:
 
 
 class FolderWriter:
-    def __init__(self, final: Path) -> None:
+    def __init__(self, final: Path, sync: bool = True) -> None:
         self._final = final
+        self._sync = sync
         final.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = final.parent / f"{TMP_PREFIX}{secrets.token_hex(8)}"
         self._file: BinaryIO | None = open(self._tmp, "xb")  # noqa: SIM115 - closed in commit/abort
@@ -39,11 +40,13 @@ class FolderWriter:
     def commit(self) -> int:
         assert self._file is not None, "writer already closed"
         self._file.flush()
-        os.fsync(self._file.fileno())
+        if self._sync:
+            os.fsync(self._file.fileno())
         self._file.close()
         self._file = None
         os.replace(self._tmp, self._final)
-        _fsync_dir(self._final.parent)
+        if self._sync:
+            _fsync_dir(self._final.parent)
         return self._size
 
     def abort(self) -> None:
@@ -63,8 +66,9 @@ class FolderBlobStore:
             raise ValueError(f"invalid blob key {key!r}")
         return self.root / key
 
-    def writer(self, key: str) -> FolderWriter:
-        return FolderWriter(self._path(key))
+    def writer(self, key: str, *, sync: bool = True) -> FolderWriter:
+        """``sync=False`` skips fsync: only for bulk-loading demo data, never for captures."""
+        return FolderWriter(self._path(key), sync)
 
     def open(self, key: str) -> tuple[BinaryIO, int]:
         path = self._path(key)
@@ -103,7 +107,7 @@ class FolderBlobStore:
                         result[key] = exc
         return result
 
-    def keys(self) -> Iterator[str]:
+    def iter_keys(self) -> Iterator[str]:
         for path in self.root.rglob("*"):
             if path.is_file() and not path.name.startswith(TMP_PREFIX):
                 yield path.relative_to(self.root).as_posix()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from callvault.cli import server
+from callvault.cli import audit, server
 
 app = typer.Typer(
     name="callvault",
@@ -14,6 +14,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("serve")(server.serve)
+app.command("worker")(server.worker)
+app.add_typer(audit.audit_app, name="audit")
 app.add_typer(server.db_app, name="db")
 app.add_typer(server.users_app, name="users")
 

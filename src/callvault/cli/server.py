@@ -49,8 +49,19 @@ def serve(
         Path | None, typer.Option(envvar="CALLVAULT_SSL_KEYFILE", help="Serve HTTPS: key.")
     ] = None,
     log_level: Annotated[str, typer.Option(envvar="CALLVAULT_LOG_LEVEL")] = "info",
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Serve the API without the purge worker.")
+    ] = False,
+    worker_concurrency: Annotated[
+        int | None,
+        typer.Option(envvar="CALLVAULT_WORKER_CONCURRENCY", help="Purge worker threads."),
+    ] = None,
+    purge_lease_seconds: Annotated[
+        float | None,
+        typer.Option(envvar="CALLVAULT_PURGE_LEASE_SECONDS", help="Lease of a claimed job."),
+    ] = None,
 ) -> None:
-    """Serve the HTTP API (embedded SQLite store by default)."""
+    """Serve the HTTP API and, in the same process, the purge worker."""
     import uvicorn
 
     from callvault.api.app import create_app
@@ -65,6 +76,9 @@ def serve(
         default_region=default_region,
         max_upload_bytes=max_upload_bytes,
         token_ttl_seconds=token_ttl_seconds,
+        run_worker=False if no_worker else None,
+        worker_concurrency=worker_concurrency,
+        purge_lease_seconds=purge_lease_seconds,
     )
     if (ssl_certfile is None) != (ssl_keyfile is None):
         fail("give both --ssl-certfile and --ssl-keyfile to serve HTTPS", code=2)
@@ -85,6 +99,61 @@ def serve(
         proxy_headers=False,
         server_header=False,
     )
+
+
+def worker(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    keystore_url: KeystoreUrl = None,
+    blob_url: BlobUrl = None,
+    s3_endpoint_url: S3Endpoint = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency", envvar="CALLVAULT_WORKER_CONCURRENCY", help="Worker threads."
+        ),
+    ] = None,
+    purge_lease_seconds: Annotated[
+        float | None,
+        typer.Option(envvar="CALLVAULT_PURGE_LEASE_SECONDS", help="Lease of a claimed job."),
+    ] = None,
+    log_level: Annotated[str, typer.Option(envvar="CALLVAULT_LOG_LEVEL")] = "info",
+) -> None:
+    """Run purge workers without the HTTP API (several may run at once)."""
+    import logging
+    import signal
+    import threading
+
+    from callvault.api.app import worker_options
+    from callvault.purge.worker import WorkerThreads
+    from callvault.runtime import ConfigurationError, Runtime
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    settings = build_settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        keystore_url=keystore_url,
+        blob_url=blob_url,
+        s3_endpoint_url=s3_endpoint_url,
+        worker_concurrency=concurrency,
+        purge_lease_seconds=purge_lease_seconds,
+    )
+    try:
+        runtime = Runtime.open(settings)
+    except ConfigurationError as exc:
+        fail(str(exc))
+    threads = WorkerThreads(runtime, worker_options(settings), settings.worker_concurrency, None)
+    stopped = threading.Event()
+
+    def _stop(_signum: int, _frame: object) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    threads.start()
+    stopped.wait()
+    threads.close()
+    runtime.close()
 
 
 @db_app.command("upgrade")

@@ -1,0 +1,58 @@
+"""``callvault audit export|verify``: the audit trail out of the store, and its chain checked."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from callvault.cli.errors import fail
+from callvault.cli.options import DatabaseUrl, DataDir, build_settings
+
+audit_app = typer.Typer(help="The append-only audit trail.", no_args_is_help=True)
+
+
+def _open(data_dir: object, database_url: str | None):  # type: ignore[no-untyped-def]
+    from callvault.runtime import ConfigurationError, Runtime
+
+    try:
+        return Runtime.open(build_settings(data_dir=data_dir, database_url=database_url))
+    except ConfigurationError as exc:
+        fail(str(exc))
+
+
+@audit_app.command("export")
+def export(
+    output_format: Annotated[
+        str, typer.Option("--format", help="Output format (jsonl: one event per line).")
+    ] = "jsonl",
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Print every audit event, oldest first."""
+    from callvault.audit.trail import AuditTrail, event_json
+
+    if output_format != "jsonl":
+        fail(f"unknown --format {output_format!r}; use jsonl", code=2)
+    runtime = _open(data_dir, database_url)
+    try:
+        for row in AuditTrail.iter_rows(runtime.engine):
+            typer.echo(json.dumps(event_json(row), separators=(",", ":")))
+    finally:
+        runtime.close()
+
+
+@audit_app.command("verify")
+def verify(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Check the hash chain: exit 0 if intact, 1 naming the first edited/missing/moved event."""
+    from callvault.audit.trail import AuditTrail
+
+    runtime = _open(data_dir, database_url)
+    try:
+        checked, problem = AuditTrail(runtime.keys.audit_chain_key).verify(runtime.engine)
+    finally:
+        runtime.close()
+    if problem is not None:
+        fail(f"audit trail broken after {checked} good events: {problem}")
+    typer.echo(f"audit trail intact: {checked} events")

@@ -1,0 +1,117 @@
+"""Synthetic calls, stored exactly as capture stores them, in bulk (tests, benchmarks, demos).
+
+Each call gets its own data key, sealed details, encrypted audio blob and blind-index entries,
+through the same functions capture uses; only the HTTP and multipart layers are skipped, and rows
+are inserted in batches.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert
+
+from callvault.capture.info import parse_info
+from callvault.capture.sealed import contacts_document, seal_details
+from callvault.capture.service import blob_key_for
+from callvault.crypto import CallCipher, new_data_key
+from callvault.ids import new_call_id
+from callvault.runtime import Runtime
+from callvault.store.engine import write_transaction
+from callvault.store.keystore import data_keys
+from callvault.store.tables import calls, customer_phones
+from callvault.store.types import utcnow
+
+FIRST = ["Ann", "Bob", "Chen", "Dana", "Eli", "Fatima", "Goran", "Hana", "Ivan", "Jo"]
+LAST = ["Smith", "Garcia", "Nguyen", "Okafor", "Muller", "Rossi", "Kowalski", "Sato"]
+
+
+def random_us_phone(rng: random.Random) -> str:
+    area, line = rng.randint(201, 989), rng.randint(0, 9999)
+    return rng.choice(
+        [f"+1{area}555{line:04d}", f"({area}) 555-{line:04d}", f"1-{area}-555-{line:04d}"]
+    )
+
+
+def seed_calls(
+    runtime: Runtime,
+    count: int,
+    *,
+    phones: Sequence[str] | None = None,
+    audio_bytes: int = 2048,
+    session_prefix: str = "demo-",
+    batch: int = 1000,
+    seed: int | None = None,
+    durable: bool = False,
+) -> list[str]:
+    """Store ``count`` calls; a call's customer phone is drawn from ``phones`` (else random)."""
+    rng = random.Random(seed)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    call_ids: list[str] = []
+    audio = os.urandom(audio_bytes)
+    for offset in range(0, count, batch):
+        call_rows, key_rows, index_rows = [], [], []
+        now = utcnow()
+        for n in range(offset, min(count, offset + batch)):
+            call_id = new_call_id()
+            phone = rng.choice(phones) if phones else random_us_phone(rng)
+            begin = start + timedelta(seconds=n * 37)
+            document = {
+                "sessionId": f"{session_prefix}{n}",
+                "startTime": begin.isoformat(),
+                "direction": rng.choice(["Inbound", "Outbound"]),
+                "contacts": [
+                    {"type": "Agent", "firstName": rng.choice(FIRST), "referenceId": f"a{n % 97}"},
+                    {
+                        "type": "Customer",
+                        "phoneNumber": phone,
+                        "firstName": rng.choice(FIRST),
+                        "lastName": rng.choice(LAST),
+                    },
+                ],
+                "metadata": {"queue": rng.choice(["billing", "support", "sales"]), "n": n},
+            }
+            info = parse_info(json.dumps(document).encode())
+            key = new_data_key()
+            cipher = CallCipher(call_id, key)
+            enc = cipher.audio_encryptor()
+            writer = runtime.blobs.writer(blob_key_for(call_id), sync=durable)
+            writer.write(enc.update(audio) + enc.finalize())
+            writer.commit()
+            contacts = contacts_document(info, runtime.settings.default_region)
+            call_rows.append(
+                {
+                    "call_id": call_id,
+                    "session_id": info.sessionid,
+                    "status": "Complete",
+                    "start_time": info.starttime,
+                    "end_time": None,
+                    "direction": info.direction,
+                    "contact_types": "\x1f".join(c.type for c in info.contacts),
+                    "sealed": seal_details(cipher, info, contacts),
+                    "audio_format": "wav",
+                    "audio_content_type": "audio/wav",
+                    "audio_bytes": audio_bytes,
+                    "blob_key": blob_key_for(call_id),
+                    "duration_sec": None,
+                    "captured_at": now,
+                }
+            )
+            key_rows.append(
+                {"call_id": call_id, "wrapped": runtime.keys.wrap(call_id, key), "created_at": now}
+            )
+            e164 = contacts[1]["phoneE164"]
+            if e164:
+                index_rows.append({"digest": runtime.keys.blind_index(e164), "call_id": call_id})
+            call_ids.append(call_id)
+        with write_transaction(runtime.keystore.engine) as conn:
+            conn.execute(insert(data_keys), key_rows)
+        with write_transaction(runtime.engine) as conn:
+            conn.execute(insert(calls), call_rows)
+            if index_rows:
+                conn.execute(insert(customer_phones), index_rows)
+    return call_ids

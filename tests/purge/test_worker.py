@@ -1,0 +1,134 @@
+"""Purge workers on the embedded store: erasure, leases, retries, giving up."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from callvault.capture.reads import CallReader
+from callvault.demo import seed_calls
+from callvault.errors import NotFound
+from callvault.metrics import Metrics
+from callvault.purge.service import PurgeService
+from callvault.purge.worker import PurgeWorker, WorkerOptions
+from callvault.store import purges
+from callvault.store.tables import audit_events, calls, customer_phones
+
+
+def _exists(runtime, call_id: str) -> dict[str, bool]:
+    with runtime.engine.connect() as conn:
+        row = conn.execute(select(calls.c.blob_key).where(calls.c.call_id == call_id)).first()
+        phones = conn.execute(
+            select(func.count())
+            .select_from(customer_phones)
+            .where(customer_phones.c.call_id == call_id)
+        ).scalar_one()
+    blob = any(k.endswith(call_id) for k in runtime.blobs.iter_keys())
+    return {
+        "row": row is not None,
+        "index": phones > 0,
+        "key": runtime.keystore.get(call_id) is not None,
+        "blob": blob,
+    }
+
+
+def test_drain_erases_exactly_the_calls_asked_for(runtime):
+    ids = seed_calls(runtime, 40, seed=1)
+    asked, kept = ids[:15], ids[15:]
+    before = {cid: CallReader(runtime).details(cid) for cid in kept}
+    result = PurgeService(runtime).purge_calls(asked, False, "tester")
+    assert {i.status for i in result.items} == {"Purging"}
+    metrics = Metrics(runtime.engine)
+    assert PurgeWorker(runtime, WorkerOptions(batch_size=7), metrics).drain() == 15
+    for cid in asked:
+        assert _exists(runtime, cid) == {"row": False, "index": False, "key": False, "blob": False}
+    for cid in kept:
+        assert _exists(runtime, cid) == {"row": True, "index": True, "key": True, "blob": True}
+        assert CallReader(runtime).details(cid) == before[cid]
+    doc = PurgeService(runtime).request(result.request_id)
+    assert doc["state"] == "Complete"
+    assert all(i["status"] == "Purged" and i["erasedAt"] for i in doc["items"])
+    assert metrics.calls_erased._value.get() == 15
+
+
+def test_a_claimed_job_is_invisible_until_its_lease_runs_out(runtime):
+    ids = seed_calls(runtime, 3, seed=2)
+    PurgeService(runtime).purge_calls(ids, False, "tester")
+    dead = purges.claim(runtime.engine, "dead-worker", 10, lease_seconds=0.3)
+    assert len(dead) == 3
+    assert purges.claim(runtime.engine, "other", 10, lease_seconds=30) == []
+    deadline = time.monotonic() + 10
+    while not (again := purges.claim(runtime.engine, "other", 10, lease_seconds=30)):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert sorted(j.call_id for j in again) == sorted(ids)
+    assert all(j.attempts == 2 for j in again)
+
+
+class FlakyBlobs:
+    """Wraps a real blob store; deletion fails while ``failing`` is set."""
+
+    def __init__(self, inner, failing: bool = True) -> None:
+        self.inner = inner
+        self.failing = failing
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def delete_many(self, keys):
+        if self.failing:
+            return {k: PermissionError("denied") for k in keys}
+        return self.inner.delete_many(keys)
+
+
+def test_storage_failure_is_retried_until_it_succeeds(runtime):
+    ids = seed_calls(runtime, 4, seed=3)
+    flaky = FlakyBlobs(runtime.blobs)
+    runtime.blobs = flaky
+    result = PurgeService(runtime).purge_calls(ids, False, "tester")
+    worker = PurgeWorker(runtime, WorkerOptions(max_backoff_seconds=0.01))
+    assert worker.run_once() == 4
+    doc = PurgeService(runtime).request(result.request_id)
+    assert doc["state"] == "Purging"
+    assert {i["status"] for i in doc["items"]} == {"Purging"}
+    # The key went first: the calls are already unreadable while the blobs wait for a retry.
+    assert all(runtime.keystore.get(cid) is None for cid in ids)
+    with pytest.raises(NotFound):
+        CallReader(runtime).details(ids[0])
+    flaky.failing = False
+    deadline = time.monotonic() + 10
+    while PurgeService(runtime).request(result.request_id)["state"] == "Purging":
+        worker.run_once()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert all(not any(_exists(runtime, cid).values()) for cid in ids)
+
+
+def test_an_erasure_that_keeps_failing_ends_in_error(runtime):
+    ids = seed_calls(runtime, 2, seed=4)
+    runtime.blobs = FlakyBlobs(runtime.blobs)
+    result = PurgeService(runtime).purge_sessions(["demo-0"], False, "tester")
+    metrics = Metrics(runtime.engine)
+    worker = PurgeWorker(runtime, WorkerOptions(max_attempts=2, max_backoff_seconds=0.01), metrics)
+    deadline = time.monotonic() + 10
+    while PurgeService(runtime).request(result.request_id)["state"] == "Purging":
+        worker.run_once()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    doc = PurgeService(runtime).request(result.request_id)
+    assert doc["state"] == "Failed"
+    assert doc["items"][0]["status"] == "Error"
+    assert "blob store failed" in doc["items"][0]["errorMsg"]
+    assert metrics.erase_failures._value.get() == 2
+    with runtime.engine.connect() as conn:
+        actions = conn.execute(select(audit_events.c.action)).scalars().all()
+    assert "call.erase_failed" in actions
+    # Asking again re-queues the call; with storage back it completes.
+    runtime.blobs = runtime.blobs.inner
+    again = PurgeService(runtime).purge_sessions(["demo-0"], False, "tester")
+    assert again.items[0].status == "Purging"
+    worker.drain()
+    assert PurgeService(runtime).request(again.request_id)["state"] == "Complete"
+    assert _exists(runtime, ids[1])["row"]
