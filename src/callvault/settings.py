@@ -63,7 +63,7 @@ class Settings(BaseSettings):
         default=True, description="Run the purge worker inside `serve` (off: --no-worker)."
     )
     worker_concurrency: int = Field(default=1, ge=1, le=64, description="Purge worker threads.")
-    purge_batch_size: int = Field(default=500, ge=1, le=5000, description="Calls per erase batch.")
+    purge_batch_size: int = Field(default=1000, ge=1, le=5000, description="Calls per erase batch.")
     purge_lease_seconds: float = Field(
         default=30.0, gt=0, description="How long a claimed job is held before another worker may."
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
@@ -57,9 +58,10 @@ class FolderWriter:
 
 
 class FolderBlobStore:
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], delete_threads: int = 8) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self._pool = ThreadPoolExecutor(delete_threads, thread_name_prefix="blob-delete")
 
     def _path(self, key: str) -> Path:
         if not key or key.startswith("/") or ".." in key.split("/") or key.startswith(TMP_PREFIX):
@@ -85,26 +87,40 @@ class FolderBlobStore:
         return 1
 
     def delete_many(self, keys: list[str]) -> dict[str, int | Exception]:
-        # One directory fsync per folder touched, not per file: erasing a batch stays cheap.
+        # Unlinks release the GIL and overlap well on one disk, so a small pool of threads
+        # erases a batch several times faster than a loop; each folder is fsynced once.
+        paths: dict[str, Path] = {}
         result: dict[str, int | Exception] = {}
-        folders: set[Path] = set()
         for key in keys:
             try:
-                path = self._path(key)
-                path.unlink()
-                result[key] = 1
-                folders.add(path.parent)
-            except FileNotFoundError:
-                result[key] = 0
-            except (OSError, ValueError) as exc:
+                paths[key] = self._path(key)
+            except ValueError as exc:
                 result[key] = exc
-        for folder in folders:
+
+        def unlink(key: str) -> tuple[str, int | Exception]:
+            try:
+                paths[key].unlink()
+            except FileNotFoundError:
+                return key, 0
+            except OSError as exc:
+                return key, exc
+            return key, 1
+
+        result.update(self._pool.map(unlink, paths, chunksize=32))
+        folders = {paths[k].parent for k, v in result.items() if v == 1}
+
+        def sync(folder: Path) -> tuple[Path, OSError | None]:
             try:
                 _fsync_dir(folder)
             except OSError as exc:
-                for key in keys:
-                    if self._path(key).parent == folder:
-                        result[key] = exc
+                return folder, exc
+            return folder, None
+
+        for folder, error in self._pool.map(sync, folders):
+            if error is not None:
+                for key, path in paths.items():
+                    if path.parent == folder:
+                        result[key] = error
         return result
 
     def iter_keys(self) -> Iterator[str]:

@@ -45,6 +45,7 @@ class PurgeItem:
 @dataclass(frozen=True)
 class PurgeResult:
     request_id: str
+    kind: str
     what_if: bool
     items: list[PurgeItem]
 
@@ -145,7 +146,7 @@ class PurgeService:
             )
         if to_queue and not what_if and self._on_queued is not None:
             self._on_queued()
-        return PurgeResult(request_id=request_id, what_if=what_if, items=items)
+        return PurgeResult(request_id=request_id, kind=kind, what_if=what_if, items=items)
 
     @staticmethod
     def _items(

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class WorkerOptions:
-    batch_size: int = 500
+    batch_size: int = 1000
     lease_seconds: float = 30.0
     idle_poll_seconds: float = 0.5
     max_attempts: int = 8

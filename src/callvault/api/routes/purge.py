@@ -41,7 +41,11 @@ def _service(request: Request) -> PurgeService:
     return service
 
 
-def _answer(result: PurgeResult, response: Response) -> dict[str, Any]:
+def _answer(result: PurgeResult, request: Request, response: Response) -> dict[str, Any]:
+    metrics = request.app.state.metrics
+    metrics.purge_requests.labels(result.kind, str(result.what_if).lower()).inc()
+    for item in result.items:
+        metrics.purge_items.labels(item.status).inc()
     if not result.what_if:
         response.headers["Location"] = f"/purge/v1/requests/{result.request_id}"
     return {"items": [i.to_json() for i in result.items], "requestId": result.request_id}
@@ -63,7 +67,7 @@ async def purge_calls(
 ) -> dict[str, Any]:
     what_if = _what_if(request)
     result = await run_in_threadpool(_service(request).purge_calls, body.ids, what_if, user.name)
-    return _answer(result, response)
+    return _answer(result, request, response)
 
 
 @router.post(
@@ -82,7 +86,7 @@ async def purge_sessions(
 ) -> dict[str, Any]:
     what_if = _what_if(request)
     result = await run_in_threadpool(_service(request).purge_sessions, body.ids, what_if, user.name)
-    return _answer(result, response)
+    return _answer(result, request, response)
 
 
 @router.post(
@@ -103,7 +107,7 @@ async def purge_customer(
     result = await run_in_threadpool(
         _service(request).purge_customer, body.phoneNumber, what_if, user.name
     )
-    return _answer(result, response)
+    return _answer(result, request, response)
 
 
 @router.get(

@@ -1,0 +1,76 @@
+"""The audit trail over HTTP, and /metrics (contract §6)."""
+
+from __future__ import annotations
+
+import time
+
+from helpers import call_info
+
+
+def test_purge_requests_and_erasures_are_audited_without_phone_numbers(live, capture):
+    info = call_info("aud-1", contacts=[{"type": "Customer", "phoneNumber": "+1 512 555 7777"}])
+    with live.client(live.token("capture")) as client:
+        call_id = capture(client, info).json()["callId"]
+    with live.client(live.token("purge")) as client:
+        client.post("/purge/v1/calls/customer?whatIf=true", json={"phoneNumber": "5125557777"})
+        rid = client.post(
+            "/purge/v1/calls/customer", json={"phoneNumber": "(512) 555-7777"}
+        ).json()["requestId"]
+        deadline = time.monotonic() + 30
+        while client.get(f"/purge/v1/requests/{rid}").json()["state"] == "Purging":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    with live.client(live.token("audit")) as client:
+        first = client.get("/audit/v1/events", params={"limit": 2}).json()
+        rest = client.get("/audit/v1/events", params={"after": first["nextAfter"]}).json()
+    events = first["events"] + rest["events"]
+    assert rest["nextAfter"] is None
+    assert [e["action"] for e in events] == ["purge.requested", "purge.requested", "call.erased"]
+    assert [e["seq"] for e in events] == [1, 2, 3]
+    preview, real, erased = events
+    assert preview["details"]["whatIf"] is True
+    assert real["details"]["phoneHash"] == preview["details"]["phoneHash"]
+    assert erased["callId"] == call_id
+    assert erased["sessionId"] == "aud-1"
+    assert erased["requestId"] == rid
+    assert erased["details"]["audioBytes"] > 0
+    assert erased["details"]["dataKeyDestroyed"] is True
+    assert events[1]["prevHash"] == events[0]["hash"]
+    text = str(events)
+    for spelling in ("5125557777", "555-7777", "555 7777"):
+        assert spelling not in text
+
+
+def test_audit_needs_audit_permission(live):
+    with live.client(live.token("purge")) as client:
+        assert client.get("/audit/v1/events").status_code == 403
+        assert client.get("/metrics").status_code == 403
+    with live.client() as client:
+        assert client.get("/audit/v1/events").status_code == 401
+
+
+def test_bad_paging_is_400(live):
+    with live.client(live.token("audit")) as client:
+        for params in ({"after": -1}, {"limit": 0}, {"limit": 5000}, {"after": "x"}):
+            answer = client.get("/audit/v1/events", params=params)
+            assert answer.status_code == 400, params
+
+
+def test_metrics_report_queue_and_erasures(live, capture):
+    with live.client(live.token("capture")) as client:
+        capture(client, call_info("m-1"))
+    with live.client(live.token("purge")) as client:
+        rid = client.post("/purge/v1/calls/sessions", json={"ids": ["m-1"]}).json()["requestId"]
+        deadline = time.monotonic() + 30
+        while client.get(f"/purge/v1/requests/{rid}").json()["state"] == "Purging":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    with live.client(live.token("audit")) as client:
+        answer = client.get("/metrics")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain")
+    text = answer.text
+    assert "callvault_purge_queue_depth 0.0" in text
+    assert "callvault_calls_erased_total 1.0" in text
+    assert 'callvault_purge_requests_total{kind="sessions",what_if="false"} 1.0' in text
+    assert 'callvault_purge_items_total{status="Purging"} 1.0' in text
