@@ -132,3 +132,34 @@ def test_an_erasure_that_keeps_failing_ends_in_error(runtime):
     worker.drain()
     assert PurgeService(runtime).request(again.request_id)["state"] == "Complete"
     assert _exists(runtime, ids[1])["row"]
+
+
+def test_a_slow_batch_keeps_its_lease_by_heartbeat(runtime):
+    ids = seed_calls(runtime, 3, seed=6)
+    PurgeService(runtime).purge_calls(ids, False, "tester")
+
+    class SlowBlobs(FlakyBlobs):
+        def delete_many(self, keys):
+            time.sleep(1.2)  # four lease lengths: only heartbeats keep the jobs ours
+            return self.inner.delete_many(keys)
+
+    runtime.blobs = SlowBlobs(runtime.blobs, failing=False)
+    worker = PurgeWorker(runtime, WorkerOptions(lease_seconds=0.3))
+    stolen: list[int] = []
+    import threading
+
+    def rival() -> None:
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            stolen.append(len(purges.claim(runtime.engine, "rival", 10, lease_seconds=30)))
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=rival)
+    erasing = threading.Thread(target=worker.run_once)
+    erasing.start()
+    time.sleep(0.1)
+    thread.start()
+    thread.join()
+    erasing.join()
+    assert sum(stolen) == 0
+    assert not any(_exists(runtime, cid)["row"] for cid in ids)

@@ -7,12 +7,14 @@ whose worker died is claimed again when its lease runs out.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import secrets
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from callvault.audit.trail import AuditEvent, AuditTrail
@@ -60,7 +62,8 @@ class PurgeWorker:
         if not jobs:
             return 0
         started = time.perf_counter()
-        outcome = self.eraser.erase(jobs)
+        with self._heartbeat([j.call_id for j in jobs]):
+            outcome = self.eraser.erase(jobs)
         elapsed = time.perf_counter() - started
         if self.metrics is not None and outcome.erased:
             self.metrics.calls_erased.inc(len(outcome.erased))
@@ -70,6 +73,30 @@ class PurgeWorker:
         for call_id, error in outcome.failed.items():
             self._failed(by_id[call_id], error)
         return len(jobs)
+
+    @contextlib.contextmanager
+    def _heartbeat(self, call_ids: list[str]) -> Iterator[None]:
+        """Renew the batch's lease every third of it while erasing, so a slow batch (a big
+        blob store delete) is not taken over by another worker while this one is alive."""
+        done = threading.Event()
+        every = self.options.lease_seconds / 3
+
+        def beat() -> None:
+            while not done.wait(every):
+                try:
+                    purges.extend_lease(
+                        self.runtime.engine, self.worker_id, call_ids, self.options.lease_seconds
+                    )
+                except Exception:
+                    log.warning("lease renewal failed", exc_info=True)
+
+        thread = threading.Thread(target=beat, name="purge-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
     def _failed(self, job: purges.Job, error: str) -> None:
         if self.metrics is not None:
