@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from callvault.cli import audit, server
+from callvault.cli import audit, client, server
 
 app = typer.Typer(
     name="callvault",
@@ -16,6 +16,10 @@ app = typer.Typer(
 app.command("serve")(server.serve)
 app.command("worker")(server.worker)
 app.add_typer(audit.audit_app, name="audit")
+app.add_typer(client.purge_app, name="purge")
+app.add_typer(client.requests_app, name="requests")
+app.command("status")(client.status)
+app.command("capture")(client.capture)
 app.add_typer(server.db_app, name="db")
 app.add_typer(server.users_app, name="users")
 

@@ -1,0 +1,333 @@
+"""Client commands: purge, status, requests, capture — against callvault or a Tethr instance.
+
+Exit codes: 0 when nothing ended in ``Error``; 1 when something did, or the server refused or
+could not be reached; 2 for usage errors. Errors are one line on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from callvault.cli.connection import (
+    ClientId,
+    ClientSecret,
+    ConfigFile,
+    Instance,
+    Profile,
+    Token,
+    Url,
+    resolve,
+)
+from callvault.cli.errors import fail
+from callvault.cli.idfile import read_ids
+from callvault.cli.output import OutputFormat, ProgressReporter, emit, stderr, summary
+from callvault.client import (
+    APIError,
+    CallvaultError,
+    Client,
+    PurgeRequest,
+    PurgeResult,
+    TimeoutWaiting,
+)
+
+purge_app = typer.Typer(help="Erase calls (by call ID, session ID or customer phone).")
+requests_app = typer.Typer(help="Purge requests and their progress.", no_args_is_help=True)
+
+PURGE_COLUMNS = ("id", "callId", "sessionId", "status", "errorMsg")
+T = TypeVar("T")
+
+FromFile = Annotated[
+    str | None,
+    typer.Option(
+        "--from-file", "-f", help="Read IDs from a file (one per line, or CSV); - = stdin."
+    ),
+]
+Column = Annotated[str | None, typer.Option("--column", help="CSV column holding the IDs.")]
+WhatIf = Annotated[
+    bool, typer.Option("--what-if", help="Only report what would be purged; change nothing.")
+]
+Wait = Annotated[bool, typer.Option("--wait", help="Return when every item is final.")]
+Timeout = Annotated[float, typer.Option("--timeout", help="Seconds --wait waits at most.")]
+Output = Annotated[OutputFormat, typer.Option("--output", "-o", help="Result format on stdout.")]
+
+
+@contextmanager
+def _client(
+    url: str | None,
+    instance: str | None,
+    client_id: str | None,
+    client_secret: str | None,
+    token: str | None,
+    profile: str | None,
+    config: Path | None,
+) -> Iterator[Client]:
+    conn = resolve(url, instance, client_id, client_secret, token, profile, config)
+    try:
+        client = Client(conn.url, **conn.client_kwargs())
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    with client:
+        yield client
+
+
+def _call(action: Callable[[], T]) -> T:
+    """Run an SDK call; any failure becomes one line on stderr and exit 1."""
+    try:
+        return action()
+    except TimeoutWaiting as exc:
+        fail(f"{exc}; check later with `callvault requests show {exc.pending[0]}`")
+    except APIError as exc:
+        fail(exc.detail or str(exc))
+    except CallvaultError as exc:
+        fail(str(exc))
+
+
+def _rows(result: PurgeResult, finals: list[PurgeRequest] | None) -> list[dict[str, Any]]:
+    final: dict[tuple[str, str | None], tuple[str, str | None]] = {}
+    for request in finals or []:
+        for done in request.items:
+            if done.call_id:
+                final[(request.request_id, done.call_id)] = (done.status, done.error_msg)
+    rows = []
+    for item in result.items:
+        status, error = item.status, item.error_msg
+        key = (item.request_id or "", item.call_id)
+        if item.call_id and key in final:
+            status, error = final[key]
+        rows.append(
+            {
+                "id": item.id if item.id is not None else item.call_id,
+                "callId": item.call_id,
+                "sessionId": item.session_id,
+                "status": status,
+                "errorMsg": error,
+            }
+        )
+    return rows
+
+
+def _finish(rows: list[dict[str, Any]], output: OutputFormat) -> None:
+    emit(rows, PURGE_COLUMNS, output)
+    summary(rows)
+    if any(r["status"] == "Error" for r in rows):
+        raise typer.Exit(1)
+
+
+def _purge_ids(
+    kind: str,
+    ids: list[str] | None,
+    from_file: str | None,
+    column: str | None,
+    what_if: bool,
+    wait: bool,
+    timeout: float,
+    output: OutputFormat,
+    connection: tuple[Any, ...],
+) -> None:
+    asked = read_ids(ids or [], from_file, column)
+    with _client(*connection) as client, ProgressReporter() as progress:
+        method = client.purge_calls if kind == "calls" else client.purge_sessions
+        result = _call(lambda: method(asked, what_if=what_if, progress=progress))
+        finals = None
+        if wait and not what_if and result.request_ids:
+            finals = _call(
+                lambda: client.wait_for_purge(
+                    result.request_ids, timeout=timeout, poll_interval=0.5, progress=progress
+                )
+            )
+    _finish(_rows(result, finals), output)
+
+
+@purge_app.command("calls")
+def purge_calls(
+    ids: Annotated[list[str] | None, typer.Argument(help="Call IDs.")] = None,
+    from_file: FromFile = None,
+    column: Column = None,
+    what_if: WhatIf = False,
+    wait: Wait = False,
+    timeout: Timeout = 3600.0,
+    output: Output = OutputFormat.table,
+    url: Url = None,
+    instance: Instance = None,
+    client_id: ClientId = None,
+    client_secret: ClientSecret = None,
+    token: Token = None,
+    profile: Profile = None,
+    config: ConfigFile = None,
+) -> None:
+    """Purge calls by call ID (any number; sent 100 per request)."""
+    connection = (url, instance, client_id, client_secret, token, profile, config)
+    _purge_ids("calls", ids, from_file, column, what_if, wait, timeout, output, connection)
+
+
+@purge_app.command("sessions")
+def purge_sessions(
+    ids: Annotated[list[str] | None, typer.Argument(help="Session IDs.")] = None,
+    from_file: FromFile = None,
+    column: Column = None,
+    what_if: WhatIf = False,
+    wait: Wait = False,
+    timeout: Timeout = 3600.0,
+    output: Output = OutputFormat.table,
+    url: Url = None,
+    instance: Instance = None,
+    client_id: ClientId = None,
+    client_secret: ClientSecret = None,
+    token: Token = None,
+    profile: Profile = None,
+    config: ConfigFile = None,
+) -> None:
+    """Purge calls by session ID (any number; sent 100 per request)."""
+    connection = (url, instance, client_id, client_secret, token, profile, config)
+    _purge_ids("sessions", ids, from_file, column, what_if, wait, timeout, output, connection)
+
+
+@purge_app.command("customer")
+def purge_customer(
+    phone: Annotated[str, typer.Argument(help="The customer's phone number, any format.")],
+    what_if: WhatIf = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Purge without asking.")] = False,
+    wait: Wait = False,
+    timeout: Timeout = 3600.0,
+    output: Output = OutputFormat.table,
+    url: Url = None,
+    instance: Instance = None,
+    client_id: ClientId = None,
+    client_secret: ClientSecret = None,
+    token: Token = None,
+    profile: Profile = None,
+    config: ConfigFile = None,
+) -> None:
+    """Purge every call of a customer phone number, after showing how many and confirming."""
+    with _client(url, instance, client_id, client_secret, token, profile, config) as client:
+        preview = _call(lambda: client.purge_customer(phone, what_if=True))
+        if what_if:
+            rows = _rows(preview, None)
+            emit(rows, ("callId", "sessionId", "status"), output)
+            stderr.print(f"{len(rows)} calls would be erased")
+            return
+        count = sum(1 for i in preview.items if i.status == "WhatIf")
+        if count == 0:
+            stderr.print("no live calls for this number; nothing to purge")
+            emit([], PURGE_COLUMNS, output)
+            return
+        stderr.print(f"{count} calls of this customer will be erased, irreversibly.")
+        if not yes:
+            if not sys.stdin.isatty():
+                fail("no terminal to confirm on: nothing purged (pass --yes to skip the question)")
+            if not typer.confirm("Erase them?", default=False, err=True):
+                fail("not confirmed: nothing purged")
+        result = _call(lambda: client.purge_customer(phone))
+        finals = None
+        if wait and result.request_ids:
+            with ProgressReporter() as progress:
+                finals = _call(
+                    lambda: client.wait_for_purge(
+                        result.request_ids, timeout=timeout, poll_interval=0.5, progress=progress
+                    )
+                )
+    _finish(_rows(result, finals), output)
+
+
+def status(
+    sessions: Annotated[list[str], typer.Argument(help="Session IDs.")],
+    output: Output = OutputFormat.table,
+    url: Url = None,
+    instance: Instance = None,
+    client_id: ClientId = None,
+    client_secret: ClientSecret = None,
+    token: Token = None,
+    profile: Profile = None,
+    config: ConfigFile = None,
+) -> None:
+    """Status of calls by session ID."""
+    with _client(url, instance, client_id, client_secret, token, profile, config) as client:
+        found = _call(lambda: client.status(sessions))
+    rows = [
+        {
+            "sessionId": s.session_id,
+            "callId": s.call_id,
+            "status": s.status,
+            "durationSec": s.duration_sec,
+        }
+        for s in found
+    ]
+    emit(rows, ("sessionId", "callId", "status", "durationSec"), output)
+
+
+@requests_app.command("show")
+def requests_show(
+    request_id: Annotated[str, typer.Argument(help="A purge request ID.")],
+    wait: Wait = False,
+    timeout: Timeout = 3600.0,
+    output: Output = OutputFormat.table,
+    url: Url = None,
+    instance: Instance = None,
+    client_id: ClientId = None,
+    client_secret: ClientSecret = None,
+    token: Token = None,
+    profile: Profile = None,
+    config: ConfigFile = None,
+) -> None:
+    """A purge request and its items; --wait returns when it is final."""
+    with _client(url, instance, client_id, client_secret, token, profile, config) as client:
+        if wait:
+            request = _call(
+                lambda: client.wait_for_purge([request_id], timeout=timeout, poll_interval=0.5)
+            )[0]
+        else:
+            request = _call(lambda: client.get_purge_request(request_id))
+    rows = [
+        {
+            "callId": i.call_id,
+            "sessionId": i.session_id,
+            "status": i.status,
+            "errorMsg": i.error_msg,
+            "erasedAt": i.erased_at,
+        }
+        for i in request.items
+    ]
+    stderr.print(
+        f"request {request.request_id}: {request.state} ({request.kind}, "
+        f"{'whatIf, ' if request.what_if else ''}by {request.requested_by}, {request.created_at})"
+    )
+    emit(rows, ("callId", "sessionId", "status", "errorMsg", "erasedAt"), output)
+    if request.state == "Failed":
+        raise typer.Exit(1)
+
+
+def capture(
+    audio: Annotated[Path, typer.Argument(help="The audio file.")],
+    info: Annotated[Path, typer.Option("--info", help="The call's details as a JSON file.")],
+    content_type: Annotated[
+        str | None, typer.Option("--content-type", help="Audio type (default: from extension).")
+    ] = None,
+    url: Url = None,
+    instance: Instance = None,
+    client_id: ClientId = None,
+    client_secret: ClientSecret = None,
+    token: Token = None,
+    profile: Profile = None,
+    config: ConfigFile = None,
+) -> None:
+    """Upload one call; prints its call ID."""
+    if not audio.is_file():
+        fail(f"cannot read {audio}: no such file", code=2)
+    try:
+        details = json.loads(info.read_text())
+    except FileNotFoundError:
+        fail(f"cannot read {info}: no such file", code=2)
+    except (ValueError, UnicodeDecodeError) as exc:
+        fail(f"{info} is not valid JSON: {exc}", code=2)
+    kind = content_type or mimetypes.guess_type(audio.name)[0] or "application/octet-stream"
+    with _client(url, instance, client_id, client_secret, token, profile, config) as client:
+        call_id = _call(lambda: client.capture_call(audio, details, kind))
+    typer.echo(call_id)

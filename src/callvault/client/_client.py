@@ -1,0 +1,216 @@
+"""``Client`` and ``AsyncClient``: thin drivers of the operations in ``_core``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import httpx
+
+from callvault.client import _core
+from callvault.client._core import AudioSource, Op, ProgressCallback, Send, Session, Sleep, T
+from callvault.client._models import CallStatus, PurgeRequest, PurgeResult
+from callvault.client._retry import RetryPolicy
+
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+class _Base:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        instance: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        token: str | None = None,
+        retry: RetryPolicy | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.session = Session(
+            _core.base_url_for(base_url, instance),
+            client_id=client_id,
+            client_secret=client_secret,
+            token=token,
+            retry=retry or RetryPolicy(),
+        )
+        self.progress = progress
+
+    @property
+    def base_url(self) -> str:
+        return self.session.base_url
+
+
+class Client(_Base):
+    """Synchronous callvault / Tethr client.
+
+    >>> with Client("http://localhost:8000", client_id="cv_…", client_secret="…") as cv:
+    ...     result = cv.purge_sessions(session_ids)        # any number of IDs
+    ...     done = cv.wait_for_purge(result.request_ids)
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(base_url, **kwargs)
+        self._http = httpx.Client(timeout=timeout, transport=transport)
+
+    def _run(self, op: Op[T]) -> T:
+        result: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                action = op.throw(error) if error is not None else op.send(result)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            result, error = None, None
+            try:
+                if isinstance(action, Send):
+                    result = self._http.send(action.request)
+                elif isinstance(action, Sleep):
+                    time.sleep(action.seconds)
+            except httpx.HTTPError as exc:
+                error = exc
+
+    def purge_calls(
+        self, ids: Iterable[str], what_if: bool = False, progress: ProgressCallback | None = None
+    ) -> PurgeResult:
+        """Purge calls by call ID: any number, sent 100 a request, items in input order."""
+        return self._run(
+            _core.purge_ids(self.session, "calls", ids, what_if, progress or self.progress)
+        )
+
+    def purge_sessions(
+        self, ids: Iterable[str], what_if: bool = False, progress: ProgressCallback | None = None
+    ) -> PurgeResult:
+        """Purge calls by session ID: any number, sent 100 a request, items in input order."""
+        return self._run(
+            _core.purge_ids(self.session, "sessions", ids, what_if, progress or self.progress)
+        )
+
+    def purge_customer(self, phone: str, what_if: bool = False) -> PurgeResult:
+        return self._run(_core.purge_customer(self.session, phone, what_if))
+
+    def get_purge_request(self, request_id: str) -> PurgeRequest:
+        return self._run(_core.get_purge_request(self.session, request_id))
+
+    def wait_for_purge(
+        self,
+        request_ids: Sequence[str],
+        timeout: float = 600.0,
+        poll_interval: float = 1.0,
+        progress: ProgressCallback | None = None,
+    ) -> list[PurgeRequest]:
+        """Poll until every request is final; raises TimeoutWaiting after ``timeout`` seconds."""
+        return self._run(
+            _core.wait_for_purge(
+                self.session, request_ids, timeout, poll_interval, progress or self.progress
+            )
+        )
+
+    def status(self, session_ids: Iterable[str]) -> list[CallStatus]:
+        return self._run(_core.status(self.session, session_ids))
+
+    def capture_call(
+        self, audio: AudioSource, info: dict[str, Any], content_type: str = "audio/wav"
+    ) -> str:
+        """Upload one call; returns its call ID."""
+        return self._run(_core.capture_call(self.session, audio, info, content_type))
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncClient(_Base):
+    """Asynchronous twin of ``Client`` (same methods, awaited)."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(base_url, **kwargs)
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+
+    async def _run(self, op: Op[T]) -> T:
+        result: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                action = op.throw(error) if error is not None else op.send(result)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            result, error = None, None
+            try:
+                if isinstance(action, Send):
+                    result = await self._http.send(action.request)
+                elif isinstance(action, Sleep):
+                    await asyncio.sleep(action.seconds)
+            except httpx.HTTPError as exc:
+                error = exc
+
+    async def purge_calls(
+        self, ids: Iterable[str], what_if: bool = False, progress: ProgressCallback | None = None
+    ) -> PurgeResult:
+        return await self._run(
+            _core.purge_ids(self.session, "calls", ids, what_if, progress or self.progress)
+        )
+
+    async def purge_sessions(
+        self, ids: Iterable[str], what_if: bool = False, progress: ProgressCallback | None = None
+    ) -> PurgeResult:
+        return await self._run(
+            _core.purge_ids(self.session, "sessions", ids, what_if, progress or self.progress)
+        )
+
+    async def purge_customer(self, phone: str, what_if: bool = False) -> PurgeResult:
+        return await self._run(_core.purge_customer(self.session, phone, what_if))
+
+    async def get_purge_request(self, request_id: str) -> PurgeRequest:
+        return await self._run(_core.get_purge_request(self.session, request_id))
+
+    async def wait_for_purge(
+        self,
+        request_ids: Sequence[str],
+        timeout: float = 600.0,
+        poll_interval: float = 1.0,
+        progress: ProgressCallback | None = None,
+    ) -> list[PurgeRequest]:
+        return await self._run(
+            _core.wait_for_purge(
+                self.session, request_ids, timeout, poll_interval, progress or self.progress
+            )
+        )
+
+    async def status(self, session_ids: Iterable[str]) -> list[CallStatus]:
+        return await self._run(_core.status(self.session, session_ids))
+
+    async def capture_call(
+        self, audio: AudioSource, info: dict[str, Any], content_type: str = "audio/wav"
+    ) -> str:
+        return await self._run(_core.capture_call(self.session, audio, info, content_type))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

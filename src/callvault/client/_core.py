@@ -1,0 +1,350 @@
+"""The SDK's logic, written once for the sync and the async client.
+
+Every operation is a generator that yields *actions* — ``Send(request)`` or ``Sleep(seconds)`` —
+and receives their results (the response, or the exception raised into it). ``Client`` drives
+these generators with blocking I/O, ``AsyncClient`` with ``await``; neither holds any logic of
+its own, so the twins cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import time
+from collections.abc import Callable, Generator, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, TypeAlias, TypeVar
+
+import httpx
+
+from callvault.client._exceptions import (
+    AuthenticationError,
+    TimeoutWaiting,
+    TransportError,
+    error_class,
+)
+from callvault.client._models import (
+    CallStatus,
+    Progress,
+    PurgeItem,
+    PurgeRequest,
+    PurgeResult,
+)
+from callvault.client._retry import (
+    RETRY_STATUSES,
+    RetryPolicy,
+    parse_retry_after,
+    retryable_exception,
+)
+
+MAX_IDS = 100
+REFRESH_MARGIN_SECONDS = 45.0  # as Tethr's own SDK: refresh well before the token expires
+
+
+@dataclass(frozen=True)
+class Send:
+    request: httpx.Request
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+Action: TypeAlias = Send | Sleep
+T = TypeVar("T")
+Op = Generator[Action, Any, T]
+ProgressCallback: TypeAlias = Callable[[Progress], None]
+AudioSource: TypeAlias = bytes | str | Path | IO[bytes]
+
+
+def base_url_for(base_url: str | None, instance: str | None) -> str:
+    if base_url and instance:
+        raise ValueError("give either base_url or instance, not both")
+    if instance:
+        return f"https://{instance}.audio.tethr.io"
+    if not base_url:
+        raise ValueError("give base_url (e.g. http://localhost:8000) or instance")
+    return base_url.rstrip("/")
+
+
+def distinct(ids: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(ids))
+
+
+def chunked(items: Sequence[str], size: int = MAX_IDS) -> list[Sequence[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _error_from(response: httpx.Response) -> Exception:
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text
+    detail = None
+    if isinstance(body, dict):
+        detail = body.get("detail") or body.get("error_description") or body.get("error")
+    request_id = response.headers.get("x-request-id")
+    message = f"{response.status_code} from {response.request.method} {response.request.url.path}"
+    if detail:
+        message += f": {detail}"
+    cls = error_class(response.status_code)
+    if response.request.url.path.lower() == "/token" and response.status_code in (400, 401):
+        cls = AuthenticationError
+    return cls(
+        message,
+        status_code=response.status_code,
+        detail=str(detail) if detail else None,
+        request_id=request_id,
+        body=body,
+        retry_after=parse_retry_after(response),
+    )
+
+
+class Session:
+    """Connection settings and the cached token, shared by every operation of one client."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        client_id: str | None,
+        client_secret: str | None,
+        token: str | None,
+        retry: RetryPolicy,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if token is None and not (client_id and client_secret):
+            raise ValueError("give client_id and client_secret, or a token")
+        self.base_url = base_url
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.static_token = token
+        self.retry = retry
+        self.clock = clock
+        self._token: str | None = None
+        self._expires_at = 0.0
+
+    def _build(
+        self,
+        method: str,
+        path: str,
+        token: str | None,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        files: Any = None,
+        data: dict[str, str] | None = None,
+    ) -> httpx.Request:
+        headers = {"Accept": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        if json is not None:
+            return httpx.Request(
+                method,
+                self.base_url + path,
+                params=params,
+                headers={**headers, "Content-Type": "application/json; charset=utf-8"},
+                content=jsonlib.dumps(json).encode(),
+            )
+        return httpx.Request(
+            method, self.base_url + path, params=params, headers=headers, files=files, data=data
+        )
+
+    # -- token -----------------------------------------------------------------------------
+
+    def token(self, force: bool = False) -> Op[str]:
+        if self.static_token is not None:
+            return self.static_token
+        if not force and self._token and self.clock() < self._expires_at - REFRESH_MARGIN_SECONDS:
+            return self._token
+        data = {
+            "grant_type": "client_credentials",
+            "client_id": self.client_id or "",
+            "client_secret": self.client_secret or "",
+        }
+        response = yield from self._send_with_retry(
+            lambda: self._build("POST", "/Token", None, data=data), idempotent=True
+        )
+        doc = response.json()
+        self._token = str(doc["access_token"])
+        self._expires_at = self.clock() + float(doc.get("expires_in", 1799))
+        return self._token
+
+    # -- the retry loop ----------------------------------------------------------------------
+
+    def _send_with_retry(
+        self, build: Callable[[], httpx.Request], *, idempotent: bool
+    ) -> Op[httpx.Response]:
+        attempt = 0
+        while True:
+            attempt += 1
+            request = build()
+            try:
+                response: httpx.Response = yield Send(request)
+            except httpx.HTTPError as exc:
+                if attempt < self.retry.max_attempts and retryable_exception(exc, idempotent):
+                    yield Sleep(self.retry.backoff(attempt))
+                    continue
+                raise TransportError(
+                    f"{request.method} {request.url}: {type(exc).__name__}: {exc}"
+                ) from exc
+            if response.status_code in RETRY_STATUSES and attempt < self.retry.max_attempts:
+                yield Sleep(self.retry.delay_for(response, attempt))
+                continue
+            if response.status_code >= 400:
+                raise _error_from(response)
+            return response
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        files: Callable[[], Any] | None = None,
+        idempotent: bool = True,
+    ) -> Op[httpx.Response]:
+        """An authenticated request; a 401 refreshes the token once and tries again."""
+        refreshed = False
+        while True:
+            token = yield from self.token(force=refreshed)
+
+            def build(token: str = token) -> httpx.Request:
+                return self._build(
+                    method,
+                    path,
+                    token,
+                    json=json,
+                    params=params,
+                    files=files() if files else None,
+                )
+
+            try:
+                return (yield from self._send_with_retry(build, idempotent=idempotent))
+            except AuthenticationError:
+                if refreshed or self.static_token is not None:
+                    raise
+                refreshed = True
+
+
+# -- operations ------------------------------------------------------------------------------
+
+PURGE_PATHS = {"calls": "/purge/v1/calls", "sessions": "/purge/v1/calls/sessions"}
+
+
+def purge_ids(
+    session: Session,
+    kind: str,
+    ids: Iterable[str],
+    what_if: bool,
+    progress: ProgressCallback | None,
+) -> Op[PurgeResult]:
+    asked = distinct(ids)
+    if not asked:
+        raise ValueError("give at least one ID to purge")
+    items: list[PurgeItem] = []
+    request_ids: list[str] = []
+    params = {"whatIf": "true"} if what_if else None
+    for chunk in chunked(asked):
+        response = yield from session.call(
+            "POST", PURGE_PATHS[kind], json={"ids": list(chunk)}, params=params
+        )
+        doc = response.json()
+        request_id = doc.get("requestId")
+        if request_id:
+            request_ids.append(request_id)
+        for asked_id, item in zip(chunk, doc["items"], strict=True):
+            items.append(PurgeItem.from_json(item, asked_id, request_id))
+        if progress is not None:
+            progress(Progress(done=len(items), total=len(asked), stage="submit"))
+    return PurgeResult(items=items, request_ids=request_ids)
+
+
+def purge_customer(session: Session, phone: str, what_if: bool) -> Op[PurgeResult]:
+    params = {"whatIf": "true"} if what_if else None
+    response = yield from session.call(
+        "POST", "/purge/v1/calls/customer", json={"phoneNumber": phone}, params=params
+    )
+    doc = response.json()
+    request_id = doc.get("requestId")
+    return PurgeResult(
+        items=[PurgeItem.from_json(i, None, request_id) for i in doc["items"]],
+        request_ids=[request_id] if request_id else [],
+    )
+
+
+def get_purge_request(session: Session, request_id: str) -> Op[PurgeRequest]:
+    response = yield from session.call("GET", f"/purge/v1/requests/{request_id}")
+    return PurgeRequest.from_json(response.json())
+
+
+def wait_for_purge(
+    session: Session,
+    request_ids: Sequence[str],
+    timeout: float,
+    poll_interval: float,
+    progress: ProgressCallback | None,
+) -> Op[list[PurgeRequest]]:
+    deadline = session.clock() + timeout
+    finished: dict[str, PurgeRequest] = {}
+    while True:
+        for request_id in request_ids:
+            if request_id not in finished:
+                found = yield from get_purge_request(session, request_id)
+                if found.done:
+                    finished[request_id] = found
+        if progress is not None:
+            progress(Progress(done=len(finished), total=len(request_ids), stage="wait"))
+        pending = [r for r in request_ids if r not in finished]
+        if not pending:
+            return [finished[r] for r in request_ids]
+        if session.clock() >= deadline:
+            raise TimeoutWaiting(
+                f"{len(pending)} purge request(s) still running after {timeout:g}s", pending
+            )
+        yield Sleep(poll_interval)
+
+
+def status(session: Session, session_ids: Iterable[str]) -> Op[list[CallStatus]]:
+    asked = list(session_ids)
+    out: list[CallStatus] = []
+    for chunk in chunked(asked):
+        response = yield from session.call(
+            "POST", "/callCapture/v1/status", json={"CallSessionIds": list(chunk)}
+        )
+        out.extend(CallStatus.from_json(d) for d in response.json()["callSessions"])
+    return out
+
+
+def _audio_files(audio: AudioSource, info: dict[str, Any], content_type: str) -> Callable[[], Any]:
+    info_part = ("info", jsonlib.dumps(info).encode(), "application/json")
+
+    def parts() -> Any:
+        if isinstance(audio, bytes):
+            body: Any = audio
+            name = "audio"
+        elif isinstance(audio, str | Path):
+            body = Path(audio).read_bytes()
+            name = Path(audio).name
+        else:
+            if audio.seekable():
+                audio.seek(0)
+            body = audio
+            name = "audio"
+        return {"info": (None, info_part[1], info_part[2]), "data": (name, body, content_type)}
+
+    return parts
+
+
+def capture_call(
+    session: Session, audio: AudioSource, info: dict[str, Any], content_type: str
+) -> Op[str]:
+    response = yield from session.call(
+        "POST",
+        "/callCapture/v1/archive",
+        files=_audio_files(audio, info, content_type),
+        idempotent=False,
+    )
+    return str(response.json()["callId"])
