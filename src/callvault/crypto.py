@@ -21,7 +21,7 @@ import io
 import os
 import secrets
 import struct
-from typing import BinaryIO
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -34,6 +34,14 @@ TAG_BYTES = 16
 AUDIO_MAGIC = b"CVA1"
 AUDIO_HEADER = struct.Struct(">4sI")  # magic, plaintext chunk size
 DEFAULT_CHUNK_SIZE = 64 * 1024
+
+
+class Seekable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+
+    def close(self) -> None: ...
 
 
 class DecryptionError(ValueError):
@@ -124,7 +132,7 @@ class CallCipher:
     def audio_encryptor(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AudioEncryptor:
         return AudioEncryptor(AESGCM(self._audio_key), self.call_id, chunk_size)
 
-    def audio_reader(self, ciphertext: BinaryIO, size: int) -> DecryptedAudio:
+    def audio_reader(self, ciphertext: Seekable, size: int) -> DecryptedAudio:
         return DecryptedAudio(AESGCM(self._audio_key), self.call_id, ciphertext, size)
 
 
@@ -183,7 +191,7 @@ class DecryptedAudio(io.RawIOBase):
     parsers (duration measurement) need both run in constant memory.
     """
 
-    def __init__(self, aead: AESGCM, call_id: str, ciphertext: BinaryIO, size: int) -> None:
+    def __init__(self, aead: AESGCM, call_id: str, ciphertext: Seekable, size: int) -> None:
         super().__init__()
         self._aead = aead
         self._aad = f"{call_id}:audio".encode()

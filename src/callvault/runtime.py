@@ -71,7 +71,7 @@ class Runtime:
             settings=settings,
             engine=engine,
             keystore=KeyStore(settings.resolved_keystore_url),
-            blobs=open_blob_store(settings.resolved_blob_url),
+            blobs=open_blob_store(settings.resolved_blob_url, settings.s3_endpoint_url),
             keys=keys,
         )
 

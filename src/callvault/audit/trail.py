@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select, text
 
 from callvault.store.tables import audit_events
 from callvault.store.types import utcnow
 
 GENESIS = "0" * 64
+APPEND_LOCK = 0x6361_6C6C  # any constant, shared by every appender
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,10 @@ class AuditTrail:
         """Append events inside the caller's write transaction (which serialises appenders)."""
         if not events:
             return
+        if conn.dialect.name == "postgresql":
+            # SQLite's write lock already serialises appenders; PostgreSQL needs its own, or two
+            # workers would chain their events to the same predecessor.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK})
         last = conn.execute(
             select(audit_events.c.seq, audit_events.c.hash)
             .order_by(audit_events.c.seq.desc())

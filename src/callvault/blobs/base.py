@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import BinaryIO, Protocol
+from typing import Protocol
+
+
+class BlobReader(Protocol):
+    """What reading a blob back needs: a seekable binary stream."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+
+    def close(self) -> None: ...
 
 
 class BlobWriter(Protocol):
@@ -23,7 +33,7 @@ class BlobWriter(Protocol):
 class BlobStore(Protocol):
     def writer(self, key: str, *, sync: bool = True) -> BlobWriter: ...
 
-    def open(self, key: str) -> tuple[BinaryIO, int]:
+    def open(self, key: str) -> tuple[BlobReader, int]:
         """A seekable reader of the blob and its size; FileNotFoundError when absent."""
         ...
 

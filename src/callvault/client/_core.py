@@ -76,7 +76,7 @@ def chunked(items: Sequence[str], size: int = MAX_IDS) -> list[Sequence[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _error_from(response: httpx.Response) -> Exception:
+def _error_from(response: httpx.Response, token_request: bool = False) -> Exception:
     try:
         body: Any = response.json()
     except ValueError:
@@ -89,8 +89,8 @@ def _error_from(response: httpx.Response) -> Exception:
     if detail:
         message += f": {detail}"
     cls = error_class(response.status_code)
-    if response.request.url.path.lower() == "/token" and response.status_code in (400, 401):
-        cls = AuthenticationError
+    if token_request and response.status_code in (400, 401):
+        cls = AuthenticationError  # RFC 6749 answers refused credentials with 400
     return cls(
         message,
         status_code=response.status_code,
@@ -164,7 +164,9 @@ class Session:
             "client_secret": self.client_secret or "",
         }
         response = yield from self._send_with_retry(
-            lambda: self._build("POST", "/Token", None, data=data), idempotent=True
+            lambda: self._build("POST", "/Token", None, data=data),
+            idempotent=True,
+            token_request=True,
         )
         doc = response.json()
         self._token = str(doc["access_token"])
@@ -174,7 +176,7 @@ class Session:
     # -- the retry loop ----------------------------------------------------------------------
 
     def _send_with_retry(
-        self, build: Callable[[], httpx.Request], *, idempotent: bool
+        self, build: Callable[[], httpx.Request], *, idempotent: bool, token_request: bool = False
     ) -> Op[httpx.Response]:
         attempt = 0
         while True:
@@ -193,7 +195,7 @@ class Session:
                 yield Sleep(self.retry.delay_for(response, attempt))
                 continue
             if response.status_code >= 400:
-                raise _error_from(response)
+                raise _error_from(response, token_request)
             return response
 
     def call(

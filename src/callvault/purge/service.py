@@ -68,7 +68,7 @@ class PurgeService:
         asked = distinct(ids)
 
         def resolve(conn: Connection) -> Resolved:
-            found = purges.calls_by_id(conn, asked)
+            found = purges.calls_by_id(conn, asked, lock=not what_if)
             return [(i, found.get(i)) for i in asked]
 
         return self._accept("calls", resolve, what_if, actor, by_session=False)
@@ -77,7 +77,7 @@ class PurgeService:
         asked = distinct(ids)
 
         def resolve(conn: Connection) -> Resolved:
-            found = purges.calls_by_session(conn, asked)
+            found = purges.calls_by_session(conn, asked, lock=not what_if)
             return [(i, found.get(i)) for i in asked]
 
         return self._accept("sessions", resolve, what_if, actor, by_session=True)
@@ -92,7 +92,9 @@ class PurgeService:
         digest = self.runtime.keys.blind_index(e164)
 
         def resolve(conn: Connection) -> Resolved:
-            return [(None, call) for call in purges.calls_by_customer(conn, digest)]
+            return [
+                (None, call) for call in purges.calls_by_customer(conn, digest, lock=not what_if)
+            ]
 
         phone_hash = self.runtime.keys.audit_hash(e164)
         return self._accept("customer", resolve, what_if, actor, False, phone_hash)

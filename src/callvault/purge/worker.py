@@ -22,9 +22,11 @@ from callvault.metrics import Metrics
 from callvault.purge.eraser import Eraser
 from callvault.runtime import Runtime
 from callvault.store import purges
-from callvault.store.engine import write_transaction
+from callvault.store.engine import vacuum, write_transaction
 
 log = logging.getLogger(__name__)
+
+ERASED_TABLES = ("calls", "customer_phones", "purge_jobs")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class WorkerOptions:
     idle_poll_seconds: float = 0.5
     max_attempts: int = 8
     max_backoff_seconds: float = 300.0
+    vacuum_interval_seconds: float = 60.0
 
 
 def backoff(attempt: int, cap: float) -> float:
@@ -52,6 +55,7 @@ class PurgeWorker:
         self.eraser = Eraser(runtime, self.worker_id)
         self.trail = AuditTrail(runtime.keys.audit_chain_key)
         self.wake = threading.Event()
+        self._last_vacuum = time.monotonic()
 
     def run_once(self) -> int:
         """Claim and erase one batch; returns how many jobs were claimed."""
@@ -69,10 +73,25 @@ class PurgeWorker:
             self.metrics.calls_erased.inc(len(outcome.erased))
             self.metrics.bytes_erased.inc(outcome.bytes_erased)
             self.metrics.erase_batch_seconds.observe(elapsed)
+        if outcome.erased:
+            self._vacuum_if_due(drained=len(jobs) < opts.batch_size)
         by_id = {j.call_id: j for j in jobs}
         for call_id, error in outcome.failed.items():
             self._failed(by_id[call_id], error)
         return len(jobs)
+
+    def _vacuum_if_due(self, drained: bool) -> None:
+        """Vacuum the erased rows' tables when the queue runs dry, and at least every interval
+        during a long backlog (a no-op on SQLite)."""
+        now = time.monotonic()
+        if not drained and now - self._last_vacuum < self.options.vacuum_interval_seconds:
+            return
+        self._last_vacuum = now
+        try:
+            vacuum(self.runtime.engine, ERASED_TABLES)
+            vacuum(self.runtime.keystore.engine, ("data_keys",))
+        except Exception:
+            log.warning("vacuum after erasure failed; autovacuum will catch up", exc_info=True)
 
     @contextlib.contextmanager
     def _heartbeat(self, call_ids: list[str]) -> Iterator[None]:

@@ -65,3 +65,16 @@ def checkpoint(engine: Engine) -> None:
     if is_sqlite(engine):
         with engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def vacuum(engine: Engine, tables: tuple[str, ...]) -> None:
+    """PostgreSQL keeps deleted rows as dead tuples until VACUUM; reclaim them after erasure.
+
+    (What VACUUM cannot reach — WAL segments, replicas, backups — holds only ciphertext whose key
+    is destroyed.) A no-op on SQLite, where ``secure_delete`` and the checkpoint do this job.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in tables:
+            conn.exec_driver_sql(f"VACUUM {table}")

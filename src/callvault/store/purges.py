@@ -53,23 +53,33 @@ class Job:
 _LIVE = (calls.c.call_id, calls.c.session_id, calls.c.status)
 
 
-def calls_by_id(conn: Connection, ids: Sequence[str]) -> dict[str, LiveCall]:
-    rows = conn.execute(select(*_LIVE).where(calls.c.call_id.in_(set(ids))))
+def _live(conn: Connection, condition: Any, lock: bool) -> Any:
+    # Locking the rows makes two concurrent purges of one call queue it once: the second waits,
+    # then reads the committed status `Purging` (SQLite's write lock does the same implicitly).
+    query = select(*_LIVE).where(condition)
+    return conn.execute(query.with_for_update() if lock else query)
+
+
+def calls_by_id(conn: Connection, ids: Sequence[str], lock: bool = False) -> dict[str, LiveCall]:
+    rows = _live(conn, calls.c.call_id.in_(set(ids)), lock)
     return {r.call_id: LiveCall(r.call_id, r.session_id, r.status) for r in rows}
 
 
-def calls_by_session(conn: Connection, ids: Sequence[str]) -> dict[str, LiveCall]:
-    rows = conn.execute(select(*_LIVE).where(calls.c.session_id.in_(set(ids))))
+def calls_by_session(
+    conn: Connection, ids: Sequence[str], lock: bool = False
+) -> dict[str, LiveCall]:
+    rows = _live(conn, calls.c.session_id.in_(set(ids)), lock)
     return {r.session_id: LiveCall(r.call_id, r.session_id, r.status) for r in rows}
 
 
-def calls_by_customer(conn: Connection, digest: bytes) -> list[LiveCall]:
-    rows = conn.execute(
+def calls_by_customer(conn: Connection, digest: bytes, lock: bool = False) -> list[LiveCall]:
+    query = (
         select(*_LIVE)
         .join(customer_phones, customer_phones.c.call_id == calls.c.call_id)
         .where(customer_phones.c.digest == digest)
         .order_by(calls.c.start_time, calls.c.call_id)
     )
+    rows = conn.execute(query.with_for_update(of=calls) if lock else query)
     return [LiveCall(r.call_id, r.session_id, r.status) for r in rows]
 
 

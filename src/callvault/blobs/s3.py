@@ -1,0 +1,232 @@
+"""The S3 blob backend (boto3), for deployments that outgrow one disk.
+
+Uploads stream as multipart uploads (parts of ``part_size``), so memory stays flat; nothing is
+visible under a key until the upload completes. Reads are ranged GETs behind a seekable file
+object. Erasure deletes *every version and delete marker* of a key by version ID: on a versioned
+bucket a plain DELETE only adds a delete marker and keeps the data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+MIN_PART = 5 * 1024 * 1024  # S3's smallest part but the last
+DELETE_BATCH = 1000  # S3's most keys per DeleteObjects
+
+
+class S3Writer:
+    def __init__(self, store: S3BlobStore, key: str) -> None:
+        self._store = store
+        self._key = key
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+        self._size = 0
+
+    def _flush_part(self) -> None:
+        s3, bucket = self._store.client, self._store.bucket
+        if self._upload_id is None:
+            self._upload_id = s3.create_multipart_upload(Bucket=bucket, Key=self._key)["UploadId"]
+        number = len(self._parts) + 1
+        answer = s3.upload_part(
+            Bucket=bucket,
+            Key=self._key,
+            PartNumber=number,
+            UploadId=self._upload_id,
+            Body=bytes(self._buffer),
+        )
+        self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+        self._buffer.clear()
+
+    def write(self, data: bytes) -> None:
+        self._buffer += data
+        self._size += len(data)
+        if len(self._buffer) >= self._store.part_size:
+            self._flush_part()
+
+    def commit(self) -> int:
+        s3, bucket = self._store.client, self._store.bucket
+        if self._upload_id is None:
+            s3.put_object(Bucket=bucket, Key=self._key, Body=bytes(self._buffer))
+        else:
+            if self._buffer:
+                self._flush_part()
+            s3.complete_multipart_upload(
+                Bucket=bucket,
+                Key=self._key,
+                UploadId=self._upload_id,
+                MultipartUpload={"Parts": self._parts},
+            )
+        self._buffer.clear()
+        return self._size
+
+    def abort(self) -> None:
+        self._buffer.clear()
+        if self._upload_id is not None:
+            upload_id, self._upload_id = self._upload_id, None
+            # An abandoned upload holds only ciphertext; a bucket lifecycle rule reaps it.
+            with contextlib.suppress(BotoCoreError, ClientError):
+                self._store.client.abort_multipart_upload(
+                    Bucket=self._store.bucket, Key=self._key, UploadId=upload_id
+                )
+
+
+class S3RangeReader(io.RawIOBase):
+    """Seekable reads of one object through ranged GETs, ``window`` bytes at a time."""
+
+    def __init__(self, store: S3BlobStore, key: str, size: int, window: int = 1024 * 1024) -> None:
+        super().__init__()
+        self._store, self._key, self.size, self._window = store, key, size, window
+        self._pos = 0
+        self._cache_start = 0
+        self._cache = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._pos >= self.size:
+            return 0
+        offset = self._pos - self._cache_start
+        if not 0 <= offset < len(self._cache):
+            end = min(self.size, self._pos + max(self._window, len(buffer))) - 1
+            answer = self._store.client.get_object(
+                Bucket=self._store.bucket, Key=self._key, Range=f"bytes={self._pos}-{end}"
+            )
+            self._cache = answer["Body"].read()
+            self._cache_start, offset = self._pos, 0
+        piece = self._cache[offset : offset + len(buffer)]
+        view = memoryview(buffer).cast("B")
+        view[: len(piece)] = piece
+        self._pos += len(piece)
+        return len(piece)
+
+
+class S3BlobStore:
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint_url: str | None = None,
+        part_size: int = 8 * 1024 * 1024,
+        client: Any = None,
+        delete_threads: int = 16,
+    ) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.part_size = max(part_size, MIN_PART)
+        # "standard" retry mode backs off on throttling (503 SlowDown) and transient errors.
+        config = Config(retries={"mode": "standard", "max_attempts": 8}, max_pool_connections=32)
+        self.client = client or boto3.client("s3", endpoint_url=endpoint_url, config=config)
+        self._pool = ThreadPoolExecutor(delete_threads, thread_name_prefix="s3-delete")
+
+    def _full(self, key: str) -> str:
+        if not key or key.startswith("/") or ".." in key.split("/"):
+            raise ValueError(f"invalid blob key {key!r}")
+        return self.prefix + key
+
+    def writer(self, key: str, *, sync: bool = True) -> S3Writer:
+        return S3Writer(self, self._full(key))
+
+    def open(self, key: str) -> tuple[S3RangeReader, int]:
+        full = self._full(key)
+        try:
+            size = int(self.client.head_object(Bucket=self.bucket, Key=full)["ContentLength"])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                raise FileNotFoundError(key) from None
+            raise OSError(f"blob store failed reading {key}") from exc
+        return S3RangeReader(self, full, size), size
+
+    def _versions(self, full: str) -> list[dict[str, str]]:
+        """Every version and delete marker of exactly this key."""
+        found: list[dict[str, str]] = []
+        pages = self.client.get_paginator("list_object_versions").paginate(
+            Bucket=self.bucket, Prefix=full
+        )
+        for page in pages:
+            for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                if entry["Key"] == full:
+                    found.append({"Key": full, "VersionId": entry["VersionId"]})
+        return found
+
+    def delete(self, key: str) -> int:
+        result = self.delete_many([key])[key]
+        if isinstance(result, Exception):
+            raise OSError(f"blob store failed deleting {key}") from result
+        return result
+
+    def delete_many(self, keys: list[str]) -> dict[str, int | Exception]:
+        result: dict[str, int | Exception] = {}
+        versions: dict[str, list[dict[str, str]]] = {}
+
+        def listed(key: str) -> tuple[str, list[dict[str, str]] | Exception]:
+            try:
+                return key, self._versions(self._full(key))
+            except (BotoCoreError, ClientError, ValueError) as exc:
+                return key, exc
+
+        for key, found in self._pool.map(listed, keys):
+            if isinstance(found, Exception):
+                result[key] = found
+            else:
+                versions[key] = found
+        owner = {(v["Key"], v["VersionId"]): k for k, vs in versions.items() for v in vs}
+        objects = [v for vs in versions.values() for v in vs]
+        failed: dict[str, Exception] = {}
+        for start in range(0, len(objects), DELETE_BATCH):
+            batch = objects[start : start + DELETE_BATCH]
+            try:
+                answer = self.client.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
+                )
+            except (BotoCoreError, ClientError) as exc:
+                for v in batch:
+                    failed[owner[(v["Key"], v["VersionId"])]] = exc
+                continue
+            for error in answer.get("Errors", []):
+                owning = owner.get((error["Key"], error.get("VersionId", "")))
+                if owning is not None:
+                    failed[owning] = OSError(f"{error.get('Code')}: {error.get('Message')}")
+        for key, found in versions.items():
+            result[key] = failed.get(key, len(found))
+        return result
+
+    def iter_keys(self) -> Iterator[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix
+        )
+        for page in pages:
+            for entry in page.get("Contents", []):
+                yield entry["Key"][len(self.prefix) :]
+
+    def iter_all_versions(self) -> Iterator[tuple[str, str, bool]]:
+        """(key, version ID, is a delete marker) for everything under the prefix (tests, audits)."""
+        pages = self.client.get_paginator("list_object_versions").paginate(
+            Bucket=self.bucket, Prefix=self.prefix
+        )
+        for page in pages:
+            for entry in page.get("Versions", []):
+                yield entry["Key"][len(self.prefix) :], entry["VersionId"], False
+            for entry in page.get("DeleteMarkers", []):
+                yield entry["Key"][len(self.prefix) :], entry["VersionId"], True

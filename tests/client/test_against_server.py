@@ -1,0 +1,241 @@
+"""The SDK against real callvault servers: in-process (ASGI) and over a socket (uvicorn)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from callvault.api.app import create_app
+from callvault.auth.users import create_user
+from callvault.client import (
+    AsyncClient,
+    AuthenticationError,
+    Client,
+    NotFoundError,
+    PermissionDeniedError,
+    Progress,
+    RetryPolicy,
+    TimeoutWaiting,
+    TransportError,
+)
+from callvault.demo import seed_calls
+from callvault.runtime import Runtime
+from callvault.settings import Settings
+from helpers import LiveServer, call_info, free_port, wav_bytes
+
+FAST = RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=1.0)
+
+
+def sdk(live: LiveServer, *permissions: str, **kwargs: Any) -> Client:
+    client_id, secret = live.user(*(permissions or ("purge", "capture")))
+    return Client(live.url, client_id=client_id, client_secret=secret, retry=FAST, **kwargs)
+
+
+# -- in process, async -------------------------------------------------------------------------
+
+
+def test_async_client_in_process_capture_status_purge(settings: Settings, runtime: Runtime) -> None:
+    app = create_app(settings, runtime)
+    creds = create_user(runtime.engine, "sdk-async", ["purge", "capture"])
+    sessions = ["in-proc-1", "in-proc-2", "in-proc-3"]
+
+    async def main() -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        async with (
+            app.router.lifespan_context(app),
+            AsyncClient(
+                "http://testserver",
+                client_id=creds.client_id,
+                client_secret=creds.client_secret,
+                transport=httpx.ASGITransport(app=app),
+                retry=FAST,
+            ) as cv,
+        ):
+            out["call_ids"] = [
+                await cv.capture_call(wav_bytes(0.2), call_info(s)) for s in sessions
+            ]
+            out["before"] = await cv.status([*sessions, "in-proc-missing"])
+            asked = [sessions[1], "in-proc-missing", sessions[0], sessions[2]]
+            out["what_if"] = await cv.purge_sessions(asked, what_if=True)
+            out["real"] = await cv.purge_sessions(asked)
+            out["done"] = await cv.wait_for_purge(
+                out["real"].request_ids, timeout=30, poll_interval=0.05
+            )
+            out["after"] = await cv.status(sessions)
+        return out
+
+    out = asyncio.run(main())
+    call_of = dict(zip(sessions, out["call_ids"], strict=True))
+    assert len(set(out["call_ids"])) == 3
+
+    before = out["before"]
+    assert [s.session_id for s in before] == [*sessions, "in-proc-missing"]
+    assert [s.call_id for s in before[:3]] == out["call_ids"]
+    assert all(s.status in {"Concluded", "Complete"} for s in before[:3])
+    assert before[3].status == "NotFound"
+    assert before[3].call_id is None
+
+    what_if, real = out["what_if"], out["real"]
+    assert [i.id for i in what_if.items] == [sessions[1], "in-proc-missing", *sessions[::2]]
+    assert [i.status for i in what_if.items] == ["WhatIf", "NotFound", "WhatIf", "WhatIf"]
+    expected = {"WhatIf": "Purging", "NotFound": "NotFound"}
+    assert len(real.items) == len(what_if.items)
+    for would, did in zip(what_if.items, real.items, strict=True):
+        assert (did.id, did.call_id, did.session_id) == (would.id, would.call_id, would.session_id)
+        assert did.status == expected[would.status]
+    assert [i.call_id for i in real.items] == [
+        call_of[sessions[1]],
+        None,
+        call_of[sessions[0]],
+        call_of[sessions[2]],
+    ]
+    assert len(real.request_ids) == 1
+
+    (request,) = out["done"]
+    assert request.request_id == real.request_ids[0]
+    assert request.done
+    assert request.state == "Complete"
+    assert request.kind == "sessions"
+    assert not request.what_if
+    purged = {i.call_id for i in request.items if i.status == "Purged"}
+    assert purged == set(out["call_ids"])
+    assert all(i.status in {"Purged", "NotFound"} for i in request.items)
+
+    assert [s.status for s in out["after"]] == ["NotFound"] * 3
+
+
+# -- over a socket, sync -----------------------------------------------------------------------
+
+
+def test_purge_250_sessions_of_which_120_exist(live: LiveServer) -> None:
+    seed_calls(live.runtime, 120, seed=1)
+    known = [f"demo-{n}" for n in range(120)]
+    unknown = [f"ghost-{n}" for n in range(130)]
+    asked = known + unknown
+    random.Random(7).shuffle(asked)
+    progress: list[Progress] = []
+
+    with sdk(live) as cv:
+        result = cv.purge_sessions(asked, progress=progress.append)
+        assert len(result.request_ids) == 3
+        assert [(p.done, p.total) for p in progress] == [(100, 250), (200, 250), (250, 250)]
+        assert [i.id for i in result.items] == asked
+        assert all(i.session_id == i.id for i in result.items)
+        for item in result.items:
+            if item.id in unknown:
+                assert (item.status, item.call_id) == ("NotFound", None), item
+            else:
+                assert item.status == "Purging", item
+                assert item.call_id
+        assert [i.request_id for i in result.items] == [
+            rid for rid in result.request_ids for _ in range(100)
+        ][:250]
+
+        waited: list[Progress] = []
+        done = cv.wait_for_purge(
+            result.request_ids, timeout=60, poll_interval=0.05, progress=waited.append
+        )
+        assert [r.request_id for r in done] == result.request_ids
+        assert all(r.state == "Complete" for r in done)
+        purged = {i.session_id for r in done for i in r.items if i.status == "Purged"}
+        assert purged == set(known)
+        assert waited[-1] == Progress(done=3, total=3, stage="wait")
+
+        after = cv.status(asked)
+        assert [s.session_id for s in after] == asked
+        assert {s.status for s in after} == {"NotFound"}
+
+
+def test_purge_customer_by_phone(live: LiveServer) -> None:
+    seed_calls(live.runtime, 3, phones=["+15125550100"], session_prefix="cust-", seed=2)
+    seed_calls(live.runtime, 2, phones=["+15125550199"], session_prefix="other-", seed=3)
+
+    with sdk(live) as cv:
+        would = cv.purge_customer("(512) 555-0100", what_if=True)
+        assert [i.session_id for i in would.items] == ["cust-0", "cust-1", "cust-2"]
+        assert {i.status for i in would.items} == {"WhatIf"}
+        assert all(i.id is None for i in would.items)
+
+        result = cv.purge_customer("1-512-555-0100")
+        assert [i.session_id for i in result.items] == ["cust-0", "cust-1", "cust-2"]
+        assert [i.call_id for i in result.items] == [i.call_id for i in would.items]
+        assert {i.status for i in result.items} == {"Purging"}
+        assert len(result.request_ids) == 1
+        assert {i.request_id for i in result.items} == set(result.request_ids)
+
+        (request,) = cv.wait_for_purge(result.request_ids, timeout=60, poll_interval=0.05)
+        assert request.kind == "customer"
+        assert sorted(i.status for i in request.items) == ["Purged"] * 3
+
+        remaining = cv.status(["cust-0", "cust-1", "cust-2", "other-0", "other-1"])
+        assert [s.status for s in remaining] == ["NotFound"] * 3 + ["Complete"] * 2
+
+        nobody = cv.purge_customer("+1 512 555 0142")
+        assert nobody.items == []
+
+
+def test_unknown_purge_request_raises_not_found(live: LiveServer) -> None:
+    with sdk(live) as cv, pytest.raises(NotFoundError) as info:
+        cv.get_purge_request("no-such-request")
+    assert info.value.status_code == 404
+    assert info.value.detail
+
+
+def test_token_without_purge_permission_is_refused(live: LiveServer) -> None:
+    with sdk(live, "capture") as cv, pytest.raises(PermissionDeniedError) as info:
+        cv.purge_sessions(["anything"])
+    assert info.value.status_code == 403
+
+
+@pytest.mark.parametrize("which", ["unknown-id", "wrong-secret"])
+def test_bad_credentials_raise_authentication_error(live: LiveServer, which: str) -> None:
+    client_id, secret = live.user("purge")
+    if which == "unknown-id":
+        client_id = "cv_unknown"
+    else:
+        secret = secret + "x"
+    with (
+        Client(live.url, client_id=client_id, client_secret=secret, retry=FAST) as cv,
+        pytest.raises(AuthenticationError) as info,
+    ):
+        cv.purge_sessions(["anything"])
+    assert info.value.status_code == 400
+    assert info.value.body["error"] == "invalid_client"
+
+
+def test_static_token_from_server_works(live: LiveServer) -> None:
+    with Client(live.url, token=live.token("purge"), retry=FAST) as cv:
+        result = cv.purge_sessions(["nothing-here"])
+    assert [i.status for i in result.items] == ["NotFound"]
+
+
+def test_unreachable_server_raises_transport_error_quickly() -> None:
+    port = free_port()  # bound then closed: nothing listens there
+    started = time.monotonic()
+    with (
+        Client(f"http://127.0.0.1:{port}", token="t", retry=FAST) as cv,
+        pytest.raises(TransportError) as info,
+    ):
+        cv.purge_sessions(["a"])
+    assert time.monotonic() - started < 5
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
+
+
+def test_wait_for_purge_times_out_while_worker_is_stopped(live: LiveServer) -> None:
+    live.app_state.workers.close()
+    seed_calls(live.runtime, 1, seed=4)
+    with sdk(live) as cv:
+        result = cv.purge_sessions(["demo-0"])
+        assert [i.status for i in result.items] == ["Purging"]
+        started = time.monotonic()
+        with pytest.raises(TimeoutWaiting) as info:
+            cv.wait_for_purge(result.request_ids, timeout=0.5, poll_interval=0.05)
+        assert 0.5 <= time.monotonic() - started < 10
+        assert info.value.pending == result.request_ids
+        assert cv.get_purge_request(result.request_ids[0]).state == "Purging"
+        assert [s.status for s in cv.status(["demo-0"])] == ["Purging"]

