@@ -1,22 +1,100 @@
-"""Shared fixtures: a fresh embedded instance per test, served by real uvicorn over a socket."""
+"""Shared fixtures: a fresh instance per test, served by real uvicorn over a socket.
+
+Test modules marked ``both_backends`` run every test twice: on the embedded store (SQLite + a
+folder) and on PostgreSQL + S3 (a throwaway cluster and a SeaweedFS server, started once per
+session; each test gets its own databases, copied from a migrated template, and its own bucket).
+"""
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
 from callvault.api.app import create_app
+from callvault.crypto import generate_master_key
 from callvault.runtime import Runtime
 from callvault.settings import Settings
+from callvault.store.engine import make_engine
+from callvault.store.migrate import upgrade
 from helpers import LiveServer, post_call, serve_in_thread
+from servers import Postgres, SeaweedS3, start_postgres, start_seaweedfs
+
+BACKENDS = ("embedded", "pg-s3")
+BUCKET = "callvault-test"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_backends"
+    ):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data")
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "embedded"))
+
+
+@dataclass
+class ScaleOut:
+    """One PostgreSQL cluster and one SeaweedFS server for the whole session."""
+
+    pg: Postgres
+    s3: SeaweedS3
+    master_key: str
+    counter: Iterator[int]
+
+    def settings(self, data_dir: Path, **overrides: object) -> Settings:
+        n = next(self.counter)
+        self.pg.execute(f"CREATE DATABASE cv_{n} TEMPLATE cv_template")
+        self.pg.execute(f"CREATE DATABASE ks_{n}")
+        # One versioned bucket, a prefix per test: SeaweedFS gives every bucket its own volumes.
+        return Settings(
+            data_dir=data_dir,
+            database_url=self.pg.url(f"cv_{n}"),
+            keystore_url=self.pg.url(f"ks_{n}"),
+            blob_url=f"s3://{BUCKET}/test-{n}",
+            s3_endpoint_url=self.s3.endpoint,
+            master_key=self.master_key,
+            **overrides,  # type: ignore[arg-type]
+        )
+
+
+@pytest.fixture(scope="session")
+def scale_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOut]:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        os.environ.setdefault(name, "callvault-test")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    pg = start_postgres(tmp_path_factory.mktemp("postgres"))
+    try:
+        s3 = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
+    except BaseException:
+        pg.stop()
+        raise
+    try:
+        s3.new_bucket(BUCKET)
+        pg.execute("CREATE DATABASE cv_template")
+        engine = make_engine(pg.url("cv_template"))
+        upgrade(engine)  # migrate once; every test database is a copy of this template
+        engine.dispose()
+        yield ScaleOut(pg=pg, s3=s3, master_key=generate_master_key(), counter=itertools.count())
+    finally:
+        s3.stop()
+        pg.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Settings:
+    if backend == "embedded":
+        return Settings(data_dir=tmp_path / "data")
+    servers: ScaleOut = request.getfixturevalue("scale_out")
+    return servers.settings(tmp_path / "data")
 
 
 @pytest.fixture

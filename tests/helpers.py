@@ -145,3 +145,49 @@ def wait_healthy(url: str, proc: Any = None, deadline: float = 30, verify: Any =
             pass
         time.sleep(0.05)
     raise AssertionError(f"{url} did not become healthy")
+
+
+def blob_objects(runtime: Runtime) -> list[str]:
+    """Everything the blob store holds: files (temporaries too), or S3 versions, delete markers
+    and unfinished multipart uploads."""
+    from callvault.blobs.folder import FolderBlobStore
+    from callvault.blobs.s3 import S3BlobStore
+
+    store = runtime.blobs
+    if isinstance(store, FolderBlobStore):
+        return [p.relative_to(store.root).as_posix() for p in files_under(store.root)]
+    assert isinstance(store, S3BlobStore)
+    found = [f"{key}@{version}" for key, version, _ in store.iter_all_versions()]
+    uploads = store.client.list_multipart_uploads(Bucket=store.bucket, Prefix=store.prefix).get(
+        "Uploads", []
+    )
+    return found + [f"upload:{u['Key']}" for u in uploads]
+
+
+def stored_bytes(runtime: Runtime) -> bytes:
+    """Every byte the instance stores: the files of the embedded store; or, for PostgreSQL + S3,
+    every row of both databases and every version of every object."""
+    from sqlalchemy import MetaData, select
+
+    if runtime.engine.dialect.name == "sqlite":
+        return b"".join(p.read_bytes() for p in files_under(runtime.settings.data_dir))
+    parts: list[bytes] = []
+    for engine in (runtime.engine, runtime.keystore.engine):
+        tables = MetaData()
+        tables.reflect(engine)
+        with engine.connect() as conn:
+            for table in tables.sorted_tables:
+                for row in conn.execute(select(table)):
+                    for value in row:
+                        parts.append(value if isinstance(value, bytes) else str(value).encode())
+    from callvault.blobs.s3 import S3BlobStore
+
+    store = runtime.blobs
+    assert isinstance(store, S3BlobStore)
+    for key, version, marker in store.iter_all_versions():
+        if not marker:
+            body = store.client.get_object(
+                Bucket=store.bucket, Key=store.prefix + key, VersionId=version
+            )["Body"].read()
+            parts.append(body)
+    return b"\n".join(parts)

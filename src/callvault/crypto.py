@@ -196,7 +196,7 @@ class DecryptedAudio(io.RawIOBase):
         self._aead = aead
         self._aad = f"{call_id}:audio".encode()
         self._ct = ciphertext
-        header = ciphertext.read(AUDIO_HEADER.size)
+        header = self._read_exact(AUDIO_HEADER.size)
         if len(header) != AUDIO_HEADER.size:
             raise DecryptionError("audio blob is truncated")
         magic, self._chunk_size = AUDIO_HEADER.unpack(header)
@@ -231,7 +231,7 @@ class DecryptedAudio(io.RawIOBase):
             return self._cached[1]
         sealed_chunk = self._chunk_size + TAG_BYTES
         self._ct.seek(AUDIO_HEADER.size + index * sealed_chunk)
-        sealed = self._ct.read(sealed_chunk)
+        sealed = self._read_exact(sealed_chunk)
         last = index == self._chunks - 1
         try:
             plain = self._aead.decrypt(_chunk_nonce(index, last), sealed, self._aad)
@@ -239,6 +239,17 @@ class DecryptedAudio(io.RawIOBase):
             raise DecryptionError(f"audio chunk {index} failed authentication") from exc
         self._cached = (index, plain)
         return plain
+
+    def _read_exact(self, size: int) -> bytes:
+        # Raw streams (a socket, a ranged S3 read) may return less than asked: keep reading.
+        pieces, wanted = [], size
+        while wanted > 0:
+            piece = self._ct.read(wanted)
+            if not piece:
+                break
+            pieces.append(piece)
+            wanted -= len(piece)
+        return b"".join(pieces)
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         # Fill the whole buffer across chunk borders: parsers expect read(n) to give n bytes.

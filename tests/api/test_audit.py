@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from helpers import call_info
+
+pytestmark = pytest.mark.both_backends
 
 
 def test_purge_requests_and_erasures_are_audited_without_phone_numbers(live, capture):

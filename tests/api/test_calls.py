@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from helpers import call_info, wav_bytes
+
+pytestmark = pytest.mark.both_backends
 
 
 def test_unknown_call_is_404_problem(live):

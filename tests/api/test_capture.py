@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 
 from callvault.store.keystore import data_keys
 from callvault.store.tables import calls, customer_phones
-from helpers import call_info, files_under, wav_bytes
+from helpers import blob_objects, call_info, stored_bytes, wav_bytes
+
+pytestmark = pytest.mark.both_backends
 
 
 def _count_calls(live) -> int:
@@ -23,8 +25,7 @@ def _stored_nothing(live) -> None:
     with live.runtime.keystore.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(data_keys)).scalar_one() == 0
     assert list(live.runtime.blobs.iter_keys()) == []
-    blob_root = live.runtime.settings.data_dir / "blobs"
-    assert [p for p in files_under(blob_root)] == []  # no temporaries either
+    assert blob_objects(live.runtime) == []  # no temporaries, versions or open uploads either
 
 
 def test_capture_round_trips_details_and_audio_exactly(live, capture):
@@ -114,7 +115,7 @@ def test_no_plaintext_personal_value_is_anywhere_on_disk(live, capture):
     )
     with live.client(live.token("capture")) as client:
         assert capture(client, info, wav_bytes(1, marker=markers["audio"])).status_code == 200
-    data = b"".join(p.read_bytes() for p in files_under(live.runtime.settings.data_dir))
+    data = stored_bytes(live.runtime)
     for name, value in markers.items():
         needle = value if isinstance(value, bytes) else value.encode()
         assert needle not in data, f"{name} found in clear on disk"

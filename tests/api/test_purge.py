@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from callvault.store.tables import calls, purge_jobs
 from helpers import call_info
 
+pytestmark = pytest.mark.both_backends
+
 
 def wait_request(client, request_id: str, deadline: float = 30) -> dict:
     end = time.monotonic() + deadline

@@ -8,6 +8,8 @@ import pytest
 
 from helpers import call_info, wav_bytes
 
+pytestmark = pytest.mark.both_backends
+
 
 def _wait_complete(client, session_id: str, deadline: float = 20) -> dict:
     end = time.monotonic() + deadline

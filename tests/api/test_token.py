@@ -7,11 +7,15 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import httpx
+import pytest
 from sqlalchemy import update
 
 from callvault.auth.users import disable_user
 from callvault.store.tables import access_tokens
 from callvault.store.types import utcnow
+from helpers import stored_bytes
+
+pytestmark = pytest.mark.both_backends
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -142,7 +146,7 @@ def test_admin_implies_every_permission(live):
 def test_tokens_and_secrets_are_stored_only_as_hashes(live):
     client_id, secret = live.user("capture")
     token = live.token("capture")
-    data = b"".join(p.read_bytes() for p in live.runtime.settings.data_dir.rglob("*.db*"))
+    data = stored_bytes(live.runtime)
     assert secret.encode() not in data
     assert token.encode() not in data
     assert client_id.encode() in data  # the scan can see what is stored

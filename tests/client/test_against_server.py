@@ -28,6 +28,8 @@ from callvault.runtime import Runtime
 from callvault.settings import Settings
 from helpers import LiveServer, call_info, free_port, wav_bytes
 
+pytestmark = pytest.mark.both_backends
+
 FAST = RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=1.0)
 
 

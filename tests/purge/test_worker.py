@@ -16,6 +16,8 @@ from callvault.purge.worker import PurgeWorker, WorkerOptions
 from callvault.store import purges
 from callvault.store.tables import audit_events, calls, customer_phones
 
+pytestmark = pytest.mark.both_backends
+
 
 def _exists(runtime, call_id: str) -> dict[str, bool]:
     with runtime.engine.connect() as conn:

@@ -22,6 +22,15 @@ MIN_PART = 5 * 1024 * 1024  # S3's smallest part but the last
 DELETE_BATCH = 1000  # S3's most keys per DeleteObjects
 
 
+@contextlib.contextmanager
+def _as_os_error(doing: str) -> Iterator[None]:
+    """S3 failures surface as OSError, like a failing disk, so callers handle one kind."""
+    try:
+        yield
+    except (BotoCoreError, ClientError) as exc:
+        raise OSError(f"S3 failed while {doing}: {exc}") from exc
+
+
 class S3Writer:
     def __init__(self, store: S3BlobStore, key: str) -> None:
         self._store = store
@@ -50,9 +59,14 @@ class S3Writer:
         self._buffer += data
         self._size += len(data)
         if len(self._buffer) >= self._store.part_size:
-            self._flush_part()
+            with _as_os_error("uploading"):
+                self._flush_part()
 
     def commit(self) -> int:
+        with _as_os_error("completing an upload"):
+            return self._commit()
+
+    def _commit(self) -> int:
         s3, bucket = self._store.client, self._store.bucket
         if self._upload_id is None:
             s3.put_object(Bucket=bucket, Key=self._key, Body=bytes(self._buffer))
@@ -109,10 +123,11 @@ class S3RangeReader(io.RawIOBase):
         offset = self._pos - self._cache_start
         if not 0 <= offset < len(self._cache):
             end = min(self.size, self._pos + max(self._window, len(buffer))) - 1
-            answer = self._store.client.get_object(
-                Bucket=self._store.bucket, Key=self._key, Range=f"bytes={self._pos}-{end}"
-            )
-            self._cache = answer["Body"].read()
+            with _as_os_error("reading"):
+                answer = self._store.client.get_object(
+                    Bucket=self._store.bucket, Key=self._key, Range=f"bytes={self._pos}-{end}"
+                )
+                self._cache = answer["Body"].read()
             self._cache_start, offset = self._pos, 0
         piece = self._cache[offset : offset + len(buffer)]
         view = memoryview(buffer).cast("B")
@@ -155,6 +170,8 @@ class S3BlobStore:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 raise FileNotFoundError(key) from None
+            raise OSError(f"blob store failed reading {key}") from exc
+        except BotoCoreError as exc:
             raise OSError(f"blob store failed reading {key}") from exc
         return S3RangeReader(self, full, size), size
 
