@@ -153,7 +153,7 @@ class SeaweedS3:
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
         try:
-            self.process.wait(timeout=15)  # SeaweedFS can take seconds to stop on SIGTERM
+            self.process.wait(timeout=3)  # SeaweedFS can take long to stop on SIGTERM
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()

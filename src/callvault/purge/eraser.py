@@ -67,25 +67,28 @@ class Eraser:
                 outcome.erased.append(job)
 
         if outcome.erased:
-            events = [
-                AuditEvent(
-                    "call.erased",
-                    job.requested_by,
-                    job.request_id,
-                    job.call_id,
-                    job.session_id,
-                    {
-                        "audioBytes": job.audio_bytes,
-                        "blobObjectsDeleted": removed[job.call_id],
-                        "dataKeyDestroyed": True,
-                        "worker": self.worker_id,
-                        "attempt": job.attempts,
-                    },
-                )
-                for job in outcome.erased
-            ]
             with write_transaction(rt.engine) as conn:
-                purges.finish_erased(conn, [j.call_id for j in outcome.erased])
+                owned = set(
+                    purges.finish_erased(conn, self.worker_id, [j.call_id for j in outcome.erased])
+                )
+                outcome.erased = [j for j in outcome.erased if j.call_id in owned]
+                events = [
+                    AuditEvent(
+                        "call.erased",
+                        job.requested_by,
+                        job.request_id,
+                        job.call_id,
+                        job.session_id,
+                        {
+                            "audioBytes": job.audio_bytes,
+                            "blobObjectsDeleted": removed[job.call_id],
+                            "dataKeyDestroyed": True,
+                            "worker": self.worker_id,
+                            "attempt": job.attempts,
+                        },
+                    )
+                    for job in outcome.erased
+                ]
                 self.trail.append(conn, events)
             checkpoint(rt.engine)
             outcome.bytes_erased = sum(j.audio_bytes for j in outcome.erased)

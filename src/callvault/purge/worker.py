@@ -122,7 +122,7 @@ class PurgeWorker:
             self.metrics.erase_failures.inc()
         if job.attempts < self.options.max_attempts:
             delay = backoff(job.attempts, self.options.max_backoff_seconds)
-            purges.retry_later(self.runtime.engine, job.call_id, error, delay)
+            purges.retry_later(self.runtime.engine, self.worker_id, job.call_id, error, delay)
             return
         message = f"erasure failed {job.attempts} times ({error}); purge the call again to retry"
         with write_transaction(self.runtime.engine) as conn:

@@ -240,8 +240,22 @@ def _requests_of(conn: Connection, call_ids: Sequence[str], status: str) -> set[
     return set(rows.scalars())
 
 
-def finish_erased(conn: Connection, call_ids: Sequence[str]) -> None:
-    """Delete the erased calls' rows and mark every request item that waited on them Purged."""
+def finish_erased(conn: Connection, worker_id: str, call_ids: Sequence[str]) -> list[str]:
+    """Delete the erased calls' rows and mark every request item that waited on them Purged.
+
+    Only jobs this worker still holds are finished (returned): if its lease ran out and another
+    worker took a job over, that worker finishes it, so each call is recorded erased once.
+    """
+    owned = list(
+        conn.execute(
+            delete(purge_jobs)
+            .where(purge_jobs.c.call_id.in_(call_ids), purge_jobs.c.worker_id == worker_id)
+            .returning(purge_jobs.c.call_id)
+        ).scalars()
+    )
+    if not owned:
+        return []
+    call_ids = owned
     now = utcnow()
     affected = _requests_of(conn, call_ids, "Purging")
     conn.execute(delete(customer_phones).where(customer_phones.c.call_id.in_(call_ids)))
@@ -251,15 +265,17 @@ def finish_erased(conn: Connection, call_ids: Sequence[str]) -> None:
         .where(purge_items.c.call_id.in_(call_ids), purge_items.c.status == "Purging")
         .values(status="Purged", erased_at=now)
     )
-    conn.execute(delete(purge_jobs).where(purge_jobs.c.call_id.in_(call_ids)))
     _settle_requests(conn, affected, now)
+    return owned
 
 
-def retry_later(engine: Engine, call_id: str, error: str, delay_seconds: float) -> None:
+def retry_later(
+    engine: Engine, worker_id: str, call_id: str, error: str, delay_seconds: float
+) -> None:
     with write_transaction(engine) as conn:
         conn.execute(
             update(purge_jobs)
-            .where(purge_jobs.c.call_id == call_id)
+            .where(purge_jobs.c.call_id == call_id, purge_jobs.c.worker_id == worker_id)
             .values(
                 status="queued",
                 lease_until=None,

@@ -1,0 +1,114 @@
+"""The S3 blob backend against a real S3 server (SeaweedFS) with a versioned bucket."""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from callvault.blobs.s3 import S3BlobStore
+from conftest import BUCKET
+
+_prefixes = itertools.count()
+
+
+@pytest.fixture
+def store(scale_out):
+    return S3BlobStore(
+        BUCKET, f"unit-{next(_prefixes)}", endpoint_url=scale_out.s3.endpoint, part_size=5 << 20
+    )
+
+
+def _versions(store, key):
+    return [(k, v, m) for k, v, m in store.iter_all_versions() if k == key]
+
+
+def test_small_blob_round_trip_and_ranged_reads(store):
+    data = os.urandom(100_000)
+    writer = store.writer("audio/a/one")
+    writer.write(data[:10])
+    writer.write(data[10:])
+    assert list(store.iter_keys()) == []  # invisible until committed
+    assert writer.commit() == len(data)
+    reader, size = store.open("audio/a/one")
+    assert size == len(data)
+    reader.seek(50_000)
+    assert reader.read(1000) == data[50_000:51_000]
+    reader.seek(0)
+    assert reader.read() == data
+
+
+def test_large_blob_streams_as_multipart_upload(store):
+    chunk = os.urandom(1 << 20)
+    writer = store.writer("audio/b/big")
+    for _ in range(12):  # 12 MiB: three parts of 5 MiB
+        writer.write(chunk)
+    assert writer._upload_id is not None  # a multipart upload, not one buffered PUT
+    assert writer.commit() == 12 << 20
+    reader, size = store.open("audio/b/big")
+    assert size == 12 << 20
+    reader.seek((5 << 20) - 3)
+    assert reader.read(6) == chunk[-3:] + chunk[:3]
+
+
+def test_abort_leaves_no_object_and_no_open_upload(store):
+    writer = store.writer("audio/c/gone")
+    writer.write(os.urandom(6 << 20))
+    writer.abort()
+    assert list(store.iter_all_versions()) == []
+    uploads = store.client.list_multipart_uploads(Bucket=BUCKET, Prefix=store.prefix)
+    assert uploads.get("Uploads", []) == []
+
+
+def test_delete_removes_every_version_and_delete_marker(store):
+    key = "audio/d/versioned"
+    for body in (b"v1", b"v2", b"v3"):
+        writer = store.writer(key)
+        writer.write(body)
+        writer.commit()
+    # A plain DELETE on a versioned bucket only hides the data behind a marker:
+    store.client.delete_object(Bucket=BUCKET, Key=store.prefix + key)
+    before = _versions(store, key)
+    assert len([v for v in before if not v[2]]) == 3
+    assert len([v for v in before if v[2]]) == 1
+    neighbour = store.writer("audio/d/versioned-neighbour")  # shares the key as a prefix
+    neighbour.write(b"keep")
+    neighbour.commit()
+
+    assert store.delete(key) == 4
+    listed = store.client.list_object_versions(Bucket=BUCKET, Prefix=store.prefix + key)
+    leftovers = [v["Key"] for v in listed.get("Versions", []) + listed.get("DeleteMarkers", [])]
+    assert leftovers == [store.prefix + "audio/d/versioned-neighbour"]
+    assert store.delete(key) == 0  # idempotent
+    with pytest.raises(FileNotFoundError):
+        store.open(key)
+
+
+def test_delete_many_batches_and_reports_per_key(store):
+    keys = [f"audio/e/k{n}" for n in range(30)]
+    for key in keys:
+        writer = store.writer(key)
+        writer.write(b"x")
+        writer.commit()
+    result = store.delete_many([*keys, "audio/e/missing"])
+    assert result == {**dict.fromkeys(keys, 1), "audio/e/missing": 0}
+    assert list(store.iter_all_versions()) == []
+
+
+def test_unreachable_s3_is_an_os_error(scale_out):
+    client = boto3.client(
+        "s3",
+        endpoint_url="http://127.0.0.1:9",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=1),
+    )
+    dead = S3BlobStore(BUCKET, "x", client=client)
+    writer = dead.writer("audio/f/x")
+    writer.write(b"data")
+    with pytest.raises(OSError, match="S3 failed"):
+        writer.commit()
+    with pytest.raises(OSError, match="failed reading"):
+        dead.open("audio/f/x")
+    assert isinstance(dead.delete_many(["audio/f/x"])["audio/f/x"], Exception)
