@@ -11,6 +11,7 @@ import json
 import os
 import random
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
@@ -53,8 +54,47 @@ def seed_calls(
     start = datetime(2024, 1, 1, tzinfo=UTC)
     call_ids: list[str] = []
     audio = os.urandom(audio_bytes)
+    with ThreadPoolExecutor(8) as pool:
+        _seed(
+            runtime,
+            count,
+            phones,
+            audio,
+            audio_bytes,
+            session_prefix,
+            batch,
+            rng,
+            durable,
+            start,
+            call_ids,
+            pool,
+        )
+    return call_ids
+
+
+def _put(runtime: Runtime, key: str, data: bytes, durable: bool) -> None:
+    writer = runtime.blobs.writer(key, sync=durable)
+    writer.write(data)
+    writer.commit()
+
+
+def _seed(
+    runtime: Runtime,
+    count: int,
+    phones: Sequence[str] | None,
+    audio: bytes,
+    audio_bytes: int,
+    session_prefix: str,
+    batch: int,
+    rng: random.Random,
+    durable: bool,
+    start: datetime,
+    call_ids: list[str],
+    pool: ThreadPoolExecutor,
+) -> None:
     for offset in range(0, count, batch):
         call_rows, key_rows, index_rows = [], [], []
+        blobs: list[tuple[str, bytes]] = []
         now = utcnow()
         for n in range(offset, min(count, offset + batch)):
             call_id = new_call_id()
@@ -79,9 +119,7 @@ def seed_calls(
             key = new_data_key()
             cipher = CallCipher(call_id, key)
             enc = cipher.audio_encryptor()
-            writer = runtime.blobs.writer(blob_key_for(call_id), sync=durable)
-            writer.write(enc.update(audio) + enc.finalize())
-            writer.commit()
+            blobs.append((blob_key_for(call_id), enc.update(audio) + enc.finalize()))
             contacts = contacts_document(info, runtime.settings.default_region)
             call_rows.append(
                 {
@@ -108,10 +146,11 @@ def seed_calls(
             if e164:
                 index_rows.append({"digest": runtime.keys.blind_index(e164), "call_id": call_id})
             call_ids.append(call_id)
+        # Blob writes overlap well (object stores especially): a few threads at once.
+        list(pool.map(lambda blob: _put(runtime, blob[0], blob[1], durable), blobs))
         with write_transaction(runtime.keystore.engine) as conn:
             conn.execute(insert(data_keys), key_rows)
         with write_transaction(runtime.engine) as conn:
             conn.execute(insert(calls), call_rows)
             if index_rows:
                 conn.execute(insert(customer_phones), index_rows)
-    return call_ids

@@ -37,6 +37,7 @@ class WorkerOptions:
     max_attempts: int = 8
     max_backoff_seconds: float = 300.0
     vacuum_interval_seconds: float = 60.0
+    vacuum_idle_seconds: float = 5.0
 
 
 def backoff(attempt: int, cap: float) -> float:
@@ -84,7 +85,12 @@ class PurgeWorker:
         """Vacuum the erased rows' tables when the queue runs dry, and at least every interval
         during a long backlog (a no-op on SQLite)."""
         now = time.monotonic()
-        if not drained and now - self._last_vacuum < self.options.vacuum_interval_seconds:
+        since = now - self._last_vacuum
+        # Small batches arrive back to back while a purge is being accepted: vacuuming after
+        # each would cost more than the erasure itself.
+        if since < (
+            self.options.vacuum_idle_seconds if drained else self.options.vacuum_interval_seconds
+        ):
             return
         self._last_vacuum = now
         try:
