@@ -12,7 +12,9 @@ import os
 import random
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert
 
@@ -38,89 +40,57 @@ def random_us_phone(rng: random.Random) -> str:
     )
 
 
-def seed_calls(
-    runtime: Runtime,
-    count: int,
-    *,
-    phones: Sequence[str] | None = None,
-    audio_bytes: int = 2048,
-    session_prefix: str = "demo-",
-    batch: int = 1000,
-    seed: int | None = None,
-    durable: bool = False,
-) -> list[str]:
-    """Store ``count`` calls; a call's customer phone is drawn from ``phones`` (else random)."""
-    rng = random.Random(seed)
-    start = datetime(2024, 1, 1, tzinfo=UTC)
-    call_ids: list[str] = []
-    audio = os.urandom(audio_bytes)
-    with ThreadPoolExecutor(8) as pool:
-        _seed(
-            runtime,
-            count,
-            phones,
-            audio,
-            audio_bytes,
-            session_prefix,
-            batch,
-            rng,
-            durable,
-            start,
-            call_ids,
-            pool,
-        )
-    return call_ids
+@dataclass
+class _Seeder:
+    runtime: Runtime
+    rng: random.Random
+    phones: Sequence[str] | None
+    audio: bytes
+    session_prefix: str
+    durable: bool
+    pool: ThreadPoolExecutor
+    start: datetime = datetime(2024, 1, 1, tzinfo=UTC)
 
+    def _document(self, n: int) -> dict[str, Any]:
+        rng = self.rng
+        phone = rng.choice(self.phones) if self.phones else random_us_phone(rng)
+        return {
+            "sessionId": f"{self.session_prefix}{n}",
+            "startTime": (self.start + timedelta(seconds=n * 37)).isoformat(),
+            "direction": rng.choice(["Inbound", "Outbound"]),
+            "contacts": [
+                {"type": "Agent", "firstName": rng.choice(FIRST), "referenceId": f"a{n % 97}"},
+                {
+                    "type": "Customer",
+                    "phoneNumber": phone,
+                    "firstName": rng.choice(FIRST),
+                    "lastName": rng.choice(LAST),
+                },
+            ],
+            "metadata": {"queue": rng.choice(["billing", "support", "sales"]), "n": n},
+        }
 
-def _put(runtime: Runtime, key: str, data: bytes, durable: bool) -> None:
-    writer = runtime.blobs.writer(key, sync=durable)
-    writer.write(data)
-    writer.commit()
+    def _put(self, blob: tuple[str, bytes]) -> None:
+        writer = self.runtime.blobs.writer(blob[0], sync=self.durable)
+        writer.write(blob[1])
+        writer.commit()
 
-
-def _seed(
-    runtime: Runtime,
-    count: int,
-    phones: Sequence[str] | None,
-    audio: bytes,
-    audio_bytes: int,
-    session_prefix: str,
-    batch: int,
-    rng: random.Random,
-    durable: bool,
-    start: datetime,
-    call_ids: list[str],
-    pool: ThreadPoolExecutor,
-) -> None:
-    for offset in range(0, count, batch):
-        call_rows, key_rows, index_rows = [], [], []
+    def batch(self, numbers: range) -> list[str]:
+        """Store the calls numbered ``numbers``: blobs, then keys, then rows (as capture does)."""
+        rt = self.runtime
+        call_rows: list[dict[str, Any]] = []
+        key_rows: list[dict[str, Any]] = []
+        index_rows: list[dict[str, Any]] = []
         blobs: list[tuple[str, bytes]] = []
         now = utcnow()
-        for n in range(offset, min(count, offset + batch)):
+        for n in numbers:
             call_id = new_call_id()
-            phone = rng.choice(phones) if phones else random_us_phone(rng)
-            begin = start + timedelta(seconds=n * 37)
-            document = {
-                "sessionId": f"{session_prefix}{n}",
-                "startTime": begin.isoformat(),
-                "direction": rng.choice(["Inbound", "Outbound"]),
-                "contacts": [
-                    {"type": "Agent", "firstName": rng.choice(FIRST), "referenceId": f"a{n % 97}"},
-                    {
-                        "type": "Customer",
-                        "phoneNumber": phone,
-                        "firstName": rng.choice(FIRST),
-                        "lastName": rng.choice(LAST),
-                    },
-                ],
-                "metadata": {"queue": rng.choice(["billing", "support", "sales"]), "n": n},
-            }
-            info = parse_info(json.dumps(document).encode())
+            info = parse_info(json.dumps(self._document(n)).encode())
             key = new_data_key()
             cipher = CallCipher(call_id, key)
             enc = cipher.audio_encryptor()
-            blobs.append((blob_key_for(call_id), enc.update(audio) + enc.finalize()))
-            contacts = contacts_document(info, runtime.settings.default_region)
+            blobs.append((blob_key_for(call_id), enc.update(self.audio) + enc.finalize()))
+            contacts = contacts_document(info, rt.settings.default_region)
             call_rows.append(
                 {
                     "call_id": call_id,
@@ -133,24 +103,52 @@ def _seed(
                     "sealed": seal_details(cipher, info, contacts),
                     "audio_format": "wav",
                     "audio_content_type": "audio/wav",
-                    "audio_bytes": audio_bytes,
+                    "audio_bytes": len(self.audio),
                     "blob_key": blob_key_for(call_id),
                     "duration_sec": None,
                     "captured_at": now,
                 }
             )
             key_rows.append(
-                {"call_id": call_id, "wrapped": runtime.keys.wrap(call_id, key), "created_at": now}
+                {"call_id": call_id, "wrapped": rt.keys.wrap(call_id, key), "created_at": now}
             )
             e164 = contacts[1]["phoneE164"]
             if e164:
-                index_rows.append({"digest": runtime.keys.blind_index(e164), "call_id": call_id})
-            call_ids.append(call_id)
-        # Blob writes overlap well (object stores especially): a few threads at once.
-        list(pool.map(lambda blob: _put(runtime, blob[0], blob[1], durable), blobs))
-        with write_transaction(runtime.keystore.engine) as conn:
+                index_rows.append({"digest": rt.keys.blind_index(e164), "call_id": call_id})
+        # Blob writes overlap well (object stores especially): several threads at once.
+        list(self.pool.map(self._put, blobs))
+        with write_transaction(rt.keystore.engine) as conn:
             conn.execute(insert(data_keys), key_rows)
-        with write_transaction(runtime.engine) as conn:
+        with write_transaction(rt.engine) as conn:
             conn.execute(insert(calls), call_rows)
             if index_rows:
                 conn.execute(insert(customer_phones), index_rows)
+        return [row["call_id"] for row in call_rows]
+
+
+def seed_calls(
+    runtime: Runtime,
+    count: int,
+    *,
+    phones: Sequence[str] | None = None,
+    audio_bytes: int = 2048,
+    session_prefix: str = "demo-",
+    batch: int = 1000,
+    seed: int | None = None,
+    durable: bool = False,
+) -> list[str]:
+    """Store ``count`` calls; a call's customer phone is drawn from ``phones`` (else random)."""
+    call_ids: list[str] = []
+    with ThreadPoolExecutor(8) as pool:
+        seeder = _Seeder(
+            runtime=runtime,
+            rng=random.Random(seed),
+            phones=phones,
+            audio=os.urandom(audio_bytes),
+            session_prefix=session_prefix,
+            durable=durable,
+            pool=pool,
+        )
+        for offset in range(0, count, batch):
+            call_ids.extend(seeder.batch(range(offset, min(count, offset + batch))))
+    return call_ids
