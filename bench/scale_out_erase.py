@@ -29,7 +29,6 @@ from callvault.settings import Settings  # noqa: E402
 from callvault.store import purges  # noqa: E402
 from servers import start_postgres, start_seaweedfs  # noqa: E402
 
-
 STARTUP_SECONDS = 4.0
 
 
