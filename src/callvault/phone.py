@@ -21,6 +21,11 @@ def to_e164(raw: str, region: str) -> str | None:
         number = phonenumbers.parse(raw, region.upper())
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(number):
+    # IS_POSSIBLE only: a local-only number (no area code, e.g. 555-1234) would put customers of
+    # every area code under one index entry, and a purge of it would erase strangers' calls.
+    if (
+        phonenumbers.is_possible_number_with_reason(number)
+        != phonenumbers.ValidationResult.IS_POSSIBLE
+    ):
         return None
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))

@@ -55,10 +55,6 @@ class Settings(BaseSettings):
     max_json_body_bytes: int = Field(
         default=1024 * 1024, ge=1024, description="Largest JSON request body accepted (413 above)."
     )
-    max_ids_per_request: int = Field(
-        default=100, ge=1, le=100, description="Most IDs in one status or purge request."
-    )
-
     run_worker: bool = Field(
         default=True, description="Run the purge worker inside `serve` (off: --no-worker)."
     )

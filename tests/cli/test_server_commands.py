@@ -208,3 +208,21 @@ def test_console_script_is_installed():
     assert shutil.which("callvault") or os.path.exists(
         os.path.join(os.path.dirname(sys.executable), "callvault")
     )
+
+
+def test_help_names_every_setting():
+    from callvault.settings import Settings
+
+    text = run_cli("serve", "--help", env={**os.environ, "COLUMNS": "200"}).stdout
+    for name in Settings.model_fields:
+        assert f"CALLVAULT_{name.upper()}" in text, name
+
+
+def test_unreadable_local_files_are_one_line_usage_errors(tmp_path):
+    audio = tmp_path / "a.wav"
+    audio.write_bytes(b"RIFF")
+    env = {**os.environ, "CALLVAULT_URL": "http://127.0.0.1:9", "CALLVAULT_TOKEN": "t"}
+    result = run_cli("capture", str(audio), "--info", str(tmp_path), env=env)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from callvault.auth.permissions import Permission, grants
 from callvault.auth.tokens import Principal, authenticate
-from callvault.errors import PermissionDenied, Unauthenticated
+from callvault.errors import PermissionDenied, Unauthenticated, UnsupportedMediaType
 from callvault.runtime import Runtime
 
 # auto_error=False: a missing header must become our 401 problem, not FastAPI's 403.
@@ -50,3 +50,19 @@ PurgeUser = Annotated[Principal, Depends(require(Permission.PURGE))]
 PurgeOrAuditUser = Annotated[Principal, Depends(require(Permission.PURGE, Permission.AUDIT))]
 AuditUser = Annotated[Principal, Depends(require(Permission.AUDIT))]
 AdminUser = Annotated[Principal, Depends(require(Permission.ADMIN))]
+
+
+def require_json(request: Request) -> None:
+    """JSON endpoints take JSON: another declared Content-Type is a 415 (none at all is let be,
+    as some recorders omit it)."""
+    declared = request.headers.get("content-type")
+    if declared is None:
+        return
+    media = declared.split(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise UnsupportedMediaType(
+            f"this endpoint takes application/json, not {media or 'an empty Content-Type'}"
+        )
+
+
+JsonBody = Depends(require_json)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from callvault.api.problems import problem
-from callvault.errors import TooLarge
 
 
 class BodyLimitMiddleware:
@@ -33,7 +33,9 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise TooLarge(detail)
+                    # An HTTPException: FastAPI's body reader passes it through (any other
+                    # exception there becomes a 400 "error parsing the body").
+                    raise HTTPException(413, detail)
             return message
 
         await self.app(scope, limited, send)

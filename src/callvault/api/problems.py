@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -74,6 +75,13 @@ def install(app: FastAPI) -> None:
             detail = "no such endpoint; see /openapi.json for the API"
         headers = dict(exc.headers or {})
         return problem(exc.status_code, title, slug, detail, **headers)
+
+    @app.exception_handler(DataError)
+    async def _data(_request: Request, exc: DataError) -> Response:
+        # A value the database refuses (a backstop: input validation should catch it first).
+        log.warning("database refused a value: %s", type(exc.orig).__name__)
+        detail = "a value in the request cannot be stored (invalid characters or too long)"
+        return problem(400, "Bad Request", "bad-request", detail)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> Response:

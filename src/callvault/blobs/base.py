@@ -51,6 +51,10 @@ class BlobStore(Protocol):
         """
         ...
 
+    def iter_aged(self) -> Iterator[tuple[str, float]]:
+        """Every committed key with its last-modified time (epoch seconds): the sweeper's view."""
+        ...
+
     def iter_keys(self) -> Iterator[str]:
         """Every committed key (used by the orphan sweeper and by tests)."""
         ...

@@ -128,10 +128,23 @@ class FolderBlobStore:
             if path.is_file() and not path.name.startswith(TMP_PREFIX):
                 yield path.relative_to(self.root).as_posix()
 
-    def sweep_temporaries(self) -> int:
-        """Remove temporaries a crash left behind (they hold only ciphertext, but waste space)."""
+    def iter_aged(self) -> Iterator[tuple[str, float]]:
+        for path in self.root.rglob("*"):
+            if path.is_file() and not path.name.startswith(TMP_PREFIX):
+                yield path.relative_to(self.root).as_posix(), path.stat().st_mtime
+
+    def sweep_temporaries(self, older_than: float | None = None) -> int:
+        """Remove temporaries a crash left behind (ciphertext only, but they waste space).
+
+        ``older_than`` (epoch seconds) spares the temporaries of uploads still in progress.
+        """
         removed = 0
         for path in self.root.rglob(f"{TMP_PREFIX}*"):
-            path.unlink(missing_ok=True)
+            try:
+                if older_than is not None and path.stat().st_mtime >= older_than:
+                    continue
+                path.unlink()
+            except FileNotFoundError:
+                continue
             removed += 1
         return removed

@@ -237,6 +237,14 @@ class S3BlobStore:
             for entry in page.get("Contents", []):
                 yield entry["Key"][len(self.prefix) :]
 
+    def iter_aged(self) -> Iterator[tuple[str, float]]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix
+        )
+        for page in pages:
+            for entry in page.get("Contents", []):
+                yield entry["Key"][len(self.prefix) :], entry["LastModified"].timestamp()
+
     def iter_all_versions(self) -> Iterator[tuple[str, str, bool]]:
         """(key, version ID, is a delete marker) for everything under the prefix (tests, audits)."""
         pages = self.client.get_paginator("list_object_versions").paginate(

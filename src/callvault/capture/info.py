@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from callvault.errors import BadInput
+from callvault.text import CleanText
 
 DIRECTIONS = ("Unknown", "Inbound", "Outbound", "Internal")
 
@@ -44,15 +45,20 @@ def parse_time(value: Any) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. year 1 at +01:00: not representable in UTC
+        raise ValueError(f"{value!r} is out of the supported range of times") from None
 
 
 class ContactInfo(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    type: str = Field(min_length=1, max_length=100)
+    type: CleanText = Field(min_length=1, max_length=100)
     channel: int | str | None = None
-    phonenumber: str | None = Field(default=None, max_length=200)
+    # A phone number never fails a capture: kept as given (a JSON number too), sealed, and
+    # normalized only where it parses.
+    phonenumber: str | None = None
     referenceid: str | None = Field(default=None, max_length=500)
     firstname: str | None = Field(default=None, max_length=500)
     lastname: str | None = Field(default=None, max_length=500)
@@ -62,6 +68,13 @@ class ContactInfo(BaseModel):
     def _keys(cls, data: Any) -> Any:
         return _lower_keys(data)
 
+    @field_validator("phonenumber", mode="before")
+    @classmethod
+    def _phone_as_text(cls, value: Any) -> Any:
+        return (
+            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        )
+
     @property
     def is_customer(self) -> bool:
         return self.type.lower() == "customer"
@@ -70,7 +83,7 @@ class ContactInfo(BaseModel):
 class AudioInfo(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    format: str | None = Field(default=None, max_length=32)
+    format: CleanText | None = Field(default=None, max_length=32)
 
     @model_validator(mode="before")
     @classmethod
@@ -81,12 +94,12 @@ class AudioInfo(BaseModel):
 class CaptureInfo(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    sessionid: str = Field(min_length=1, max_length=256)
+    sessionid: CleanText = Field(min_length=1, max_length=256)
     mastercallid: str | None = Field(default=None, max_length=256)
     starttime: datetime
     endtime: datetime | None = None
     direction: str = "Unknown"
-    numberdialed: str | None = Field(default=None, max_length=200)
+    numberdialed: str | None = None
     contacts: list[ContactInfo] = Field(min_length=1, max_length=100)
     metadata: Any = None
     audio: AudioInfo | None = None
@@ -106,6 +119,8 @@ class CaptureInfo(BaseModel):
     @field_validator("direction", mode="before")
     @classmethod
     def _direction(cls, value: Any) -> Any:
+        if value is None:
+            return "Unknown"  # null means absent, as an empty string does
         if isinstance(value, str):
             for known in DIRECTIONS:
                 if value.lower() == known.lower():
@@ -147,7 +162,7 @@ def parse_info(raw: bytes) -> CaptureInfo:
     """Validate the ``info`` part; BadInput lists every problem with the field it is in."""
     try:
         document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadInput("the `info` part is not valid JSON; send a JSON object") from None
     try:
         return CaptureInfo.model_validate(document)

@@ -14,10 +14,12 @@ from callvault.errors import NotFound
 from callvault.runtime import Runtime
 from callvault.store import calls as call_store
 from callvault.store.calls import CallRow
+from callvault.text import is_clean
 
 log = logging.getLogger(__name__)
 
 NOT_FOUND = "NotFound"
+MAX_ID_CHARS = 256
 # Statuses a caller may read the content of; a call being purged is already invisible.
 READABLE = ("Concluded", "Complete", "Excluded")
 
@@ -47,7 +49,9 @@ class CallReader:
         self.runtime = runtime
 
     def statuses(self, session_ids: Sequence[str]) -> list[CallStatus]:
-        found = call_store.calls_by_session(self.runtime.engine, session_ids)
+        # An ID no database could hold (NUL, lone surrogate, too long) is simply not found.
+        lookups = [sid for sid in session_ids if is_clean(sid) and len(sid) <= MAX_ID_CHARS]
+        found = call_store.calls_by_session(self.runtime.engine, lookups)
         result = []
         for sid in session_ids:
             row = found.get(sid)
@@ -63,6 +67,8 @@ class CallReader:
         )
 
     def _readable(self, call_id: str) -> tuple[CallRow, CallCipher]:
+        if not is_clean(call_id) or len(call_id) > MAX_ID_CHARS:
+            raise NotFound("no call with that callId")
         with self.runtime.engine.connect() as conn:
             row = call_store.get_call(conn, call_id)
         if row is None or row.status not in READABLE:

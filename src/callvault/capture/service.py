@@ -5,7 +5,8 @@ only becomes visible when whole. Personal fields are sealed with the call's data
 reach the database; customer phones are stored only as blind-index digests.
 
 Order of durable writes: blob, wrapped key, call row. A crash between them leaves an orphan blob
-or key with no row (ciphertext only, removed by the orphan sweeper), never a row without its data.
+or key with no row, never a row without its data; the orphan sweeper (``purge/sweeper.py``)
+destroys such keys and blobs once they have had no row for a grace period.
 """
 
 from __future__ import annotations
@@ -193,8 +194,9 @@ class CaptureService:
             for doc, contact in zip(contacts, info.contacts, strict=True)
             if contact.is_customer and doc["phoneE164"]
         ]
+        content_type = upload.data_content_type
         audio_format = (info.audio.format if info.audio else None) or format_from_content_type(
-            upload.data_content_type
+            content_type
         )
         row = CallRow(
             call_id=call_id,
@@ -206,7 +208,8 @@ class CaptureService:
             contact_types=tuple(c.type for c in info.contacts),
             sealed=seal_details(cipher, info, contacts),
             audio_format=audio_format.lower() if audio_format else None,
-            audio_content_type=upload.data_content_type,
+            # A content type no real client sends (over 200 characters) is dropped, not stored.
+            audio_content_type=content_type if len(content_type or "") <= 200 else None,
             audio_bytes=encryptor.plaintext_bytes,
             blob_key=blob_key_for(call_id),
             duration_sec=None,

@@ -88,6 +88,8 @@ def _call(action: Callable[[], T]) -> T:
         fail(exc.detail or str(exc))
     except CallvaultError as exc:
         fail(str(exc))
+    except OSError as exc:  # a local file the SDK was asked to send could not be read
+        fail(f"cannot read {exc.filename or 'a local file'}: {exc.strerror or exc}", code=2)
 
 
 def _rows(result: PurgeResult, finals: list[PurgeRequest] | None) -> list[dict[str, Any]]:
@@ -323,8 +325,8 @@ def capture(
         fail(f"cannot read {audio}: no such file", code=2)
     try:
         details = json.loads(info.read_text())
-    except FileNotFoundError:
-        fail(f"cannot read {info}: no such file", code=2)
+    except OSError as exc:
+        fail(f"cannot read {info}: {exc.strerror or exc}", code=2)
     except (ValueError, UnicodeDecodeError) as exc:
         fail(f"{info} is not valid JSON: {exc}", code=2)
     kind = content_type or mimetypes.guess_type(audio.name)[0] or "application/octet-stream"

@@ -78,6 +78,8 @@ def _profile(config: Path | None, name: str | None) -> dict[str, Any]:
         return {}
     try:
         doc = tomllib.loads(path.read_text())
+    except OSError as exc:
+        fail(f"cannot read config file {path}: {exc.strerror or exc}", code=2)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         fail(f"config file {path} is not valid TOML: {exc}", code=2)
     profiles = doc.get("profiles", {})

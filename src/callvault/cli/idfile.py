@@ -19,6 +19,8 @@ def _read(source: str) -> str:
         fail(f"cannot read {source}: no such file", code=2)
     try:
         return path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        fail(f"cannot read {source}: {exc.strerror or exc}", code=2)
     except UnicodeDecodeError:
         fail(f"{source} is not UTF-8 text", code=2)
 

@@ -13,8 +13,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.command("serve")(server.serve)
-app.command("worker")(server.worker)
+app.command("serve", epilog=server.SETTINGS_EPILOG)(server.serve)
+app.command("worker", epilog=server.SETTINGS_EPILOG)(server.worker)
+app.command("sweep")(server.sweep)
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(client.purge_app, name="purge")
 app.add_typer(client.requests_app, name="requests")

@@ -20,6 +20,28 @@ from callvault.cli.options import (
     build_settings,
 )
 
+# Every setting, for --help. Written out (not generated from Settings) so that --help works on a
+# client-only install; a test keeps it complete.
+SETTINGS_EPILOG = """\b
+Every setting is an environment variable (flags above override them):
+  CALLVAULT_DATA_DIR             folder of the embedded store (default ./callvault-data)
+  CALLVAULT_DATABASE_URL         SQLAlchemy URL of the calls database (sqlite:/// or postgresql+psycopg://)
+  CALLVAULT_KEYSTORE_URL         SQLAlchemy URL of the key store, apart from the calls database
+  CALLVAULT_BLOB_URL             file:///path or s3://bucket/prefix
+  CALLVAULT_S3_ENDPOINT_URL      S3-compatible endpoint (credentials: the usual AWS variables)
+  CALLVAULT_MASTER_KEY           base64 of 32 bytes wraps every data key (embedded: made if unset)
+  CALLVAULT_DEFAULT_REGION       region for phone numbers without a country code (default US)
+  CALLVAULT_TOKEN_TTL_SECONDS    access token lifetime (default 1799)
+  CALLVAULT_MAX_UPLOAD_BYTES     largest capture body (default 2 GiB)
+  CALLVAULT_MAX_INFO_BYTES       largest capture `info` part (default 1 MiB)
+  CALLVAULT_MAX_JSON_BODY_BYTES  largest JSON body (default 1 MiB)
+  CALLVAULT_RUN_WORKER           run the purge worker inside serve (default true; --no-worker)
+  CALLVAULT_WORKER_CONCURRENCY   purge worker threads (default 1)
+  CALLVAULT_PURGE_BATCH_SIZE     calls erased per batch (default 1000)
+  CALLVAULT_PURGE_LEASE_SECONDS  lease of a claimed job (default 30)
+  CALLVAULT_PURGE_MAX_ATTEMPTS   attempts before an erasure gives up (default 8)
+"""
+
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 users_app = typer.Typer(help="API users (machine credentials).", no_args_is_help=True)
 
@@ -154,6 +176,50 @@ def worker(
     stopped.wait()
     threads.close()
     runtime.close()
+
+
+def sweep(
+    grace_seconds: Annotated[
+        float, typer.Option(help="Only what has had no call row for this long is removed.")
+    ] = 600.0,
+    confirm_seconds: Annotated[
+        float, typer.Option(help="A blob must still be an orphan this much later.")
+    ] = 5.0,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    keystore_url: KeystoreUrl = None,
+    blob_url: BlobUrl = None,
+    s3_endpoint_url: S3Endpoint = None,
+) -> None:
+    """Remove keys, blobs and temporaries a crash left without a call (workers also do this)."""
+    import time
+
+    from callvault.purge.sweeper import OrphanSweeper
+    from callvault.runtime import ConfigurationError, Runtime
+
+    settings = build_settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        keystore_url=keystore_url,
+        blob_url=blob_url,
+        s3_endpoint_url=s3_endpoint_url,
+    )
+    try:
+        runtime = Runtime.open(settings)
+    except ConfigurationError as exc:
+        fail(str(exc))
+    try:
+        sweeper = OrphanSweeper(runtime, grace_seconds)
+        first = sweeper.sweep()
+        time.sleep(confirm_seconds)
+        second = sweeper.sweep()
+    finally:
+        runtime.close()
+    typer.echo(
+        f"destroyed {first.keys_destroyed + second.keys_destroyed} keys, deleted "
+        f"{second.blobs_deleted} blobs and "
+        f"{first.temporaries_removed + second.temporaries_removed} temporaries"
+    )
 
 
 @db_app.command("upgrade")

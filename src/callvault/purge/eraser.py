@@ -36,6 +36,26 @@ class Eraser:
         self.runtime = runtime
         self.worker_id = worker_id
         self.trail = AuditTrail(runtime.keys.audit_chain_key)
+        # Checkpoints a reader kept from completing: retried until they succeed, because only a
+        # completed checkpoint removes erased bytes from the WAL.
+        self.pending_checkpoints: set[str] = set()
+
+    def _checkpoint(self, which: str) -> None:
+        store = self.runtime.keystore.checkpoint if which == "keys" else self._calls_checkpoint
+        if store():
+            self.pending_checkpoints.discard(which)
+        else:
+            log.warning(
+                "WAL checkpoint of the %s database was blocked by a reader; will retry", which
+            )
+            self.pending_checkpoints.add(which)
+
+    def _calls_checkpoint(self) -> bool:
+        return checkpoint(self.runtime.engine)
+
+    def retry_checkpoints(self) -> None:
+        for which in sorted(self.pending_checkpoints):
+            self._checkpoint(which)
 
     def erase(self, jobs: list[Job]) -> EraseOutcome:
         outcome = EraseOutcome()
@@ -45,12 +65,12 @@ class Eraser:
         ids = [j.call_id for j in jobs]
         try:
             keys_destroyed = rt.keystore.destroy(ids)
-            rt.keystore.checkpoint()
         except Exception as exc:  # the key store is down: nothing else may go first
             log.warning("key store failed during erasure; will retry", exc_info=True)
             outcome.failed = {cid: f"key store unavailable: {type(exc).__name__}" for cid in ids}
             return outcome
         log.debug("destroyed %d data keys", keys_destroyed)
+        self._checkpoint("keys")
 
         blob_keys = [j.blob_key for j in jobs if j.blob_key]
         try:
@@ -90,6 +110,6 @@ class Eraser:
                     for job in outcome.erased
                 ]
                 self.trail.append(conn, events)
-            checkpoint(rt.engine)
+            self._checkpoint("calls")
             outcome.bytes_erased = sum(j.audio_bytes for j in outcome.erased)
         return outcome

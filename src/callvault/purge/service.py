@@ -22,6 +22,7 @@ from callvault.runtime import Runtime
 from callvault.store import purges
 from callvault.store.engine import write_transaction
 from callvault.store.purges import LiveCall
+from callvault.text import is_clean
 
 PURGING, NOT_FOUND, WHAT_IF, PURGED, ERROR = "Purging", "NotFound", "WhatIf", "Purged", "Error"
 
@@ -86,8 +87,8 @@ class PurgeService:
         e164 = to_e164(phone, self.runtime.settings.default_region)
         if e164 is None:
             raise BadInput(
-                "phoneNumber is not a possible phone number; give it with its country code, "
-                "e.g. +15125551234, or in the default region's national format"
+                "phoneNumber is not a complete phone number: give it with its area code "
+                "(and its country code outside the default region), e.g. +15125551234"
             )
         digest = self.runtime.keys.blind_index(e164)
 
@@ -176,6 +177,8 @@ class PurgeService:
         return items, to_queue, already
 
     def request(self, request_id: str) -> dict[str, Any]:
+        if not is_clean(request_id) or len(request_id) > 64:
+            raise NotFound("no purge request with that requestId")
         found = purges.get_request(self.runtime.engine, request_id)
         if found is None:
             raise NotFound(f"no purge request with requestId {request_id!r}")

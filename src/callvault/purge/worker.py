@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.metrics import Metrics
 from callvault.purge.eraser import Eraser
+from callvault.purge.sweeper import OrphanSweeper
 from callvault.runtime import Runtime
 from callvault.store import purges
 from callvault.store.engine import vacuum, write_transaction
@@ -38,6 +39,8 @@ class WorkerOptions:
     max_backoff_seconds: float = 300.0
     vacuum_interval_seconds: float = 60.0
     vacuum_idle_seconds: float = 5.0
+    sweep_interval_seconds: float = 300.0
+    orphan_grace_seconds: float = 600.0
 
 
 def backoff(attempt: int, cap: float) -> float:
@@ -57,6 +60,8 @@ class PurgeWorker:
         self.trail = AuditTrail(runtime.keys.audit_chain_key)
         self.wake = threading.Event()
         self._last_vacuum = time.monotonic()
+        self.sweeper = OrphanSweeper(runtime, options.orphan_grace_seconds)
+        self._last_sweep = 0.0
 
     def run_once(self) -> int:
         """Claim and erase one batch; returns how many jobs were claimed."""
@@ -80,6 +85,17 @@ class PurgeWorker:
         for call_id, error in outcome.failed.items():
             self._failed(by_id[call_id], error)
         return len(jobs)
+
+    def _sweep_if_due(self) -> None:
+        """Sweep orphans when idle, at most every interval (each worker does; it is idempotent)."""
+        now = time.monotonic()
+        if now - self._last_sweep < self.options.sweep_interval_seconds:
+            return
+        self._last_sweep = now
+        try:
+            self.sweeper.sweep()
+        except Exception:
+            log.warning("orphan sweep failed; will retry", exc_info=True)
 
     def _vacuum_if_due(self, drained: bool) -> None:
         """Vacuum the erased rows' tables when the queue runs dry, and at least every interval
@@ -153,6 +169,8 @@ class PurgeWorker:
         total = 0
         while claimed := self.run_once():
             total += claimed
+        if self.eraser.pending_checkpoints:
+            self.eraser.retry_checkpoints()
         return total
 
     def run(self, stop: threading.Event) -> None:
@@ -163,7 +181,10 @@ class PurgeWorker:
             except Exception:
                 log.exception("purge worker iteration failed; retrying")
                 claimed = 0
+            if self.eraser.pending_checkpoints:
+                self.eraser.retry_checkpoints()
             if not claimed:
+                self._sweep_if_due()
                 self.wake.wait(self.options.idle_poll_seconds)
                 self.wake.clear()
         log.info("purge worker %s stopped", self.worker_id)

@@ -8,6 +8,7 @@ writers queue on ``busy_timeout`` instead of failing with a lock-upgrade deadloc
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+BUSY_TIMEOUT_MS = 30_000
+CHECKPOINT_WAIT_MS = 250
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -38,7 +42,7 @@ def make_engine(url: str) -> Engine:
             "secure_delete=ON",
             "foreign_keys=ON",
             "synchronous=FULL",
-            "busy_timeout=30000",
+            f"busy_timeout={BUSY_TIMEOUT_MS}",
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
@@ -60,11 +64,28 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
-def checkpoint(engine: Engine) -> None:
-    """Fold the SQLite WAL back into the database and truncate it, so no old page image survives."""
-    if is_sqlite(engine):
+def checkpoint(engine: Engine, attempts: int = 3, pause: float = 0.05) -> bool:
+    """Fold the SQLite WAL back into the database and truncate it, so no old page image survives.
+
+    Returns False when readers kept it from completing (SQLite reports that as ``busy`` rather
+    than raising): the caller must try again later. Always True on other engines.
+    """
+    if not is_sqlite(engine):
+        return True
+    for attempt in range(attempts):
         with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            # A TRUNCATE checkpoint waits busy_timeout for readers; briefly, here: a blocked
+            # checkpoint is retried later rather than holding up erasure for half a minute.
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+            try:
+                busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
+            finally:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        if not busy:
+            return True
+        if attempt + 1 < attempts:
+            time.sleep(pause)
+    return False
 
 
 def vacuum(engine: Engine, tables: tuple[str, ...]) -> None:

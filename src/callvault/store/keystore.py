@@ -52,8 +52,8 @@ class KeyStore:
             result = conn.execute(delete(data_keys).where(data_keys.c.call_id.in_(ids)))
         return result.rowcount
 
-    def checkpoint(self) -> None:
-        checkpoint(self.engine)
+    def checkpoint(self) -> bool:
+        return checkpoint(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -231,15 +231,6 @@ def _settle_requests(conn: Connection, request_ids: set[str], now: datetime) -> 
         )
 
 
-def _requests_of(conn: Connection, call_ids: Sequence[str], status: str) -> set[str]:
-    rows = conn.execute(
-        select(purge_items.c.request_id)
-        .where(purge_items.c.call_id.in_(call_ids), purge_items.c.status == status)
-        .distinct()
-    )
-    return set(rows.scalars())
-
-
 def finish_erased(conn: Connection, worker_id: str, call_ids: Sequence[str]) -> list[str]:
     """Delete the erased calls' rows and mark every request item that waited on them Purged.
 
@@ -257,13 +248,17 @@ def finish_erased(conn: Connection, worker_id: str, call_ids: Sequence[str]) -> 
         return []
     call_ids = owned
     now = utcnow()
-    affected = _requests_of(conn, call_ids, "Purging")
     conn.execute(delete(customer_phones).where(customer_phones.c.call_id.in_(call_ids)))
     conn.execute(delete(calls).where(calls.c.call_id.in_(call_ids)))
-    conn.execute(
-        update(purge_items)
-        .where(purge_items.c.call_id.in_(call_ids), purge_items.c.status == "Purging")
-        .values(status="Purged", erased_at=now)
+    # The requests to settle are those whose items this very statement marked: a purge of the
+    # same call accepted concurrently (PostgreSQL) is included, not missed.
+    affected = set(
+        conn.execute(
+            update(purge_items)
+            .where(purge_items.c.call_id.in_(call_ids), purge_items.c.status == "Purging")
+            .values(status="Purged", erased_at=now)
+            .returning(purge_items.c.request_id)
+        ).scalars()
     )
     _settle_requests(conn, affected, now)
     return owned
@@ -289,16 +284,18 @@ def retry_later(
 def give_up(conn: Connection, call_id: str, error: str) -> None:
     """The erasure keeps failing: its items end in Error (the call stays hidden, key destroyed)."""
     now = utcnow()
-    affected = _requests_of(conn, [call_id], "Purging")
     conn.execute(
         update(purge_jobs)
         .where(purge_jobs.c.call_id == call_id)
         .values(status="failed", lease_until=None, worker_id=None, last_error=error[:500])
     )
-    conn.execute(
-        update(purge_items)
-        .where(purge_items.c.call_id == call_id, purge_items.c.status == "Purging")
-        .values(status="Error", error_msg=error[:500])
+    affected = set(
+        conn.execute(
+            update(purge_items)
+            .where(purge_items.c.call_id == call_id, purge_items.c.status == "Purging")
+            .values(status="Error", error_msg=error[:500])
+            .returning(purge_items.c.request_id)
+        ).scalars()
     )
     _settle_requests(conn, affected, now)
 

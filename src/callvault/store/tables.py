@@ -19,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
 )
 
 from callvault.store.types import UTCDateTime
@@ -66,7 +67,7 @@ calls = Table(
     Column("start_time", UTCDateTime, nullable=False),
     Column("end_time", UTCDateTime, nullable=True),
     Column("direction", String(16), nullable=False),
-    Column("contact_types", String(2000), nullable=False),
+    Column("contact_types", Text, nullable=False),
     Column("sealed", LargeBinary, nullable=False),
     Column("audio_format", String(32), nullable=True),
     Column("audio_content_type", String(200), nullable=True),

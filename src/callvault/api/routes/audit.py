@@ -27,7 +27,9 @@ router = APIRouter(tags=["audit"])
 async def events(
     runtime: RuntimeDep,
     _user: AuditUser,
-    after: Annotated[int, Query(ge=0, description="Return events after this seq.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=2**63 - 1, description="Return events after this seq.")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000, description="Page size.")] = 100,
 ) -> dict[str, Any]:
     def page() -> list[dict[str, Any]]:

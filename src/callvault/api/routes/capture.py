@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, Request
 from starlette.concurrency import run_in_threadpool
 
-from callvault.api.deps import AdminUser, CaptureUser, RuntimeDep
+from callvault.api.deps import AdminUser, CaptureUser, JsonBody, RuntimeDep
 from callvault.api.problems import PROBLEM_SCHEMA
 from callvault.api.routes.schemas import CaptureOut, HeartbeatIn, HeartbeatOut
 from callvault.capture.reads import CallReader
@@ -92,6 +92,7 @@ def _heartbeat_status(value: int | str) -> str:
 @router.post(
     "/callCapture/v1/monitor",
     operation_id="record_heartbeat",
+    dependencies=[JsonBody],
     summary="Record a recorder's heartbeat",
     responses=PROBLEMS,
 )

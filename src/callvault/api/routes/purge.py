@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from callvault.api.deps import PurgeOrAuditUser, PurgeUser, RuntimeDep
+from callvault.api.deps import JsonBody, PurgeOrAuditUser, PurgeUser, RuntimeDep
 from callvault.api.routes.capture import PROBLEMS
 from callvault.api.routes.schemas import PurgeCustomerIn, PurgeIdsIn, PurgeOut, PurgeRequestOut
 from callvault.errors import BadInput
@@ -54,6 +54,7 @@ def _answer(result: PurgeResult, request: Request, response: Response) -> dict[s
 @router.post(
     "/purge/v1/calls",
     operation_id="purge_calls",
+    dependencies=[JsonBody],
     summary="Purge calls by call ID (1 to 100)",
     response_model=PurgeOut,
     responses=PROBLEMS,
@@ -73,6 +74,7 @@ async def purge_calls(
 @router.post(
     "/purge/v1/calls/sessions",
     operation_id="purge_sessions",
+    dependencies=[JsonBody],
     summary="Purge calls by session ID (1 to 100)",
     response_model=PurgeOut,
     responses=PROBLEMS,
@@ -92,6 +94,7 @@ async def purge_sessions(
 @router.post(
     "/purge/v1/calls/customer",
     operation_id="purge_customer",
+    dependencies=[JsonBody],
     summary="Purge every call of a customer phone number",
     response_model=PurgeOut,
     responses=PROBLEMS,

@@ -6,9 +6,19 @@ each input model folds the keys it receives onto its canonical field names befor
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    model_validator,
+)
+
+from callvault.text import CleanText
 
 
 class CaseInsensitiveModel(BaseModel):
@@ -24,8 +34,14 @@ class CaseInsensitiveModel(BaseModel):
         return {names.get(str(k).lower(), k): v for k, v in data.items()}
 
 
+# A call or session ID as a client may send it: session IDs are at most 256 characters.
+Identifier = Annotated[CleanText, StringConstraints(max_length=256)]
+
+
 class SessionIdsIn(CaseInsensitiveModel):
-    CallSessionIds: list[str] = Field(max_length=100, description="Session IDs, at most 100.")
+    CallSessionIds: list[Identifier] = Field(
+        max_length=100, description="Session IDs, at most 100."
+    )
 
 
 class CallSessionOut(BaseModel):
@@ -46,9 +62,9 @@ class CaptureOut(BaseModel):
 class HeartbeatIn(CaseInsensitiveModel):
     # Strict: JSON `true` must not pass for status 1.
     Status: StrictInt | StrictStr
-    TimeStamp: str | None = Field(default=None, max_length=64)
-    Name: str = Field(min_length=1, max_length=200)
-    SoftwareVersion: str | None = Field(default=None, max_length=200)
+    TimeStamp: CleanText | None = Field(default=None, max_length=64)
+    Name: CleanText = Field(min_length=1, max_length=200)
+    SoftwareVersion: CleanText | None = Field(default=None, max_length=200)
 
 
 class HeartbeatOut(BaseModel):
@@ -85,7 +101,7 @@ class CallOut(BaseModel):
 
 
 class PurgeIdsIn(CaseInsensitiveModel):
-    ids: list[StrictStr] = Field(
+    ids: list[Identifier] = Field(
         min_length=1, max_length=100, description="1 to 100 call or session IDs."
     )
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from callvault.api.deps import CaptureUser, RuntimeDep
+from callvault.api.deps import CaptureUser, JsonBody, RuntimeDep
 from callvault.api.routes.capture import PROBLEMS
 from callvault.api.routes.schemas import CallSessionOut, CallSessionsOut, SessionIdsIn
 from callvault.capture.reads import CallReader
@@ -22,6 +22,7 @@ def _distinct(ids: list[str]) -> list[str]:
 @router.post(
     "/callCapture/v1/status",
     operation_id="call_status",
+    dependencies=[JsonBody],
     summary="Status of up to 100 calls by session ID, in the order given",
     response_model=CallSessionsOut,
     responses=PROBLEMS,
@@ -46,6 +47,7 @@ async def status(sessionId: str, runtime: RuntimeDep, _user: CaptureUser) -> dic
 @router.post(
     "/callCapture/v1/status/exclude",
     operation_id="exclude_calls",
+    dependencies=[JsonBody],
     summary="Mark calls Excluded; IDs of no live call are ignored",
     responses=PROBLEMS,
 )

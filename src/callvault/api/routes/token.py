@@ -13,6 +13,7 @@ from starlette.responses import Response
 from callvault.api.deps import RuntimeDep
 from callvault.api.responses import TethrJSONResponse
 from callvault.auth.tokens import InvalidClient, issue_token
+from callvault.text import is_clean
 
 router = APIRouter(tags=["token"])
 
@@ -95,6 +96,8 @@ async def token(request: Request, runtime: RuntimeDep) -> Response:
         return _oauth_error("unsupported_grant_type", "only client_credentials is supported")
     basic = _basic_credentials(request.headers.get("authorization"))
     client_id, secret = basic or (fields.get("client_id", ""), fields.get("client_secret", ""))
+    if not (is_clean(client_id) and is_clean(secret)):
+        client_id, secret = "", ""  # cannot match any client; answered like any wrong secret
     try:
         issued = await run_in_threadpool(
             issue_token, runtime.engine, client_id, secret, runtime.settings.token_ttl_seconds

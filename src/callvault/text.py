@@ -1,0 +1,33 @@
+"""Text that may be stored in clear: no NUL, no lone surrogates.
+
+PostgreSQL rejects NUL in text and neither database can encode a lone UTF-16 surrogate (JSON
+allows both, as ``\\u0000`` and ``\\ud800``); refusing them at the edge turns what would be a
+500 from the driver into a 400 that says what is wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, StrictStr
+
+
+def check_clean(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("is not valid Unicode (lone surrogate)") from None
+    return value
+
+
+def is_clean(value: str) -> bool:
+    try:
+        check_clean(value)
+    except ValueError:
+        return False
+    return True
+
+
+CleanText = Annotated[StrictStr, AfterValidator(check_clean)]
