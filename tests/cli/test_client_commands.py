@@ -181,7 +181,12 @@ def _customer_calls(live, capture, phone: str, count: int) -> list[str]:
     ids = []
     with live.client(live.token("capture")) as client:
         for n in range(count):
-            info = call_info(f"cust-{n}", contacts=[{"type": "Customer", "phoneNumber": phone}])
+            info = call_info(
+                f"cust-{n}",
+                startTime=f"2024-01-01T0{n}:00:00Z",  # items come back in start-time order
+                endTime=None,
+                contacts=[{"type": "Customer", "phoneNumber": phone}],
+            )
             ids.append(capture(client, info, wav_bytes(0.2)).json()["callId"])
     return ids
 

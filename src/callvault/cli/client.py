@@ -148,48 +148,34 @@ def _purge_ids(
     _finish(_rows(result, finals), output)
 
 
-@purge_app.command("calls")
-def purge_calls(
-    ids: Annotated[list[str] | None, typer.Argument(help="Call IDs.")] = None,
-    from_file: FromFile = None,
-    column: Column = None,
-    what_if: WhatIf = False,
-    wait: Wait = False,
-    timeout: Timeout = 3600.0,
-    output: Output = OutputFormat.table,
-    url: Url = None,
-    instance: Instance = None,
-    client_id: ClientId = None,
-    client_secret: ClientSecret = None,
-    token: Token = None,
-    profile: Profile = None,
-    config: ConfigFile = None,
-) -> None:
-    """Purge calls by call ID (any number; sent 100 per request)."""
-    connection = (url, instance, client_id, client_secret, token, profile, config)
-    _purge_ids("calls", ids, from_file, column, what_if, wait, timeout, output, connection)
+def _ids_command(kind: str, what: str) -> Callable[..., None]:
+    """`purge calls` and `purge sessions`: one command body, two kinds of ID."""
+
+    def command(
+        ids: Annotated[list[str] | None, typer.Argument(help="IDs to purge.")] = None,
+        from_file: FromFile = None,
+        column: Column = None,
+        what_if: WhatIf = False,
+        wait: Wait = False,
+        timeout: Timeout = 3600.0,
+        output: Output = OutputFormat.table,
+        url: Url = None,
+        instance: Instance = None,
+        client_id: ClientId = None,
+        client_secret: ClientSecret = None,
+        token: Token = None,
+        profile: Profile = None,
+        config: ConfigFile = None,
+    ) -> None:
+        connection = (url, instance, client_id, client_secret, token, profile, config)
+        _purge_ids(kind, ids, from_file, column, what_if, wait, timeout, output, connection)
+
+    command.__doc__ = f"Purge calls by {what} (any number; sent 100 per request)."
+    return command
 
 
-@purge_app.command("sessions")
-def purge_sessions(
-    ids: Annotated[list[str] | None, typer.Argument(help="Session IDs.")] = None,
-    from_file: FromFile = None,
-    column: Column = None,
-    what_if: WhatIf = False,
-    wait: Wait = False,
-    timeout: Timeout = 3600.0,
-    output: Output = OutputFormat.table,
-    url: Url = None,
-    instance: Instance = None,
-    client_id: ClientId = None,
-    client_secret: ClientSecret = None,
-    token: Token = None,
-    profile: Profile = None,
-    config: ConfigFile = None,
-) -> None:
-    """Purge calls by session ID (any number; sent 100 per request)."""
-    connection = (url, instance, client_id, client_secret, token, profile, config)
-    _purge_ids("sessions", ids, from_file, column, what_if, wait, timeout, output, connection)
+purge_app.command("calls")(_ids_command("calls", "call ID"))
+purge_app.command("sessions")(_ids_command("sessions", "session ID"))
 
 
 @purge_app.command("customer")
