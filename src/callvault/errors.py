@@ -8,8 +8,10 @@ Hierarchy::
     ├── PermissionDenied      403  valid credentials without the needed permission
     ├── NotFound              404  no such resource (or not visible any more)
     ├── Conflict              409  the request clashes with what is stored
+    ├── RequestTimeout        408  the body stopped arriving
     ├── TooLarge              413  body or part over the configured limit
     ├── UnsupportedMediaType  415  wrong Content-Type
+    ├── RateLimited           429  too many requests; ``retry_after`` seconds
     └── StorageUnavailable    503  the blob store or database failed; nothing was stored
 """
 
@@ -54,6 +56,18 @@ class TooLarge(CallvaultError):
 
 class UnsupportedMediaType(CallvaultError):
     status, title, slug = 415, "Unsupported Media Type", "unsupported-media-type"
+
+
+class RateLimited(CallvaultError):
+    status, title, slug = 429, "Too Many Requests", "rate-limited"
+
+    def __init__(self, detail: str, retry_after: float) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class RequestTimeout(CallvaultError):
+    status, title, slug = 408, "Request Timeout", "request-timeout"
 
 
 class StorageUnavailable(CallvaultError):

@@ -55,6 +55,20 @@ class Settings(BaseSettings):
     max_json_body_bytes: int = Field(
         default=1024 * 1024, ge=1024, description="Largest JSON request body accepted (413 above)."
     )
+    rate_limit_per_minute: int = Field(
+        default=6000, ge=0, description="Requests a minute per API user and node (0: no limit)."
+    )
+    token_rate_limit_per_minute: int = Field(
+        default=600, ge=0, description="Token requests a minute per client address (0: no limit)."
+    )
+    read_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A capture body that sends nothing this long is dropped (408).",
+    )
+    keep_alive_seconds: int = Field(
+        default=5, ge=1, description="Idle keep-alive connections are closed after this long."
+    )
     run_worker: bool = Field(
         default=True, description="Run the purge worker inside `serve` (off: --no-worker)."
     )

@@ -19,6 +19,7 @@ from callvault.capture.reads import CallReader
 from callvault.metrics import Metrics
 from callvault.purge.service import PurgeService
 from callvault.purge.worker import WorkerOptions, WorkerThreads
+from callvault.ratelimit import RateLimiter
 from callvault.runtime import Runtime
 from callvault.settings import Settings
 
@@ -87,6 +88,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     )
     if runtime is not None:
         app.state.runtime = runtime
+    app.state.user_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.token_limiter = RateLimiter(settings.token_rate_limit_per_minute)
     problems.install(app)
     for module in (token, capture, status, purge, calls, audit, health):
         app.include_router(module.router)

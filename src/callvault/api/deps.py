@@ -10,7 +10,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from callvault.auth.permissions import Permission, grants
 from callvault.auth.tokens import Principal, authenticate
-from callvault.errors import PermissionDenied, Unauthenticated, UnsupportedMediaType
+from callvault.errors import PermissionDenied, RateLimited, Unauthenticated, UnsupportedMediaType
+from callvault.ratelimit import RateLimiter, retry_after_header
 from callvault.runtime import Runtime
 
 # auto_error=False: a missing header must become our 401 problem, not FastAPI's 403.
@@ -29,6 +30,7 @@ def require(*permissions: Permission) -> Callable[..., Principal]:
     """A dependency that authenticates the bearer token and checks for any of ``permissions``."""
 
     def dependency(
+        request: Request,
         runtime: RuntimeDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
@@ -37,6 +39,14 @@ def require(*permissions: Permission) -> Callable[..., Principal]:
                 "send `Authorization: Bearer <token>`; get a token from POST /Token"
             )
         principal = authenticate(runtime.engine, credentials.credentials.strip())
+        limiter: RateLimiter = request.app.state.user_limiter
+        wait = limiter.acquire(principal.user_id)
+        if wait is not None:
+            raise RateLimited(
+                f"this API user is over {limiter.per_minute} requests a minute; "
+                f"retry in {retry_after_header(wait)} s",
+                wait,
+            )
         if not any(grants(principal.permissions, p) for p in permissions):
             needed = " or ".join(f"`{p.value}`" for p in permissions)
             raise PermissionDenied(f"this API user lacks the {needed} permission needed here")

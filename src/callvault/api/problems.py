@@ -12,7 +12,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from callvault.api.responses import ProblemResponse
-from callvault.errors import CallvaultError, Unauthenticated
+from callvault.errors import CallvaultError, RateLimited, Unauthenticated
+from callvault.ratelimit import retry_after_header
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ def problem(status: int, title: str, slug: str, detail: str, **headers: str) -> 
 
 def error_response(exc: CallvaultError) -> Response:
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = retry_after_header(exc.retry_after)
     return problem(exc.status, exc.title, exc.slug, exc.detail, **headers)
 
 

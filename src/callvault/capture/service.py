@@ -11,6 +11,7 @@ destroys such keys and blobs once they have had no row for a grace period.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -23,7 +24,14 @@ from callvault.capture.audio import format_from_content_type
 from callvault.capture.info import CaptureInfo, parse_info
 from callvault.capture.sealed import contacts_document, seal_details
 from callvault.crypto import AudioEncryptor, CallCipher, new_data_key
-from callvault.errors import BadInput, Conflict, StorageUnavailable, TooLarge, UnsupportedMediaType
+from callvault.errors import (
+    BadInput,
+    Conflict,
+    RequestTimeout,
+    StorageUnavailable,
+    TooLarge,
+    UnsupportedMediaType,
+)
 from callvault.ids import new_call_id
 from callvault.runtime import Runtime
 from callvault.store.calls import CallRow, insert_call, session_in_use
@@ -44,9 +52,22 @@ def blob_key_for(call_id: str) -> str:
     return f"audio/{call_id[0]}/{call_id}"
 
 
-async def _limited(body: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+async def _limited(
+    body: AsyncIterator[bytes], limit: int, idle_seconds: float
+) -> AsyncIterator[bytes]:
+    """The body, cut off past ``limit`` bytes (413) or after ``idle_seconds`` of silence (408)."""
     seen = 0
-    async for chunk in body:
+    chunks = body.__aiter__()
+    while True:
+        try:
+            async with asyncio.timeout(idle_seconds):
+                chunk = await chunks.__anext__()
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise RequestTimeout(
+                f"the upload sent nothing for {idle_seconds:g} s; send the body without pauses"
+            ) from None
         seen += len(chunk)
         if seen > limit:
             raise TooLarge(f"the upload is larger than the limit of {limit} bytes")
@@ -121,7 +142,8 @@ class CaptureService:
             await to_thread.run_sync(lambda: writer.write(enc.update(data)))
 
         try:
-            async for event in multipart.iter_events(_limited(body, limit), boundary):
+            idle = self.runtime.settings.read_timeout_seconds
+            async for event in multipart.iter_events(_limited(body, limit, idle), boundary):
                 if isinstance(event, multipart.PartStart):
                     upload.current = self._start_part(upload, event)
                 elif isinstance(event, multipart.PartData):

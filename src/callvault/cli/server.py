@@ -35,6 +35,10 @@ Every setting is an environment variable (flags above override them):
   CALLVAULT_MAX_UPLOAD_BYTES     largest capture body (default 2 GiB)
   CALLVAULT_MAX_INFO_BYTES       largest capture `info` part (default 1 MiB)
   CALLVAULT_MAX_JSON_BODY_BYTES  largest JSON body (default 1 MiB)
+  CALLVAULT_RATE_LIMIT_PER_MINUTE        requests/minute per API user and node (6000; 0 off)
+  CALLVAULT_TOKEN_RATE_LIMIT_PER_MINUTE  /Token requests/minute per address (600; 0 off)
+  CALLVAULT_READ_TIMEOUT_SECONDS  a capture body silent this long is dropped, 408 (default 60)
+  CALLVAULT_KEEP_ALIVE_SECONDS   idle keep-alive connections close after this (default 5)
   CALLVAULT_RUN_WORKER           run the purge worker inside serve (default true; --no-worker)
   CALLVAULT_WORKER_CONCURRENCY   purge worker threads (default 1)
   CALLVAULT_PURGE_BATCH_SIZE     calls erased per batch (default 1000)
@@ -120,6 +124,9 @@ def serve(
         log_level=log_level,
         proxy_headers=False,
         server_header=False,
+        timeout_keep_alive=settings.keep_alive_seconds,
+        # Request line plus headers may not exceed this (h11 answers 431 above it).
+        h11_max_incomplete_event_size=64 * 1024,
     )
 
 

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from callvault.api.deps import RuntimeDep
 from callvault.api.responses import TethrJSONResponse
 from callvault.auth.tokens import InvalidClient, issue_token
+from callvault.ratelimit import RateLimiter, retry_after_header
 from callvault.text import is_clean
 
 router = APIRouter(tags=["token"])
@@ -61,6 +62,7 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
         200: {"content": {"application/json": {"schema": _TOKEN_OK}}},
         400: {"content": {"application/json": {"schema": _OAUTH_ERROR}}},
         401: {"content": {"application/json": {"schema": _OAUTH_ERROR}}},
+        429: {"content": {"application/json": {"schema": _OAUTH_ERROR}}},
     },
     openapi_extra={
         "requestBody": {
@@ -82,6 +84,15 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
     },
 )
 async def token(request: Request, runtime: RuntimeDep) -> Response:
+    limiter: RateLimiter = request.app.state.token_limiter
+    wait = limiter.acquire(request.client.host if request.client else "unknown")
+    if wait is not None:  # slows down secret guessing from one address
+        return _oauth_error(
+            "temporarily_unavailable",
+            "too many token requests from this address; retry later",
+            429,
+            **{"Retry-After": retry_after_header(wait)},
+        )
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         return _oauth_error("invalid_request", "send the form as application/x-www-form-urlencoded")
