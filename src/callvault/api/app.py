@@ -85,6 +85,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         description="Tethr-compatible call capture and provable call purge.",
         default_response_class=TethrJSONResponse,
         lifespan=lifespan,
+        # Some recorders send JSON without a Content-Type; a wrong one is refused by
+        # deps.require_json (415), a missing one is read as JSON.
+        strict_content_type=False,
     )
     if runtime is not None:
         app.state.runtime = runtime

@@ -88,11 +88,16 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the HTTP API and, in the same process, the purge worker."""
+    import logging
+
     import uvicorn
 
     from callvault.api.app import create_app
     from callvault.runtime import ConfigurationError, Runtime
 
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     settings = build_settings(
         data_dir=data_dir,
         database_url=database_url,
