@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,6 +19,7 @@ from callvault.ratelimit import retry_after_header
 log = logging.getLogger(__name__)
 
 PROBLEM_BASE = "https://callvault.dev/problems/"
+_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -54,6 +56,17 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "the request is invalid"
 
 
+def _allowed_methods(request: Request) -> str:
+    # RFC 9110 §15.5.6: a 405's Allow lists every method of the resource; Starlette names only
+    # those of the first route whose path matched (GET and POST of one path are two routes).
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^/]*?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.scope["path"]):
+            methods.update(m.upper() for m in operations if m.upper() in _METHODS)
+    return ", ".join(sorted(methods))
+
+
 _HTTP_TITLES = {
     404: ("Not Found", "not-found"),
     405: ("Method Not Allowed", "method-not-allowed"),
@@ -71,12 +84,14 @@ def install(app: FastAPI) -> None:
         return problem(400, "Bad Request", "bad-request", _describe_validation(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         title, slug = _HTTP_TITLES.get(exc.status_code, ("Error", "http-error"))
         detail = exc.detail if isinstance(exc.detail, str) else title
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such endpoint; see /openapi.json for the API"
         headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
         return problem(exc.status_code, title, slug, detail, **headers)
 
     @app.exception_handler(DataError)

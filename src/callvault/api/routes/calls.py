@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
@@ -15,6 +15,10 @@ from callvault.capture.reads import CallReader
 
 router = APIRouter(tags=["calls"])
 
+CallId = Annotated[str, Path(min_length=1)]
+_AUDIO_TYPES = ("audio/*", "video/*", "application/octet-stream")
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+
 
 @router.get(
     "/calls/v1/{callId}",
@@ -23,7 +27,7 @@ router = APIRouter(tags=["calls"])
     response_model=CallOut,
     responses=PROBLEMS,
 )
-async def get_call(callId: str, runtime: RuntimeDep, _user: CaptureUser) -> dict[str, Any]:
+async def get_call(callId: CallId, runtime: RuntimeDep, _user: CaptureUser) -> dict[str, Any]:
     return await run_in_threadpool(CallReader(runtime).details, callId)
 
 
@@ -32,9 +36,10 @@ async def get_call(callId: str, runtime: RuntimeDep, _user: CaptureUser) -> dict
     operation_id="get_call_audio",
     summary="A captured call's audio, decrypted and streamed",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}, **PROBLEMS},
+    # Served with the content type it was captured with (audio/* or video/*), else octet-stream.
+    responses={200: {"content": dict.fromkeys(_AUDIO_TYPES, _BINARY)}, **PROBLEMS},
 )
-async def get_audio(callId: str, runtime: RuntimeDep, _user: CaptureUser) -> StreamingResponse:
+async def get_audio(callId: CallId, runtime: RuntimeDep, _user: CaptureUser) -> StreamingResponse:
     content_type, length, chunks = await run_in_threadpool(CallReader(runtime).audio, callId)
     return StreamingResponse(
         chunks, media_type=content_type, headers={"Content-Length": str(length)}

@@ -9,7 +9,12 @@ from starlette.concurrency import run_in_threadpool
 
 from callvault.api.deps import AdminUser, CaptureUser, JsonBody, RuntimeDep
 from callvault.api.problems import PROBLEM_SCHEMA
-from callvault.api.routes.schemas import CaptureOut, HeartbeatIn, HeartbeatOut
+from callvault.api.routes.schemas import (
+    HEARTBEAT_STATUSES,
+    CaptureOut,
+    HeartbeatIn,
+    HeartbeatOut,
+)
 from callvault.capture.reads import CallReader
 from callvault.capture.service import CaptureService
 from callvault.errors import BadInput, TooLarge
@@ -27,7 +32,15 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         409: "Conflict",
         413: "Too large",
         415: "Wrong content type",
+        429: "Too many requests from this API user; retry after `Retry-After` seconds",
     }.items()
+}
+PROBLEMS[429]["headers"] = {"Retry-After": {"schema": {"type": "string"}, "required": True}}
+# Only an upload can stall (408) or meet a storage failure (503; nothing was stored).
+_CAPTURE_PROBLEMS = {
+    **PROBLEMS,
+    408: {**PROBLEMS[400], "description": "The upload stopped arriving"},
+    503: {**PROBLEMS[400], "description": "Storage unavailable; retry later"},
 }
 
 _CAPTURE_BODY = {
@@ -46,15 +59,13 @@ _CAPTURE_BODY = {
     },
 }
 
-HEARTBEAT_STATUSES = {0: "Unknown", 1: "Healthy", 10: "Warning", 20: "Error", 30: "Offline"}
-
 
 @router.post(
     "/callCapture/v1/archive",
     operation_id="capture_call",
     summary="Upload a recorded call (multipart: `info` JSON + `data` audio)",
     response_model=CaptureOut,
-    responses=PROBLEMS,
+    responses=_CAPTURE_PROBLEMS,
     openapi_extra={"requestBody": _CAPTURE_BODY},
 )
 async def archive(

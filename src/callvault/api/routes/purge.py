@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from callvault.api.deps import JsonBody, PurgeOrAuditUser, PurgeUser, RuntimeDep
@@ -17,9 +17,24 @@ router = APIRouter(tags=["purge"])
 
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off", ""}
 
+# Exactly the values `_what_if` accepts (any case, blanks around), so the schema says the same.
+_WHAT_IF_PATTERN = (
+    r"^\s*("
+    + "|".join(
+        sorted(
+            "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in w) for w in _TRUE | _FALSE
+        )
+    )
+    + r")\s*$"
+)
+
 WhatIf = Annotated[
     str | None,
-    Query(alias="whatIf", description="`true`: report what would be purged, change nothing."),
+    Query(
+        alias="whatIf",
+        description="`true`: report what would be purged, change nothing.",
+        json_schema_extra={"pattern": _WHAT_IF_PATTERN},
+    ),
 ]
 
 
@@ -121,7 +136,7 @@ async def purge_customer(
     responses=PROBLEMS,
 )
 async def get_request(
-    requestId: str,
+    requestId: Annotated[str, Path(min_length=1)],
     request: Request,
     runtime: RuntimeDep,
     _user: PurgeOrAuditUser,

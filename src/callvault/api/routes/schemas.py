@@ -15,6 +15,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -34,8 +35,15 @@ class CaseInsensitiveModel(BaseModel):
         return {names.get(str(k).lower(), k): v for k, v in data.items()}
 
 
+# What `CleanText` refuses, said in the schema (a lone surrogate cannot even be sent as UTF-8).
+NO_NUL = "^[^\\u0000]*$"
+
 # A call or session ID as a client may send it: session IDs are at most 256 characters.
-Identifier = Annotated[CleanText, StringConstraints(max_length=256)]
+Identifier = Annotated[
+    CleanText,
+    StringConstraints(max_length=256),
+    WithJsonSchema({"type": "string", "maxLength": 256, "pattern": NO_NUL}),
+]
 
 
 class SessionIdsIn(CaseInsensitiveModel):
@@ -59,12 +67,39 @@ class CaptureOut(BaseModel):
     callId: str
 
 
+HEARTBEAT_STATUSES = {0: "Unknown", 1: "Healthy", 10: "Warning", 20: "Error", 30: "Offline"}
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" for c in word)
+
+
 class HeartbeatIn(CaseInsensitiveModel):
-    # Strict: JSON `true` must not pass for status 1.
-    Status: StrictInt | StrictStr
-    TimeStamp: CleanText | None = Field(default=None, max_length=64)
-    Name: CleanText = Field(min_length=1, max_length=200)
-    SoftwareVersion: CleanText | None = Field(default=None, max_length=200)
+    # Strict: JSON `true` must not pass for status 1. A number or a name (any case) of
+    # HEARTBEAT_STATUSES; the route checks the value, the schema says which are accepted.
+    Status: Annotated[
+        StrictInt | StrictStr,
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "integer", "enum": list(HEARTBEAT_STATUSES)},
+                    {
+                        "type": "string",
+                        "pattern": "^("
+                        + "|".join(_any_case(n) for n in HEARTBEAT_STATUSES.values())
+                        + ")$",
+                    },
+                ]
+            }
+        ),
+    ]
+    TimeStamp: CleanText | None = Field(
+        default=None, max_length=64, json_schema_extra={"pattern": NO_NUL}
+    )
+    Name: CleanText = Field(min_length=1, max_length=200, json_schema_extra={"pattern": NO_NUL})
+    SoftwareVersion: CleanText | None = Field(
+        default=None, max_length=200, json_schema_extra={"pattern": NO_NUL}
+    )
 
 
 class HeartbeatOut(BaseModel):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
 from callvault.api.deps import CaptureUser, JsonBody, RuntimeDep
@@ -39,7 +39,9 @@ async def statuses(body: SessionIdsIn, runtime: RuntimeDep, _user: CaptureUser) 
     response_model=CallSessionOut,
     responses=PROBLEMS,
 )
-async def status(sessionId: str, runtime: RuntimeDep, _user: CaptureUser) -> dict[str, Any]:
+async def status(
+    sessionId: Annotated[str, Path(min_length=1)], runtime: RuntimeDep, _user: CaptureUser
+) -> dict[str, Any]:
     found = await run_in_threadpool(CallReader(runtime).statuses, [sessionId])
     return found[0].to_json()
 

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from callvault.api.deps import RuntimeDep
+from callvault.api.problems import PROBLEM_SCHEMA
 from callvault.api.responses import TethrJSONResponse
 from callvault.auth.tokens import InvalidClient, issue_token
 from callvault.ratelimit import RateLimiter, retry_after_header
@@ -62,7 +63,12 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
         200: {"content": {"application/json": {"schema": _TOKEN_OK}}},
         400: {"content": {"application/json": {"schema": _OAUTH_ERROR}}},
         401: {"content": {"application/json": {"schema": _OAUTH_ERROR}}},
-        429: {"content": {"application/json": {"schema": _OAUTH_ERROR}}},
+        429: {
+            "content": {"application/json": {"schema": _OAUTH_ERROR}},
+            "headers": {"Retry-After": {"schema": {"type": "string"}, "required": True}},
+        },
+        # The body limit middleware answers before this route: a problem, not an OAuth error.
+        413: {"content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}}},
     },
     openapi_extra={
         "requestBody": {
