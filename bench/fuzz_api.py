@@ -29,6 +29,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -219,12 +221,19 @@ def main() -> int:
                 "".join(f"{json.dumps(k)} = {_toml(v)}\n" for k, v in config.items())
             )
             report = args.report_dir.resolve() if args.report_dir else work / "report"
+            # The OpenAPI document needs a token, as every endpoint but /healthz does.
+            schema_file = work / "openapi.json"
+            schema_file.write_text(
+                httpx.get(f"{url}/openapi.json", headers={"Authorization": f"Bearer {token}"}).text
+            )
             command = [
                 str(BIN / "st"),
                 "--config-file",
                 str(config_file),
                 "run",
-                f"{url}/openapi.json",
+                str(schema_file),
+                "--url",
+                url,
                 "--max-examples",
                 str(args.examples),
                 "--workers",

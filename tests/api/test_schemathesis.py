@@ -126,7 +126,9 @@ def _load(live: LiveServer) -> tuple[OpenApiSchema, Tally]:
     token = live.token("admin")
     ids = _seed(live, token)
     config = schemathesis.Config.from_dict(schemathesis_config(token, ids))
-    schema = schemathesis.openapi.from_url(f"{live.url}/openapi.json", config=config)
+    schema = schemathesis.openapi.from_url(
+        f"{live.url}/openapi.json", config=config, headers={"Authorization": f"Bearer {token}"}
+    )
     tally = Tally(ids)
     schema.hooks.register_hook_with_name(tally.after_validate, "after_validate")
     schema.hooks.register_hook_with_name(tally.keep_failure, "filter_failure")

@@ -33,6 +33,7 @@ def test_no_endpoint_but_healthz_and_token_answers_without_a_token(live):
             assert answer.headers["www-authenticate"] == "Bearer"
         checked += 1
     assert checked >= 14
+    assert httpx.get(f"{live.url}/openapi.json").status_code == 401
 
 
 def test_each_token_acts_as_its_own_user(live, capture):

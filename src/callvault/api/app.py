@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse
 
 from callvault import __version__
 from callvault.api import problems
+from callvault.api.deps import AnyUser
 from callvault.api.limits import BodyLimitMiddleware
 from callvault.api.responses import TethrJSONResponse
 from callvault.api.routes import audit, calls, capture, health, purge, status, token
@@ -85,6 +87,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         description="Tethr-compatible call capture and provable call purge.",
         default_response_class=TethrJSONResponse,
         lifespan=lifespan,
+        # Only /healthz answers without a token (contract §2): the OpenAPI document is served by
+        # an authenticated route below, and the interactive docs pages are off.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
         # Some recorders send JSON without a Content-Type; a wrong one is refused by
         # deps.require_json (415), a missing one is read as JSON.
         strict_content_type=False,
@@ -93,6 +100,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.state.runtime = runtime
     app.state.user_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.token_limiter = RateLimiter(settings.token_rate_limit_per_minute)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_document(_user: AnyUser) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
     problems.install(app)
     for module in (token, capture, status, purge, calls, audit, health):
         app.include_router(module.router)

@@ -27,7 +27,8 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def require(*permissions: Permission) -> Callable[..., Principal]:
-    """A dependency that authenticates the bearer token and checks for any of ``permissions``."""
+    """A dependency that authenticates the bearer token and checks for any of ``permissions``
+    (none named: any authenticated user)."""
 
     def dependency(
         request: Request,
@@ -47,7 +48,7 @@ def require(*permissions: Permission) -> Callable[..., Principal]:
                 f"retry in {retry_after_header(wait)} s",
                 wait,
             )
-        if not any(grants(principal.permissions, p) for p in permissions):
+        if permissions and not any(grants(principal.permissions, p) for p in permissions):
             needed = " or ".join(f"`{p.value}`" for p in permissions)
             raise PermissionDenied(f"this API user lacks the {needed} permission needed here")
         return principal
@@ -55,6 +56,7 @@ def require(*permissions: Permission) -> Callable[..., Principal]:
     return dependency
 
 
+AnyUser = Annotated[Principal, Depends(require())]
 CaptureUser = Annotated[Principal, Depends(require(Permission.CAPTURE))]
 PurgeUser = Annotated[Principal, Depends(require(Permission.PURGE))]
 PurgeOrAuditUser = Annotated[Principal, Depends(require(Permission.PURGE, Permission.AUDIT))]
