@@ -39,7 +39,7 @@ from callvault.runtime import Runtime
 from callvault.settings import Settings
 from callvault.store.keystore import data_keys
 from callvault.store.tables import calls
-from helpers import call_info, free_port, wait_healthy, wav_bytes
+from helpers import call_info, start_serve, wav_bytes
 
 
 @dataclass
@@ -61,31 +61,6 @@ class Report:
     purges_accepted: int
     calls_purged: int
     violations: list[str]
-
-
-def _start(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "callvault.cli.main",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-            "--purge-lease-seconds",
-            "1",
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_healthy(url, proc)
-    return proc, url
 
 
 def _token(url: str, client_id: str, secret: str) -> str:
@@ -157,7 +132,7 @@ def run_rounds(data_dir: Path, rounds: int, seed: int) -> Report:
     runtime.close()
     ledger = Ledger()
     for number in range(rounds):
-        proc, url = _start(data_dir)
+        proc, url = start_serve(data_dir)
         token = _token(url, creds.client_id, creds.client_secret)
         stop = threading.Event()
         threads = [
@@ -195,7 +170,7 @@ def run_rounds(data_dir: Path, rounds: int, seed: int) -> Report:
 
 def _settle_and_check(data_dir: Path, client_id: str, secret: str, ledger: Ledger) -> list[str]:
     violations: list[str] = []
-    proc, url = _start(data_dir)
+    proc, url = start_serve(data_dir)
     try:
         token = _token(url, client_id, secret)
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:

@@ -191,3 +191,33 @@ def stored_bytes(runtime: Runtime) -> bytes:
             )["Body"].read()
             parts.append(body)
     return b"\n".join(parts)
+
+
+def start_serve(data_dir: Path) -> tuple[Any, str]:
+    """`callvault serve` on the embedded store in ``data_dir``, in its own process (so that it
+    can be SIGKILLed), with a 1 s purge lease so a killed worker's jobs come back quickly."""
+    import subprocess
+    import sys
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "callvault.cli.main",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--purge-lease-seconds",
+            "1",
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_healthy(url, proc)
+    return proc, url

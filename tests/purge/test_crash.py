@@ -12,8 +12,6 @@ import os
 import random
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -27,35 +25,10 @@ from callvault.demo import seed_calls
 from callvault.runtime import Runtime
 from callvault.settings import Settings
 from callvault.store.tables import audit_events, calls
-from helpers import free_port, wait_healthy
+from helpers import start_serve
 
 ROUNDS = int(os.environ.get("CALLVAULT_CRASH_ROUNDS", "12"))
 CALLS = 4000
-
-
-def _start(data_dir) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "callvault.cli.main",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-            "--purge-lease-seconds",
-            "1",
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_healthy(url, proc)
-    return proc, url
 
 
 def _snapshot(runtime, call_id: str) -> tuple[dict, bytes]:
@@ -80,7 +53,7 @@ def test_purges_survive_sigkill_at_random_moments(tmp_path):
     request_ids: list[str] = []
     remaining = [cid for cid in ids if cid not in set(untouched_sample)]
     for _ in range(ROUNDS):
-        proc, url = _start(settings.data_dir)
+        proc, url = start_serve(settings.data_dir)
         try:
             token = httpx.post(
                 f"{url}/Token",
@@ -115,7 +88,7 @@ def test_purges_survive_sigkill_at_random_moments(tmp_path):
     # The kills must have hit unfinished erasures, or this test proves nothing.
     assert sum(1 for n in pending_at_kill if n > 0) >= ROUNDS // 3, pending_at_kill
 
-    proc, url = _start(settings.data_dir)
+    proc, url = start_serve(settings.data_dir)
     try:
         token = httpx.post(
             f"{url}/Token",
