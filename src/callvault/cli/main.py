@@ -16,6 +16,7 @@ app = typer.Typer(
 app.command("serve", epilog=server.SETTINGS_EPILOG)(server.serve)
 app.command("worker", epilog=server.SETTINGS_EPILOG)(server.worker)
 app.command("sweep")(server.sweep)
+app.command("demo-data")(server.demo_data)
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(client.purge_app, name="purge")
 app.add_typer(client.requests_app, name="requests")

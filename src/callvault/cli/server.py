@@ -234,6 +234,60 @@ def sweep(
     )
 
 
+def demo_data(
+    calls: Annotated[int, typer.Option("--calls", min=1, help="How many calls to add.")] = 1000,
+    audio_bytes: Annotated[
+        int, typer.Option(min=0, help="Audio bytes per call (random, encrypted as captured).")
+    ] = 2048,
+    session_prefix: Annotated[str, typer.Option(help="Session IDs are PREFIX0, PREFIX1, …")] = (
+        "demo-"
+    ),
+    seed: Annotated[int | None, typer.Option(help="Seed for names, numbers and metadata.")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    keystore_url: KeystoreUrl = None,
+    blob_url: BlobUrl = None,
+    s3_endpoint_url: S3Endpoint = None,
+) -> None:
+    """Fill a store with synthetic calls, stored exactly as captured (bulk inserts)."""
+    import time
+
+    from sqlalchemy.exc import IntegrityError
+
+    from callvault.demo import seed_calls
+    from callvault.runtime import ConfigurationError, Runtime
+
+    settings = build_settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        keystore_url=keystore_url,
+        blob_url=blob_url,
+        s3_endpoint_url=s3_endpoint_url,
+    )
+    try:
+        runtime = Runtime.open(settings)
+    except ConfigurationError as exc:
+        fail(str(exc))
+    started = time.perf_counter()
+    try:
+        seed_calls(
+            runtime,
+            calls,
+            audio_bytes=audio_bytes,
+            session_prefix=session_prefix,
+            seed=seed,
+            batch=5000,
+        )
+    except IntegrityError:
+        fail(f"session IDs {session_prefix}… already exist here: choose another --session-prefix")
+    except Exception as exc:  # a store that is down
+        fail(f"demo data not stored: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    finally:
+        runtime.close()
+    elapsed = time.perf_counter() - started
+    typer.echo(f"stored {calls} calls in {elapsed:.1f} s ({calls / elapsed:.0f} calls/s)", err=True)
+
+
 @db_app.command("upgrade")
 def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Apply schema migrations to the calls database."""
