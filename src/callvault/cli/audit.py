@@ -8,18 +8,9 @@ from typing import Annotated
 import typer
 
 from callvault.cli.errors import fail
-from callvault.cli.options import DatabaseUrl, DataDir, build_settings
+from callvault.cli.options import DatabaseUrl, DataDir, open_runtime
 
 audit_app = typer.Typer(help="The append-only audit trail.", no_args_is_help=True)
-
-
-def _open(data_dir: object, database_url: str | None):  # type: ignore[no-untyped-def]
-    from callvault.runtime import ConfigurationError, Runtime
-
-    try:
-        return Runtime.open(build_settings(data_dir=data_dir, database_url=database_url))
-    except ConfigurationError as exc:
-        fail(str(exc))
 
 
 @audit_app.command("export")
@@ -35,7 +26,7 @@ def export(
 
     if output_format != "jsonl":
         fail(f"unknown --format {output_format!r}; use jsonl", code=2)
-    runtime = _open(data_dir, database_url)
+    runtime = open_runtime(data_dir=data_dir, database_url=database_url)
     try:
         for row in AuditTrail.iter_rows(runtime.engine):
             typer.echo(json.dumps(event_json(row), separators=(",", ":")))
@@ -48,7 +39,7 @@ def verify(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Check the hash chain: exit 0 if intact, 1 naming the first edited/missing/moved event."""
     from callvault.audit.trail import AuditTrail
 
-    runtime = _open(data_dir, database_url)
+    runtime = open_runtime(data_dir=data_dir, database_url=database_url)
     try:
         checked, problem = AuditTrail(runtime.keys.audit_chain_key).verify(runtime.engine)
     finally:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
+    from callvault.runtime import Runtime
     from callvault.settings import Settings
 
 DataDir = Annotated[
@@ -55,3 +56,15 @@ def build_settings(**given: Any) -> Settings:
     from callvault.settings import Settings
 
     return Settings(**{k: v for k, v in given.items() if v is not None})
+
+
+def open_runtime(**given: Any) -> Runtime:
+    """The instance's stores, opened (and migrated) from flags over environment over defaults;
+    a setting that cannot work is one line on stderr and exit 1."""
+    from callvault.cli.errors import fail
+    from callvault.runtime import ConfigurationError, Runtime
+
+    try:
+        return Runtime.open(build_settings(**given))
+    except ConfigurationError as exc:
+        fail(str(exc))

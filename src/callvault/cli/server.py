@@ -17,7 +17,7 @@ from callvault.cli.options import (
     DefaultRegion,
     KeystoreUrl,
     S3Endpoint,
-    build_settings,
+    open_runtime,
 )
 
 # Every setting, for --help. Written out (not generated from Settings) so that --help works on a
@@ -93,12 +93,13 @@ def serve(
     import uvicorn
 
     from callvault.api.app import create_app
-    from callvault.runtime import ConfigurationError, Runtime
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    settings = build_settings(
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        fail("give both --ssl-certfile and --ssl-keyfile to serve HTTPS", code=2)
+    runtime = open_runtime(  # migrate before binding, so failures show at once
         data_dir=data_dir,
         database_url=database_url,
         keystore_url=keystore_url,
@@ -111,12 +112,7 @@ def serve(
         worker_concurrency=worker_concurrency,
         purge_lease_seconds=purge_lease_seconds,
     )
-    if (ssl_certfile is None) != (ssl_keyfile is None):
-        fail("give both --ssl-certfile and --ssl-keyfile to serve HTTPS", code=2)
-    try:
-        runtime = Runtime.open(settings)  # migrate before binding, so failures show at once
-    except ConfigurationError as exc:
-        fail(str(exc))
+    settings = runtime.settings
     # h11, not httptools: Tethr's C++ SDK sends Transfer-Encoding: chunked together with
     # Content-Length, which httptools rejects and h11 resolves as RFC 9112 says (chunked wins).
     uvicorn.run(
@@ -160,10 +156,9 @@ def worker(
 
     from callvault.api.app import worker_options
     from callvault.purge.worker import WorkerThreads
-    from callvault.runtime import ConfigurationError, Runtime
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
-    settings = build_settings(
+    runtime = open_runtime(
         data_dir=data_dir,
         database_url=database_url,
         keystore_url=keystore_url,
@@ -172,10 +167,7 @@ def worker(
         worker_concurrency=concurrency,
         purge_lease_seconds=purge_lease_seconds,
     )
-    try:
-        runtime = Runtime.open(settings)
-    except ConfigurationError as exc:
-        fail(str(exc))
+    settings = runtime.settings
     threads = WorkerThreads(runtime, worker_options(settings), settings.worker_concurrency, None)
     stopped = threading.Event()
 
@@ -207,19 +199,14 @@ def sweep(
     import time
 
     from callvault.purge.sweeper import OrphanSweeper
-    from callvault.runtime import ConfigurationError, Runtime
 
-    settings = build_settings(
+    runtime = open_runtime(
         data_dir=data_dir,
         database_url=database_url,
         keystore_url=keystore_url,
         blob_url=blob_url,
         s3_endpoint_url=s3_endpoint_url,
     )
-    try:
-        runtime = Runtime.open(settings)
-    except ConfigurationError as exc:
-        fail(str(exc))
     try:
         sweeper = OrphanSweeper(runtime, grace_seconds)
         first = sweeper.sweep()
@@ -255,19 +242,14 @@ def demo_data(
     from sqlalchemy.exc import IntegrityError
 
     from callvault.demo import seed_calls
-    from callvault.runtime import ConfigurationError, Runtime
 
-    settings = build_settings(
+    runtime = open_runtime(
         data_dir=data_dir,
         database_url=database_url,
         keystore_url=keystore_url,
         blob_url=blob_url,
         s3_endpoint_url=s3_endpoint_url,
     )
-    try:
-        runtime = Runtime.open(settings)
-    except ConfigurationError as exc:
-        fail(str(exc))
     started = time.perf_counter()
     try:
         seed_calls(
@@ -291,22 +273,8 @@ def demo_data(
 @db_app.command("upgrade")
 def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Apply schema migrations to the calls database."""
-    from callvault.runtime import ConfigurationError, Runtime
-
-    try:
-        Runtime.open(build_settings(data_dir=data_dir, database_url=database_url)).close()
-    except ConfigurationError as exc:
-        fail(str(exc))
+    open_runtime(data_dir=data_dir, database_url=database_url).close()
     typer.echo("database schema is up to date", err=True)
-
-
-def _runtime(data_dir: Path | None, database_url: str | None):  # type: ignore[no-untyped-def]
-    from callvault.runtime import ConfigurationError, Runtime
-
-    try:
-        return Runtime.open(build_settings(data_dir=data_dir, database_url=database_url))
-    except ConfigurationError as exc:
-        fail(str(exc))
 
 
 @users_app.command("create")
@@ -324,7 +292,7 @@ def users_create(
     from callvault.auth.users import create_user
     from callvault.errors import CallvaultError
 
-    runtime = _runtime(data_dir, database_url)
+    runtime = open_runtime(data_dir=data_dir, database_url=database_url)
     try:
         creds = create_user(runtime.engine, name, permission)
     except (ValueError, CallvaultError) as exc:
@@ -348,7 +316,7 @@ def users_list(
     """List API users (never their secrets)."""
     from callvault.auth.users import list_users
 
-    runtime = _runtime(data_dir, database_url)
+    runtime = open_runtime(data_dir=data_dir, database_url=database_url)
     try:
         users = list_users(runtime.engine)
     finally:
@@ -382,7 +350,7 @@ def users_disable(
     from callvault.auth.users import disable_user
     from callvault.errors import CallvaultError
 
-    runtime = _runtime(data_dir, database_url)
+    runtime = open_runtime(data_dir=data_dir, database_url=database_url)
     try:
         disable_user(runtime.engine, name)
     except CallvaultError as exc:
