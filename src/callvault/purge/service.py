@@ -20,7 +20,7 @@ from callvault.ids import new_request_id
 from callvault.phone import to_e164
 from callvault.runtime import Runtime
 from callvault.store import purges
-from callvault.store.engine import write_transaction
+from callvault.store.group_commit import GroupCommitter
 from callvault.store.purges import LiveCall
 from callvault.text import is_clean
 
@@ -64,6 +64,8 @@ class PurgeService:
         self.runtime = runtime
         self.trail = AuditTrail(runtime.keys.audit_chain_key)
         self._on_queued = on_queued
+        # Concurrent acceptances share one commit (one fsync): see store/group_commit.py.
+        self._writes = GroupCommitter(runtime.engine)
 
     def purge_calls(self, ids: Sequence[str], what_if: bool, actor: str) -> PurgeResult:
         asked = distinct(ids)
@@ -110,7 +112,8 @@ class PurgeService:
         phone_hash: str | None = None,
     ) -> PurgeResult:
         request_id = new_request_id()
-        with write_transaction(self.runtime.engine) as conn:
+
+        def unit(conn: Connection) -> tuple[list[PurgeItem], list[str]]:
             resolved = resolve(conn)
             items, to_queue, to_requeue = self._items(resolved, what_if, by_session)
             if not what_if:
@@ -147,6 +150,9 @@ class PurgeService:
             self.trail.append(
                 conn, [AuditEvent("purge.requested", actor, request_id, None, None, details)]
             )
+            return items, to_queue
+
+        items, to_queue = self._writes.run(unit)
         if to_queue and not what_if and self._on_queued is not None:
             self._on_queued()
         return PurgeResult(request_id=request_id, kind=kind, what_if=what_if, items=items)
