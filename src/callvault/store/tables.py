@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 from callvault.store.types import UTCDateTime
@@ -75,7 +76,14 @@ calls = Table(
     Column("blob_key", String(200), nullable=False),
     Column("duration_sec", Float, nullable=True),
     Column("captured_at", UTCDateTime, nullable=False),
-    Index(None, "status"),
+    # Only calls still awaiting processing are looked up by status. A partial index keeps purge
+    # acceptance (Complete -> Purging) from rewriting index pages at a million calls.
+    Index(
+        "ix_calls_concluded",
+        "status",
+        sqlite_where=text("status = 'Concluded'"),
+        postgresql_where=text("status = 'Concluded'"),
+    ),
 )
 
 customer_phones = Table(

@@ -1,0 +1,34 @@
+"""The migrations build exactly the schema the code declares, and the calls' status index is
+partial: moving a call from Complete to Purging must not rewrite index pages."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from callvault.store.engine import make_engine
+from callvault.store.migrate import upgrade
+from callvault.store.tables import metadata
+
+
+def test_migrations_match_the_declared_tables(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_only_concluded_calls_are_indexed_by_status(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        indexes = dict(
+            conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'calls'"
+            ).all()
+        )
+    engine.dispose()
+    assert "ix_calls_status" not in indexes
+    assert "WHERE status = 'Concluded'" in indexes["ix_calls_concluded"]
