@@ -1,0 +1,376 @@
+"""Every benchmark of issue 7 in one run, on a 1,000,000-call store, printed as one table.
+
+Each figure stands beside a floor measured in the same run on the same machine, and the ratio:
+
+- purge intake: requests of 100 call IDs per second over HTTP, beside a no-op endpoint on the same
+  server stack (uvicorn, FastAPI, the same auth dependency and body model, no purge work);
+- customer whatIf for a number with 20 calls among the million: p50/p99 over HTTP, beside the
+  no-op's p50/p99 with the same client;
+- capture of 256 KiB calls (parse, encrypt, fsync, commit) beside writing and fsyncing the same
+  bytes to files;
+- server RSS with the million calls stored, and its peak while a 1 GiB upload streams, beside its
+  RSS at start;
+- erasure: the backlog the intake figure accepted (100,000 calls) drained by a purge worker, beside
+  the bare floor (the same key, row, index and blob deletes in a plain loop).
+
+The server runs in its own process pinned to CPU 0 (`taskset`), so server figures are on one
+core; the load generator (bench/loadgen.py, raw sockets) runs on the other. The store is kept in
+``--store`` and topped up to ``--calls`` live calls at the start of each run.
+
+    .venv/bin/python bench/run_all.py                     # the full run (builds the store first)
+    .venv/bin/python bench/run_all.py --calls 100000 --requests 200 --upload-mb 256   # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(BENCH.parent / "tests"))
+from capture_rss import CHUNK, _body, _kib  # noqa: E402
+from erase_rate import floor as bare_erase  # noqa: E402
+from loadgen import LoadResult, load, post_json  # noqa: E402
+from million_store import TARGET_CALLS, TARGET_PHONE, ensure_store, settings_for  # noqa: E402
+
+from callvault.auth.users import create_user  # noqa: E402
+from callvault.purge.worker import PurgeWorker, WorkerOptions  # noqa: E402
+from callvault.runtime import Runtime  # noqa: E402
+from callvault.store.tables import calls  # noqa: E402
+from helpers import free_port, wait_healthy  # noqa: E402
+
+CAPTURE_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Row:
+    figure: str
+    value: float
+    floor: float | None
+    target: str = ""
+    met: bool | None = None
+    lower_is_better: bool = False
+
+    @property
+    def ratio(self) -> float | None:
+        if self.floor is None or not self.floor:
+            return None
+        return self.value / self.floor
+
+
+def _table(rows: list[Row]) -> str:
+    lines = [f"{'figure':<52}{'value':>11}{'floor':>11}{'ratio':>7}  target"]
+    for r in rows:
+        floor = "" if r.floor is None else f"{r.floor:,.1f}"
+        ratio = "" if r.ratio is None else f"{r.ratio:.2f}"
+        verdict = "" if r.met is None else (" met" if r.met else " NOT met")
+        lines.append(f"{r.figure:<52}{r.value:>11,.1f}{floor:>11}{ratio:>7}  {r.target}{verdict}")
+    return "\n".join(lines)
+
+
+def _sample_ids(store: Path, count: int, seed: int) -> list[str]:
+    runtime = Runtime.open(settings_for(store))
+    try:
+        with runtime.engine.connect() as conn:
+            live = (
+                conn.execute(
+                    select(calls.c.call_id).where(
+                        calls.c.status == "Complete", calls.c.session_id.like("bulk-%")
+                    )
+                )
+                .scalars()
+                .all()
+            )
+    finally:
+        runtime.close()
+    return random.Random(seed).sample(list(live), count)
+
+
+def _multipart(n: int, audio: bytes, token: str) -> bytes:
+    boundary = "benchb0undary"
+    info = json.dumps(
+        {
+            "sessionId": f"cap-{time.time_ns()}-{n}",
+            "startTime": "2024-05-01T12:00:00Z",
+            "direction": "Inbound",
+            "contacts": [{"type": "Customer", "phoneNumber": "+15125550100", "firstName": "Ann"}],
+        }
+    )
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="info"\r\n'
+            f"Content-Type: application/json\r\n\r\n{info}\r\n"
+            f'--{boundary}\r\nContent-Disposition: form-data; name="data"; filename="a.wav"\r\n'
+            "Content-Type: audio/wav\r\n\r\n"
+        ).encode()
+        + audio
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    head = (
+        f"POST /callCapture/v1/archive HTTP/1.1\r\nHost: bench\r\n"
+        f"Authorization: Bearer {token}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def _disk_floor(folder: Path, audio: bytes, count: int) -> float:
+    """Files per second: write the same bytes to a new file, fsync, rename (as the blob store)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    for n in range(count):
+        tmp = folder / f"{n}.tmp"
+        with open(tmp, "wb") as handle:
+            handle.write(audio)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.rename(folder / f"{n}.bin")
+    rate = count / (time.perf_counter() - start)
+    shutil.rmtree(folder)
+    return rate
+
+
+class Server:
+    """The bench server (bench/intake_server.py) on CPU 0, with its PID for RSS readings."""
+
+    def __init__(self, store: Path) -> None:
+        self.port = free_port()
+        env = {**os.environ, "CALLVAULT_RATE_LIMIT_PER_MINUTE": "0"}
+        self.proc = subprocess.Popen(
+            [
+                "taskset",
+                "-c",
+                "0",
+                sys.executable,
+                str(BENCH / "intake_server.py"),
+                str(store / "data"),
+                str(self.port),
+            ],
+            env=env,
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+        wait_healthy(self.url, self.proc)
+
+    def rss_mb(self, field: str = "VmRSS") -> float:
+        return _kib(self.proc.pid, field) / 1024
+
+    def reset_peak(self) -> None:
+        # Writing 5 to clear_refs resets VmHWM (the peak RSS) to the current RSS (Linux >= 4.0).
+        Path(f"/proc/{self.proc.pid}/clear_refs").write_text("5")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=60)
+
+
+def _token(url: str, client_id: str, secret: str) -> str:
+    answer = httpx.post(
+        f"{url}/Token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+    )
+    answer.raise_for_status()
+    return str(answer.json()["access_token"])
+
+
+def _ok(result: LoadResult, what: str) -> None:
+    if set(result.statuses) != {200}:
+        raise SystemExit(f"{what}: unexpected statuses {result.statuses}")
+
+
+def _upload(url: str, token: str, size: int) -> float:
+    block = os.urandom(CHUNK)
+    info = json.dumps(
+        {
+            "sessionId": f"big-{time.time_ns()}",
+            "startTime": "2024-01-01T00:00:00Z",
+            "contacts": [{"type": "Agent"}],
+        }
+    ).encode()
+    boundary = "benchboundary"
+
+    def body() -> Iterator[bytes]:
+        yield from _body(boundary, info, size, block)
+
+    start = time.perf_counter()
+    answer = httpx.post(
+        f"{url}/callCapture/v1/archive",
+        content=body(),
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+        timeout=1200,
+    )
+    answer.raise_for_status()
+    return size / (time.perf_counter() - start) / 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--store", type=Path, default=Path("/var/tmp/callvault-bench"))
+    parser.add_argument("--calls", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=1000, help="intake requests (100 IDs)")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--whatif", type=int, default=500, help="customer whatIf requests")
+    parser.add_argument("--captures", type=int, default=300)
+    parser.add_argument("--upload-mb", type=int, default=1024)
+    parser.add_argument("--floor-calls", type=int, default=20_000)
+    args = parser.parse_args()
+
+    rows: list[Row] = []
+    print(f"store {args.store}: topping up to {args.calls:,} calls", flush=True)
+    built = ensure_store(args.store, args.calls)
+    if built.added >= 1000:
+        rows.append(Row(f"store build: calls/s ({built.added:,} added)", built.rate, None))
+
+    backlog = args.requests * 100
+    ids = _sample_ids(args.store, backlog + args.floor_calls, seed=time.time_ns())
+    intake_ids, floor_ids = ids[:backlog], ids[backlog:]
+    runtime = Runtime.open(settings_for(args.store))
+    creds = create_user(runtime.engine, f"bench-{time.time_ns()}", ["purge", "capture"])
+    runtime.close()
+
+    server = Server(args.store)
+    try:
+        start_rss = server.rss_mb()
+        token = _token(server.url, creds.client_id, creds.client_secret)
+        port = server.port
+
+        print("intake", flush=True)
+        bodies = [{"ids": intake_ids[i : i + 100]} for i in range(0, backlog, 100)]
+        noop = [post_json("/bench/noop", b, token) for b in bodies]
+        real = [post_json("/purge/v1/calls", b, token) for b in bodies]
+        load(port, noop[:100], args.connections)  # warm-up
+        floor = load(port, noop, args.connections)
+        _ok(floor, "no-op")
+        intake = load(port, real, args.connections)
+        _ok(intake, "intake")
+        rows.append(
+            Row(
+                f"purge intake: req/s of 100 IDs ({args.connections} conns)",
+                intake.rate,
+                floor.rate,
+                ">= 1,000 req/s",
+                intake.rate >= 1000,
+            )
+        )
+        rows.append(Row("  intake p50 ms", intake.pct_ms(50), floor.pct_ms(50)))
+        rows.append(Row("  intake p99 ms", intake.pct_ms(99), floor.pct_ms(99)))
+
+        print("customer whatIf", flush=True)
+        preview = post_json(
+            "/purge/v1/calls/customer?whatIf=true", {"phoneNumber": TARGET_PHONE}, token
+        )
+        one = post_json("/bench/noop", {"ids": [intake_ids[0]]}, token)
+        load(port, [preview] * 50, 1)
+        wf_floor = load(port, [one] * args.whatif, 1)
+        whatif = load(port, [preview] * args.whatif, 1)
+        _ok(whatif, "whatIf")
+        check = httpx.post(
+            f"{server.url}/purge/v1/calls/customer?whatIf=true",
+            json={"phoneNumber": TARGET_PHONE},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
+        if len(check["items"]) != TARGET_CALLS:
+            raise SystemExit(f"whatIf found {len(check['items'])} calls, not {TARGET_CALLS}")
+        rows.append(
+            Row(
+                f"customer whatIf p50 ms ({TARGET_CALLS} of {built.calls:,} calls)",
+                whatif.pct_ms(50),
+                wf_floor.pct_ms(50),
+                "< 5 ms",
+                whatif.pct_ms(50) < 5,
+            )
+        )
+        rows.append(Row("  customer whatIf p99 ms", whatif.pct_ms(99), wf_floor.pct_ms(99)))
+
+        stored_rss = server.rss_mb()
+        rows.append(
+            Row(
+                f"server RSS MB, {built.calls:,} calls stored",
+                stored_rss,
+                start_rss,
+                "< 200 MB",
+                stored_rss < 200,
+            )
+        )
+
+        print("capture", flush=True)
+        audio = os.urandom(CAPTURE_BYTES)
+        captures = [_multipart(n, audio, token) for n in range(args.captures)]
+        load(port, captures[:20], 1)
+        cap = load(port, captures[20:], 1)
+        _ok(cap, "capture")
+        with tempfile.TemporaryDirectory(dir=args.store) as tmp:
+            disk = _disk_floor(Path(tmp) / "floor", audio, args.captures - 20)
+        rows.append(Row("capture: 256 KiB calls/s (1 conn)", cap.rate, disk, "vs disk write"))
+
+        print(f"{args.upload_mb} MB upload", flush=True)
+        server.reset_peak()
+        before = server.rss_mb()
+        mbps = _upload(server.url, token, args.upload_mb * 1024 * 1024)
+        peak = server.rss_mb("VmHWM")
+        rows.append(
+            Row(
+                f"server peak RSS MB during {args.upload_mb} MiB upload",
+                peak,
+                before,
+                "< 200 MB, flat",
+                peak < 200,
+            )
+        )
+        rows.append(Row("  upload MB/s", mbps, None))
+    finally:
+        server.stop()
+
+    print(f"erasure of the {backlog:,}-call backlog", flush=True)
+    runtime = Runtime.open(settings_for(args.store))
+    try:
+        floor_rate = bare_erase(runtime, floor_ids, 1000)
+        started = time.perf_counter()
+        erased = PurgeWorker(runtime, WorkerOptions(batch_size=1000)).drain()
+        seconds = time.perf_counter() - started
+    finally:
+        runtime.close()
+    if erased != backlog:
+        raise SystemExit(f"erased {erased} calls, expected {backlog}")
+    rate = erased / seconds
+    rows.append(
+        Row(
+            f"erasure calls/s ({backlog:,} backlog, {built.calls:,} store)",
+            rate,
+            floor_rate,
+            ">= 5,000/s",
+            rate >= 5000,
+        )
+    )
+    rows.append(
+        Row(f"  backlog drained in s ({backlog:,} calls)", seconds, None, "< 60 s", seconds < 60)
+    )
+
+    print()
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}; server pinned to CPU 0"
+    )
+    print(_table(rows))
+
+
+if __name__ == "__main__":
+    main()
