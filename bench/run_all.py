@@ -49,6 +49,7 @@ from loadgen import LoadResult, load, post_json  # noqa: E402
 from million_store import TARGET_CALLS, TARGET_PHONE, ensure_store, settings_for  # noqa: E402
 
 from callvault.auth.users import create_user  # noqa: E402
+from callvault.purge.service import PurgeService  # noqa: E402
 from callvault.purge.worker import PurgeWorker, WorkerOptions  # noqa: E402
 from callvault.runtime import Runtime  # noqa: E402
 from callvault.store.tables import calls  # noqa: E402
@@ -64,7 +65,6 @@ class Row:
     floor: float | None
     target: str = ""
     met: bool | None = None
-    lower_is_better: bool = False
 
     @property
     def ratio(self) -> float | None:
@@ -131,7 +131,8 @@ def _multipart(n: int, audio: bytes, token: str) -> bytes:
 
 
 def _disk_floor(folder: Path, audio: bytes, count: int) -> float:
-    """Files per second: write the same bytes to a new file, fsync, rename (as the blob store)."""
+    """Files per second: write the same bytes to a new file, fsync it, rename it and fsync the
+    directory, as the blob store does for each capture."""
     folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     for n in range(count):
@@ -141,6 +142,11 @@ def _disk_floor(folder: Path, audio: bytes, count: int) -> float:
             handle.flush()
             os.fsync(handle.fileno())
         tmp.rename(folder / f"{n}.bin")
+        directory = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
     rate = count / (time.perf_counter() - start)
     shutil.rmtree(folder)
     return rate
@@ -221,6 +227,28 @@ def _upload(url: str, token: str, size: int) -> float:
     return size / (time.perf_counter() - start) / 1e6
 
 
+def _erase_captured(store: Path) -> None:
+    """Purge the calls this run captured (untimed): the kept store must not grow a GiB a run."""
+    runtime = Runtime.open(settings_for(store))
+    try:
+        with runtime.engine.connect() as conn:
+            captured = (
+                conn.execute(
+                    select(calls.c.session_id).where(
+                        calls.c.session_id.like("cap-%") | calls.c.session_id.like("big-%")
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        service = PurgeService(runtime)
+        for i in range(0, len(captured), 100):
+            service.purge_sessions(captured[i : i + 100], False, "bench")
+        PurgeWorker(runtime, WorkerOptions()).drain()
+    finally:
+        runtime.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--store", type=Path, default=Path("/var/tmp/callvault-bench"))
@@ -256,7 +284,7 @@ def main() -> None:
         bodies = [{"ids": intake_ids[i : i + 100]} for i in range(0, backlog, 100)]
         noop = [post_json("/bench/noop", b, token) for b in bodies]
         real = [post_json("/purge/v1/calls", b, token) for b in bodies]
-        load(port, noop[:100], args.connections)  # warm-up
+        _ok(load(port, noop[:100], args.connections), "warm-up")
         floor = load(port, noop, args.connections)
         _ok(floor, "no-op")
         intake = load(port, real, args.connections)
@@ -278,8 +306,9 @@ def main() -> None:
             "/purge/v1/calls/customer?whatIf=true", {"phoneNumber": TARGET_PHONE}, token
         )
         one = post_json("/bench/noop", {"ids": [intake_ids[0]]}, token)
-        load(port, [preview] * 50, 1)
+        _ok(load(port, [preview] * 50, 1), "whatIf warm-up")
         wf_floor = load(port, [one] * args.whatif, 1)
+        _ok(wf_floor, "no-op")
         whatif = load(port, [preview] * args.whatif, 1)
         _ok(whatif, "whatIf")
         check = httpx.post(
@@ -314,7 +343,7 @@ def main() -> None:
         print("capture", flush=True)
         audio = os.urandom(CAPTURE_BYTES)
         captures = [_multipart(n, audio, token) for n in range(args.captures)]
-        load(port, captures[:20], 1)
+        _ok(load(port, captures[:20], 1), "capture warm-up")
         cap = load(port, captures[20:], 1)
         _ok(cap, "capture")
         with tempfile.TemporaryDirectory(dir=args.store) as tmp:
@@ -350,6 +379,7 @@ def main() -> None:
         runtime.close()
     if erased != backlog:
         raise SystemExit(f"erased {erased} calls, expected {backlog}")
+    _erase_captured(args.store)
     rate = erased / seconds
     rows.append(
         Row(

@@ -51,6 +51,13 @@ class PurgeResult:
     items: list[PurgeItem]
 
 
+@dataclass(frozen=True)
+class _Accepted:
+    items: list[PurgeItem]
+    to_queue: list[str]
+    event: AuditEvent
+
+
 # (asked ID or None for a customer match, the live call or None)
 Resolved = list[tuple[str | None, LiveCall | None]]
 
@@ -65,7 +72,7 @@ class PurgeService:
         self.trail = AuditTrail(runtime.keys.audit_chain_key)
         self._on_queued = on_queued
         # Concurrent acceptances share one commit (one fsync): see store/group_commit.py.
-        self._writes = GroupCommitter(runtime.engine)
+        self._writes = GroupCommitter(runtime.engine, finish=self._append_events)
 
     def purge_calls(self, ids: Sequence[str], what_if: bool, actor: str) -> PurgeResult:
         asked = distinct(ids)
@@ -113,7 +120,7 @@ class PurgeService:
     ) -> PurgeResult:
         request_id = new_request_id()
 
-        def unit(conn: Connection) -> tuple[list[PurgeItem], list[str]]:
+        def unit(conn: Connection) -> _Accepted:
             resolved = resolve(conn)
             items, to_queue, to_requeue = self._items(resolved, what_if, by_session)
             if not what_if:
@@ -147,15 +154,18 @@ class PurgeService:
             }
             if phone_hash is not None:
                 details["phoneHash"] = phone_hash
-            self.trail.append(
-                conn, [AuditEvent("purge.requested", actor, request_id, None, None, details)]
-            )
-            return items, to_queue
+            event = AuditEvent("purge.requested", actor, request_id, None, None, details)
+            return _Accepted(items, to_queue, event)
 
-        items, to_queue = self._writes.run(unit)
+        accepted = self._writes.run(unit)
+        items, to_queue = accepted.items, accepted.to_queue
         if to_queue and not what_if and self._on_queued is not None:
             self._on_queued()
         return PurgeResult(request_id=request_id, kind=kind, what_if=what_if, items=items)
+
+    def _append_events(self, conn: Connection, accepted: list[_Accepted]) -> None:
+        # Once per batch, after every unit took its row locks (see store/group_commit.py).
+        self.trail.append(conn, [a.event for a in accepted])
 
     @staticmethod
     def _items(
