@@ -32,3 +32,20 @@ def test_only_concluded_calls_are_indexed_by_status(tmp_path):
     engine.dispose()
     assert "ix_calls_status" not in indexes
     assert "WHERE status = 'Concluded'" in indexes["ix_calls_concluded"]
+
+
+def test_only_items_still_purging_are_indexed_by_call(tmp_path):
+    """Erasure looks items up by call only while Purging; whatIf and NotFound items, and items
+    already Purged, must not cost an index entry (at a million calls each is a random page)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        indexes = dict(
+            conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master "
+                "WHERE type = 'index' AND tbl_name = 'purge_items' AND sql IS NOT NULL"
+            ).all()
+        )
+    engine.dispose()
+    assert list(indexes) == ["ix_purge_items_purging"]
+    assert "WHERE status = 'Purging'" in indexes["ix_purge_items_purging"]
