@@ -55,6 +55,30 @@ def _body(boundary: str, info: bytes, size: int, block: bytes) -> Iterator[bytes
     yield f"\r\n--{boundary}--\r\n".encode()
 
 
+def upload(url: str, token: str, session_id: str, size: int, block: bytes) -> float:
+    """Stream one capture of ``size`` audio bytes (chunked); the seconds it took."""
+    info = json.dumps(
+        {
+            "sessionId": session_id,
+            "startTime": "2024-01-01T00:00:00Z",
+            "contacts": [{"type": "Agent"}],
+        }
+    ).encode()
+    boundary = "benchboundary"
+    start = time.perf_counter()
+    answer = httpx.post(
+        f"{url}/callCapture/v1/archive",
+        content=_body(boundary, info, size, block),
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+        timeout=1200,
+    )
+    answer.raise_for_status()
+    return time.perf_counter() - start
+
+
 def disk_floor(path: Path, size: int, block: bytes) -> float:
     start = time.perf_counter()
     with open(path, "wb") as handle:
@@ -106,26 +130,7 @@ def main() -> None:
             token = httpx.post(
                 f"{url}/Token", data={"grant_type": "client_credentials", **creds}
             ).json()["access_token"]
-            info = json.dumps(
-                {
-                    "sessionId": "big-1",
-                    "startTime": "2024-01-01T00:00:00Z",
-                    "contacts": [{"type": "Agent"}],
-                }
-            ).encode()
-            boundary = "benchboundary"
-            start = time.perf_counter()
-            answer = httpx.post(
-                f"{url}/callCapture/v1/archive",
-                content=_body(boundary, info, size, block),
-                headers={
-                    "Authorization": f"Bearer {token}",
-                    "Content-Type": f"multipart/form-data; boundary={boundary}",
-                },
-                timeout=600,
-            )
-            elapsed = time.perf_counter() - start
-            answer.raise_for_status()
+            elapsed = upload(url, token, "big-1", size, block)
             peak = _kib(proc.pid, "VmHWM")
         finally:
             proc.terminate()

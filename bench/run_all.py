@@ -33,7 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +42,7 @@ from sqlalchemy import select
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent / "tests"))
-from capture_rss import CHUNK, _body, _kib  # noqa: E402
+from capture_rss import CHUNK, _kib, upload  # noqa: E402
 from erase_rate import floor as bare_erase  # noqa: E402
 from loadgen import LoadResult, load, post_json  # noqa: E402
 from million_store import TARGET_CALLS, TARGET_PHONE, ensure_store, settings_for  # noqa: E402
@@ -83,21 +82,17 @@ def _table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def _sample_ids(store: Path, count: int, seed: int) -> list[str]:
-    runtime = Runtime.open(settings_for(store))
-    try:
-        with runtime.engine.connect() as conn:
-            live = (
-                conn.execute(
-                    select(calls.c.call_id).where(
-                        calls.c.status == "Complete", calls.c.session_id.like("bulk-%")
-                    )
+def _sample_ids(runtime: Runtime, count: int, seed: int) -> list[str]:
+    with runtime.engine.connect() as conn:
+        live = (
+            conn.execute(
+                select(calls.c.call_id).where(
+                    calls.c.status == "Complete", calls.c.session_id.like("bulk-%")
                 )
-                .scalars()
-                .all()
             )
-    finally:
-        runtime.close()
+            .scalars()
+            .all()
+        )
     return random.Random(seed).sample(list(live), count)
 
 
@@ -199,54 +194,22 @@ def _ok(result: LoadResult, what: str) -> None:
         raise SystemExit(f"{what}: unexpected statuses {result.statuses}")
 
 
-def _upload(url: str, token: str, size: int) -> float:
-    block = os.urandom(CHUNK)
-    info = json.dumps(
-        {
-            "sessionId": f"big-{time.time_ns()}",
-            "startTime": "2024-01-01T00:00:00Z",
-            "contacts": [{"type": "Agent"}],
-        }
-    ).encode()
-    boundary = "benchboundary"
-
-    def body() -> Iterator[bytes]:
-        yield from _body(boundary, info, size, block)
-
-    start = time.perf_counter()
-    answer = httpx.post(
-        f"{url}/callCapture/v1/archive",
-        content=body(),
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
-        },
-        timeout=1200,
-    )
-    answer.raise_for_status()
-    return size / (time.perf_counter() - start) / 1e6
-
-
-def _erase_captured(store: Path) -> None:
+def _erase_captured(runtime: Runtime) -> None:
     """Purge the calls this run captured (untimed): the kept store must not grow a GiB a run."""
-    runtime = Runtime.open(settings_for(store))
-    try:
-        with runtime.engine.connect() as conn:
-            captured = (
-                conn.execute(
-                    select(calls.c.session_id).where(
-                        calls.c.session_id.like("cap-%") | calls.c.session_id.like("big-%")
-                    )
+    with runtime.engine.connect() as conn:
+        captured = (
+            conn.execute(
+                select(calls.c.session_id).where(
+                    calls.c.session_id.like("cap-%") | calls.c.session_id.like("big-%")
                 )
-                .scalars()
-                .all()
             )
-        service = PurgeService(runtime)
-        for i in range(0, len(captured), 100):
-            service.purge_sessions(captured[i : i + 100], False, "bench")
-        PurgeWorker(runtime, WorkerOptions()).drain()
-    finally:
-        runtime.close()
+            .scalars()
+            .all()
+        )
+    service = PurgeService(runtime)
+    for i in range(0, len(captured), 100):
+        service.purge_sessions(captured[i : i + 100], False, "bench")
+    PurgeWorker(runtime, WorkerOptions()).drain()
 
 
 def main() -> None:
@@ -268,11 +231,13 @@ def main() -> None:
         rows.append(Row(f"store build: calls/s ({built.added:,} added)", built.rate, None))
 
     backlog = args.requests * 100
-    ids = _sample_ids(args.store, backlog + args.floor_calls, seed=time.time_ns())
-    intake_ids, floor_ids = ids[:backlog], ids[backlog:]
     runtime = Runtime.open(settings_for(args.store))
-    creds = create_user(runtime.engine, f"bench-{time.time_ns()}", ["purge", "capture"])
-    runtime.close()
+    try:
+        ids = _sample_ids(runtime, backlog + args.floor_calls, seed=time.time_ns())
+        creds = create_user(runtime.engine, f"bench-{time.time_ns()}", ["purge", "capture"])
+    finally:
+        runtime.close()
+    intake_ids, floor_ids = ids[:backlog], ids[backlog:]
 
     server = Server(args.store)
     try:
@@ -353,7 +318,9 @@ def main() -> None:
         print(f"{args.upload_mb} MB upload", flush=True)
         server.reset_peak()
         before = server.rss_mb()
-        mbps = _upload(server.url, token, args.upload_mb * 1024 * 1024)
+        size = args.upload_mb * 1024 * 1024
+        seconds = upload(server.url, token, f"big-{time.time_ns()}", size, os.urandom(CHUNK))
+        mbps = size / seconds / 1e6
         peak = server.rss_mb("VmHWM")
         rows.append(
             Row(
@@ -375,11 +342,11 @@ def main() -> None:
         started = time.perf_counter()
         erased = PurgeWorker(runtime, WorkerOptions(batch_size=1000)).drain()
         seconds = time.perf_counter() - started
+        if erased != backlog:
+            raise SystemExit(f"erased {erased} calls, expected {backlog}")
+        _erase_captured(runtime)
     finally:
         runtime.close()
-    if erased != backlog:
-        raise SystemExit(f"erased {erased} calls, expected {backlog}")
-    _erase_captured(args.store)
     rate = erased / seconds
     rows.append(
         Row(
