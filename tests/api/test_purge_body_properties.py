@@ -196,8 +196,8 @@ def _clean(value: str) -> bool:
     return "\x00" not in value and len(value) <= 256
 
 
-def expected_ids(raw: bytes, content_type: str | None) -> list[str] | int:
-    """The distinct IDs a 200 must answer for, or the error status the body must get."""
+def _json_object(raw: bytes, content_type: str | None) -> dict[str, Any] | int:
+    """The body's JSON object, or the status a body that is not one must get."""
     if content_type is not None and not content_type.split(";")[0].strip().lower().endswith(
         ("/json", "+json")
     ):
@@ -205,6 +205,14 @@ def expected_ids(raw: bytes, content_type: str | None) -> list[str] | int:
     ok, doc = _parse(raw)
     if not ok or not isinstance(doc, dict):
         return 400
+    return doc
+
+
+def expected_ids(raw: bytes, content_type: str | None) -> list[str] | int:
+    """The distinct IDs a 200 must answer for, or the error status the body must get."""
+    doc = _json_object(raw, content_type)
+    if isinstance(doc, int):
+        return doc
     present, ids = _field(doc, "ids")
     if not present or not isinstance(ids, list) or not 1 <= len(ids) <= 100:
         return 400
@@ -214,13 +222,9 @@ def expected_ids(raw: bytes, content_type: str | None) -> list[str] | int:
 
 
 def expected_phone(raw: bytes, content_type: str | None) -> str | int:
-    if content_type is not None and not content_type.split(";")[0].strip().lower().endswith(
-        ("/json", "+json")
-    ):
-        return 415
-    ok, doc = _parse(raw)
-    if not ok or not isinstance(doc, dict):
-        return 400
+    doc = _json_object(raw, content_type)
+    if isinstance(doc, int):
+        return doc
     present, phone = _field(doc, "phoneNumber")
     if not present or not isinstance(phone, str):
         return 400

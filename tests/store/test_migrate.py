@@ -11,6 +11,20 @@ from callvault.store.migrate import upgrade
 from callvault.store.tables import metadata
 
 
+def _declared_indexes(tmp_path, table: str) -> dict[str, str]:
+    """Name -> CREATE INDEX statement of ``table``'s explicit indexes, after every migration."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master "
+            "WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+            (table,),
+        ).all()
+    engine.dispose()
+    return dict(rows)
+
+
 def test_migrations_match_the_declared_tables(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     upgrade(engine)
@@ -21,15 +35,7 @@ def test_migrations_match_the_declared_tables(tmp_path):
 
 
 def test_only_concluded_calls_are_indexed_by_status(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    upgrade(engine)
-    with engine.connect() as conn:
-        indexes = dict(
-            conn.exec_driver_sql(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'calls'"
-            ).all()
-        )
-    engine.dispose()
+    indexes = _declared_indexes(tmp_path, "calls")
     assert "ix_calls_status" not in indexes
     assert "WHERE status = 'Concluded'" in indexes["ix_calls_concluded"]
 
@@ -37,15 +43,6 @@ def test_only_concluded_calls_are_indexed_by_status(tmp_path):
 def test_only_items_still_purging_are_indexed_by_call(tmp_path):
     """Erasure looks items up by call only while Purging; whatIf and NotFound items, and items
     already Purged, must not cost an index entry (at a million calls each is a random page)."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    upgrade(engine)
-    with engine.connect() as conn:
-        indexes = dict(
-            conn.exec_driver_sql(
-                "SELECT name, sql FROM sqlite_master "
-                "WHERE type = 'index' AND tbl_name = 'purge_items' AND sql IS NOT NULL"
-            ).all()
-        )
-    engine.dispose()
+    indexes = _declared_indexes(tmp_path, "purge_items")
     assert list(indexes) == ["ix_purge_items_purging"]
     assert "WHERE status = 'Purging'" in indexes["ix_purge_items_purging"]
