@@ -176,12 +176,7 @@ def test_purging_hides_then_erases_and_status_becomes_not_found(live, capture, t
             "/callCapture/v1/status", json={"CallSessionIds": ["gone", "kept"]}
         ).json()["callSessions"]
         assert client.get(f"/calls/v1/{ids['kept']}").status_code == 200
-    assert statuses[0] == {
-        "callId": None,
-        "sessionId": "gone",
-        "status": "NotFound",
-        "durationSec": None,
-    }
+    assert statuses[0] == {"sessionId": "gone", "status": "NotFound"}
     assert statuses[1]["status"] in ("Concluded", "Complete")
     with live.client(tokens[1]) as client:
         again = client.post("/purge/v1/calls", json={"ids": [ids["gone"]]}).json()
@@ -201,7 +196,8 @@ def test_asking_again_while_purging_queues_nothing_new(live, capture, tokens, se
             status = reader.get("/callCapture/v1/status/twice").json()
     assert first["items"][0]["status"] == "Purging"
     assert second["items"][0]["status"] == "Purging"
-    assert status["status"] == "Purging"
+    # Tethr's status keeps what the call had until it is erased (section 4).
+    assert status["status"] in ("Concluded", "Complete")
     with live.runtime.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(purge_jobs)).scalar_one() == 1
 

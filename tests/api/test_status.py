@@ -31,9 +31,9 @@ def test_status_in_order_with_not_found_for_unknown(live, capture):
     assert answer.headers["content-type"] == "application/json; charset=utf-8"
     assert answer.json() == {
         "callSessions": [
-            {"callId": ids[1], "sessionId": "b", "status": "Complete", "durationSec": 3.0},
-            {"callId": None, "sessionId": "nope", "status": "NotFound", "durationSec": None},
-            {"callId": ids[0], "sessionId": "a", "status": "Complete", "durationSec": 3.0},
+            {"callId": ids[1], "sessionId": "b", "status": "Complete", "durationSec": 3},
+            {"sessionId": "nope", "status": "NotFound"},
+            {"callId": ids[0], "sessionId": "a", "status": "Complete", "durationSec": 3},
         ]
     }
 

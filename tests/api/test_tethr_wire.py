@@ -21,6 +21,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from helpers import call_info, wav_bytes
+from tethr_clients import assert_tethr_clients_read
 
 TETHR_JSON = "application/json; charset=utf-8"
 PROBLEM_JSON = "application/problem+json"
@@ -672,6 +673,23 @@ def wait_for_complete(port: int, token: str, session_id: str, deadline_s: float 
         time.sleep(0.05)
 
 
+def status_both_ways(port: int, token: str, session_id: str) -> dict[str, Any]:
+    """One session's status through both v1 status endpoints, held to Tethr's clients' parsers.
+
+    Both endpoints must give the same answer; it is returned.
+    """
+    many = assert_tethr_json(
+        raw_json(port, "/callCapture/v1/status", token, {"CallSessionIds": [session_id]})
+    )
+    assert set(many) == {"callSessions"}
+    (item,) = many["callSessions"]
+    one = assert_tethr_json(raw_get(port, f"/callCapture/v1/status/{session_id}", token))
+    assert_tethr_clients_read(item)
+    assert_tethr_clients_read(one)
+    assert item == one
+    return one
+
+
 @pytest.mark.parametrize("key", ["CallSessionIds", "callSessionIds", "callsessionids"])
 def test_status_over_raw_socket(live, key):
     token = live.token("capture")
@@ -684,19 +702,20 @@ def test_status_over_raw_socket(live, key):
     items = doc["callSessions"]
     assert [i["sessionId"] for i in items] == asked
     for item in items:
-        assert set(item) == STATUS_KEYS
+        assert_tethr_clients_read(item)
     for item in (items[0], items[2]):
-        assert item["status"] == "NotFound"
-        assert item["callId"] is None
-        assert item["durationSec"] is None
+        assert item == {"sessionId": item["sessionId"], "status": "NotFound"}
     assert items[1]["callId"] == call_id
     assert items[1]["status"] in ("Concluded", "Complete")
 
     final = wait_for_complete(live.port, token, session_id)
-    assert final["status"] == "Complete", final
-    assert final["callId"] == call_id
-    assert isinstance(final["durationSec"], int | float)
-    assert abs(final["durationSec"] - 2.0) < 0.05
+    assert final == {
+        "callId": call_id,
+        "sessionId": session_id,
+        "status": "Complete",
+        "durationSec": 2,
+    }
+    assert status_both_ways(live.port, token, session_id) == final
 
 
 def test_status_of_one_session_over_raw_socket(live):
@@ -704,15 +723,91 @@ def test_status_of_one_session_over_raw_socket(live):
     session_id = new_session()
     call_id = raw_capture(live, token, call_info(session_id))
     doc = assert_tethr_json(raw_get(live.port, f"/callCapture/v1/status/{session_id}", token))
-    assert set(doc) == STATUS_KEYS
+    assert_tethr_clients_read(doc)
     assert doc["callId"] == call_id
     assert doc["sessionId"] == session_id
-    missing = assert_tethr_json(raw_get(live.port, "/callCapture/v1/status/nope-404", token))
-    assert missing == {
-        "callId": None,
+
+
+def test_status_of_an_unknown_call_has_no_null(live):
+    token = live.token("capture")
+    assert status_both_ways(live.port, token, "nope-404") == {
         "sessionId": "nope-404",
         "status": "NotFound",
-        "durationSec": None,
+    }
+
+
+@pytest.mark.parametrize("seconds", [0.4, 2.6])
+def test_duration_is_whole_seconds(live, seconds):
+    token = live.token("capture")
+    session_id = new_session()
+    call_id = raw_capture(live, token, call_info(session_id), wav_bytes(seconds))
+    assert wait_for_complete(live.port, token, session_id)["status"] == "Complete"
+    assert status_both_ways(live.port, token, session_id) == {
+        "callId": call_id,
+        "sessionId": session_id,
+        "status": "Complete",
+        "durationSec": round(seconds),
+    }
+
+
+def test_status_of_an_unmeasurable_call_has_no_duration_key(live):
+    token = live.token("capture")
+    session_id = new_session()
+    call_id = raw_capture(live, token, call_info(session_id), b"not audio at all " * 64)
+    assert wait_for_complete(live.port, token, session_id)["status"] == "Complete"
+    assert status_both_ways(live.port, token, session_id) == {
+        "callId": call_id,
+        "sessionId": session_id,
+        "status": "Complete",
+    }
+
+
+def _purge_sessions(live: Any, session_ids: list[str]) -> dict[str, Any]:
+    with live.client(live.token("purge")) as client:
+        answer = client.post("/purge/v1/calls/sessions", json={"ids": session_ids})
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+@pytest.mark.parametrize("excluded", [False, True], ids=["complete", "excluded"])
+def test_a_call_being_purged_keeps_its_status_until_erased(live, excluded):
+    token = live.token("capture")
+    session_id = new_session()
+    call_id = raw_capture(live, token, call_info(session_id), wav_bytes(1.0))
+    before = wait_for_complete(live.port, token, session_id)
+    if excluded:
+        assert_tethr_json(
+            raw_json(
+                live.port, "/callCapture/v1/status/exclude", token, {"CallSessionIds": [session_id]}
+            )
+        )
+        before = {**before, "status": "Excluded"}
+    live.app_state.workers.close()  # the erasure stays queued while we look
+    accepted = _purge_sessions(live, [session_id])
+    assert accepted["items"][0]["status"] == "Purging"
+    assert status_both_ways(live.port, token, session_id) == before
+    assert before["callId"] == call_id
+    with live.client(live.token("purge")) as client:
+        tracked = client.get(f"/purge/v1/requests/{accepted['requestId']}").json()
+    assert tracked["items"][0]["status"] == "Purging"
+
+
+def test_an_erased_call_is_not_found_without_call_id(live):
+    token = live.token("capture")
+    session_id = new_session()
+    raw_capture(live, token, call_info(session_id), wav_bytes(1.0))
+    accepted = _purge_sessions(live, [session_id])
+    with live.client(live.token("purge")) as client:
+        deadline = time.monotonic() + 30
+        while (
+            client.get(f"/purge/v1/requests/{accepted['requestId']}").json()["state"] == "Purging"
+        ):
+            assert time.monotonic() < deadline, "purge never finished"
+            time.sleep(0.05)
+    assert status_both_ways(live.port, token, session_id) == {
+        "sessionId": session_id,
+        "status": "NotFound",
     }
 
 

@@ -26,18 +26,22 @@ READABLE = ("Concluded", "Complete", "Excluded")
 
 @dataclass(frozen=True)
 class CallStatus:
+    """One call's status as Tethr answers it (contract §4)."""
+
     call_id: str | None
     session_id: str
     status: str
     duration_sec: float | None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "callId": self.call_id,
-            "sessionId": self.session_id,
-            "status": self.status,
-            "durationSec": self.duration_sec,
-        }
+        # Tethr's clients throw on a null (C++: callId; .NET: durationSec, a 64-bit integer), so
+        # an absent value is an absent key and the duration is whole seconds.
+        doc: dict[str, Any] = {"sessionId": self.session_id, "status": self.status}
+        if self.call_id is not None:
+            doc["callId"] = self.call_id
+        if self.duration_sec is not None:
+            doc["durationSec"] = round(self.duration_sec)
+        return doc
 
 
 def _iso(value: Any) -> str | None:
@@ -58,7 +62,7 @@ class CallReader:
             if row is None:
                 result.append(CallStatus(None, sid, NOT_FOUND, None))
             else:
-                result.append(CallStatus(row.call_id, sid, row.status, row.duration_sec))
+                result.append(CallStatus(row.call_id, sid, row.tethr_status, row.duration_sec))
         return result
 
     def exclude(self, session_ids: Sequence[str]) -> int:

@@ -95,7 +95,7 @@ class CallStatus:
     call_id: str | None
     session_id: str
     status: str
-    duration_sec: float | None
+    duration_sec: int | None  # whole seconds; absent until the audio is measured
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> CallStatus:

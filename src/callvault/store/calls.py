@@ -30,6 +30,14 @@ class CallRow:
     audio_bytes: int
     blob_key: str
     duration_sec: float | None
+    status_before_purge: str | None = None
+
+    @property
+    def tethr_status(self) -> str:
+        """The status Tethr's clients are shown: a call being purged keeps the one it had."""
+        if self.status == "Purging" and self.status_before_purge is not None:
+            return self.status_before_purge
+        return self.status
 
     @classmethod
     def from_mapping(cls, m: RowMapping | Mapping[str, Any]) -> CallRow:
@@ -47,6 +55,7 @@ class CallRow:
             audio_bytes=m["audio_bytes"],
             blob_key=m["blob_key"],
             duration_sec=m["duration_sec"],
+            status_before_purge=m.get("status_before_purge"),
         )
 
 

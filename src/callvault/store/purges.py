@@ -118,7 +118,11 @@ def enqueue(conn: Connection, request_id: str, call_ids: Sequence[str]) -> None:
     if not call_ids:
         return
     now = utcnow()
-    conn.execute(update(calls).where(calls.c.call_id.in_(call_ids)).values(status="Purging"))
+    conn.execute(
+        update(calls)
+        .where(calls.c.call_id.in_(call_ids))
+        .values(status="Purging", status_before_purge=calls.c.status)
+    )
     conn.execute(
         insert(purge_jobs),
         [

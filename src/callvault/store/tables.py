@@ -65,6 +65,10 @@ calls = Table(
     Column("session_id", String(256), nullable=False, unique=True),
     # Concluded | Complete | Excluded | Purging; an erased call has no row at all.
     Column("status", String(16), nullable=False),
+    # While Purging: the status the call had when its erasure was accepted. Tethr's clients know
+    # only Tethr's statuses, so the status API answers this one until the call is erased, and a
+    # hold that saves the call restores it.
+    Column("status_before_purge", String(16), nullable=True),
     Column("start_time", UTCDateTime, nullable=False),
     Column("end_time", UTCDateTime, nullable=True),
     Column("direction", String(16), nullable=False),

@@ -6,7 +6,7 @@ each input model folds the keys it receives onto its canonical field names befor
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -18,6 +18,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from callvault.text import CleanText
 
@@ -52,11 +53,16 @@ class SessionIdsIn(CaseInsensitiveModel):
     )
 
 
+TethrCallStatus = Literal["InProgress", "Concluded", "Complete", "NotFound", "Excluded"]
+
+
 class CallSessionOut(BaseModel):
-    callId: str | None
+    """Tethr's clients throw on a null, so a value that is absent is an absent key (§4)."""
+
+    callId: str | SkipJsonSchema[None] = None
     sessionId: str
-    status: str
-    durationSec: float | None
+    status: TethrCallStatus
+    durationSec: int | SkipJsonSchema[None] = Field(default=None, description="Whole seconds.")
 
 
 class CallSessionsOut(BaseModel):

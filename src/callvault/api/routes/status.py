@@ -25,6 +25,7 @@ def _distinct(ids: list[str]) -> list[str]:
     dependencies=[JsonBody],
     summary="Status of up to 100 calls by session ID, in the order given",
     response_model=CallSessionsOut,
+    response_model_exclude_none=True,
     responses=PROBLEMS,
 )
 async def statuses(body: SessionIdsIn, runtime: RuntimeDep, _user: CaptureUser) -> dict[str, Any]:
@@ -37,6 +38,7 @@ async def statuses(body: SessionIdsIn, runtime: RuntimeDep, _user: CaptureUser) 
     operation_id="call_status_one",
     summary="Status of one call by session ID",
     response_model=CallSessionOut,
+    response_model_exclude_none=True,
     responses=PROBLEMS,
 )
 async def status(
