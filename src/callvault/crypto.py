@@ -82,6 +82,7 @@ class KeyRing:
         self._index_key = _derive(master_key, b"callvault/v1/blind-index")
         self._audit_key = _derive(master_key, b"callvault/v1/audit")
         self.audit_chain_key = _derive(master_key, b"callvault/v1/audit-chain")
+        self._records = AESGCM(_derive(master_key, b"callvault/v1/records"))
 
     def wrap(self, call_id: str, data_key: bytes) -> bytes:
         """Seal a data key, bound to its call ID so it cannot be moved to another call."""
@@ -99,6 +100,20 @@ class KeyRing:
     def blind_index(self, e164: str) -> bytes:
         """Keyed hash a phone number is looked up by, so the number itself is never stored."""
         return hmac.new(self._index_key, e164.encode(), hashlib.sha256).digest()
+
+    def seal_record(self, plaintext: bytes, purpose: str) -> bytes:
+        """Seal a personal value that belongs to no call (a legal hold's phone numbers): it has no
+        data key of its own, so it is sealed under the master key, bound to its purpose."""
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._records.encrypt(nonce, plaintext, b"record:" + purpose.encode())
+
+    def open_record(self, sealed: bytes, purpose: str) -> bytes:
+        try:
+            return self._records.decrypt(
+                sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], b"record:" + purpose.encode()
+            )
+        except InvalidTag as exc:
+            raise DecryptionError(f"sealed {purpose} does not open with this master key") from exc
 
     def audit_hash(self, value: str) -> str:
         """Keyed hash recorded in the audit trail in place of a phone number."""

@@ -309,6 +309,7 @@ def test_request_tracking_permissions_and_404(live, tokens):
             "status": "NotFound",
             "errorMsg": None,
             "erasedAt": None,
+            "holdIds": [],
         }
     ]
     with live.client(tokens[0]) as client:

@@ -14,7 +14,9 @@ Configured rather than fixed, because the behaviour is the contract's:
   are OAuth ``invalid_client``, 400: contract §2), ``POST /purge/v1/calls/customer`` (a number
   that is no possible phone number is 400, §5; JSON Schema cannot say "possible phone number")
   and ``POST /callCapture/v1/archive`` (``info`` is a JSON document carried as a multipart
-  string; its rules, §3, are beyond the part's schema, so generated uploads mostly get 400).
+  string; its rules, §3, are beyond the part's schema, so generated uploads mostly get 400),
+  ``POST /holds/v1`` (possible phone numbers and valid times, §12, are beyond JSON Schema too)
+  and ``POST /holds/v1/{holdId}/release`` (a hold released once is 409 the next time).
 - ``allow_header_conformance`` is off for ``POST /callCapture/v1/status/exclude``: its 405 rightly
   lists GET too, because ``GET /callCapture/v1/status/{sessionId}`` serves the session "exclude".
 - Failures of a case with an empty path parameter are dropped: every path parameter has
@@ -56,7 +58,13 @@ def schemathesis_config(token: str, ids: dict[str, str] | None = None) -> dict[s
         "auth": {"openapi": {"HTTPBearer": {"bearer": token}}},
         "operations": [
             {
-                "include-operation-id": ["issue_token", "purge_customer", "capture_call"],
+                "include-operation-id": [
+                    "issue_token",
+                    "purge_customer",
+                    "capture_call",
+                    "place_hold",
+                    "release_hold",
+                ],
                 "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_ALSO_400}},
             },
             {

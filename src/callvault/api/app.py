@@ -16,8 +16,9 @@ from callvault.api import problems
 from callvault.api.deps import AnyUser
 from callvault.api.limits import BodyLimitMiddleware
 from callvault.api.responses import TethrJSONResponse
-from callvault.api.routes import audit, calls, capture, health, purge, status, token
+from callvault.api.routes import audit, calls, capture, health, holds, purge, status, token
 from callvault.capture.reads import CallReader
+from callvault.holds.service import HoldService
 from callvault.metrics import Metrics
 from callvault.purge.service import PurgeService
 from callvault.purge.worker import WorkerOptions, WorkerThreads
@@ -66,9 +67,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             )
             workers.start()
         app.state.workers = workers
-        app.state.purge_service = PurgeService(
-            rt, on_queued=workers.notify if workers is not None else None
-        )
+        notify = workers.notify if workers is not None else None
+        app.state.purge_service = PurgeService(rt, on_queued=notify)
+        app.state.hold_service = HoldService(rt, on_queued=notify)
         backlog = asyncio.create_task(_process_backlog(rt))
         try:
             yield
@@ -106,7 +107,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         return JSONResponse(app.openapi())
 
     problems.install(app)
-    for module in (token, capture, status, purge, calls, audit, health):
+    for module in (token, capture, status, purge, holds, calls, audit, health):
         app.include_router(module.router)
     app.add_middleware(
         BodyLimitMiddleware,

@@ -61,6 +61,8 @@ CaptureUser = Annotated[Principal, Depends(require(Permission.CAPTURE))]
 PurgeUser = Annotated[Principal, Depends(require(Permission.PURGE))]
 PurgeOrAuditUser = Annotated[Principal, Depends(require(Permission.PURGE, Permission.AUDIT))]
 AuditUser = Annotated[Principal, Depends(require(Permission.AUDIT))]
+HoldUser = Annotated[Principal, Depends(require(Permission.HOLD))]
+HoldOrAuditUser = Annotated[Principal, Depends(require(Permission.HOLD, Permission.AUDIT))]
 AdminUser = Annotated[Principal, Depends(require(Permission.ADMIN))]
 
 

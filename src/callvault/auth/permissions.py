@@ -8,7 +8,8 @@ from enum import StrEnum
 class Permission(StrEnum):
     CAPTURE = "capture"  # capture calls, read their status and content
     PURGE = "purge"  # erase calls
-    AUDIT = "audit"  # read the audit trail and purge requests
+    AUDIT = "audit"  # read the audit trail, purge requests and legal holds
+    HOLD = "hold"  # place and release legal holds
     ADMIN = "admin"  # everything, including heartbeats of recorders
 
 

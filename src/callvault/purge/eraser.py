@@ -2,6 +2,8 @@
 
 1. destroy the data keys (key store), then checkpoint the key store's WAL: from here on every
    encrypted byte of these calls, wherever a copy survives, is unreadable;
+   Legal holds are checked in the same calls-database transaction that destroys the keys (see
+   ``purge/governance.py``): a covered call is taken back out of the queue instead;
 2. delete the blobs, every version;
 3. in one transaction: delete the call rows and blind-index entries, mark the request items
    ``Purged``, drop the jobs, append one audit event per call; then checkpoint the WAL so that
@@ -16,7 +18,9 @@ import logging
 from dataclasses import dataclass, field
 
 from callvault.audit.trail import AuditEvent, AuditTrail
+from callvault.purge.governance import Governance
 from callvault.runtime import Runtime
+from callvault.store import holds as hold_store
 from callvault.store import purges
 from callvault.store.engine import checkpoint, write_transaction
 from callvault.store.purges import Job
@@ -28,6 +32,7 @@ log = logging.getLogger(__name__)
 class EraseOutcome:
     erased: list[Job] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # call ID -> why
+    spared: set[str] = field(default_factory=set)  # call IDs a legal hold took back
     bytes_erased: int = 0
 
 
@@ -36,6 +41,7 @@ class Eraser:
         self.runtime = runtime
         self.worker_id = worker_id
         self.trail = AuditTrail(runtime.keys.audit_chain_key)
+        self.governance = Governance(runtime)
         # Checkpoints a reader kept from completing: retried until they succeed, because only a
         # completed checkpoint removes erased bytes from the WAL.
         self.pending_checkpoints: set[str] = set()
@@ -62,14 +68,28 @@ class Eraser:
         if not jobs:
             return outcome
         rt = self.runtime
+        claimed = jobs
         ids = [j.call_id for j in jobs]
         try:
-            keys_destroyed = rt.keystore.destroy(ids)
+            # Holds are checked and keys destroyed under one lock that a hold's placement takes
+            # exclusively (see purge/governance.py): no hold can commit in between.
+            with write_transaction(rt.engine) as conn:
+                hold_store.lock_for_erasure(conn)
+                spared, events = self.governance.spare(conn, ids, "legal hold")
+                if spared:
+                    self.trail.append(conn, events)
+                    jobs = [j for j in jobs if j.call_id not in spared]
+                    ids = [j.call_id for j in jobs]
+                keys_destroyed = rt.keystore.destroy(ids)
         except Exception as exc:  # the key store is down: nothing else may go first
             log.warning("key store failed during erasure; will retry", exc_info=True)
-            outcome.failed = {cid: f"key store unavailable: {type(exc).__name__}" for cid in ids}
+            reason = f"key store unavailable: {type(exc).__name__}"
+            outcome.failed = {j.call_id: reason for j in claimed}
             return outcome
+        outcome.spared = spared
         log.debug("destroyed %d data keys", keys_destroyed)
+        if not jobs:
+            return outcome
         self._checkpoint("keys")
 
         blob_keys = [j.blob_key for j in jobs if j.blob_key]

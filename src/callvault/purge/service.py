@@ -8,6 +8,7 @@ preview can never differ from what the real run then does.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.errors import BadInput, NotFound
 from callvault.ids import new_request_id
 from callvault.phone import to_e164
+from callvault.purge.governance import Governance
 from callvault.runtime import Runtime
 from callvault.store import purges
 from callvault.store.group_commit import GroupCommitter
@@ -25,6 +27,7 @@ from callvault.store.purges import LiveCall
 from callvault.text import is_clean
 
 PURGING, NOT_FOUND, WHAT_IF, PURGED, ERROR = "Purging", "NotFound", "WhatIf", "Purged", "Error"
+HELD = "Held"
 
 
 @dataclass(frozen=True)
@@ -33,12 +36,15 @@ class PurgeItem:
     session_id: str | None
     status: str
     error_msg: str | None = None
+    hold_ids: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
+        """The item as the purge endpoints answer it: Tethr's statuses only, so a call that a
+        legal hold covers is an ``Error`` whose message names the hold."""
         return {
             "callId": self.call_id,
             "sessionId": self.session_id,
-            "status": self.status,
+            "status": ERROR if self.status == HELD else self.status,
             "errorMsg": self.error_msg,
         }
 
@@ -70,6 +76,7 @@ class PurgeService:
     def __init__(self, runtime: Runtime, on_queued: Callable[[], None] | None = None) -> None:
         self.runtime = runtime
         self.trail = AuditTrail(runtime.keys.audit_chain_key)
+        self.governance = Governance(runtime)
         self._on_queued = on_queued
         # Concurrent acceptances share one commit (one fsync): see store/group_commit.py.
         self._writes = GroupCommitter(runtime.engine, finish=self._append_events)
@@ -122,11 +129,14 @@ class PurgeService:
 
         def unit(conn: Connection) -> _Accepted:
             resolved = resolve(conn)
-            items, to_queue, to_requeue = self._items(resolved, what_if, by_session)
+            held = self.governance.held(
+                conn, [c.call_id for _, c in resolved if c is not None and c.status != PURGING]
+            )
+            items, to_queue, to_requeue = self._items(resolved, what_if, by_session, held)
             if not what_if:
                 purges.enqueue(conn, request_id, to_queue)
                 purges.requeue_failed(conn, to_requeue)
-            state = PURGING if any(i.status == PURGING for i in items) else "Complete"
+            state = _state(items, what_if)
             purges.insert_request(
                 conn,
                 request_id,
@@ -141,6 +151,7 @@ class PurgeService:
                         "session_id": i.session_id,
                         "status": i.status,
                         "error_msg": i.error_msg,
+                        "hold_ids": json.dumps(list(i.hold_ids)) if i.hold_ids else None,
                     }
                     for i in items
                 ],
@@ -151,6 +162,7 @@ class PurgeService:
                 "asked": len(resolved) if kind != "customer" else None,
                 "matched": sum(1 for _, call in resolved if call is not None),
                 "queued": 0 if what_if else len(to_queue),
+                "held": sum(1 for i in items if i.status == HELD),
             }
             if phone_hash is not None:
                 details["phoneHash"] = phone_hash
@@ -169,7 +181,7 @@ class PurgeService:
 
     @staticmethod
     def _items(
-        resolved: Resolved, what_if: bool, by_session: bool
+        resolved: Resolved, what_if: bool, by_session: bool, held: dict[str, list[str]]
     ) -> tuple[list[PurgeItem], list[str], list[str]]:
         items: list[PurgeItem] = []
         to_queue: list[str] = []
@@ -185,6 +197,13 @@ class PurgeService:
                 # Already being erased: report it, queue nothing new (retry it if it gave up).
                 items.append(PurgeItem(call.call_id, call.session_id, PURGING))
                 already.append(call.call_id)
+            elif call.call_id in held:
+                # A legal hold beats every erasure: neither hidden nor queued (whatIf shows it).
+                hold_ids = held[call.call_id]
+                message = purges.held_message(hold_ids)
+                items.append(
+                    PurgeItem(call.call_id, call.session_id, HELD, message, tuple(hold_ids))
+                )
             else:
                 items.append(
                     PurgeItem(call.call_id, call.session_id, WHAT_IF if what_if else PURGING)
@@ -214,10 +233,19 @@ class PurgeService:
                     "status": i.status,
                     "errorMsg": i.error_msg,
                     "erasedAt": _iso(i.erased_at),
+                    "holdIds": json.loads(i.hold_ids) if i.hold_ids else [],
                 }
                 for i in items
             ],
         }
+
+
+def _state(items: list[PurgeItem], what_if: bool) -> str:
+    if any(i.status == PURGING for i in items):
+        return PURGING
+    if not what_if and any(i.status == HELD for i in items):
+        return HELD
+    return "Complete"
 
 
 def _iso(value: Any) -> str | None:

@@ -43,6 +43,18 @@ class KeyStore:
             ).first()
         return None if row is None else bytes(row[0])
 
+    def existing(self, call_ids: Iterable[str]) -> set[str]:
+        """Which of the calls still have their data key (a hold can save only those)."""
+        ids = list(call_ids)
+        if not ids:
+            return set()
+        with self.engine.connect() as conn:
+            return set(
+                conn.execute(
+                    select(data_keys.c.call_id).where(data_keys.c.call_id.in_(ids))
+                ).scalars()
+            )
+
     def destroy(self, call_ids: Iterable[str]) -> int:
         """Delete the wrapped keys: from here on every copy of those calls' data is unreadable."""
         ids = list(call_ids)

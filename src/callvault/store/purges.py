@@ -6,6 +6,7 @@ accepted purge cannot be lost, and a job whose worker died is claimed again once
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -211,28 +212,145 @@ def extend_lease(engine: Engine, worker_id: str, call_ids: Sequence[str], second
 
 
 def _settle_requests(conn: Connection, request_ids: set[str], now: datetime) -> None:
-    """Requests with no item left Purging become Complete (or Failed if an item is Error)."""
+    """Requests with no item left Purging settle: Failed if an item is Error, else Held if an
+    item waits on a legal hold, else Complete."""
     if not request_ids:
         return
-    pending = exists().where(
-        purge_items.c.request_id == purge_requests.c.request_id,
-        purge_items.c.status == "Purging",
-    )
-    failed = exists().where(
-        purge_items.c.request_id == purge_requests.c.request_id,
-        purge_items.c.status == "Error",
-    )
-    for state, condition in (("Failed", failed), ("Complete", ~failed)):
+
+    def having(status: str) -> Any:
+        return exists().where(
+            purge_items.c.request_id == purge_requests.c.request_id,
+            purge_items.c.status == status,
+        )
+
+    failed, held = having("Error"), having("Held")
+    for state, condition in (
+        ("Failed", failed),
+        ("Held", and_(~failed, held)),
+        ("Complete", and_(~failed, ~held)),
+    ):
         conn.execute(
             update(purge_requests)
             .where(
                 purge_requests.c.request_id.in_(request_ids),
                 purge_requests.c.state == "Purging",
-                ~pending,
+                ~having("Purging"),
                 condition,
             )
             .values(state=state, completed_at=now)
         )
+
+
+def hold_back(conn: Connection, held: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Take queued calls out of erasure because legal holds cover them (their keys still exist):
+    the call is served again with the status it had, its job is dropped, and every item that
+    waited on it becomes ``Held`` naming the holds. Returns request ID -> held call IDs."""
+    if not held:
+        return {}
+    ids = list(held)
+    conn.execute(
+        update(calls)
+        .where(calls.c.call_id.in_(ids), calls.c.status == "Purging")
+        .values(
+            status=func.coalesce(calls.c.status_before_purge, "Complete"),
+            status_before_purge=None,
+        )
+    )
+    conn.execute(delete(purge_jobs).where(purge_jobs.c.call_id.in_(ids)))
+    affected: dict[str, list[str]] = {}
+    for call_id, hold_ids in held.items():
+        for request_id in conn.execute(
+            update(purge_items)
+            .where(purge_items.c.call_id == call_id, purge_items.c.status == "Purging")
+            .values(status="Held", hold_ids=json.dumps(hold_ids), error_msg=held_message(hold_ids))
+            .returning(purge_items.c.request_id)
+        ).scalars():
+            affected.setdefault(request_id, []).append(call_id)
+    _settle_requests(conn, set(affected), utcnow())
+    return affected
+
+
+def held_message(hold_ids: Sequence[str]) -> str:
+    return "held by legal hold " + ", ".join(hold_ids)
+
+
+def held_items(conn: Connection) -> dict[str, list[str]]:
+    """Calls that items of real (not whatIf) requests wait on, with the holds they name."""
+    rows = conn.execute(
+        select(purge_items.c.call_id, purge_items.c.hold_ids)
+        .join(purge_requests, purge_requests.c.request_id == purge_items.c.request_id)
+        .where(purge_items.c.status == "Held", purge_requests.c.what_if.is_(False))
+    )
+    found: dict[str, list[str]] = {}
+    for call_id, hold_ids in rows:
+        found.setdefault(call_id, [])
+        for h in json.loads(hold_ids or "[]"):
+            if h not in found[call_id]:
+                found[call_id].append(h)
+    return found
+
+
+def update_held(conn: Connection, held: dict[str, list[str]]) -> None:
+    """Items still held, by other holds than before: name the holds that cover them now."""
+    for call_id, hold_ids in held.items():
+        conn.execute(
+            update(purge_items)
+            .where(purge_items.c.call_id == call_id, purge_items.c.status == "Held")
+            .values(hold_ids=json.dumps(hold_ids), error_msg=held_message(hold_ids))
+        )
+
+
+def resume(conn: Connection, call_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Queue again the erasure of held calls no hold covers any more, in the requests that asked
+    for it (no new request). Returns request ID -> resumed call IDs."""
+    if not call_ids:
+        return {}
+    affected: dict[str, list[str]] = {}
+    rows = conn.execute(
+        update(purge_items)
+        .where(
+            purge_items.c.call_id.in_(call_ids),
+            purge_items.c.status == "Held",
+            purge_items.c.request_id.in_(
+                select(purge_requests.c.request_id).where(purge_requests.c.what_if.is_(False))
+            ),
+        )
+        .values(status="Purging", hold_ids=None, error_msg=None)
+        .returning(purge_items.c.request_id, purge_items.c.call_id)
+    ).all()
+    first_request: dict[str, str] = {}
+    for request_id, call_id in rows:
+        affected.setdefault(request_id, []).append(call_id)
+        first_request.setdefault(call_id, request_id)
+    if not rows:
+        return {}
+    conn.execute(
+        update(purge_requests)
+        .where(purge_requests.c.request_id.in_(list(affected)))
+        .values(state="Purging", completed_at=None)
+    )
+    live = set(
+        conn.execute(
+            select(calls.c.call_id).where(
+                calls.c.call_id.in_(list(first_request)),
+                calls.c.status != "Purging",
+            )
+        ).scalars()
+    )
+    queued = set(
+        conn.execute(
+            select(purge_jobs.c.call_id).where(purge_jobs.c.call_id.in_(list(first_request)))
+        ).scalars()
+    )
+    # A held call has no job and cannot be erased, so it is still there; one already queued
+    # again (by another released hold's request) is simply waited for.
+    by_request: dict[str, list[str]] = {}
+    for call_id, request_id in first_request.items():
+        if call_id in live and call_id not in queued:
+            by_request.setdefault(request_id, []).append(call_id)
+    for request_id, ids in by_request.items():
+        enqueue(conn, request_id, ids)
+    return affected
 
 
 def finish_erased(conn: Connection, worker_id: str, call_ids: Sequence[str]) -> list[str]:

@@ -140,10 +140,12 @@ purge_items = Table(
     Column("position", Integer, primary_key=True),
     Column("call_id", String(256), nullable=True),
     Column("session_id", String(256), nullable=True),
-    # Purging | Purged | NotFound | WhatIf | Error
+    # Purging | Purged | NotFound | WhatIf | Error | Held
     Column("status", String(16), nullable=False),
     Column("error_msg", String(500), nullable=True),
     Column("erased_at", UTCDateTime, nullable=True),
+    # While Held: JSON list of the legal holds covering the call.
+    Column("hold_ids", Text, nullable=True),
     # Items are looked up by call only while Purging (by the eraser). Indexing only those keeps
     # the index as small as the backlog, and whatIf or NotFound items cost no index entry.
     Index(
@@ -151,6 +153,13 @@ purge_items = Table(
         "call_id",
         sqlite_where=text("status = 'Purging'"),
         postgresql_where=text("status = 'Purging'"),
+    ),
+    # Items waiting on a legal hold are few; a release looks them up.
+    Index(
+        "ix_purge_items_held",
+        "call_id",
+        sqlite_where=text("status = 'Held'"),
+        postgresql_where=text("status = 'Held'"),
     ),
 )
 
@@ -180,8 +189,58 @@ audit_events = Table(
     Column("request_id", String(32), nullable=True),
     Column("call_id", String(256), nullable=True),
     Column("session_id", String(256), nullable=True),
-    Column("details", String(4000), nullable=False),  # JSON: counts, bytes, phone hash
+    # JSON: counts, bytes, phone hash, a hold's reason. SQLite ignores the length; on PostgreSQL
+    # it is text (migration 0008), since a hold's reason alone may take 2,000 characters.
+    Column("details", String(4000).with_variant(Text, "postgresql"), nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     Index(None, "request_id"),
+)
+
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    Column("hold_id", String(32), primary_key=True),
+    Column("matter", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # Active | Released
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("released_by", String(200), nullable=True),
+    Column("released_at", UTCDateTime, nullable=True),
+    Column("release_reason", Text, nullable=True),
+    Column("started_after", UTCDateTime, nullable=True),
+    Column("started_before", UTCDateTime, nullable=True),
+    # False: the hold names no call, session or phone, so only its time window narrows it.
+    Column("has_entries", Boolean, nullable=False),
+    # The scope as given (call IDs, session IDs, E.164 numbers), sealed under the master key: a
+    # hold's phone numbers are personal data and never stored in clear.
+    Column("sealed_scope", LargeBinary, nullable=False),
+    Index(None, "state"),
+)
+
+hold_entries = Table(
+    "hold_entries",
+    metadata,
+    Column(
+        "hold_id",
+        String(32),
+        ForeignKey("legal_holds.hold_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("kind", String(8), primary_key=True),  # call | session
+    Column("value", String(256), primary_key=True),
+)
+
+hold_phones = Table(
+    "hold_phones",
+    metadata,
+    Column(
+        "hold_id",
+        String(32),
+        ForeignKey("legal_holds.hold_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    # The blind-index digest of a customer phone the hold names (as customer_phones.digest).
+    Column("digest", LargeBinary(32), primary_key=True),
 )

@@ -165,6 +165,7 @@ class PurgeOut(BaseModel):
 
 class PurgeRequestItemOut(PurgeItemOut):
     erasedAt: str | None
+    holdIds: list[str] = Field(description="While Held: the legal holds covering the call.")
 
 
 class PurgeRequestOut(BaseModel):
@@ -194,3 +195,58 @@ class AuditEventOut(BaseModel):
 class AuditPageOut(BaseModel):
     events: list[AuditEventOut]
     nextAfter: int | None
+
+
+class HoldIn(CaseInsensitiveModel):
+    """A legal hold to place (contract §12). Unknown keys are refused: a misspelt scope key
+    would otherwise place a narrower hold than the one meant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    matter: StrictStr = Field(
+        min_length=1, max_length=200, pattern=r"\S", description="The legal matter."
+    )
+    reason: StrictStr = Field(
+        min_length=1, max_length=2000, pattern=r"\S", description="Why the calls are kept."
+    )
+    callIds: list[Identifier] = Field(default_factory=list, max_length=1000)
+    sessionIds: list[Identifier] = Field(default_factory=list, max_length=1000)
+    phoneNumbers: list[StrictStr] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Customer phone numbers, any format (normalized to E.164).",
+    )
+    startedAfter: StrictStr | None = Field(default=None, description="Calls started at or after.")
+    startedBefore: StrictStr | None = Field(default=None, description="Calls started before.")
+
+
+class HoldReleaseIn(CaseInsensitiveModel):
+    reason: StrictStr = Field(
+        min_length=1, max_length=2000, pattern=r"\S", description="Why the hold ends."
+    )
+
+
+class HoldScopeOut(BaseModel):
+    callIds: list[str]
+    sessionIds: list[str]
+    phoneNumbers: list[str]
+    startedAfter: str | None
+    startedBefore: str | None
+
+
+class HoldOut(BaseModel):
+    holdId: str
+    matter: str
+    reason: str
+    state: Literal["Active", "Released"]
+    createdBy: str
+    createdAt: str
+    releasedBy: str | None
+    releasedAt: str | None
+    releaseReason: str | None
+    scope: HoldScopeOut
+    coveredCalls: int
+
+
+class HoldsOut(BaseModel):
+    holds: list[HoldOut]

@@ -1,0 +1,268 @@
+"""Legal holds: place, look up, release (contract §12).
+
+A hold is a standing rule over calls (by call ID, session ID, customer phone, start-time window),
+never deleted. Placing one saves the covered calls whose erasure is queued but whose key still
+exists; releasing the last hold on a held call queues its erasure again in the request that asked
+for it. What a hold means for an erasure is decided in ``purge/governance.py`` alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from callvault.audit.trail import AuditEvent, AuditTrail
+from callvault.capture.info import parse_time
+from callvault.errors import BadInput, Conflict, NotFound
+from callvault.ids import new_request_id
+from callvault.phone import to_e164
+from callvault.purge.governance import Governance
+from callvault.runtime import Runtime
+from callvault.store import holds as hold_store
+from callvault.store.engine import write_transaction
+from callvault.store.holds import ACTIVE, RELEASED, HoldRow
+from callvault.store.types import utcnow
+from callvault.text import is_clean
+
+MAX_MATTER, MAX_REASON, MAX_ENTRIES, MAX_ID = 200, 2000, 1000, 256
+STATES = {"active": ACTIVE, "released": RELEASED, "all": None}
+_SCOPE_PURPOSE = "hold-scope"
+
+
+@dataclass(frozen=True)
+class HoldScope:
+    """A hold's scope as a client gave it (validated by ``HoldService.place``)."""
+
+    call_ids: Sequence[str] = ()
+    session_ids: Sequence[str] = ()
+    phone_numbers: Sequence[str] = ()
+    started_after: str | None = None
+    started_before: str | None = None
+
+
+@dataclass(frozen=True)
+class _Scope:
+    call_ids: list[str]
+    session_ids: list[str]
+    phones: list[str]  # E.164
+    after: datetime | None
+    before: datetime | None
+    digests: list[bytes] = field(default_factory=list)
+
+
+def _text(name: str, value: Any, limit: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise BadInput(f"{name} is required: a non-empty string of at most {limit} characters")
+    if len(value) > limit:
+        raise BadInput(f"{name} is {len(value)} characters long; at most {limit} are allowed")
+    if not is_clean(value):
+        raise BadInput(f"{name} must not contain NUL or lone surrogates")
+    return value
+
+
+def _ids(name: str, values: Sequence[str]) -> list[str]:
+    if len(values) > MAX_ENTRIES:
+        raise BadInput(f"{name} has {len(values)} entries; a hold takes at most {MAX_ENTRIES}")
+    for i, value in enumerate(values):
+        if not isinstance(value, str) or not value or len(value) > MAX_ID or not is_clean(value):
+            raise BadInput(f"{name}[{i}] must be a non-empty ID of at most {MAX_ID} characters")
+    return list(dict.fromkeys(values))
+
+
+def _time(name: str, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise BadInput(f"{name}: {exc}") from None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+class HoldService:
+    def __init__(self, runtime: Runtime, on_queued: Callable[[], None] | None = None) -> None:
+        self.runtime = runtime
+        self.trail = AuditTrail(runtime.keys.audit_chain_key)
+        self.governance = Governance(runtime)
+        self._on_queued = on_queued
+
+    # ------------------------------------------------------------------ validation
+
+    def _scope(self, given: HoldScope) -> _Scope:
+        call_ids = _ids("callIds", given.call_ids)
+        session_ids = _ids("sessionIds", given.session_ids)
+        if len(given.phone_numbers) > MAX_ENTRIES:
+            raise BadInput(
+                f"phoneNumbers has {len(given.phone_numbers)} entries; "
+                f"a hold takes at most {MAX_ENTRIES}"
+            )
+        phones: list[str] = []
+        region = self.runtime.settings.default_region
+        for i, raw in enumerate(given.phone_numbers):
+            e164 = to_e164(raw, region) if isinstance(raw, str) and is_clean(raw) else None
+            if e164 is None:
+                raise BadInput(
+                    f"phoneNumbers[{i}] is not a complete phone number: give it with its area "
+                    "code (and its country code outside the default region), e.g. +15125551234"
+                )
+            phones.append(e164)
+        phones = list(dict.fromkeys(phones))
+        after = _time("startedAfter", given.started_after)
+        before = _time("startedBefore", given.started_before)
+        if after is not None and before is not None and after >= before:
+            raise BadInput("startedAfter must be earlier than startedBefore")
+        if not (call_ids or session_ids or phones or after or before):
+            raise BadInput(
+                "a hold needs a scope: at least one of callIds, sessionIds, phoneNumbers, "
+                "or a startedAfter/startedBefore bound"
+            )
+        digests = [self.runtime.keys.blind_index(p) for p in phones]
+        return _Scope(call_ids, session_ids, phones, after, before, digests)
+
+    # ------------------------------------------------------------------ operations
+
+    def place(self, matter: Any, reason: Any, given: HoldScope, actor: str) -> dict[str, Any]:
+        matter = _text("matter", matter, MAX_MATTER)
+        reason = _text("reason", reason, MAX_REASON)
+        scope = self._scope(given)
+        hold_id = new_request_id()
+        sealed = self.runtime.keys.seal_record(
+            json.dumps(
+                {
+                    "callIds": scope.call_ids,
+                    "sessionIds": scope.session_ids,
+                    "phoneNumbers": scope.phones,
+                }
+            ).encode(),
+            f"{_SCOPE_PURPOSE}:{hold_id}",
+        )
+        with write_transaction(self.runtime.engine) as conn:
+            hold_store.lock_for_change(conn)
+            hold_store.insert_hold(
+                conn,
+                {
+                    "hold_id": hold_id,
+                    "matter": matter,
+                    "reason": reason,
+                    "state": ACTIVE,
+                    "created_by": actor,
+                    "created_at": utcnow(),
+                    "started_after": scope.after,
+                    "started_before": scope.before,
+                    "has_entries": bool(scope.call_ids or scope.session_ids or scope.phones),
+                    "sealed_scope": sealed,
+                },
+                scope.call_ids,
+                scope.session_ids,
+                scope.digests,
+            )
+            hold = self._get(conn, hold_id)
+            queued = hold_store.covered_being_erased(conn, hold)
+            spared, held_events = self.governance.spare(conn, queued, actor)
+            covered = hold_store.count_covered(conn, hold)
+            placed = AuditEvent(
+                "hold.placed",
+                actor,
+                details={
+                    "holdId": hold_id,
+                    "matter": matter,
+                    "reason": reason,
+                    "scope": {
+                        "callIds": len(scope.call_ids),
+                        "sessionIds": len(scope.session_ids),
+                        "phoneNumbers": len(scope.phones),
+                        "startedAfter": _iso(scope.after),
+                        "startedBefore": _iso(scope.before),
+                    },
+                    "coveredCalls": covered,
+                    "savedFromErasure": len(spared),
+                },
+            )
+            self.trail.append(conn, [placed, *held_events])
+            return self._json(hold, covered)
+
+    def get(self, hold_id: str) -> dict[str, Any]:
+        with self.runtime.engine.connect() as conn:
+            hold = self._get(conn, hold_id)
+            return self._json(hold, self._covered(conn, hold))
+
+    def list(self, state: str | None) -> list[dict[str, Any]]:
+        wanted = (state or "active").lower()
+        if wanted not in STATES:
+            raise BadInput(f"state must be Active, Released or all, not {state!r}")
+        with self.runtime.engine.connect() as conn:
+            return [
+                self._json(h, self._covered(conn, h))
+                for h in hold_store.list_holds(conn, STATES[wanted])
+            ]
+
+    def release(self, hold_id: str, reason: Any, actor: str) -> dict[str, Any]:
+        reason = _text("reason", reason, MAX_REASON)
+        with write_transaction(self.runtime.engine) as conn:
+            hold_store.lock_for_change(conn)
+            hold = self._get(conn, hold_id)
+            if hold.state != ACTIVE:
+                raise Conflict(f"legal hold {hold_id} is already released")
+            hold_store.mark_released(conn, hold_id, actor, reason, utcnow())
+            resumed = self.governance.resume(conn, actor, hold_id)
+            released = AuditEvent(
+                "hold.released",
+                actor,
+                details={
+                    "holdId": hold_id,
+                    "reason": reason,
+                    "resumedCalls": sum(e.details["calls"] for e in resumed),
+                },
+            )
+            self.trail.append(conn, [released, *resumed])
+            result = self._json(self._get(conn, hold_id), 0)
+        if resumed and self._on_queued is not None:
+            self._on_queued()
+        return result
+
+    # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _get(conn: Connection, hold_id: str) -> HoldRow:
+        hold = None
+        if isinstance(hold_id, str) and is_clean(hold_id) and len(hold_id) <= 64:
+            hold = hold_store.get_hold(conn, hold_id)
+        if hold is None:
+            raise NotFound(f"no legal hold with holdId {hold_id!r}")
+        return hold
+
+    @staticmethod
+    def _covered(conn: Connection, hold: HoldRow) -> int:
+        return hold_store.count_covered(conn, hold) if hold.state == ACTIVE else 0
+
+    def _json(self, hold: HoldRow, covered: int) -> dict[str, Any]:
+        scope = json.loads(
+            self.runtime.keys.open_record(hold.sealed_scope, f"{_SCOPE_PURPOSE}:{hold.hold_id}")
+        )
+        return {
+            "holdId": hold.hold_id,
+            "matter": hold.matter,
+            "reason": hold.reason,
+            "state": hold.state,
+            "createdBy": hold.created_by,
+            "createdAt": _iso(hold.created_at),
+            "releasedBy": hold.released_by,
+            "releasedAt": _iso(hold.released_at),
+            "releaseReason": hold.release_reason,
+            "scope": {
+                "callIds": scope["callIds"],
+                "sessionIds": scope["sessionIds"],
+                "phoneNumbers": scope["phoneNumbers"],
+                "startedAfter": _iso(hold.started_after),
+                "startedBefore": _iso(hold.started_before),
+            },
+            "coveredCalls": covered,
+        }

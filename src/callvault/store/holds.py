@@ -1,0 +1,209 @@
+"""Queries of legal holds: placing, releasing, and which live calls a hold covers.
+
+A hold covers a call when the call matches any of the hold's call IDs, session IDs or customer
+phone digests (every call, when it names none) and started inside its window. Holds are few and
+long-lived, so coverage is asked per hold, each question restricted by the indexes on
+``calls.call_id``, ``calls.session_id`` and ``customer_phones.digest``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, text, update
+
+from callvault.store.tables import calls, customer_phones, hold_entries, hold_phones, legal_holds
+
+ACTIVE, RELEASED = "Active", "Released"
+# PostgreSQL advisory lock that orders a hold's commit against the erasure of keys: erasers take
+# it shared while they check holds and destroy keys, a hold change takes it exclusively. On SQLite
+# the write lock that both take does the same.
+HOLD_LOCK = 0x686F_6C64
+
+
+@dataclass(frozen=True)
+class HoldRow:
+    hold_id: str
+    matter: str
+    reason: str
+    state: str
+    created_by: str
+    created_at: datetime
+    released_by: str | None
+    released_at: datetime | None
+    release_reason: str | None
+    started_after: datetime | None
+    started_before: datetime | None
+    has_entries: bool
+    sealed_scope: bytes
+    call_ids: tuple[str, ...] = ()
+    session_ids: tuple[str, ...] = ()
+    digests: tuple[bytes, ...] = ()
+
+    @classmethod
+    def from_row(cls, row: Any, entries: dict[str, list[Any]]) -> HoldRow:
+        return cls(
+            hold_id=row.hold_id,
+            matter=row.matter,
+            reason=row.reason,
+            state=row.state,
+            created_by=row.created_by,
+            created_at=row.created_at,
+            released_by=row.released_by,
+            released_at=row.released_at,
+            release_reason=row.release_reason,
+            started_after=row.started_after,
+            started_before=row.started_before,
+            has_entries=row.has_entries,
+            sealed_scope=bytes(row.sealed_scope),
+            call_ids=tuple(entries.get("call", ())),
+            session_ids=tuple(entries.get("session", ())),
+            digests=tuple(bytes(d) for d in entries.get("phone", ())),
+        )
+
+
+def lock_for_change(conn: Connection) -> None:
+    """Taken by a hold's placement or release, before anything else (PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": HOLD_LOCK})
+
+
+def lock_for_erasure(conn: Connection) -> None:
+    """Taken by an eraser before it checks holds and destroys keys (PostgreSQL; shared, so
+    workers do not wait for each other)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": HOLD_LOCK})
+
+
+def insert_hold(
+    conn: Connection,
+    values: dict[str, Any],
+    call_ids: Sequence[str],
+    session_ids: Sequence[str],
+    digests: Sequence[bytes],
+) -> None:
+    conn.execute(insert(legal_holds).values(**values))
+    entries = [{"hold_id": values["hold_id"], "kind": "call", "value": v} for v in call_ids]
+    entries += [{"hold_id": values["hold_id"], "kind": "session", "value": v} for v in session_ids]
+    if entries:
+        conn.execute(insert(hold_entries), entries)
+    if digests:
+        conn.execute(
+            insert(hold_phones), [{"hold_id": values["hold_id"], "digest": d} for d in digests]
+        )
+
+
+def _load(conn: Connection, condition: Any, newest_first: bool = False) -> list[HoldRow]:
+    order = legal_holds.c.created_at.desc() if newest_first else legal_holds.c.created_at
+    heads = conn.execute(select(legal_holds).where(condition).order_by(order)).all()
+    if not heads:
+        return []
+    ids = [h.hold_id for h in heads]
+    entries: dict[str, dict[str, list[Any]]] = {i: {} for i in ids}
+    for e in conn.execute(
+        select(hold_entries.c.hold_id, hold_entries.c.kind, hold_entries.c.value).where(
+            hold_entries.c.hold_id.in_(ids)
+        )
+    ):
+        entries[e.hold_id].setdefault(e.kind, []).append(e.value)
+    for p in conn.execute(
+        select(hold_phones.c.hold_id, hold_phones.c.digest).where(hold_phones.c.hold_id.in_(ids))
+    ):
+        entries[p.hold_id].setdefault("phone", []).append(p.digest)
+    return [HoldRow.from_row(h, entries[h.hold_id]) for h in heads]
+
+
+def get_hold(conn: Connection, hold_id: str) -> HoldRow | None:
+    found = _load(conn, legal_holds.c.hold_id == hold_id)
+    return found[0] if found else None
+
+
+def list_holds(conn: Connection, state: str | None) -> list[HoldRow]:
+    condition = (
+        legal_holds.c.state == state if state is not None else legal_holds.c.hold_id.isnot(None)
+    )
+    return _load(conn, condition, newest_first=True)
+
+
+def active_holds(conn: Connection) -> list[HoldRow]:
+    return _load(conn, legal_holds.c.state == ACTIVE)
+
+
+def any_active(conn: Connection) -> bool:
+    found = conn.execute(
+        select(legal_holds.c.hold_id).where(legal_holds.c.state == ACTIVE).limit(1)
+    )
+    return found.first() is not None
+
+
+def mark_released(conn: Connection, hold_id: str, by: str, reason: str, at: datetime) -> bool:
+    """Release an active hold; False when it was not active (released already)."""
+    done = conn.execute(
+        update(legal_holds)
+        .where(legal_holds.c.hold_id == hold_id, legal_holds.c.state == ACTIVE)
+        .values(state=RELEASED, released_by=by, released_at=at, release_reason=reason)
+    )
+    return bool(done.rowcount)
+
+
+def _covers(hold: HoldRow) -> Any:
+    """The condition on ``calls`` that says the hold covers a row."""
+    conditions = []
+    if hold.has_entries:
+        matches = []
+        if hold.call_ids:
+            matches.append(calls.c.call_id.in_(hold.call_ids))
+        if hold.session_ids:
+            matches.append(calls.c.session_id.in_(hold.session_ids))
+        if hold.digests:
+            matches.append(
+                calls.c.call_id.in_(
+                    select(customer_phones.c.call_id).where(
+                        customer_phones.c.digest.in_(hold.digests)
+                    )
+                )
+            )
+        conditions.append(or_(*matches))
+    if hold.started_after is not None:
+        conditions.append(calls.c.start_time >= hold.started_after)
+    if hold.started_before is not None:
+        conditions.append(calls.c.start_time < hold.started_before)
+    return and_(*conditions)
+
+
+def covering(
+    conn: Connection, call_ids: Sequence[str], holds: Sequence[HoldRow] | None = None
+) -> dict[str, list[str]]:
+    """For each of ``call_ids`` covered by an active hold: those holds' IDs, oldest first."""
+    if not call_ids:
+        return {}
+    holds = active_holds(conn) if holds is None else holds
+    found: dict[str, list[str]] = {}
+    for hold in holds:
+        for (call_id,) in conn.execute(
+            select(calls.c.call_id).where(calls.c.call_id.in_(call_ids), _covers(hold))
+        ):
+            found.setdefault(call_id, []).append(hold.hold_id)
+    return found
+
+
+def covered_calls(conn: Connection, hold: HoldRow, status_not: str = "Purging") -> list[str]:
+    """Live calls the hold covers now (calls being erased excluded)."""
+    query = select(calls.c.call_id).where(_covers(hold), calls.c.status != status_not)
+    return list(conn.execute(query).scalars())
+
+
+def count_covered(conn: Connection, hold: HoldRow) -> int:
+    query = (
+        select(func.count()).select_from(calls).where(_covers(hold), calls.c.status != "Purging")
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def covered_being_erased(conn: Connection, hold: HoldRow) -> list[str]:
+    """Calls the hold covers whose erasure is queued or running."""
+    query = select(calls.c.call_id).where(_covers(hold), calls.c.status == "Purging")
+    return list(conn.execute(query).scalars())

@@ -1,0 +1,351 @@
+"""Legal holds (contract §12) over real HTTP, on both backends."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from callvault.store.tables import legal_holds, purge_jobs
+from helpers import call_info, post_call
+
+pytestmark = pytest.mark.both_backends
+
+PHONE = "(512) 555-0142"
+OTHER_PHONE = "+1 512 555 0199"
+
+
+@pytest.fixture
+def tokens(live) -> dict[str, str]:
+    return {
+        "capture": live.token("capture"),
+        "purge": live.token("purge"),
+        "hold": live.token("hold"),
+        "audit": live.token("audit"),
+        "admin": live.token("admin"),
+    }
+
+
+def capture_calls(live, token, sessions, phone=PHONE, start="2024-01-01T04:23:00Z") -> dict:
+    ids = {}
+    with live.client(token) as client:
+        for sid in sessions:
+            contacts = [{"type": "Customer", "phoneNumber": phone}]
+            info = call_info(sid, contacts=contacts, startTime=start, endTime=None)
+            answer = post_call(client, info)
+            assert answer.status_code == 200, answer.text
+            ids[sid] = answer.json()["callId"]
+    return ids
+
+
+def place(live, token, **body: Any):
+    body.setdefault("matter", "Doe v. Acme")
+    body.setdefault("reason", "litigation notice of 2026-11-30")
+    with live.client(token) as client:
+        return client.post("/holds/v1", json=body)
+
+
+def wait_state(client, request_id: str, states=("Complete", "Failed", "Held")) -> dict:
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        doc = client.get(f"/purge/v1/requests/{request_id}").json()
+        if doc["state"] in states:
+            return doc
+        time.sleep(0.05)
+    raise AssertionError(f"request {request_id} never reached {states}: {doc}")
+
+
+def audit_actions(live, token) -> list[dict]:
+    with live.client(token) as client:
+        return client.get("/audit/v1/events", params={"limit": 1000}).json()["events"]
+
+
+# --------------------------------------------------------------------------- placing and reading
+
+
+def test_place_get_list_release_a_hold(live, tokens):
+    ids = capture_calls(live, tokens["capture"], ["h1", "h2"])
+    capture_calls(live, tokens["capture"], ["other"], phone=OTHER_PHONE)
+    answer = place(live, tokens["hold"], phoneNumbers=["512-555-0142"], sessionIds=["h2"])
+    assert answer.status_code == 201, answer.text
+    hold = answer.json()
+    assert answer.headers["location"] == f"/holds/v1/{hold['holdId']}"
+    assert len(hold["holdId"]) >= 32
+    assert hold["state"] == "Active"
+    assert hold["matter"] == "Doe v. Acme"
+    assert hold["reason"] == "litigation notice of 2026-11-30"
+    assert hold["createdBy"]
+    assert hold["createdAt"].endswith("Z")
+    assert (hold["releasedBy"], hold["releasedAt"], hold["releaseReason"]) == (None, None, None)
+    assert hold["scope"] == {
+        "callIds": [],
+        "sessionIds": ["h2"],
+        "phoneNumbers": ["+15125550142"],
+        "startedAfter": None,
+        "startedBefore": None,
+    }
+    assert hold["coveredCalls"] == len(ids)
+
+    with live.client(tokens["audit"]) as client:
+        assert client.get(f"/holds/v1/{hold['holdId']}").json() == hold
+        assert client.get("/holds/v1").json() == {"holds": [hold]}
+        assert client.get("/holds/v1", params={"state": "Released"}).json() == {"holds": []}
+
+    with live.client(tokens["hold"]) as client:
+        released = client.post(
+            f"/holds/v1/{hold['holdId']}/release", json={"reason": "case settled"}
+        )
+        assert released.status_code == 200, released.text
+        doc = released.json()
+        assert doc["state"] == "Released"
+        assert doc["releaseReason"] == "case settled"
+        assert doc["releasedBy"]
+        assert doc["releasedAt"]
+        again = client.post(f"/holds/v1/{hold['holdId']}/release", json={"reason": "twice"})
+        assert again.status_code == 409
+        assert again.headers["content-type"] == "application/problem+json"
+        assert client.get("/holds/v1").json() == {"holds": []}
+        listed = client.get("/holds/v1", params={"state": "all"}).json()["holds"]
+        assert [h["holdId"] for h in listed] == [hold["holdId"]]
+        assert listed[0]["state"] == "Released"
+
+    events = audit_actions(live, tokens["audit"])
+    placed = [e for e in events if e["action"] == "hold.placed"]
+    released_events = [e for e in events if e["action"] == "hold.released"]
+    assert placed[0]["details"]["holdId"] == hold["holdId"]
+    assert placed[0]["details"]["reason"] == "litigation notice of 2026-11-30"
+    assert placed[0]["actor"] == hold["createdBy"]
+    assert released_events[0]["details"]["reason"] == "case settled"
+    assert "5550142" not in str(events)
+
+
+def test_list_is_newest_first(live, tokens):
+    first = place(live, tokens["hold"], sessionIds=["a"]).json()
+    second = place(live, tokens["hold"], sessionIds=["b"]).json()
+    with live.client(tokens["hold"]) as client:
+        holds = client.get("/holds/v1").json()["holds"]
+    assert [h["holdId"] for h in holds] == [second["holdId"], first["holdId"]]
+
+
+@pytest.mark.parametrize(
+    ("body", "mentions"),
+    [
+        ({"matter": "M", "reason": "R"}, "scope"),
+        ({"reason": "R", "sessionIds": ["s"]}, "matter"),
+        ({"matter": "M", "sessionIds": ["s"]}, "reason"),
+        ({"matter": "", "reason": "R", "sessionIds": ["s"]}, "matter"),
+        ({"matter": "M", "reason": "   ", "sessionIds": ["s"]}, "reason"),
+        ({"matter": "M" * 201, "reason": "R", "sessionIds": ["s"]}, "200"),
+        ({"matter": "M", "reason": "R" * 2001, "sessionIds": ["s"]}, "2000"),
+        ({"matter": "M", "reason": "R", "sessionIds": [f"s{i}" for i in range(1001)]}, "1000"),
+        ({"matter": "M", "reason": "R", "callIds": [f"c{i}" for i in range(1001)]}, "1000"),
+        ({"matter": "M", "reason": "R", "phoneNumbers": ["+15125550100"] * 1001}, "1000"),
+        ({"matter": "M", "reason": "R", "phoneNumbers": ["12"]}, "phoneNumbers[0]"),
+        ({"matter": "M", "reason": "R", "phoneNumbers": ["555-1234"]}, "area code"),
+        ({"matter": "M", "reason": "R", "sessionIds": [""]}, "sessionIds[0]"),
+        ({"matter": "M", "reason": "R", "sessionIds": "s1"}, "sessionIds"),
+        ({"matter": "M", "reason": "R", "sessionIds": [1]}, "sessionIds"),
+        ({"matter": "M", "reason": "R", "startedAfter": "yesterday"}, "startedAfter"),
+        (
+            {
+                "matter": "M",
+                "reason": "R",
+                "startedAfter": "2024-02-01T00:00:00Z",
+                "startedBefore": "2024-01-01T00:00:00Z",
+            },
+            "earlier",
+        ),
+        ({"matter": "M", "reason": "R", "phones": ["+15125550100"]}, "phones"),
+        ({"matter": 5, "reason": "R", "sessionIds": ["s"]}, "matter"),
+        ({"matter": "M\x00", "reason": "R", "sessionIds": ["s"]}, "matter"),
+    ],
+)
+def test_bad_holds_are_400_and_change_nothing(live, tokens, body, mentions):
+    with live.client(tokens["hold"]) as client:
+        answer = client.post("/holds/v1", json=body)
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert mentions in answer.json()["detail"]
+    with live.runtime.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(legal_holds)).scalar_one() == 0
+
+
+def test_non_json_and_unknown_and_bad_release(live, tokens):
+    with live.client(tokens["hold"]) as client:
+        assert client.post("/holds/v1", content=b"{nope").status_code == 400
+        assert client.post("/holds/v1", json=[1]).status_code == 400
+        assert client.get("/holds/v1/nope").status_code == 404
+        assert client.post("/holds/v1/nope/release", json={"reason": "r"}).status_code == 404
+        assert client.get("/holds/v1", params={"state": "gone"}).status_code == 400
+        hold = client.post(
+            "/holds/v1", json={"matter": "M", "reason": "R", "sessionIds": ["s"]}
+        ).json()
+        for body in ({}, {"reason": ""}, {"reason": 3}):
+            answer = client.post(f"/holds/v1/{hold['holdId']}/release", json=body)
+            assert answer.status_code == 400, answer.text
+        assert client.get(f"/holds/v1/{hold['holdId']}").json()["state"] == "Active"
+
+
+def test_permissions(live, tokens):
+    body = {"matter": "M", "reason": "R", "sessionIds": ["s"]}
+    for who in ("capture", "purge", "audit"):
+        with live.client(tokens[who]) as client:
+            assert client.post("/holds/v1", json=body).status_code == 403
+    with live.client(tokens["capture"]) as client:
+        assert client.get("/holds/v1").status_code == 403
+    with live.client() as client:
+        assert client.get("/holds/v1").status_code == 401
+    with live.client(tokens["admin"]) as client:
+        hold = client.post("/holds/v1", json=body).json()
+    with live.client(tokens["audit"]) as client:
+        answer = client.post(f"/holds/v1/{hold['holdId']}/release", json={"reason": "r"})
+        assert answer.status_code == 403
+
+
+# --------------------------------------------------------------------------- a hold beats a purge
+
+
+def _held_answer(items: list[dict], hold_id: str) -> None:
+    for item in items:
+        assert item["status"] == "Error", item
+        assert item["errorMsg"] == f"held by legal hold {hold_id}"
+
+
+@pytest.mark.parametrize("what_if", [False, True])
+def test_every_purge_endpoint_refuses_covered_calls(live, tokens, what_if):
+    ids = capture_calls(live, tokens["capture"], ["p1", "p2"])
+    free = capture_calls(live, tokens["capture"], ["free"], phone=OTHER_PHONE)
+    hold = place(live, tokens["hold"], phoneNumbers=[PHONE]).json()
+    params = {"whatIf": "true"} if what_if else {}
+    with live.client(tokens["purge"]) as client:
+        by_call = client.post("/purge/v1/calls", params=params, json={"ids": [ids["p1"]]}).json()
+        by_session = client.post(
+            "/purge/v1/calls/sessions", params=params, json={"ids": ["p2", "free"]}
+        ).json()
+        by_phone = client.post(
+            "/purge/v1/calls/customer", params=params, json={"phoneNumber": "+15125550142"}
+        ).json()
+        _held_answer(by_call["items"], hold["holdId"])
+        _held_answer(by_session["items"][:1], hold["holdId"])
+        assert by_session["items"][1]["status"] == ("WhatIf" if what_if else "Purging")
+        assert {i["callId"] for i in by_phone["items"]} == {ids["p1"], ids["p2"]}
+        _held_answer(by_phone["items"], hold["holdId"])
+        tracked = client.get(f"/purge/v1/requests/{by_call['requestId']}").json()
+        assert tracked["items"][0]["status"] == "Held"
+        assert tracked["items"][0]["holdIds"] == [hold["holdId"]]
+        assert tracked["state"] == ("Complete" if what_if else "Held")
+        if not what_if:
+            done = wait_state(client, by_session["requestId"])
+            assert [i["status"] for i in done["items"]] == ["Held", "Purged"]
+            assert done["state"] == "Held"
+    # Neither hidden nor queued: still served, status unchanged.
+    with live.client(tokens["admin"]) as client:
+        for call_id in ids.values():
+            assert client.get(f"/calls/v1/{call_id}").status_code == 200
+        status = client.post("/callCapture/v1/status", json={"CallSessionIds": ["p1", "p2"]})
+        assert all(s["status"] in ("Concluded", "Complete") for s in status.json()["callSessions"])
+    with live.runtime.engine.connect() as conn:
+        queued = conn.execute(select(purge_jobs.c.call_id)).scalars().all()
+    assert set(queued) <= set(free.values())
+
+
+def test_a_hold_is_a_standing_rule_and_windows_narrow_it(live, tokens):
+    window = place(
+        live,
+        tokens["hold"],
+        startedAfter="2024-03-01T00:00:00",
+        startedBefore="2024-04-01T00:00:00.000Z",
+    ).json()
+    assert window["coveredCalls"] == 0
+    inside = capture_calls(live, tokens["capture"], ["in"], start="2024-03-15T10:00:00Z")
+    capture_calls(live, tokens["capture"], ["edge"], start="2024-04-01T00:00:00Z")
+    capture_calls(live, tokens["capture"], ["before"], start="2024-02-29T23:59:59Z")
+    with live.client(tokens["hold"]) as client:
+        assert client.get(f"/holds/v1/{window['holdId']}").json()["coveredCalls"] == 1
+    with live.client(tokens["purge"]) as client:
+        answer = client.post("/purge/v1/calls/sessions", json={"ids": ["in", "edge", "before"]})
+        items = answer.json()["items"]
+        assert items[0] == {
+            "callId": inside["in"],
+            "sessionId": "in",
+            "status": "Error",
+            "errorMsg": f"held by legal hold {window['holdId']}",
+        }
+        assert [i["status"] for i in items[1:]] == ["Purging", "Purging"]
+
+
+def test_hold_placed_while_queued_saves_the_call_and_release_resumes_it(live, tokens):
+    live.app_state.workers.close()  # the erasure waits in the queue
+    ids = capture_calls(live, tokens["capture"], ["q1", "q2"])
+    with live.client(tokens["admin"]) as client:
+        before = client.post("/callCapture/v1/status", json={"CallSessionIds": ["q1"]}).json()
+    with live.client(tokens["purge"]) as client:
+        accepted = client.post("/purge/v1/calls/sessions", json={"ids": ["q1", "q2"]}).json()
+    assert [i["status"] for i in accepted["items"]] == ["Purging", "Purging"]
+
+    hold = place(live, tokens["hold"], sessionIds=["q1"]).json()
+    assert hold["coveredCalls"] == 1
+    with live.client(tokens["purge"]) as client:
+        tracked = client.get(f"/purge/v1/requests/{accepted['requestId']}").json()
+    assert tracked["state"] == "Purging"  # q2 still waits
+    assert [i["status"] for i in tracked["items"]] == ["Held", "Purging"]
+    assert tracked["items"][0]["holdIds"] == [hold["holdId"]]
+    with live.client(tokens["admin"]) as client:
+        assert client.get(f"/calls/v1/{ids['q1']}").status_code == 200
+        assert client.get(f"/calls/v1/{ids['q1']}/audio").status_code == 200
+        assert client.get(f"/calls/v1/{ids['q2']}").status_code == 404
+        after = client.post("/callCapture/v1/status", json={"CallSessionIds": ["q1"]}).json()
+    assert after == before
+
+    # A second hold on the same call: releasing the first alone resumes nothing.
+    second = place(live, tokens["hold"], callIds=[ids["q1"]], matter="Roe v. Acme").json()
+    with live.client(tokens["hold"]) as client:
+        client.post(f"/holds/v1/{hold['holdId']}/release", json={"reason": "settled"})
+    with live.client(tokens["purge"]) as client:
+        tracked = client.get(f"/purge/v1/requests/{accepted['requestId']}").json()
+    assert tracked["items"][0]["status"] == "Held"
+    assert tracked["items"][0]["holdIds"] == [second["holdId"]]
+
+    with live.client(tokens["hold"]) as client:
+        client.post(f"/holds/v1/{second['holdId']}/release", json={"reason": "dismissed"})
+    with live.client(tokens["purge"]) as client:
+        tracked = client.get(f"/purge/v1/requests/{accepted['requestId']}").json()
+        assert tracked["state"] == "Purging"
+        assert [i["status"] for i in tracked["items"]] == ["Purging", "Purging"]
+        with live.client(tokens["admin"]) as reader:
+            assert reader.get(f"/calls/v1/{ids['q1']}").status_code == 404
+
+        from callvault.purge.worker import PurgeWorker, WorkerOptions
+
+        PurgeWorker(live.runtime, WorkerOptions()).run_once()
+        done = wait_state(client, accepted["requestId"])
+    assert done["state"] == "Complete"
+    assert [i["status"] for i in done["items"]] == ["Purged", "Purged"]
+    assert live.runtime.keystore.get(ids["q1"]) is None
+    actions = [e["action"] for e in audit_actions(live, tokens["audit"])]
+    assert actions.count("purge.held") == 1
+    assert actions.count("purge.resumed") == 1
+    assert actions.count("hold.released") == 2
+
+
+def test_release_resumes_an_erasure_refused_at_acceptance(live, tokens):
+    ids = capture_calls(live, tokens["capture"], ["r1"])
+    hold = place(live, tokens["hold"], callIds=[ids["r1"]]).json()
+    with live.client(tokens["purge"]) as client:
+        accepted = client.post("/purge/v1/calls", json={"ids": [ids["r1"]]}).json()
+        preview = client.post(
+            "/purge/v1/calls", params={"whatIf": "true"}, json={"ids": [ids["r1"]]}
+        ).json()
+        assert client.get(f"/purge/v1/requests/{accepted['requestId']}").json()["state"] == "Held"
+    with live.client(tokens["hold"]) as client:
+        client.post(f"/holds/v1/{hold['holdId']}/release", json={"reason": "done"})
+    with live.client(tokens["purge"]) as client:
+        done = wait_state(client, accepted["requestId"], states=("Complete", "Failed"))
+        assert done["items"][0]["status"] == "Purged"
+        # A preview is never resumed: it asked for nothing.
+        whatif = client.get(f"/purge/v1/requests/{preview['requestId']}").json()
+        assert whatif["items"][0]["status"] == "Held"
+    with live.client(tokens["admin"]) as client:
+        assert client.get(f"/calls/v1/{ids['r1']}").status_code == 404
