@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from callvault.store.tables import legal_holds, purge_jobs
-from helpers import call_info, post_call
+from helpers import call_info, post_call, stored_bytes
 
 pytestmark = pytest.mark.both_backends
 
@@ -349,3 +349,42 @@ def test_release_resumes_an_erasure_refused_at_acceptance(live, tokens):
         assert whatif["items"][0]["status"] == "Held"
     with live.client(tokens["admin"]) as client:
         assert client.get(f"/calls/v1/{ids['r1']}").status_code == 404
+
+
+def test_hold_racing_a_running_worker_never_keeps_a_call_without_its_key(live, tokens):
+    sessions = [f"race-{i}" for i in range(60)]
+    ids = capture_calls(live, tokens["capture"], sessions)
+    with live.client(tokens["purge"]) as client:
+        accepted = client.post("/purge/v1/calls/sessions", json={"ids": sessions}).json()
+    hold = place(live, tokens["hold"], sessionIds=sessions).json()
+    with live.client(tokens["purge"]) as client:
+        done = wait_state(client, accepted["requestId"])
+    statuses = {i["sessionId"]: i["status"] for i in done["items"]}
+    assert set(statuses.values()) <= {"Purged", "Held"}
+    held = [s for s, status in statuses.items() if status == "Held"]
+    assert hold["coveredCalls"] == len(held)
+    with live.client(tokens["admin"]) as client:
+        for sid in sessions:
+            call_id = ids[sid]
+            key = live.runtime.keystore.get(call_id)
+            if statuses[sid] == "Held":
+                assert key is not None
+                assert client.get(f"/calls/v1/{call_id}/audio").status_code == 200
+            else:
+                assert key is None
+                assert client.get(f"/calls/v1/{call_id}").status_code == 404
+    with live.client(tokens["hold"]) as client:
+        client.post(f"/holds/v1/{hold['holdId']}/release", json={"reason": "over"})
+    with live.client(tokens["purge"]) as client:
+        final = wait_state(client, accepted["requestId"], states=("Complete", "Failed"))
+    assert {i["status"] for i in final["items"]} == {"Purged"}
+
+
+def test_a_holds_phone_numbers_are_never_stored_in_clear(live, tokens):
+    given = ["(646) 555-0187", "+44 20 7946 0958"]
+    hold = place(live, tokens["hold"], phoneNumbers=given).json()
+    assert hold["scope"]["phoneNumbers"] == ["+16465550187", "+442079460958"]
+    stored = stored_bytes(live.runtime)
+    for needle in ("6465550187", "646) 555-0187", "2079460958", "20 7946 0958", "5550187"):
+        assert needle.encode() not in stored, needle
+        assert needle.encode("utf-16-le") not in stored, needle
