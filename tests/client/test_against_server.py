@@ -242,3 +242,56 @@ def test_wait_for_purge_times_out_while_worker_is_stopped(live: LiveServer) -> N
         assert cv.get_purge_request(result.request_ids[0]).state == "Purging"
         # The status API shows what the call had until it is erased (contract §4).
         assert [s.status for s in cv.status(["demo-0"])] == ["Complete"]
+
+
+# -- legal holds ---------------------------------------------------------------------------------
+
+
+def test_hold_lifecycle_with_the_sync_client(live: LiveServer) -> None:
+    seed_calls(live.runtime, 2, seed=21, phones=["+15125550177"])
+    with sdk(live, "purge", "hold", "audit") as cv:
+        hold = cv.place_hold(
+            "Doe v. Acme",
+            "litigation notice",
+            phone_numbers=["(512) 555-0177"],
+            started_after="2000-01-01T00:00:00Z",
+        )
+        assert hold.state == "Active"
+        assert hold.phone_numbers == ("+15125550177",)
+        assert hold.started_after == "2000-01-01T00:00:00Z"
+        assert hold.covered_calls == 2
+        assert cv.get_hold(hold.hold_id) == hold
+        assert [h.hold_id for h in cv.list_holds()] == [hold.hold_id]
+        refused = cv.purge_customer("+15125550177")
+        assert {i.status for i in refused.items} == {"Error"}
+        assert all(i.error_msg == f"held by legal hold {hold.hold_id}" for i in refused.items)
+        request = cv.wait_for_purge(refused.request_ids, timeout=10)[0]
+        assert request.state == "Held"
+        assert {i.hold_ids for i in request.items} == {(hold.hold_id,)}
+        released = cv.release_hold(hold.hold_id, "settled")
+        assert (released.state, released.release_reason) == ("Released", "settled")
+        assert cv.list_holds() == []
+        assert [h.hold_id for h in cv.list_holds("all")] == [hold.hold_id]
+        with pytest.raises(NotFoundError):
+            cv.get_hold("no-such-hold")
+        final = cv.wait_for_purge(refused.request_ids, timeout=30)[0]
+        assert final.state == "Complete"
+        assert {i.status for i in final.items} == {"Purged"}
+
+
+def test_hold_lifecycle_with_the_async_client(live: LiveServer) -> None:
+    client_id, secret = live.user("hold")
+
+    async def main() -> tuple[Any, Any, list[Any]]:
+        async with AsyncClient(
+            live.url, client_id=client_id, client_secret=secret, retry=FAST
+        ) as cv:
+            hold = await cv.place_hold("M", "R", session_ids=["s-1"])
+            got = await cv.get_hold(hold.hold_id)
+            released = await cv.release_hold(hold.hold_id, "done")
+            return got, released, await cv.list_holds("Released")
+
+    got, released, listed = asyncio.run(main())
+    assert got.session_ids == ("s-1",)
+    assert released.state == "Released"
+    assert [h.hold_id for h in listed] == [got.hold_id]

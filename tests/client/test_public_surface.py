@@ -31,6 +31,7 @@ PUBLIC = [
     "CallvaultError",
     "Client",
     "ConflictError",
+    "Hold",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",

@@ -21,7 +21,14 @@ from callvault.client._exceptions import (
     TransportError,
     UnsupportedMediaTypeError,
 )
-from callvault.client._models import CallStatus, Progress, PurgeItem, PurgeRequest, PurgeResult
+from callvault.client._models import (
+    CallStatus,
+    Hold,
+    Progress,
+    PurgeItem,
+    PurgeRequest,
+    PurgeResult,
+)
 from callvault.client._retry import RetryPolicy
 
 __all__ = [
@@ -33,6 +40,7 @@ __all__ = [
     "CallvaultError",
     "Client",
     "ConflictError",
+    "Hold",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",

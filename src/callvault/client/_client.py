@@ -11,7 +11,7 @@ import httpx
 
 from callvault.client import _core
 from callvault.client._core import AudioSource, Op, ProgressCallback, Send, Session, Sleep, T
-from callvault.client._models import CallStatus, PurgeRequest, PurgeResult
+from callvault.client._models import CallStatus, Hold, PurgeRequest, PurgeResult
 from callvault.client._retry import RetryPolicy
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -124,6 +124,42 @@ class Client(_Base):
         """Upload one call; returns its call ID."""
         return self._run(_core.capture_call(self.session, audio, info, content_type))
 
+    def place_hold(
+        self,
+        matter: str,
+        reason: str,
+        *,
+        call_ids: Iterable[str] = (),
+        session_ids: Iterable[str] = (),
+        phone_numbers: Iterable[str] = (),
+        started_after: str | None = None,
+        started_before: str | None = None,
+    ) -> Hold:
+        """Place a legal hold; the calls it covers cannot be erased until it is released."""
+        return self._run(
+            _core.place_hold(
+                self.session,
+                matter,
+                reason,
+                call_ids=call_ids,
+                session_ids=session_ids,
+                phone_numbers=phone_numbers,
+                started_after=started_after,
+                started_before=started_before,
+            )
+        )
+
+    def list_holds(self, state: str = "Active") -> list[Hold]:
+        """Holds newest first; ``state`` is Active, Released or all."""
+        return self._run(_core.list_holds(self.session, state))
+
+    def get_hold(self, hold_id: str) -> Hold:
+        return self._run(_core.get_hold(self.session, hold_id))
+
+    def release_hold(self, hold_id: str, reason: str) -> Hold:
+        """Release a hold: erasures it alone stopped resume without a new request."""
+        return self._run(_core.release_hold(self.session, hold_id, reason))
+
     def close(self) -> None:
         self._http.close()
 
@@ -205,6 +241,39 @@ class AsyncClient(_Base):
         self, audio: AudioSource, info: dict[str, Any], content_type: str = "audio/wav"
     ) -> str:
         return await self._run(_core.capture_call(self.session, audio, info, content_type))
+
+    async def place_hold(
+        self,
+        matter: str,
+        reason: str,
+        *,
+        call_ids: Iterable[str] = (),
+        session_ids: Iterable[str] = (),
+        phone_numbers: Iterable[str] = (),
+        started_after: str | None = None,
+        started_before: str | None = None,
+    ) -> Hold:
+        return await self._run(
+            _core.place_hold(
+                self.session,
+                matter,
+                reason,
+                call_ids=call_ids,
+                session_ids=session_ids,
+                phone_numbers=phone_numbers,
+                started_after=started_after,
+                started_before=started_before,
+            )
+        )
+
+    async def list_holds(self, state: str = "Active") -> list[Hold]:
+        return await self._run(_core.list_holds(self.session, state))
+
+    async def get_hold(self, hold_id: str) -> Hold:
+        return await self._run(_core.get_hold(self.session, hold_id))
+
+    async def release_hold(self, hold_id: str, reason: str) -> Hold:
+        return await self._run(_core.release_hold(self.session, hold_id, reason))
 
     async def aclose(self) -> None:
         await self._http.aclose()

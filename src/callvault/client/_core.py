@@ -25,6 +25,7 @@ from callvault.client._exceptions import (
 )
 from callvault.client._models import (
     CallStatus,
+    Hold,
     Progress,
     PurgeItem,
     PurgeRequest,
@@ -307,6 +308,50 @@ def wait_for_purge(
                 f"{len(pending)} purge request(s) still running after {timeout:g}s", pending
             )
         yield Sleep(poll_interval)
+
+
+def place_hold(
+    session: Session,
+    matter: str,
+    reason: str,
+    *,
+    call_ids: Iterable[str] = (),
+    session_ids: Iterable[str] = (),
+    phone_numbers: Iterable[str] = (),
+    started_after: str | None = None,
+    started_before: str | None = None,
+) -> Op[Hold]:
+    body: dict[str, Any] = {
+        "matter": matter,
+        "reason": reason,
+        "callIds": list(call_ids),
+        "sessionIds": list(session_ids),
+        "phoneNumbers": list(phone_numbers),
+    }
+    if started_after is not None:
+        body["startedAfter"] = started_after
+    if started_before is not None:
+        body["startedBefore"] = started_before
+    # Not retried once sent: a second attempt would place a second hold.
+    response = yield from session.call("POST", "/holds/v1", json=body, idempotent=False)
+    return Hold.from_json(response.json())
+
+
+def list_holds(session: Session, state: str = "Active") -> Op[list[Hold]]:
+    response = yield from session.call("GET", "/holds/v1", params={"state": state})
+    return [Hold.from_json(h) for h in response.json()["holds"]]
+
+
+def get_hold(session: Session, hold_id: str) -> Op[Hold]:
+    response = yield from session.call("GET", f"/holds/v1/{hold_id}")
+    return Hold.from_json(response.json())
+
+
+def release_hold(session: Session, hold_id: str, reason: str) -> Op[Hold]:
+    response = yield from session.call(
+        "POST", f"/holds/v1/{hold_id}/release", json={"reason": reason}, idempotent=False
+    )
+    return Hold.from_json(response.json())
 
 
 def status(session: Session, session_ids: Iterable[str]) -> Op[list[CallStatus]]:

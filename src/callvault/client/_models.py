@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-FINAL_ITEM_STATUSES = frozenset({"Purged", "NotFound", "WhatIf", "Error"})
+# Held: a legal hold stops the erasure until it is released, which may be months away.
+FINAL_ITEM_STATUSES = frozenset({"Purged", "NotFound", "WhatIf", "Error", "Held"})
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class PurgeRequestItem:
     status: str
     error_msg: str | None
     erased_at: str | None
+    hold_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class PurgeRequest:
 
     @property
     def done(self) -> bool:
+        """Nothing left to wait for: Complete, Failed, or Held (until a hold is released)."""
         return self.state != "Purging"
 
     @classmethod
@@ -84,6 +87,7 @@ class PurgeRequest:
                     status=i["status"],
                     error_msg=i.get("errorMsg"),
                     erased_at=i.get("erasedAt"),
+                    hold_ids=tuple(i.get("holdIds") or ()),
                 )
                 for i in doc.get("items", [])
             ],
@@ -114,3 +118,45 @@ class Progress:
     done: int
     total: int
     stage: str  # "submit" or "wait"
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A legal hold: the calls it covers cannot be erased until it is released."""
+
+    hold_id: str
+    matter: str
+    reason: str
+    state: str  # Active | Released
+    created_by: str
+    created_at: str
+    released_by: str | None
+    released_at: str | None
+    release_reason: str | None
+    call_ids: tuple[str, ...]
+    session_ids: tuple[str, ...]
+    phone_numbers: tuple[str, ...]  # E.164
+    started_after: str | None
+    started_before: str | None
+    covered_calls: int
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Hold:
+        scope = doc.get("scope") or {}
+        return cls(
+            hold_id=doc["holdId"],
+            matter=doc.get("matter", ""),
+            reason=doc.get("reason", ""),
+            state=doc.get("state", ""),
+            created_by=doc.get("createdBy", ""),
+            created_at=doc.get("createdAt", ""),
+            released_by=doc.get("releasedBy"),
+            released_at=doc.get("releasedAt"),
+            release_reason=doc.get("releaseReason"),
+            call_ids=tuple(scope.get("callIds") or ()),
+            session_ids=tuple(scope.get("sessionIds") or ()),
+            phone_numbers=tuple(scope.get("phoneNumbers") or ()),
+            started_after=scope.get("startedAfter"),
+            started_before=scope.get("startedBefore"),
+            covered_calls=int(doc.get("coveredCalls", 0)),
+        )
