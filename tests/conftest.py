@@ -91,10 +91,13 @@ def scale_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOut]:
 
 @pytest.fixture
 def settings(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Settings:
+    """The instance's settings; ``@pytest.mark.settings(name=value)`` overrides some."""
+    marker = request.node.get_closest_marker("settings")
+    overrides = dict(marker.kwargs) if marker is not None else {}
     if backend == "embedded":
-        return Settings(data_dir=tmp_path / "data")
+        return Settings(data_dir=tmp_path / "data", **overrides)
     servers: ScaleOut = request.getfixturevalue("scale_out")
-    return servers.settings(tmp_path / "data")
+    return servers.settings(tmp_path / "data", **overrides)
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ Hierarchy::
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class CallvaultError(Exception):
     """Base of every error a client can cause; ``detail`` tells the client what to fix."""
@@ -28,6 +30,8 @@ class CallvaultError(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+        # Members a problem-details body carries beside type/title/status/detail.
+        self.extra: dict[str, Any] = {}
 
 
 class BadInput(CallvaultError):

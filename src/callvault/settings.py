@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     purge_max_attempts: int = Field(
         default=8, ge=1, description="Attempts before an erasure gives up (item Error)."
     )
+    purge_confirm_above: int = Field(
+        default=100,
+        ge=0,
+        description="A customer purge that would queue more calls than this needs the "
+        "confirmToken of a whatIf preview of the same number (409 otherwise).",
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -295,3 +295,21 @@ def test_hold_lifecycle_with_the_async_client(live: LiveServer) -> None:
     assert got.session_ids == ("s-1",)
     assert released.state == "Released"
     assert [h.hold_id for h in listed] == [got.hold_id]
+
+
+@pytest.mark.settings(purge_confirm_above=2)
+def test_customer_purge_confirmed_with_the_previews_token(live: LiveServer) -> None:
+    from callvault.client import ConfirmationRequiredError
+
+    seed_calls(live.runtime, 3, seed=22, phones=["+15125550155"])
+    with sdk(live) as cv:
+        with pytest.raises(ConfirmationRequiredError) as refused:
+            cv.purge_customer("+15125550155")
+        assert refused.value.matched == 3
+        assert refused.value.status_code == 409
+        preview = cv.purge_customer("+15125550155", what_if=True)
+        assert preview.confirm_token
+        done = cv.purge_customer("+15125550155", confirm=preview.confirm_token)
+        assert [i.status for i in done.items] == ["Purging"] * 3
+        with pytest.raises(ConfirmationRequiredError):
+            cv.purge_customer("+15125550155", confirm=preview.confirm_token)

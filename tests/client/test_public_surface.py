@@ -30,6 +30,7 @@ PUBLIC = [
     "CallStatus",
     "CallvaultError",
     "Client",
+    "ConfirmationRequiredError",
     "ConflictError",
     "Hold",
     "NotFoundError",

@@ -33,8 +33,22 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
-def problem(status: int, title: str, slug: str, detail: str, **headers: str) -> Response:
-    body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
+def problem(
+    status: int,
+    title: str,
+    slug: str,
+    detail: str,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """RFC 9457 problem details; ``extra`` members (e.g. ``matched``) extend the body."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    body.update(extra or {})
     return ProblemResponse(body, status_code=status, headers=headers or None)
 
 
@@ -42,7 +56,7 @@ def error_response(exc: CallvaultError) -> Response:
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else {}
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = retry_after_header(exc.retry_after)
-    return problem(exc.status, exc.title, exc.slug, exc.detail, **headers)
+    return problem(exc.status, exc.title, exc.slug, exc.detail, exc.extra, headers)
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -92,7 +106,7 @@ def install(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
-        return problem(exc.status_code, title, slug, detail, **headers)
+        return problem(exc.status_code, title, slug, detail, headers=headers)
 
     @app.exception_handler(DataError)
     async def _data(_request: Request, exc: DataError) -> Response:

@@ -95,8 +95,13 @@ class Client(_Base):
             _core.purge_ids(self.session, "sessions", ids, what_if, progress or self.progress)
         )
 
-    def purge_customer(self, phone: str, what_if: bool = False) -> PurgeResult:
-        return self._run(_core.purge_customer(self.session, phone, what_if))
+    def purge_customer(
+        self, phone: str, what_if: bool = False, confirm: str | None = None
+    ) -> PurgeResult:
+        """Purge (or with ``what_if``, preview) every call of a customer number. A preview's
+        ``confirm_token`` passed as ``confirm`` purges exactly the calls it showed, or raises
+        ConfirmationRequiredError; a large purge without one raises it too (``matched``)."""
+        return self._run(_core.purge_customer(self.session, phone, what_if, confirm))
 
     def get_purge_request(self, request_id: str) -> PurgeRequest:
         return self._run(_core.get_purge_request(self.session, request_id))
@@ -215,8 +220,10 @@ class AsyncClient(_Base):
             _core.purge_ids(self.session, "sessions", ids, what_if, progress or self.progress)
         )
 
-    async def purge_customer(self, phone: str, what_if: bool = False) -> PurgeResult:
-        return await self._run(_core.purge_customer(self.session, phone, what_if))
+    async def purge_customer(
+        self, phone: str, what_if: bool = False, confirm: str | None = None
+    ) -> PurgeResult:
+        return await self._run(_core.purge_customer(self.session, phone, what_if, confirm))
 
     async def get_purge_request(self, request_id: str) -> PurgeRequest:
         return await self._run(_core.get_purge_request(self.session, request_id))

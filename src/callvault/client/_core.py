@@ -89,7 +89,7 @@ def _error_from(response: httpx.Response, token_request: bool = False) -> Except
     message = f"{response.status_code} from {response.request.method} {response.request.url.path}"
     if detail:
         message += f": {detail}"
-    cls = error_class(response.status_code)
+    cls = error_class(response.status_code, body)
     if token_request and response.status_code in (400, 401):
         cls = AuthenticationError  # RFC 6749 answers refused credentials with 400
     return cls(
@@ -265,16 +265,21 @@ def purge_ids(
     return PurgeResult(items=items, request_ids=request_ids)
 
 
-def purge_customer(session: Session, phone: str, what_if: bool) -> Op[PurgeResult]:
-    params = {"whatIf": "true"} if what_if else None
+def purge_customer(
+    session: Session, phone: str, what_if: bool, confirm: str | None = None
+) -> Op[PurgeResult]:
+    params: dict[str, str] = {"whatIf": "true"} if what_if else {}
+    if confirm is not None:
+        params["confirm"] = confirm
     response = yield from session.call(
-        "POST", "/purge/v1/calls/customer", json={"phoneNumber": phone}, params=params
+        "POST", "/purge/v1/calls/customer", json={"phoneNumber": phone}, params=params or None
     )
     doc = response.json()
     request_id = doc.get("requestId")
     return PurgeResult(
         items=[PurgeItem.from_json(i, None, request_id) for i in doc["items"]],
         request_ids=[request_id] if request_id else [],
+        confirm_token=doc.get("confirmToken"),
     )
 
 

@@ -11,6 +11,7 @@ Hierarchy::
         ├── PermissionDeniedError     403
         ├── NotFoundError             404
         ├── ConflictError             409
+        │   └── ConfirmationRequiredError  a customer purge needs (another) preview's token
         ├── PayloadTooLargeError      413
         ├── UnsupportedMediaTypeError 415
         ├── RateLimitError            429 (``retry_after`` seconds)
@@ -79,6 +80,15 @@ class ConflictError(APIError):
     pass
 
 
+class ConfirmationRequiredError(ConflictError):
+    """A customer purge that would erase ``matched`` calls needs the ``confirm_token`` of a
+    whatIf preview of the same number (or the token given no longer fits: preview anew)."""
+
+    @property
+    def matched(self) -> int:
+        return int(self.body.get("matched", 0)) if isinstance(self.body, dict) else 0
+
+
 class PayloadTooLargeError(APIError):
     pass
 
@@ -107,8 +117,10 @@ _BY_STATUS: dict[int, type[APIError]] = {
 }
 
 
-def error_class(status_code: int) -> type[APIError]:
-    """The one mapping from an HTTP status to the error raised for it."""
+def error_class(status_code: int, body: Any = None) -> type[APIError]:
+    """The one mapping from an HTTP status (and problem body) to the error raised for it."""
     if status_code >= 500:
         return ServerError
+    if status_code == 409 and isinstance(body, dict) and "matched" in body:
+        return ConfirmationRequiredError
     return _BY_STATUS.get(status_code, APIError)

@@ -38,6 +38,8 @@ class PurgeResult:
 
     items: list[PurgeItem]
     request_ids: list[str] = field(default_factory=list)
+    # A customer preview's: pass it as ``confirm=`` to purge exactly the calls it showed.
+    confirm_token: str | None = None
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

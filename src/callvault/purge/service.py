@@ -19,6 +19,7 @@ from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.errors import BadInput, NotFound
 from callvault.ids import new_request_id
 from callvault.phone import to_e164
+from callvault.purge import guards
 from callvault.purge.governance import Governance
 from callvault.runtime import Runtime
 from callvault.store import purges
@@ -55,6 +56,12 @@ class PurgeResult:
     kind: str
     what_if: bool
     items: list[PurgeItem]
+    confirm_token: str | None = None  # a customer whatIf's, for the purge that follows
+
+
+# Runs inside the acceptance transaction with the calls the request would queue: raises to refuse
+# the request, or returns a confirm token (a customer preview's).
+Guard = Callable[[Connection, list[str]], str | None]
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,7 @@ class _Accepted:
     items: list[PurgeItem]
     to_queue: list[str]
     event: AuditEvent
+    confirm_token: str | None = None
 
 
 # (asked ID or None for a customer match, the live call or None)
@@ -99,7 +107,9 @@ class PurgeService:
 
         return self._accept("sessions", resolve, what_if, actor, by_session=True)
 
-    def purge_customer(self, phone: str, what_if: bool, actor: str) -> PurgeResult:
+    def purge_customer(
+        self, phone: str, what_if: bool, actor: str, confirm: str | None = None
+    ) -> PurgeResult:
         e164 = to_e164(phone, self.runtime.settings.default_region)
         if e164 is None:
             raise BadInput(
@@ -113,8 +123,16 @@ class PurgeService:
                 (None, call) for call in purges.calls_by_customer(conn, digest, lock=not what_if)
             ]
 
+        confirm_above = self.runtime.settings.purge_confirm_above
+
+        def guard(conn: Connection, would_queue: list[str]) -> str | None:
+            if what_if:
+                return guards.issue_confirm_token(conn, actor, digest, would_queue)
+            guards.check_customer_purge(conn, actor, digest, would_queue, confirm, confirm_above)
+            return None
+
         phone_hash = self.runtime.keys.audit_hash(e164)
-        return self._accept("customer", resolve, what_if, actor, False, phone_hash)
+        return self._accept("customer", resolve, what_if, actor, False, phone_hash, guard)
 
     def _accept(
         self,
@@ -124,6 +142,7 @@ class PurgeService:
         actor: str,
         by_session: bool,
         phone_hash: str | None = None,
+        guard: Guard | None = None,
     ) -> PurgeResult:
         request_id = new_request_id()
 
@@ -133,6 +152,7 @@ class PurgeService:
                 conn, [c.call_id for _, c in resolved if c is not None and c.status != PURGING]
             )
             items, to_queue, to_requeue = self._items(resolved, what_if, by_session, held)
+            confirm_token = guard(conn, to_queue) if guard is not None else None
             if not what_if:
                 purges.enqueue(conn, request_id, to_queue)
                 purges.requeue_failed(conn, to_requeue)
@@ -167,13 +187,13 @@ class PurgeService:
             if phone_hash is not None:
                 details["phoneHash"] = phone_hash
             event = AuditEvent("purge.requested", actor, request_id, None, None, details)
-            return _Accepted(items, to_queue, event)
+            return _Accepted(items, to_queue, event, confirm_token)
 
         accepted = self._writes.run(unit)
         items, to_queue = accepted.items, accepted.to_queue
         if to_queue and not what_if and self._on_queued is not None:
             self._on_queued()
-        return PurgeResult(request_id=request_id, kind=kind, what_if=what_if, items=items)
+        return PurgeResult(request_id, kind, what_if, items, accepted.confirm_token)
 
     def _append_events(self, conn: Connection, accepted: list[_Accepted]) -> None:
         # Once per batch, after every unit took its row locks (see store/group_commit.py).

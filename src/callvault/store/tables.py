@@ -244,3 +244,17 @@ hold_phones = Table(
     # The blind-index digest of a customer phone the hold names (as customer_phones.digest).
     Column("digest", LargeBinary(32), primary_key=True),
 )
+
+confirm_tokens = Table(
+    "confirm_tokens",
+    metadata,
+    # SHA-256 of the token a customer whatIf answered: the token itself is never stored.
+    Column("token_hash", LargeBinary(32), primary_key=True),
+    Column("user_name", String(200), nullable=False),
+    Column("phone_digest", LargeBinary(32), nullable=False),
+    # SHA-256 over the sorted call IDs the preview would have queued.
+    Column("calls_digest", LargeBinary(32), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    Index(None, "expires_at"),
+)

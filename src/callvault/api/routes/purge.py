@@ -63,7 +63,13 @@ def _answer(result: PurgeResult, request: Request, response: Response) -> dict[s
         metrics.purge_items.labels(item.status).inc()
     if not result.what_if:
         response.headers["Location"] = f"/purge/v1/requests/{result.request_id}"
-    return {"items": [i.to_json() for i in result.items], "requestId": result.request_id}
+    answer: dict[str, Any] = {
+        "items": [i.to_json() for i in result.items],
+        "requestId": result.request_id,
+    }
+    if result.confirm_token is not None:
+        answer["confirmToken"] = result.confirm_token
+    return answer
 
 
 @router.post(
@@ -72,6 +78,7 @@ def _answer(result: PurgeResult, request: Request, response: Response) -> dict[s
     dependencies=[JsonBody],
     summary="Purge calls by call ID (1 to 100)",
     response_model=PurgeOut,
+    response_model_exclude_unset=True,
     responses=PROBLEMS,
 )
 async def purge_calls(
@@ -92,6 +99,7 @@ async def purge_calls(
     dependencies=[JsonBody],
     summary="Purge calls by session ID (1 to 100)",
     response_model=PurgeOut,
+    response_model_exclude_unset=True,
     responses=PROBLEMS,
 )
 async def purge_sessions(
@@ -112,6 +120,7 @@ async def purge_sessions(
     dependencies=[JsonBody],
     summary="Purge every call of a customer phone number",
     response_model=PurgeOut,
+    response_model_exclude_unset=True,
     responses=PROBLEMS,
 )
 async def purge_customer(
@@ -120,10 +129,18 @@ async def purge_customer(
     response: Response,
     user: PurgeUser,
     whatIf: WhatIf = None,
+    confirm: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="The confirmToken of a whatIf of this number by this user: the purge "
+            "is accepted only for exactly the calls that preview showed.",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     what_if = _what_if(request)
     result = await run_in_threadpool(
-        _service(request).purge_customer, body.phoneNumber, what_if, user.name
+        _service(request).purge_customer, body.phoneNumber, what_if, user.name, confirm
     )
     return _answer(result, request, response)
 

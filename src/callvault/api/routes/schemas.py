@@ -161,6 +161,11 @@ class PurgeItemOut(BaseModel):
 class PurgeOut(BaseModel):
     items: list[PurgeItemOut]
     requestId: str
+    confirmToken: str | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Customer whatIf only: confirms the purge of exactly the previewed calls "
+        "(?confirm=), for this user, within 15 minutes, once.",
+    )
 
 
 class PurgeRequestItemOut(PurgeItemOut):

@@ -1,0 +1,88 @@
+"""Guards against mistaken and stolen-credential purges (contract §13).
+
+A customer purge is the one request whose size the caller does not choose: a switchboard or test
+number may be the "customer" on thousands of calls. Every customer whatIf therefore answers a
+``confirmToken`` bound to the user, the number and the exact calls it showed; a purge that would
+queue more than ``purge_confirm_above`` calls needs it, and any purge that carries one is held to
+it, so a client (the CLI does) can never erase more than it showed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import Connection
+
+from callvault.errors import Conflict
+from callvault.store import confirmations
+from callvault.store.types import utcnow
+
+CONFIRM_TTL = timedelta(minutes=15)
+MAX_TOKEN_CHARS = 200
+
+
+class ConfirmationRequired(Conflict):
+    """409 whose problem carries ``matched``: how many calls the purge would queue."""
+
+    def __init__(self, detail: str, matched: int) -> None:
+        super().__init__(detail)
+        self.extra = {"matched": matched}
+
+
+def _calls_digest(call_ids: Sequence[str]) -> bytes:
+    return hashlib.sha256("\n".join(sorted(call_ids)).encode()).digest()
+
+
+def _token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+def issue_confirm_token(
+    conn: Connection, user: str, phone_digest: bytes, would_queue: Sequence[str]
+) -> str:
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    confirmations.issue(
+        conn,
+        _token_hash(token),
+        user,
+        phone_digest,
+        _calls_digest(would_queue),
+        now,
+        now + CONFIRM_TTL,
+    )
+    return token
+
+
+def check_customer_purge(
+    conn: Connection,
+    user: str,
+    phone_digest: bytes,
+    to_queue: Sequence[str],
+    confirm: str | None,
+    confirm_above: int,
+) -> None:
+    """Raise unless the purge may queue ``to_queue``; a fitting token is used up."""
+    if confirm is not None:
+        fits = len(confirm) <= MAX_TOKEN_CHARS and confirmations.redeem(
+            conn, _token_hash(confirm), user, phone_digest, _calls_digest(to_queue), utcnow()
+        )
+        if not fits:
+            raise ConfirmationRequired(
+                "this confirm token does not fit this purge: it was issued to another user or "
+                "for another number, it expired (15 minutes) or was used, or the number's calls "
+                f"changed since the preview ({len(to_queue)} would be queued now); preview "
+                "anew with ?whatIf=true and confirm with its confirmToken",
+                len(to_queue),
+            )
+        return
+    if len(to_queue) > confirm_above:
+        raise ConfirmationRequired(
+            f"this customer purge would erase {len(to_queue)} calls, more than the "
+            f"{confirm_above} allowed without confirmation: preview it with ?whatIf=true, check "
+            "the calls, then purge with ?confirm=<confirmToken of that preview>",
+            len(to_queue),
+        )
