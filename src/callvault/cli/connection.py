@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +22,7 @@ from typing import Annotated, Any
 import typer
 
 from callvault.cli.errors import fail
+from callvault.client import Client
 
 DEFAULT_CONFIG = Path("~/.config/callvault/config.toml")
 
@@ -61,13 +64,20 @@ class Connection:
     client_secret: str | None
     token: str | None
 
-    def client_kwargs(self) -> dict[str, Any]:
-        return {
-            "instance": self.instance if not self.url else None,
-            "client_id": self.client_id,
-            "client_secret": self.client_secret,
-            "token": self.token,
-        }
+    @contextmanager
+    def client(self) -> Iterator[Client]:
+        try:
+            client = Client(
+                self.url,
+                instance=self.instance if not self.url else None,
+                client_id=self.client_id,
+                client_secret=self.client_secret,
+                token=self.token,
+            )
+        except ValueError as exc:
+            fail(str(exc), code=2)
+        with client:
+            yield client
 
 
 def _profile(config: Path | None, name: str | None) -> dict[str, Any]:
@@ -93,15 +103,17 @@ def _profile(config: Path | None, name: str | None) -> dict[str, Any]:
     return profile
 
 
-def resolve(
-    url: str | None,
-    instance: str | None,
-    client_id: str | None,
-    client_secret: str | None,
-    token: str | None,
-    profile: str | None,
-    config: Path | None,
+def connection_options(
+    url: Url = None,
+    instance: Instance = None,
+    client_id: ClientId = None,
+    client_secret: ClientSecret = None,
+    token: Token = None,
+    profile: Profile = None,
+    config: ConfigFile = None,
 ) -> Connection:
+    """The connection options of every client command (``@uses(connection_options)``), resolved
+    over the config file's profile; missing or contradictory ones are usage errors."""
     saved = _profile(config, profile)
     given_url = url or (None if instance else saved.get("url"))
     given_instance = instance or (None if url else saved.get("instance"))
