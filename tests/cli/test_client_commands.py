@@ -201,6 +201,17 @@ def test_customer_what_if_lists_calls_and_purges_nothing(live, cli, capture):
     assert _jobs(live) == 0
 
 
+def test_counts_are_pluralized(live, cli, capture):
+    _customer_calls(live, capture, "+15125556666", 1)
+    preview = cli("purge", "customer", "+15125556666", "--what-if")
+    assert preview.returncode == 0, preview.stderr
+    assert "1 call would be erased" in preview.stderr
+    refused = cli("purge", "customer", "+15125556666")
+    assert "1 call of this customer will be erased" in refused.stderr
+    one = cli("purge", "sessions", "ghost")
+    assert "1 ID: NotFound: 1" in one.stderr
+
+
 def test_customer_without_a_terminal_or_yes_purges_nothing(live, cli, capture):
     _customer_calls(live, capture, "+15125554444", 2)
     result = cli("purge", "customer", "512-555-4444", stdin="y\n")

@@ -9,6 +9,7 @@ import typer
 
 from callvault.cli.errors import fail
 from callvault.cli.options import Store, server_command
+from callvault.cli.output import count
 
 audit_app = typer.Typer(help="The append-only audit trail.", no_args_is_help=True)
 
@@ -47,5 +48,5 @@ def verify(*, store: Store) -> None:
     finally:
         runtime.close()
     if problem is not None:
-        fail(f"audit trail broken after {checked} good events: {problem}")
-    typer.echo(f"audit trail intact: {checked} events")
+        fail(f"audit trail broken after {count(checked, 'good event')}: {problem}")
+    typer.echo(f"audit trail intact: {count(checked, 'event')}")

@@ -19,7 +19,7 @@ from callvault.cli.connection import Connection, connection_options
 from callvault.cli.depends import uses
 from callvault.cli.errors import fail
 from callvault.cli.idfile import read_ids
-from callvault.cli.output import OutputFormat, ProgressReporter, emit, stderr, summary
+from callvault.cli.output import OutputFormat, ProgressReporter, count, emit, stderr, summary
 from callvault.client import (
     APIError,
     CallvaultError,
@@ -172,18 +172,20 @@ def purge_customer(
         if what_if:
             rows = _rows(preview, None)
             emit(rows, ("callId", "sessionId", "status"), output)
-            stderr.print(f"{len(rows)} calls would be erased")
+            stderr.print(f"{count(len(rows), 'call')} would be erased")
             return
-        count = sum(1 for i in preview.items if i.status == "WhatIf")
-        if count == 0:
+        live = sum(1 for i in preview.items if i.status == "WhatIf")
+        if live == 0:
             stderr.print("no live calls for this number; nothing to purge")
             emit([], PURGE_COLUMNS, output)
             return
-        stderr.print(f"{count} calls of this customer will be erased, irreversibly.")
+        stderr.print(f"{count(live, 'call')} of this customer will be erased, irreversibly.")
         if not yes:
             if not sys.stdin.isatty():
                 fail("no terminal to confirm on: nothing purged (pass --yes to skip the question)")
-            if not typer.confirm("Erase them?", default=False, err=True):
+            if not typer.confirm(
+                "Erase it?" if live == 1 else "Erase them?", default=False, err=True
+            ):
                 fail("not confirmed: nothing purged")
         result = _call(lambda: client.purge_customer(phone))
         finals = None

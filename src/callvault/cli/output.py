@@ -18,6 +18,11 @@ from callvault.client import Progress as SdkProgress
 stderr = Console(stderr=True, highlight=False)
 
 
+def count(n: int, noun: str, nouns: str | None = None) -> str:
+    """``1 call``, ``2 calls``, ``0 calls``; ``nouns`` for an irregular plural."""
+    return f"{n} {noun if n == 1 else (nouns or noun + 's')}"
+
+
 class OutputFormat(StrEnum):
     table = "table"
     json = "json"
@@ -45,7 +50,7 @@ def summary(rows: Sequence[dict[str, Any]]) -> None:
     for row in rows:
         counts[str(row["status"])] = counts.get(str(row["status"]), 0) + 1
     text = ", ".join(f"{status}: {n}" for status, n in sorted(counts.items())) or "no items"
-    stderr.print(f"{len(rows)} IDs: {text}")
+    stderr.print(f"{count(len(rows), 'ID')}: {text}")
 
 
 class ProgressReporter:

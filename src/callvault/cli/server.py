@@ -11,6 +11,7 @@ import typer
 
 from callvault.cli.errors import fail
 from callvault.cli.options import DefaultRegion, LogLevel, PurgeLease, Store, server_command
+from callvault.cli.output import count
 
 # Every setting, for --help. Written out (not generated from Settings) so that --help works on a
 # client-only install; a test keeps it complete.
@@ -178,11 +179,11 @@ def sweep(
         second = sweeper.sweep()
     finally:
         runtime.close()
-    typer.echo(
-        f"destroyed {first.keys_destroyed + second.keys_destroyed} keys, deleted "
-        f"{second.blobs_deleted} blobs and "
-        f"{first.temporaries_removed + second.temporaries_removed} temporaries"
+    keys = count(first.keys_destroyed + second.keys_destroyed, "key")
+    temporaries = count(
+        first.temporaries_removed + second.temporaries_removed, "temporary", "temporaries"
     )
+    typer.echo(f"destroyed {keys}, deleted {count(second.blobs_deleted, 'blob')} and {temporaries}")
 
 
 @server_command
@@ -223,7 +224,10 @@ def demo_data(
     finally:
         runtime.close()
     elapsed = time.perf_counter() - started
-    typer.echo(f"stored {calls} calls in {elapsed:.1f} s ({calls / elapsed:.0f} calls/s)", err=True)
+    typer.echo(
+        f"stored {count(calls, 'call')} in {elapsed:.1f} s ({calls / elapsed:.0f} calls/s)",
+        err=True,
+    )
 
 
 @db_app.command("upgrade")
