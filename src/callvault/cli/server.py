@@ -10,7 +10,14 @@ from typing import Annotated
 import typer
 
 from callvault.cli.errors import fail
-from callvault.cli.options import DefaultRegion, LogLevel, PurgeLease, Store, server_command
+from callvault.cli.options import (
+    DefaultRegion,
+    LogLevel,
+    PurgeLease,
+    Store,
+    next_step,
+    server_command,
+)
 from callvault.cli.output import count
 
 # Every setting, for --help. Written out (not generated from Settings) so that --help works on a
@@ -87,7 +94,7 @@ def serve(
     )
     if (ssl_certfile is None) != (ssl_keyfile is None):
         fail("give both --ssl-certfile and --ssl-keyfile to serve HTTPS", code=2)
-    runtime = store.open(  # migrate before binding, so failures show at once
+    runtime = store.start(  # migrate before binding, so failures show at once
         default_region=default_region,
         max_upload_bytes=max_upload_bytes,
         token_ttl_seconds=token_ttl_seconds,
@@ -95,6 +102,7 @@ def serve(
         worker_concurrency=worker_concurrency,
         purge_lease_seconds=purge_lease_seconds,
     )
+    next_step(runtime)
     settings = runtime.settings
     # h11, not httptools: Tethr's C++ SDK sends Transfer-Encoding: chunked together with
     # Content-Length, which httptools rejects and h11 resolves as RFC 9112 says (chunked wins).
@@ -136,7 +144,7 @@ def worker(
     from callvault.purge.worker import WorkerThreads
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
-    runtime = store.open(
+    runtime = store.start(
         worker_concurrency=concurrency,
         purge_lease_seconds=purge_lease_seconds,
     )
