@@ -164,6 +164,16 @@ def test_unreachable_url_and_bad_credentials(cli):
     _one_line_error(cli("purge", "calls", "x", extra_env={"CALLVAULT_CLIENT_SECRET": "wrong"}), 1)
 
 
+def test_url_without_a_scheme(live, cli):
+    bare = live.url.removeprefix("http://")  # 127.0.0.1:PORT: loopback, so http://
+    result = cli("purge", "calls", "x", "--url", bare, "--output", "json")
+    assert result.returncode == 0, result.stderr
+    localhost = cli("purge", "calls", "x", "--url", f"localhost:{live.port}", "-o", "json")
+    assert localhost.returncode == 0, localhost.stderr
+    for unusable in ("ftp://example.com", "http://", "localhost:eighty", "https://exa mple.com"):
+        _one_line_error(cli("purge", "calls", "x", "--url", unusable), 2)
+
+
 def test_no_credentials_or_url_is_a_usage_error(cli):
     _one_line_error(cli("purge", "calls", "x", extra_env={"CALLVAULT_URL": ""}), 2)
     _one_line_error(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -49,6 +50,9 @@ class Client(_Base):
     >>> with Client("http://localhost:8000", client_id="cv_…", client_secret="…") as cv:
     ...     result = cv.purge_sessions(session_ids)        # any number of IDs
     ...     done = cv.wait_for_purge(result.request_ids)
+
+    ``verify``: an ``ssl.SSLContext`` to trust (e.g. ``ssl.create_default_context(cafile=…)`` for
+    a self-signed server), or False to skip certificate checks; default: the system's CAs.
     """
 
     def __init__(
@@ -57,10 +61,11 @@ class Client(_Base):
         *,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(base_url, **kwargs)
-        self._http = httpx.Client(timeout=timeout, transport=transport)
+        self._http = httpx.Client(timeout=timeout, transport=transport, verify=verify)
 
     def _run(self, op: Op[T]) -> T:
         result: Any = None
@@ -143,10 +148,11 @@ class AsyncClient(_Base):
         *,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(base_url, **kwargs)
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport, verify=verify)
 
     async def _run(self, op: Op[T]) -> T:
         result: Any = None
