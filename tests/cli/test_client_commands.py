@@ -158,10 +158,23 @@ def test_bad_phone_number_is_one_line_exit_1(live, cli):
     assert _jobs(live) == 0
 
 
-def test_unreachable_url_and_bad_credentials(cli):
-    closed = f"http://127.0.0.1:{free_port()}"
-    _one_line_error(cli("purge", "calls", "x", extra_env={"CALLVAULT_URL": closed}), 1)
+def test_bad_credentials_are_one_line_exit_1(cli):
     _one_line_error(cli("purge", "calls", "x", extra_env={"CALLVAULT_CLIENT_SECRET": "wrong"}), 1)
+
+
+def test_unreachable_server_says_it_is_retrying(cli):
+    closed = f"http://127.0.0.1:{free_port()}"
+    result = cli("purge", "calls", "x", extra_env={"CALLVAULT_URL": closed})
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    *retries, error = result.stderr.strip().splitlines()
+    assert error.startswith("callvault: error: "), error
+    assert [line.split(": retrying")[0] for line in retries] == [
+        f"callvault: cannot reach {closed}"
+    ] * 4, retries
+    assert [line.rsplit("(", 1)[1] for line in retries] == [
+        f"attempt {n} of 5)" for n in (2, 3, 4, 5)
+    ]
 
 
 def test_url_without_a_scheme(live, cli):

@@ -40,6 +40,7 @@ PUBLIC = [
     "PurgeResult",
     "RateLimitError",
     "RetryPolicy",
+    "Retrying",
     "ServerError",
     "TimeoutWaiting",
     "TransportError",

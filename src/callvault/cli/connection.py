@@ -29,7 +29,7 @@ import httpx
 import typer
 
 from callvault.cli.errors import fail
-from callvault.client import Client
+from callvault.client import Client, Retrying
 
 DEFAULT_CONFIG = Path("~/.config/callvault/config.toml")
 
@@ -91,6 +91,20 @@ class Connection:
     token: str | None
     verify: ssl.SSLContext | bool = True
 
+    def _say_retrying(self, retry: Retrying) -> None:
+        where = self.url or f"instance {self.instance}"
+        if not retry.reached:
+            what = f"cannot reach {where}"
+        elif retry.reason.isdigit():
+            what = f"{where} answered {retry.reason}"
+        else:
+            what = f"no answer from {where} ({retry.reason})"
+        typer.echo(
+            f"callvault: {what}: retrying in {retry.delay:.1f} s "
+            f"(attempt {retry.attempt} of {retry.max_attempts})",
+            err=True,
+        )
+
     @contextmanager
     def client(self) -> Iterator[Client]:
         try:
@@ -101,6 +115,7 @@ class Connection:
                 client_secret=self.client_secret,
                 token=self.token,
                 verify=self.verify,
+                on_retry=self._say_retrying,
             )
         except ValueError as exc:
             fail(str(exc), code=2)

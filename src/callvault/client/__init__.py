@@ -22,7 +22,7 @@ from callvault.client._exceptions import (
     UnsupportedMediaTypeError,
 )
 from callvault.client._models import CallStatus, Progress, PurgeItem, PurgeRequest, PurgeResult
-from callvault.client._retry import RetryPolicy
+from callvault.client._retry import Retrying, RetryPolicy
 
 __all__ = [
     "APIError",
@@ -42,6 +42,7 @@ __all__ = [
     "PurgeResult",
     "RateLimitError",
     "RetryPolicy",
+    "Retrying",
     "ServerError",
     "TimeoutWaiting",
     "TransportError",

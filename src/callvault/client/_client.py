@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import httpx
@@ -13,7 +13,7 @@ import httpx
 from callvault.client import _core
 from callvault.client._core import AudioSource, Op, ProgressCallback, Send, Session, Sleep, T
 from callvault.client._models import CallStatus, PurgeRequest, PurgeResult
-from callvault.client._retry import RetryPolicy
+from callvault.client._retry import Retrying, RetryPolicy
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
@@ -29,6 +29,7 @@ class _Base:
         token: str | None = None,
         retry: RetryPolicy | None = None,
         progress: ProgressCallback | None = None,
+        on_retry: Callable[[Retrying], None] | None = None,
     ) -> None:
         self.session = Session(
             _core.base_url_for(base_url, instance),
@@ -36,6 +37,7 @@ class _Base:
             client_secret=client_secret,
             token=token,
             retry=retry or RetryPolicy(),
+            on_retry=on_retry,
         )
         self.progress = progress
 
@@ -51,6 +53,7 @@ class Client(_Base):
     ...     result = cv.purge_sessions(session_ids)        # any number of IDs
     ...     done = cv.wait_for_purge(result.request_ids)
 
+    ``on_retry`` is called with a ``Retrying`` before each retry (to tell a user who waits).
     ``verify``: an ``ssl.SSLContext`` to trust (e.g. ``ssl.create_default_context(cafile=…)`` for
     a self-signed server), or False to skip certificate checks; default: the system's CAs.
     """
