@@ -129,6 +129,15 @@ def test_table_output_and_summary(live, cli):
     assert "2 IDs: NotFound: 1, Purging: 1" in result.stderr
 
 
+def test_table_never_cuts_ids_short(live, cli):
+    ids = seed_calls(live.runtime, 2, seed=27)
+    narrow = cli("purge", "calls", *ids, "--what-if", extra_env={"COLUMNS": "40"})
+    assert narrow.returncode == 0, narrow.stderr
+    for call_id in ids:
+        assert call_id in narrow.stdout, narrow.stdout  # whole, on one line
+    assert "…" not in narrow.stdout
+
+
 def test_missing_csv_column_is_a_usage_error(live, cli, tmp_path):
     seed_calls(live.runtime, 1, seed=26)
     sheet = tmp_path / "ids.csv"
