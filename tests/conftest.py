@@ -29,6 +29,15 @@ BACKENDS = ("embedded", "pg-s3")
 BUCKET = "callvault-test"
 
 
+@pytest.fixture(autouse=True)
+def state_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where `callvault serve` remembers its store: a folder of each test's own (inherited by the
+    processes it starts), never the real ~/.local/state."""
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    return state
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
         "both_backends"

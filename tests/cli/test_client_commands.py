@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -44,6 +45,7 @@ def cli(live, tmp_path_factory):
             env={**env, **(extra_env or {})},
         )
 
+    run.env = env  # for tests that start the command themselves (on a terminal)
     return run
 
 
@@ -129,6 +131,15 @@ def test_table_output_and_summary(live, cli):
     assert "2 IDs: NotFound: 1, Purging: 1" in result.stderr
 
 
+def test_table_never_cuts_ids_short(live, cli):
+    ids = seed_calls(live.runtime, 2, seed=27)
+    narrow = cli("purge", "calls", *ids, "--what-if", extra_env={"COLUMNS": "40"})
+    assert narrow.returncode == 0, narrow.stderr
+    for call_id in ids:
+        assert call_id in narrow.stdout, narrow.stdout  # whole, on one line
+    assert "…" not in narrow.stdout
+
+
 def test_missing_csv_column_is_a_usage_error(live, cli, tmp_path):
     seed_calls(live.runtime, 1, seed=26)
     sheet = tmp_path / "ids.csv"
@@ -158,10 +169,33 @@ def test_bad_phone_number_is_one_line_exit_1(live, cli):
     assert _jobs(live) == 0
 
 
-def test_unreachable_url_and_bad_credentials(cli):
-    closed = f"http://127.0.0.1:{free_port()}"
-    _one_line_error(cli("purge", "calls", "x", extra_env={"CALLVAULT_URL": closed}), 1)
+def test_bad_credentials_are_one_line_exit_1(cli):
     _one_line_error(cli("purge", "calls", "x", extra_env={"CALLVAULT_CLIENT_SECRET": "wrong"}), 1)
+
+
+def test_unreachable_server_says_it_is_retrying(cli):
+    closed = f"http://127.0.0.1:{free_port()}"
+    result = cli("purge", "calls", "x", extra_env={"CALLVAULT_URL": closed})
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    *retries, error = result.stderr.strip().splitlines()
+    assert error.startswith("callvault: error: "), error
+    assert [line.split(": retrying")[0] for line in retries] == [
+        f"callvault: cannot reach {closed}"
+    ] * 4, retries
+    assert [line.rsplit("(", 1)[1] for line in retries] == [
+        f"attempt {n} of 5)" for n in (2, 3, 4, 5)
+    ]
+
+
+def test_url_without_a_scheme(live, cli):
+    bare = live.url.removeprefix("http://")  # 127.0.0.1:PORT: loopback, so http://
+    result = cli("purge", "calls", "x", "--url", bare, "--output", "json")
+    assert result.returncode == 0, result.stderr
+    localhost = cli("purge", "calls", "x", "--url", f"localhost:{live.port}", "-o", "json")
+    assert localhost.returncode == 0, localhost.stderr
+    for unusable in ("ftp://example.com", "http://", "localhost:eighty", "https://exa mple.com"):
+        _one_line_error(cli("purge", "calls", "x", "--url", unusable), 2)
 
 
 def test_no_credentials_or_url_is_a_usage_error(cli):
@@ -199,6 +233,17 @@ def test_customer_what_if_lists_calls_and_purges_nothing(live, cli, capture):
     assert [r["callId"] for r in rows] == ids
     assert [r["sessionId"] for r in rows] == ["cust-0", "cust-1"]
     assert _jobs(live) == 0
+
+
+def test_counts_are_pluralized(live, cli, capture):
+    _customer_calls(live, capture, "+15125556666", 1)
+    preview = cli("purge", "customer", "+15125556666", "--what-if")
+    assert preview.returncode == 0, preview.stderr
+    assert "1 call would be erased" in preview.stderr
+    refused = cli("purge", "customer", "+15125556666")
+    assert "1 call of this customer will be erased" in refused.stderr
+    one = cli("purge", "sessions", "ghost")
+    assert "1 ID: NotFound: 1" in one.stderr
 
 
 def test_customer_without_a_terminal_or_yes_purges_nothing(live, cli, capture):
@@ -276,3 +321,52 @@ def test_static_token_from_environment(live, cli):
         },
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_customer_purge_never_erases_a_call_it_did_not_show(live, cli, capture):
+    """A call captured while the user reads the question is not erased: the purge is confirmed
+    with the preview's token, so the server refuses it whole (issue 12, item 10)."""
+    import pty
+    import select
+
+    ids = _customer_calls(live, capture, "+15125557777", 2)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [*CLI, "purge", "customer", "+15125557777"],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=cli.env,
+    )
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 60
+    while b"Erase them?" not in seen:
+        assert time.monotonic() < deadline, seen
+        ready, _, _ = select.select([master], [], [], 1)
+        if ready:
+            seen += os.read(master, 4096)
+    with live.client(live.token("capture")) as client:
+        info = call_info(
+            "cust-late", endTime=None, contacts=[{"type": "Customer", "phoneNumber": "5125557777"}]
+        )
+        late = capture(client, info, wav_bytes(0.2)).json()["callId"]
+    os.write(master, b"y\n")
+    proc.wait(timeout=60)
+    rest = b""
+    while select.select([master], [], [], 0.2)[0]:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        rest += chunk
+    os.close(master)
+    assert proc.returncode == 1, seen + rest
+    assert b"changed since the preview" in seen + rest
+    assert b"nothing purged" in seen + rest
+    assert _jobs(live) == 0
+    with live.client(live.token("admin")) as client:
+        for call_id in [*ids, late]:
+            assert client.get(f"/calls/v1/{call_id}").status_code == 200

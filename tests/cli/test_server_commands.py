@@ -226,3 +226,43 @@ def test_unreadable_local_files_are_one_line_usage_errors(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cli_trusts_a_self_signed_server_given_its_ca_file(tmp_path):
+    cert, key = _self_signed(tmp_path)
+    data, port = str(tmp_path / "d"), free_port()
+    creds = json.loads(
+        run_cli("users", "create", "u", "-p", "capture", "--json", "--data-dir", data).stdout
+    )
+    https = ["--ssl-certfile", str(cert), "--ssl-keyfile", str(key)]
+    proc = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--data-dir", data, *https],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"https://localhost:{port}"
+    env = {
+        **os.environ,
+        "CALLVAULT_CLIENT_ID": creds["client_id"],
+        "CALLVAULT_CLIENT_SECRET": creds["client_secret"],
+        "HOME": str(tmp_path),
+    }
+    env.pop("SSL_CERT_FILE", None)
+    try:
+        wait_healthy(url, proc, verify=ssl.create_default_context(cafile=str(cert)))
+        flag = run_cli("status", "s1", "--url", url, "--ca-file", str(cert), "-o", "json", env=env)
+        assert flag.returncode == 0, flag.stderr
+        assert json.loads(flag.stdout)[0]["status"] == "NotFound"
+        by_env = run_cli(
+            "status", "s1", "--url", url, "-o", "json", env={**env, "CALLVAULT_CA_FILE": str(cert)}
+        )
+        assert by_env.returncode == 0, by_env.stderr
+        untrusted = run_cli("status", "s1", "--url", url, env=env)
+        assert untrusted.returncode == 1
+        assert "certificate" in untrusted.stderr.strip().splitlines()[-1]
+        missing = run_cli("status", "s1", "--url", url, "--ca-file", str(tmp_path / "no"), env=env)
+        assert missing.returncode == 2
+        assert len(missing.stderr.strip().splitlines()) == 1, missing.stderr
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

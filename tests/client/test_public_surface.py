@@ -42,6 +42,7 @@ PUBLIC = [
     "PurgeResult",
     "RateLimitError",
     "RetryPolicy",
+    "Retrying",
     "ServerError",
     "TimeoutWaiting",
     "TransportError",

@@ -9,34 +9,29 @@ from __future__ import annotations
 import json
 import mimetypes
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
-from callvault.cli.connection import (
-    ClientId,
-    ClientSecret,
-    ConfigFile,
-    Instance,
-    Profile,
-    Token,
-    Url,
-    resolve,
-)
+from callvault.cli.connection import Connection, connection_options
+from callvault.cli.depends import uses
 from callvault.cli.errors import fail
 from callvault.cli.idfile import read_ids
-from callvault.cli.output import OutputFormat, ProgressReporter, emit, stderr, summary
+from callvault.cli.output import OutputFormat, ProgressReporter, count, emit, stderr, summary
 from callvault.client import (
     APIError,
     CallvaultError,
     Client,
+    ConfirmationRequiredError,
+    Progress,
     PurgeRequest,
     PurgeResult,
     TimeoutWaiting,
 )
+
+client_command = uses(connection_options)  # every client command's --url, --token, … options
 
 purge_app = typer.Typer(help="Erase calls (by call ID, session ID or customer phone).")
 requests_app = typer.Typer(help="Purge requests and their progress.", no_args_is_help=True)
@@ -57,25 +52,6 @@ WhatIf = Annotated[
 Wait = Annotated[bool, typer.Option("--wait", help="Return when every item is final.")]
 Timeout = Annotated[float, typer.Option("--timeout", help="Seconds --wait waits at most.")]
 Output = Annotated[OutputFormat, typer.Option("--output", "-o", help="Result format on stdout.")]
-
-
-@contextmanager
-def _client(
-    url: str | None,
-    instance: str | None,
-    client_id: str | None,
-    client_secret: str | None,
-    token: str | None,
-    profile: str | None,
-    config: Path | None,
-) -> Iterator[Client]:
-    conn = resolve(url, instance, client_id, client_secret, token, profile, config)
-    try:
-        client = Client(conn.url, **conn.client_kwargs())
-    except ValueError as exc:
-        fail(str(exc), code=2)
-    with client:
-        yield client
 
 
 def _call(action: Callable[[], T]) -> T:
@@ -116,6 +92,19 @@ def _rows(result: PurgeResult, finals: list[PurgeRequest] | None) -> list[dict[s
     return rows
 
 
+def _wait(
+    client: Client, result: PurgeResult, timeout: float, progress: Callable[[Progress], None]
+) -> list[PurgeRequest] | None:
+    """The purge requests of ``result`` once final (None when it made none)."""
+    if not result.request_ids:
+        return None
+    return _call(
+        lambda: client.wait_for_purge(
+            result.request_ids, timeout=timeout, poll_interval=0.5, progress=progress
+        )
+    )
+
+
 def _finish(rows: list[dict[str, Any]], output: OutputFormat) -> None:
     emit(rows, PURGE_COLUMNS, output)
     summary(rows)
@@ -132,19 +121,13 @@ def _purge_ids(
     wait: bool,
     timeout: float,
     output: OutputFormat,
-    connection: tuple[Any, ...],
+    conn: Connection,
 ) -> None:
     asked = read_ids(ids or [], from_file, column)
-    with _client(*connection) as client, ProgressReporter() as progress:
+    with conn.client() as client, ProgressReporter() as progress:
         method = client.purge_calls if kind == "calls" else client.purge_sessions
         result = _call(lambda: method(asked, what_if=what_if, progress=progress))
-        finals = None
-        if wait and not what_if and result.request_ids:
-            finals = _call(
-                lambda: client.wait_for_purge(
-                    result.request_ids, timeout=timeout, poll_interval=0.5, progress=progress
-                )
-            )
+        finals = _wait(client, result, timeout, progress) if wait and not what_if else None
     _finish(_rows(result, finals), output)
 
 
@@ -159,19 +142,13 @@ def _ids_command(kind: str, what: str) -> Callable[..., None]:
         wait: Wait = False,
         timeout: Timeout = 3600.0,
         output: Output = OutputFormat.table,
-        url: Url = None,
-        instance: Instance = None,
-        client_id: ClientId = None,
-        client_secret: ClientSecret = None,
-        token: Token = None,
-        profile: Profile = None,
-        config: ConfigFile = None,
+        *,
+        conn: Connection,
     ) -> None:
-        connection = (url, instance, client_id, client_secret, token, profile, config)
-        _purge_ids(kind, ids, from_file, column, what_if, wait, timeout, output, connection)
+        _purge_ids(kind, ids, from_file, column, what_if, wait, timeout, output, conn)
 
     command.__doc__ = f"Purge calls by {what} (any number; sent 100 per request)."
-    return command
+    return client_command(command)
 
 
 purge_app.command("calls")(_ids_command("calls", "call ID"))
@@ -179,6 +156,7 @@ purge_app.command("sessions")(_ids_command("sessions", "session ID"))
 
 
 @purge_app.command("customer")
+@client_command
 def purge_customer(
     phone: Annotated[str, typer.Argument(help="The customer's phone number, any format.")],
     what_if: WhatIf = False,
@@ -186,58 +164,61 @@ def purge_customer(
     wait: Wait = False,
     timeout: Timeout = 3600.0,
     output: Output = OutputFormat.table,
-    url: Url = None,
-    instance: Instance = None,
-    client_id: ClientId = None,
-    client_secret: ClientSecret = None,
-    token: Token = None,
-    profile: Profile = None,
-    config: ConfigFile = None,
+    *,
+    conn: Connection,
 ) -> None:
     """Purge every call of a customer phone number, after showing how many and confirming."""
-    with _client(url, instance, client_id, client_secret, token, profile, config) as client:
+    with conn.client() as client:
         preview = _call(lambda: client.purge_customer(phone, what_if=True))
         if what_if:
             rows = _rows(preview, None)
             emit(rows, ("callId", "sessionId", "status"), output)
-            stderr.print(f"{len(rows)} calls would be erased")
+            stderr.print(f"{count(len(rows), 'call')} would be erased")
             return
-        count = sum(1 for i in preview.items if i.status == "WhatIf")
-        if count == 0:
+        live = sum(1 for i in preview.items if i.status == "WhatIf")
+        if live == 0:
             stderr.print("no live calls for this number; nothing to purge")
             emit([], PURGE_COLUMNS, output)
             return
-        stderr.print(f"{count} calls of this customer will be erased, irreversibly.")
+        stderr.print(f"{count(live, 'call')} of this customer will be erased, irreversibly.")
         if not yes:
             if not sys.stdin.isatty():
                 fail("no terminal to confirm on: nothing purged (pass --yes to skip the question)")
-            if not typer.confirm("Erase them?", default=False, err=True):
+            if not typer.confirm(
+                "Erase it?" if live == 1 else "Erase them?", default=False, err=True
+            ):
                 fail("not confirmed: nothing purged")
-        result = _call(lambda: client.purge_customer(phone))
-        finals = None
-        if wait and result.request_ids:
-            with ProgressReporter() as progress:
-                finals = _call(
-                    lambda: client.wait_for_purge(
-                        result.request_ids, timeout=timeout, poll_interval=0.5, progress=progress
-                    )
+
+        # Confirmed with the token of the preview just shown: the server erases exactly those
+        # calls or nothing (a call captured meanwhile is never erased unseen). A Tethr instance
+        # answers no token; then the purge is by the number, as Tethr's own page does it.
+        def confirmed() -> PurgeResult:
+            try:
+                return client.purge_customer(phone, confirm=preview.confirm_token)
+            except ConfirmationRequiredError as exc:
+                fail(
+                    "the calls of this number changed since the preview "
+                    f"({count(exc.matched, 'call')} now): nothing purged; run the command again "
+                    "to see them"
                 )
+
+        result = _call(confirmed)
+        finals = None
+        if wait:
+            with ProgressReporter() as progress:
+                finals = _wait(client, result, timeout, progress)
     _finish(_rows(result, finals), output)
 
 
+@client_command
 def status(
     sessions: Annotated[list[str], typer.Argument(help="Session IDs.")],
     output: Output = OutputFormat.table,
-    url: Url = None,
-    instance: Instance = None,
-    client_id: ClientId = None,
-    client_secret: ClientSecret = None,
-    token: Token = None,
-    profile: Profile = None,
-    config: ConfigFile = None,
+    *,
+    conn: Connection,
 ) -> None:
     """Status of calls by session ID."""
-    with _client(url, instance, client_id, client_secret, token, profile, config) as client:
+    with conn.client() as client:
         found = _call(lambda: client.status(sessions))
     rows = [
         {
@@ -252,21 +233,17 @@ def status(
 
 
 @requests_app.command("show")
+@client_command
 def requests_show(
     request_id: Annotated[str, typer.Argument(help="A purge request ID.")],
     wait: Wait = False,
     timeout: Timeout = 3600.0,
     output: Output = OutputFormat.table,
-    url: Url = None,
-    instance: Instance = None,
-    client_id: ClientId = None,
-    client_secret: ClientSecret = None,
-    token: Token = None,
-    profile: Profile = None,
-    config: ConfigFile = None,
+    *,
+    conn: Connection,
 ) -> None:
     """A purge request and its items; --wait returns when it is final."""
-    with _client(url, instance, client_id, client_secret, token, profile, config) as client:
+    with conn.client() as client:
         if wait:
             request = _call(
                 lambda: client.wait_for_purge([request_id], timeout=timeout, poll_interval=0.5)
@@ -292,19 +269,15 @@ def requests_show(
         raise typer.Exit(1)
 
 
+@client_command
 def capture(
     audio: Annotated[Path, typer.Argument(help="The audio file.")],
     info: Annotated[Path, typer.Option("--info", help="The call's details as a JSON file.")],
     content_type: Annotated[
         str | None, typer.Option("--content-type", help="Audio type (default: from extension).")
     ] = None,
-    url: Url = None,
-    instance: Instance = None,
-    client_id: ClientId = None,
-    client_secret: ClientSecret = None,
-    token: Token = None,
-    profile: Profile = None,
-    config: ConfigFile = None,
+    *,
+    conn: Connection,
 ) -> None:
     """Upload one call; prints its call ID."""
     if not audio.is_file():
@@ -316,6 +289,6 @@ def capture(
     except (ValueError, UnicodeDecodeError) as exc:
         fail(f"{info} is not valid JSON: {exc}", code=2)
     kind = content_type or mimetypes.guess_type(audio.name)[0] or "application/octet-stream"
-    with _client(url, instance, client_id, client_secret, token, profile, config) as client:
+    with conn.client() as client:
         call_id = _call(lambda: client.capture_call(audio, details, kind))
     typer.echo(call_id)

@@ -7,29 +7,56 @@ Flags win over environment variables, which win over a named profile of the conf
     url = "http://localhost:8000"          # or: instance = "acme"
     client_id = "cv_…"
     client_secret = "…"                    # or: token = "…"
+    ca_file = "/etc/callvault/ca.pem"      # to trust a self-signed certificate
+
+A URL without a scheme gets ``http://`` when its host is this machine (``localhost``, 127.x,
+``::1``) and ``https://`` otherwise: nothing but loopback traffic goes out in clear by default.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import ssl
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
 
 from callvault.cli.errors import fail
+from callvault.client import Client, Retrying
 
 DEFAULT_CONFIG = Path("~/.config/callvault/config.toml")
 
 Url = Annotated[
-    str | None, typer.Option("--url", envvar="CALLVAULT_URL", help="Base URL of the instance.")
+    str | None,
+    typer.Option(
+        "--url",
+        envvar="CALLVAULT_URL",
+        help="Base URL of the instance (no scheme: http:// for localhost, else https://).",
+    ),
 ]
 Instance = Annotated[
     str | None,
     typer.Option(
-        "--instance", envvar="CALLVAULT_INSTANCE", help="Tethr instance name (NAME.audio.tethr.io)."
+        "--instance",
+        envvar="CALLVAULT_INSTANCE",
+        metavar="NAME",
+        help="Tethr instance name (NAME.audio.tethr.io).",
+    ),
+]
+CaFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--ca-file",
+        envvar="CALLVAULT_CA_FILE",
+        metavar="FILE",
+        help="PEM certificate(s) to trust for HTTPS, e.g. a self-signed server's.",
     ),
 ]
 ClientId = Annotated[
@@ -49,7 +76,9 @@ Profile = Annotated[
 ]
 ConfigFile = Annotated[
     Path | None,
-    typer.Option("--config", envvar="CALLVAULT_CONFIG", help="Config file with profiles."),
+    typer.Option(
+        "--config", envvar="CALLVAULT_CONFIG", metavar="FILE", help="Config file with profiles."
+    ),
 ]
 
 
@@ -60,14 +89,38 @@ class Connection:
     client_id: str | None
     client_secret: str | None
     token: str | None
+    verify: ssl.SSLContext | bool = True
 
-    def client_kwargs(self) -> dict[str, Any]:
-        return {
-            "instance": self.instance if not self.url else None,
-            "client_id": self.client_id,
-            "client_secret": self.client_secret,
-            "token": self.token,
-        }
+    def _say_retrying(self, retry: Retrying) -> None:
+        where = self.url or f"instance {self.instance}"
+        if not retry.reached:
+            what = f"cannot reach {where}"
+        elif retry.reason.isdigit():
+            what = f"{where} answered {retry.reason}"
+        else:
+            what = f"no answer from {where} ({retry.reason})"
+        typer.echo(
+            f"callvault: {what}: retrying in {retry.delay:.1f} s "
+            f"(attempt {retry.attempt} of {retry.max_attempts})",
+            err=True,
+        )
+
+    @contextmanager
+    def client(self) -> Iterator[Client]:
+        try:
+            client = Client(
+                self.url,
+                instance=self.instance if not self.url else None,
+                client_id=self.client_id,
+                client_secret=self.client_secret,
+                token=self.token,
+                verify=self.verify,
+                on_retry=self._say_retrying,
+            )
+        except ValueError as exc:
+            fail(str(exc), code=2)
+        with client:
+            yield client
 
 
 def _profile(config: Path | None, name: str | None) -> dict[str, Any]:
@@ -93,15 +146,50 @@ def _profile(config: Path | None, name: str | None) -> dict[str, Any]:
     return profile
 
 
-def resolve(
-    url: str | None,
-    instance: str | None,
-    client_id: str | None,
-    client_secret: str | None,
-    token: str | None,
-    profile: str | None,
-    config: Path | None,
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def base_url(given: str) -> str:
+    """``given`` as a base URL the client can use; a usage error (exit 2) if it cannot be one."""
+    text = given.strip()
+    try:
+        if "://" not in text:
+            host = httpx.URL(f"http://{text}").host
+            text = f"{'http' if _is_loopback(host) else 'https'}://{text}"
+        url = httpx.URL(text)
+    except httpx.InvalidURL as exc:
+        fail(f"--url {given!r} is not a URL: {exc}", code=2)
+    if url.scheme not in ("http", "https") or not url.host or " " in text:
+        fail(f"--url {given!r} is not an http:// or https:// URL with a host", code=2)
+    return text.rstrip("/")
+
+
+def _trust(ca_file: Path) -> ssl.SSLContext:
+    try:
+        return ssl.create_default_context(cafile=str(ca_file.expanduser()))
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        fail(f"cannot use --ca-file {ca_file}: {reason}", code=2)
+
+
+def connection_options(
+    url: Url = None,
+    instance: Instance = None,
+    client_id: ClientId = None,
+    client_secret: ClientSecret = None,
+    token: Token = None,
+    profile: Profile = None,
+    config: ConfigFile = None,
+    ca_file: CaFile = None,
 ) -> Connection:
+    """The connection options of every client command (``@uses(connection_options)``), resolved
+    over the config file's profile; missing or contradictory ones are usage errors."""
     saved = _profile(config, profile)
     given_url = url or (None if instance else saved.get("url"))
     given_instance = instance or (None if url else saved.get("instance"))
@@ -109,12 +197,14 @@ def resolve(
         fail("say where to connect: --url URL, --instance NAME, or CALLVAULT_URL", code=2)
     if given_url and given_instance:
         fail("give either --url or --instance, not both", code=2)
+    given_ca = ca_file or (Path(saved["ca_file"]) if saved.get("ca_file") else None)
     conn = Connection(
-        url=given_url,
+        url=base_url(given_url) if given_url else None,
         instance=given_instance,
         client_id=client_id or saved.get("client_id"),
         client_secret=client_secret or saved.get("client_secret"),
         token=token or saved.get("token") or os.environ.get("CALLVAULT_TOKEN"),
+        verify=_trust(given_ca) if given_ca else True,
     )
     if not conn.token and not (conn.client_id and conn.client_secret):
         fail(

@@ -6,7 +6,9 @@ from typing import NoReturn
 
 import typer
 
+PROGRAM = "callvault"
+
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"{PROGRAM}: error: {message}", err=True)
     raise typer.Exit(code)

@@ -11,11 +11,19 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from callvault.client import Progress as SdkProgress
 
 stderr = Console(stderr=True, highlight=False)
+
+
+def count(n: int, noun: str, nouns: str | None = None) -> str:
+    """``1 call``, ``2 calls``, ``0 calls``; ``nouns`` for an irregular plural."""
+    return f"{n} {noun if n == 1 else (nouns or noun + 's')}"
+
+
+ID_COLUMNS = frozenset({"id", "callId", "sessionId", "requestId"})
 
 
 class OutputFormat(StrEnum):
@@ -33,11 +41,32 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: OutputForm
         for row in rows:
             writer.writerow({c: "" if row.get(c) is None else row[c] for c in columns})
     else:
-        table = Table(*columns)
-        for row in rows:
-            table.add_row(*("" if row.get(c) is None else str(row[c]) for c in columns))
-        Console(soft_wrap=True).print(table)
+        _table(rows, columns)
     sys.stdout.flush()
+
+
+def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    """IDs are never cut short (evidence files need them whole): ID columns keep the width of
+    their longest value and fold rather than end in "…"; off a terminal the table is as wide as
+    it needs, whatever COLUMNS says."""
+    cells = [["" if row.get(c) is None else str(row[c]) for c in columns] for row in rows]
+    table = Table(
+        *(
+            Column(
+                c,
+                overflow="fold",
+                no_wrap=c in ID_COLUMNS,
+                min_width=max((len(r[i]) for r in cells), default=0) if c in ID_COLUMNS else None,
+            )
+            for i, c in enumerate(columns)
+        )
+    )
+    for cells_of_row in cells:
+        table.add_row(*cells_of_row)
+    console = Console(soft_wrap=True)
+    if not console.is_terminal:
+        console = Console(soft_wrap=True, width=max(console.width, console.measure(table).maximum))
+    console.print(table)
 
 
 def summary(rows: Sequence[dict[str, Any]]) -> None:
@@ -45,7 +74,7 @@ def summary(rows: Sequence[dict[str, Any]]) -> None:
     for row in rows:
         counts[str(row["status"])] = counts.get(str(row["status"]), 0) + 1
     text = ", ".join(f"{status}: {n}" for status, n in sorted(counts.items())) or "no items"
-    stderr.print(f"{len(rows)} IDs: {text}")
+    stderr.print(f"{count(len(rows), 'ID')}: {text}")
 
 
 class ProgressReporter:

@@ -11,14 +11,14 @@ import typer
 
 from callvault.cli.errors import fail
 from callvault.cli.options import (
-    BlobUrl,
-    DatabaseUrl,
-    DataDir,
     DefaultRegion,
-    KeystoreUrl,
-    S3Endpoint,
-    open_runtime,
+    LogLevel,
+    PurgeLease,
+    Store,
+    next_step,
+    server_command,
 )
+from callvault.cli.output import count
 
 # Every setting, for --help. Written out (not generated from Settings) so that --help works on a
 # client-only install; a test keeps it complete.
@@ -44,22 +44,19 @@ Every setting is an environment variable (flags above override them):
   CALLVAULT_PURGE_BATCH_SIZE     calls erased per batch (default 1000)
   CALLVAULT_PURGE_LEASE_SECONDS  lease of a claimed job (default 30)
   CALLVAULT_PURGE_MAX_ATTEMPTS   attempts before an erasure gives up (default 8)
+  CALLVAULT_PURGE_CONFIRM_ABOVE  customer purges over this many calls need a preview's token (100)
 """
 
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 users_app = typer.Typer(help="API users (machine credentials).", no_args_is_help=True)
 
 
+@server_command
 def serve(
     host: Annotated[str, typer.Option(envvar="CALLVAULT_HOST", help="Address to bind.")] = (
         "127.0.0.1"
     ),
     port: Annotated[int, typer.Option(envvar="CALLVAULT_PORT", help="Port to bind.")] = 8000,
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
-    keystore_url: KeystoreUrl = None,
-    blob_url: BlobUrl = None,
-    s3_endpoint_url: S3Endpoint = None,
     default_region: DefaultRegion = None,
     max_upload_bytes: Annotated[
         int | None,
@@ -74,7 +71,7 @@ def serve(
     ssl_keyfile: Annotated[
         Path | None, typer.Option(envvar="CALLVAULT_SSL_KEYFILE", help="Serve HTTPS: key.")
     ] = None,
-    log_level: Annotated[str, typer.Option(envvar="CALLVAULT_LOG_LEVEL")] = "info",
+    log_level: LogLevel = "info",
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="Serve the API without the purge worker.")
     ] = False,
@@ -82,10 +79,9 @@ def serve(
         int | None,
         typer.Option(envvar="CALLVAULT_WORKER_CONCURRENCY", help="Purge worker threads."),
     ] = None,
-    purge_lease_seconds: Annotated[
-        float | None,
-        typer.Option(envvar="CALLVAULT_PURGE_LEASE_SECONDS", help="Lease of a claimed job."),
-    ] = None,
+    purge_lease_seconds: PurgeLease = None,
+    *,
+    store: Store,
 ) -> None:
     """Serve the HTTP API and, in the same process, the purge worker."""
     import logging
@@ -99,12 +95,7 @@ def serve(
     )
     if (ssl_certfile is None) != (ssl_keyfile is None):
         fail("give both --ssl-certfile and --ssl-keyfile to serve HTTPS", code=2)
-    runtime = open_runtime(  # migrate before binding, so failures show at once
-        data_dir=data_dir,
-        database_url=database_url,
-        keystore_url=keystore_url,
-        blob_url=blob_url,
-        s3_endpoint_url=s3_endpoint_url,
+    runtime = store.start(  # migrate before binding, so failures show at once
         default_region=default_region,
         max_upload_bytes=max_upload_bytes,
         token_ttl_seconds=token_ttl_seconds,
@@ -112,6 +103,7 @@ def serve(
         worker_concurrency=worker_concurrency,
         purge_lease_seconds=purge_lease_seconds,
     )
+    next_step(runtime)
     settings = runtime.settings
     # h11, not httptools: Tethr's C++ SDK sends Transfer-Encoding: chunked together with
     # Content-Length, which httptools rejects and h11 resolves as RFC 9112 says (chunked wins).
@@ -131,23 +123,18 @@ def serve(
     )
 
 
+@server_command
 def worker(
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
-    keystore_url: KeystoreUrl = None,
-    blob_url: BlobUrl = None,
-    s3_endpoint_url: S3Endpoint = None,
     concurrency: Annotated[
         int | None,
         typer.Option(
             "--concurrency", envvar="CALLVAULT_WORKER_CONCURRENCY", help="Worker threads."
         ),
     ] = None,
-    purge_lease_seconds: Annotated[
-        float | None,
-        typer.Option(envvar="CALLVAULT_PURGE_LEASE_SECONDS", help="Lease of a claimed job."),
-    ] = None,
-    log_level: Annotated[str, typer.Option(envvar="CALLVAULT_LOG_LEVEL")] = "info",
+    purge_lease_seconds: PurgeLease = None,
+    log_level: LogLevel = "info",
+    *,
+    store: Store,
 ) -> None:
     """Run purge workers without the HTTP API (several may run at once)."""
     import logging
@@ -158,12 +145,7 @@ def worker(
     from callvault.purge.worker import WorkerThreads
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
-    runtime = open_runtime(
-        data_dir=data_dir,
-        database_url=database_url,
-        keystore_url=keystore_url,
-        blob_url=blob_url,
-        s3_endpoint_url=s3_endpoint_url,
+    runtime = store.start(
         worker_concurrency=concurrency,
         purge_lease_seconds=purge_lease_seconds,
     )
@@ -182,6 +164,7 @@ def worker(
     runtime.close()
 
 
+@server_command
 def sweep(
     grace_seconds: Annotated[
         float, typer.Option(help="Only what has had no call row for this long is removed.")
@@ -189,24 +172,15 @@ def sweep(
     confirm_seconds: Annotated[
         float, typer.Option(help="A blob must still be an orphan this much later.")
     ] = 5.0,
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
-    keystore_url: KeystoreUrl = None,
-    blob_url: BlobUrl = None,
-    s3_endpoint_url: S3Endpoint = None,
+    *,
+    store: Store,
 ) -> None:
     """Remove keys, blobs and temporaries a crash left without a call (workers also do this)."""
     import time
 
     from callvault.purge.sweeper import OrphanSweeper
 
-    runtime = open_runtime(
-        data_dir=data_dir,
-        database_url=database_url,
-        keystore_url=keystore_url,
-        blob_url=blob_url,
-        s3_endpoint_url=s3_endpoint_url,
-    )
+    runtime = store.open()
     try:
         sweeper = OrphanSweeper(runtime, grace_seconds)
         first = sweeper.sweep()
@@ -214,13 +188,14 @@ def sweep(
         second = sweeper.sweep()
     finally:
         runtime.close()
-    typer.echo(
-        f"destroyed {first.keys_destroyed + second.keys_destroyed} keys, deleted "
-        f"{second.blobs_deleted} blobs and "
-        f"{first.temporaries_removed + second.temporaries_removed} temporaries"
+    keys = count(first.keys_destroyed + second.keys_destroyed, "key")
+    temporaries = count(
+        first.temporaries_removed + second.temporaries_removed, "temporary", "temporaries"
     )
+    typer.echo(f"destroyed {keys}, deleted {count(second.blobs_deleted, 'blob')} and {temporaries}")
 
 
+@server_command
 def demo_data(
     calls: Annotated[int, typer.Option("--calls", min=1, help="How many calls to add.")] = 1000,
     audio_bytes: Annotated[
@@ -230,11 +205,8 @@ def demo_data(
         "demo-"
     ),
     seed: Annotated[int | None, typer.Option(help="Seed for names, numbers and metadata.")] = None,
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
-    keystore_url: KeystoreUrl = None,
-    blob_url: BlobUrl = None,
-    s3_endpoint_url: S3Endpoint = None,
+    *,
+    store: Store,
 ) -> None:
     """Fill a store with synthetic calls, stored exactly as captured (bulk inserts)."""
     import time
@@ -243,13 +215,7 @@ def demo_data(
 
     from callvault.demo import seed_calls
 
-    runtime = open_runtime(
-        data_dir=data_dir,
-        database_url=database_url,
-        keystore_url=keystore_url,
-        blob_url=blob_url,
-        s3_endpoint_url=s3_endpoint_url,
-    )
+    runtime = store.open()
     started = time.perf_counter()
     try:
         seed_calls(
@@ -267,17 +233,22 @@ def demo_data(
     finally:
         runtime.close()
     elapsed = time.perf_counter() - started
-    typer.echo(f"stored {calls} calls in {elapsed:.1f} s ({calls / elapsed:.0f} calls/s)", err=True)
+    typer.echo(
+        f"stored {count(calls, 'call')} in {elapsed:.1f} s ({calls / elapsed:.0f} calls/s)",
+        err=True,
+    )
 
 
 @db_app.command("upgrade")
-def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+@server_command
+def db_upgrade(*, store: Store) -> None:
     """Apply schema migrations to the calls database."""
-    open_runtime(data_dir=data_dir, database_url=database_url).close()
+    store.open().close()
     typer.echo("database schema is up to date", err=True)
 
 
 @users_app.command("create")
+@server_command
 def users_create(
     name: Annotated[str, typer.Argument(help="A name for the API user.")],
     permission: Annotated[
@@ -285,14 +256,14 @@ def users_create(
         typer.Option("--permission", "-p", help="capture, purge, audit or admin; repeatable."),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
+    *,
+    store: Store,
 ) -> None:
     """Create an API user; its client_secret is printed once and stored only as a hash."""
     from callvault.auth.users import create_user
     from callvault.errors import CallvaultError
 
-    runtime = open_runtime(data_dir=data_dir, database_url=database_url)
+    runtime = store.open()
     try:
         creds = create_user(runtime.engine, name, permission)
     except (ValueError, CallvaultError) as exc:
@@ -308,15 +279,16 @@ def users_create(
 
 
 @users_app.command("list")
+@server_command
 def users_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
+    *,
+    store: Store,
 ) -> None:
     """List API users (never their secrets)."""
     from callvault.auth.users import list_users
 
-    runtime = open_runtime(data_dir=data_dir, database_url=database_url)
+    runtime = store.open()
     try:
         users = list_users(runtime.engine)
     finally:
@@ -341,16 +313,17 @@ def users_list(
 
 
 @users_app.command("disable")
+@server_command
 def users_disable(
     name: Annotated[str, typer.Argument(help="The API user to disable.")],
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
+    *,
+    store: Store,
 ) -> None:
     """Disable an API user; its tokens stop working at once."""
     from callvault.auth.users import disable_user
     from callvault.errors import CallvaultError
 
-    runtime = open_runtime(data_dir=data_dir, database_url=database_url)
+    runtime = store.open()
     try:
         disable_user(runtime.engine, name)
     except CallvaultError as exc:

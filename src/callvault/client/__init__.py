@@ -30,7 +30,7 @@ from callvault.client._models import (
     PurgeRequest,
     PurgeResult,
 )
-from callvault.client._retry import RetryPolicy
+from callvault.client._retry import Retrying, RetryPolicy
 
 __all__ = [
     "APIError",
@@ -52,6 +52,7 @@ __all__ = [
     "PurgeResult",
     "RateLimitError",
     "RetryPolicy",
+    "Retrying",
     "ServerError",
     "TimeoutWaiting",
     "TransportError",

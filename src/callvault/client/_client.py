@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import httpx
@@ -12,7 +13,7 @@ import httpx
 from callvault.client import _core
 from callvault.client._core import AudioSource, Op, ProgressCallback, Send, Session, Sleep, T
 from callvault.client._models import CallStatus, Hold, PurgeRequest, PurgeResult
-from callvault.client._retry import RetryPolicy
+from callvault.client._retry import Retrying, RetryPolicy
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
@@ -28,6 +29,7 @@ class _Base:
         token: str | None = None,
         retry: RetryPolicy | None = None,
         progress: ProgressCallback | None = None,
+        on_retry: Callable[[Retrying], None] | None = None,
     ) -> None:
         self.session = Session(
             _core.base_url_for(base_url, instance),
@@ -35,6 +37,7 @@ class _Base:
             client_secret=client_secret,
             token=token,
             retry=retry or RetryPolicy(),
+            on_retry=on_retry,
         )
         self.progress = progress
 
@@ -49,6 +52,10 @@ class Client(_Base):
     >>> with Client("http://localhost:8000", client_id="cv_…", client_secret="…") as cv:
     ...     result = cv.purge_sessions(session_ids)        # any number of IDs
     ...     done = cv.wait_for_purge(result.request_ids)
+
+    ``on_retry`` is called with a ``Retrying`` before each retry (to tell a user who waits).
+    ``verify``: an ``ssl.SSLContext`` to trust (e.g. ``ssl.create_default_context(cafile=…)`` for
+    a self-signed server), or False to skip certificate checks; default: the system's CAs.
     """
 
     def __init__(
@@ -57,10 +64,11 @@ class Client(_Base):
         *,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(base_url, **kwargs)
-        self._http = httpx.Client(timeout=timeout, transport=transport)
+        self._http = httpx.Client(timeout=timeout, transport=transport, verify=verify)
 
     def _run(self, op: Op[T]) -> T:
         result: Any = None
@@ -184,10 +192,11 @@ class AsyncClient(_Base):
         *,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(base_url, **kwargs)
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport, verify=verify)
 
     async def _run(self, op: Op[T]) -> T:
         result: Any = None

@@ -33,6 +33,7 @@ from callvault.client._models import (
 )
 from callvault.client._retry import (
     RETRY_STATUSES,
+    Retrying,
     RetryPolicy,
     parse_retry_after,
     retryable_exception,
@@ -114,6 +115,7 @@ class Session:
         token: str | None,
         retry: RetryPolicy,
         clock: Callable[[], float] = time.monotonic,
+        on_retry: Callable[[Retrying], None] | None = None,
     ) -> None:
         if token is None and not (client_id and client_secret):
             raise ValueError("give client_id and client_secret, or a token")
@@ -123,6 +125,7 @@ class Session:
         self.static_token = token
         self.retry = retry
         self.clock = clock
+        self.on_retry = on_retry
         self._token: str | None = None
         self._expires_at = 0.0
 
@@ -187,17 +190,38 @@ class Session:
                 response: httpx.Response = yield Send(request)
             except httpx.HTTPError as exc:
                 if attempt < self.retry.max_attempts and retryable_exception(exc, idempotent):
-                    yield Sleep(self.retry.backoff(attempt))
+                    delay = self.retry.backoff(attempt)
+                    reached = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                    self._retrying(request, attempt, delay, f"{type(exc).__name__}: {exc}", reached)
+                    yield Sleep(delay)
                     continue
                 raise TransportError(
                     f"{request.method} {request.url}: {type(exc).__name__}: {exc}"
                 ) from exc
             if response.status_code in RETRY_STATUSES and attempt < self.retry.max_attempts:
-                yield Sleep(self.retry.delay_for(response, attempt))
+                delay = self.retry.delay_for(response, attempt)
+                self._retrying(request, attempt, delay, str(response.status_code), True)
+                yield Sleep(delay)
                 continue
             if response.status_code >= 400:
                 raise _error_from(response, token_request)
             return response
+
+    def _retrying(
+        self, request: httpx.Request, attempt: int, delay: float, reason: str, reached: bool
+    ) -> None:
+        if self.on_retry is not None:
+            self.on_retry(
+                Retrying(
+                    attempt=attempt + 1,
+                    max_attempts=self.retry.max_attempts,
+                    delay=delay,
+                    method=request.method,
+                    url=str(request.url),
+                    reason=reason,
+                    reached=reached,
+                )
+            )
 
     def call(
         self,

@@ -18,6 +18,19 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 
 @dataclass(frozen=True)
+class Retrying:
+    """What ``on_retry`` is told before the SDK waits and sends a request again."""
+
+    attempt: int  # the attempt about to be made (2 for the first retry)
+    max_attempts: int
+    delay: float  # seconds it waits first
+    method: str
+    url: str
+    reason: str  # "ConnectError: …" or "503"
+    reached: bool  # False when the server could not be reached at all
+
+
+@dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int = 5
     base_delay: float = 0.5
