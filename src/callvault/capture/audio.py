@@ -57,8 +57,9 @@ def measure_duration(audio: IO[bytes] | io.RawIOBase) -> float | None:
     """
     try:
         parsed = mutagen.File(audio)
-    except Exception:  # mutagen raises many types for malformed files; none is our error
-        log.info("audio duration could not be measured", exc_info=True)
+    except Exception as exc:  # mutagen raises many types for malformed files; none is our error
+        # Its messages may quote bytes of the (decrypted) file: log the type only, never them.
+        log.info("audio duration could not be measured (%s)", type(exc).__name__)
         return None
     if parsed is None or parsed.info is None:
         return None

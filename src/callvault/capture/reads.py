@@ -123,9 +123,10 @@ class CallReader:
                 duration = measure_duration(reader)
         except (NotFound, FileNotFoundError):
             return  # purged or excluded meanwhile: nothing to process
-        except Exception:
+        except Exception as exc:
             # Unreadable audio must not keep the call Concluded forever: complete it unmeasured.
-            log.warning("audio of a call could not be processed", exc_info=True)
+            # The type only: a parser's message may quote bytes of the decrypted audio.
+            log.warning("audio of a call could not be processed (%s)", type(exc).__name__)
             duration = None
         call_store.mark_processed(self.runtime.engine, call_id, duration)
 
