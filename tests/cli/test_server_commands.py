@@ -226,3 +226,14 @@ def test_unreadable_local_files_are_one_line_usage_errors(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_loose_master_key_file_stops_the_server_with_one_line(tmp_path):
+    data = tmp_path / "data"
+    assert run_cli("db", "upgrade", "--data-dir", str(data)).returncode == 0
+    (data / "master.key").chmod(0o644)
+    refused = run_cli("serve", "--port", str(free_port()), "--data-dir", str(data))
+    assert refused.returncode == 1
+    assert refused.stderr.strip().count("\n") == 0, refused.stderr
+    assert "chmod 600" in refused.stderr
+    assert "Traceback" not in refused.stderr
