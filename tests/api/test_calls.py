@@ -11,7 +11,7 @@ pytestmark = pytest.mark.both_backends
 
 
 def test_unknown_call_is_404_problem(live):
-    with live.client(live.token("capture")) as client:
+    with live.client(live.token("capture", "read")) as client:
         for path in ("/calls/v1/nope", "/calls/v1/nope/audio"):
             answer = client.get(path)
             assert answer.status_code == 404
@@ -19,17 +19,25 @@ def test_unknown_call_is_404_problem(live):
             assert "nope" in answer.json()["detail"]
 
 
-def test_call_reads_need_capture_permission(live, capture):
+def test_call_reads_need_read_permission_which_capture_does_not_grant(live, capture):
     with live.client(live.token("capture")) as client:
         call_id = capture(client, call_info("perm-read")).json()["callId"]
-    with live.client(live.token("purge")) as client:
+        # A recorder uploads and asks for status; it does not listen (contract, part two).
         assert client.get(f"/calls/v1/{call_id}").status_code == 403
         assert client.get(f"/calls/v1/{call_id}/audio").status_code == 403
+    for denied in ("purge", "audit"):
+        with live.client(live.token(denied)) as client:
+            assert client.get(f"/calls/v1/{call_id}").status_code == 403
+            assert client.get(f"/calls/v1/{call_id}/audio").status_code == 403
+    for allowed in ("read", "admin"):
+        with live.client(live.token(allowed)) as client:
+            assert client.get(f"/calls/v1/{call_id}").status_code == 200
+            assert client.get(f"/calls/v1/{call_id}/audio").status_code == 200
 
 
 def test_large_audio_streams_back_exactly(live, capture):
     audio = wav_bytes(60, rate=16000)  # ~1.9 MB: many encryption chunks
-    with live.client(live.token("capture")) as client:
+    with live.client(live.token("capture", "read")) as client:
         call_id = capture(client, call_info("big-audio"), audio).json()["callId"]
         answer = client.get(f"/calls/v1/{call_id}/audio")
     assert answer.headers["content-length"] == str(len(audio))

@@ -104,7 +104,7 @@ def test_deeply_nested_info_is_400(live, capture):
 
 def test_many_long_contact_types_and_a_long_content_type_are_stored(live, capture):
     contacts = [{"type": f"T{n:02d}" + "x" * 96} for n in range(100)]
-    with live.client(live.token("capture")) as client:
+    with live.client(live.token("capture", "read")) as client:
         answer = capture(
             client, call_info("wide", contacts=contacts), content_type="audio/" + "w" * 300
         )
@@ -118,7 +118,7 @@ def test_a_phone_number_never_fails_a_capture(live, capture, phone):
     info = call_info(
         "ph", numberDialed="9" * 400, contacts=[{"type": "Customer", "phoneNumber": phone}]
     )
-    with live.client(live.token("capture")) as client:
+    with live.client(live.token("capture", "read")) as client:
         answer = capture(client, info)
         assert answer.status_code == 200, answer.text
         got = client.get(f"/calls/v1/{answer.json()['callId']}").json()
@@ -143,7 +143,7 @@ def test_local_only_numbers_are_not_indexed_and_not_purgeable(live, capture):
 
 
 def test_null_direction_means_unknown(live, capture):
-    with live.client(live.token("capture")) as client:
+    with live.client(live.token("capture", "read")) as client:
         answer = capture(client, call_info("dir", direction=None))
         assert answer.status_code == 200
         assert client.get(f"/calls/v1/{answer.json()['callId']}").json()["direction"] == "Unknown"

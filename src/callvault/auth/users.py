@@ -46,7 +46,7 @@ def create_user(engine: Engine, name: str, permissions: list[str]) -> NewCredent
         raise ValueError("the user name must be 1 to 200 characters")
     perms = parse_permissions(permissions)
     if not perms:
-        raise ValueError("give at least one --permission (capture, purge, audit, admin)")
+        raise ValueError("give at least one --permission (capture, read, purge, audit, admin)")
     client_id = "cv_" + secrets.token_hex(12)
     client_secret = secrets.token_urlsafe(32)
     try:

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.capture.audio import content_type_for, measure_duration
 from callvault.capture.sealed import open_details
 from callvault.crypto import CallCipher, DecryptedAudio
@@ -14,6 +15,7 @@ from callvault.errors import NotFound
 from callvault.runtime import Runtime
 from callvault.store import calls as call_store
 from callvault.store.calls import CallRow
+from callvault.store.engine import write_transaction
 from callvault.text import is_clean
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ def _iso(value: Any) -> str | None:
 class CallReader:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.trail = AuditTrail(runtime.keys.audit_chain_key)
 
     def statuses(self, session_ids: Sequence[str]) -> list[CallStatus]:
         # An ID no database could hold (NUL, lone surrogate, too long) is simply not found.
@@ -78,9 +81,16 @@ class CallReader:
             raise NotFound(f"no call with callId {call_id!r}")
         return row, CallCipher(call_id, self.runtime.keys.unwrap(call_id, wrapped))
 
-    def details(self, call_id: str) -> dict[str, Any]:
+    def _audit_read(self, action: str, row: CallRow, actor: str) -> None:
+        # Recorded before a byte is served: a read the trail does not show never happened.
+        with write_transaction(self.runtime.engine) as conn:
+            self.trail.append(conn, [AuditEvent(action, actor, None, row.call_id, row.session_id)])
+
+    def details(self, call_id: str, actor: str) -> dict[str, Any]:
+        """The call as captured, decrypted; audited as ``call.read`` by ``actor``."""
         row, cipher = self._readable(call_id)
         doc = open_details(cipher, row.sealed)
+        self._audit_read("call.read", row, actor)
         return {
             "callId": row.call_id,
             "sessionId": row.session_id,
@@ -100,13 +110,19 @@ class CallReader:
         handle, size = self.runtime.blobs.open(row.blob_key)
         return cipher.audio_reader(handle, size)
 
-    def audio(self, call_id: str) -> tuple[str, int, Iterator[bytes]]:
-        """Content type, length and a chunk iterator of the decrypted audio."""
+    def audio(self, call_id: str, actor: str) -> tuple[str, int, Iterator[bytes]]:
+        """Content type, length and a chunk iterator of the decrypted audio; audited as
+        ``audio.read`` by ``actor``."""
         row, cipher = self._readable(call_id)
         try:
             reader = self._open_audio(row, cipher)
         except FileNotFoundError:
             raise NotFound(f"no call with callId {call_id!r}") from None
+        try:
+            self._audit_read("audio.read", row, actor)
+        except BaseException:
+            reader.close()
+            raise
 
         def chunks() -> Iterator[bytes]:
             with reader:

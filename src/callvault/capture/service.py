@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from anyio import to_thread
 
+from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.blobs import BlobWriter
 from callvault.capture import multipart
 from callvault.capture.audio import format_from_content_type
@@ -90,9 +91,13 @@ class _Upload:
 class CaptureService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.trail = AuditTrail(runtime.keys.audit_chain_key)
 
-    async def capture(self, content_type: str | None, body: AsyncIterator[bytes]) -> str:
-        """Store one uploaded call; returns its new call ID."""
+    async def capture(
+        self, content_type: str | None, body: AsyncIterator[bytes], actor: str
+    ) -> str:
+        """Store one uploaded call for ``actor`` (audited as ``call.captured``); returns its
+        new call ID."""
         try:
             boundary = multipart.parse_boundary(content_type)
         except multipart.UnsupportedMediaType as exc:
@@ -122,7 +127,7 @@ class CaptureService:
             raise
         try:
             await to_thread.run_sync(
-                self._store, call_id, cipher, data_key, info, upload, encryptor
+                self._store, call_id, cipher, data_key, info, upload, encryptor, actor
             )
         except BaseException:
             await to_thread.run_sync(self._undo, call_id, blob_key)
@@ -207,6 +212,7 @@ class CaptureService:
         info: CaptureInfo,
         upload: _Upload,
         encryptor: AudioEncryptor,
+        actor: str,
     ) -> None:
         rt = self.runtime
         region = rt.settings.default_region
@@ -240,7 +246,10 @@ class CaptureService:
             rt.keystore.put(call_id, rt.keys.wrap(call_id, data_key))
         except Exception as exc:
             raise StorageUnavailable("the key store cannot be written to; retry later") from exc
-        insert_call(rt.engine, row, utcnow(), digests)
+        event = AuditEvent("call.captured", actor, None, call_id, info.sessionid)
+        insert_call(
+            rt.engine, row, utcnow(), digests, also=lambda conn: self.trail.append(conn, [event])
+        )
 
     def _undo(self, call_id: str, blob_key: str) -> None:
         """Best-effort removal of what a failed capture wrote; the sweeper catches the rest."""

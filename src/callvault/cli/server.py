@@ -282,7 +282,9 @@ def users_create(
     name: Annotated[str, typer.Argument(help="A name for the API user.")],
     permission: Annotated[
         list[str],
-        typer.Option("--permission", "-p", help="capture, purge, audit or admin; repeatable."),
+        typer.Option(
+            "--permission", "-p", help="capture, read, purge, audit or admin; repeatable."
+        ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     data_dir: DataDir = None,

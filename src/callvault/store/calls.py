@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -57,9 +57,16 @@ def session_in_use(engine: Engine, session_id: str) -> bool:
 
 
 def insert_call(
-    engine: Engine, row: CallRow, captured_at: datetime, phone_digests: Iterable[bytes]
+    engine: Engine,
+    row: CallRow,
+    captured_at: datetime,
+    phone_digests: Iterable[bytes],
+    also: Callable[[Connection], None] | None = None,
 ) -> None:
-    """Store a captured call and its blind-index entries in one transaction (409 on a live twin)."""
+    """Store a captured call and its blind-index entries in one transaction (409 on a live twin).
+
+    ``also`` runs last inside that transaction (the capture's audit event): one commit, one fsync.
+    """
     values = {
         "call_id": row.call_id,
         "session_id": row.session_id,
@@ -85,6 +92,8 @@ def insert_call(
                     insert(customer_phones),
                     [{"digest": d, "call_id": row.call_id} for d in digests],
                 )
+            if also is not None:
+                also(conn)
     except IntegrityError:
         raise Conflict(
             f"a live call with sessionId {row.session_id!r} already exists; "

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
-from callvault.api.deps import CaptureUser, RuntimeDep
+from callvault.api.deps import ReadUser, RuntimeDep
 from callvault.api.routes.capture import PROBLEMS
 from callvault.api.routes.schemas import CallOut
 from callvault.capture.reads import CallReader
@@ -27,8 +27,8 @@ _BINARY = {"schema": {"type": "string", "format": "binary"}}
     response_model=CallOut,
     responses=PROBLEMS,
 )
-async def get_call(callId: CallId, runtime: RuntimeDep, _user: CaptureUser) -> dict[str, Any]:
-    return await run_in_threadpool(CallReader(runtime).details, callId)
+async def get_call(callId: CallId, runtime: RuntimeDep, user: ReadUser) -> dict[str, Any]:
+    return await run_in_threadpool(CallReader(runtime).details, callId, user.name)
 
 
 @router.get(
@@ -39,8 +39,9 @@ async def get_call(callId: CallId, runtime: RuntimeDep, _user: CaptureUser) -> d
     # Served with the content type it was captured with (audio/* or video/*), else octet-stream.
     responses={200: {"content": dict.fromkeys(_AUDIO_TYPES, _BINARY)}, **PROBLEMS},
 )
-async def get_audio(callId: CallId, runtime: RuntimeDep, _user: CaptureUser) -> StreamingResponse:
-    content_type, length, chunks = await run_in_threadpool(CallReader(runtime).audio, callId)
+async def get_audio(callId: CallId, runtime: RuntimeDep, user: ReadUser) -> StreamingResponse:
+    reader = CallReader(runtime)
+    content_type, length, chunks = await run_in_threadpool(reader.audio, callId, user.name)
     return StreamingResponse(
         chunks, media_type=content_type, headers={"Content-Length": str(length)}
     )
