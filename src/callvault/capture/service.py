@@ -184,6 +184,14 @@ class CaptureService:
             if upload.saw_data:
                 raise BadInput("the upload has two `data` parts; send exactly one")
             upload.saw_data = True
+            if part.content_type is not None and not multipart.is_plain_media_type(
+                part.content_type
+            ):
+                # Stored, it would be served back as a header no server can send (NUL, non-latin-1).
+                raise BadInput(
+                    "the `data` part's Content-Type is not a plain type/subtype; "
+                    "send e.g. 'Content-Type: audio/wav'"
+                )
             upload.data_content_type = part.content_type
             return DATA_PART
         return None  # unknown parts are skipped, as a lenient server should
