@@ -24,6 +24,13 @@ NOT_FOUND = "NotFound"
 MAX_ID_CHARS = 256
 # Statuses a caller may read the content of; a call being purged is already invisible.
 READABLE = ("Concluded", "Complete", "Excluded")
+# Plaintext served between two checks that the call is still readable.
+AUDIO_PIECE = 256 * 1024
+
+
+class ReadRevoked(Exception):
+    """The call stopped being readable (a purge was accepted) while its audio streamed: the
+    response must end here, short of its Content-Length, rather than serve another byte."""
 
 
 @dataclass(frozen=True)
@@ -125,11 +132,29 @@ class CallReader:
             raise
 
         def chunks() -> Iterator[bytes]:
+            # Before each piece leaves, the database must still call the call readable. A purge
+            # hides the call (Purging) before its key is destroyed, and its item is Purged only
+            # after that: so a download started before a purge yields nothing once the purge is
+            # accepted, whichever process or host runs the eraser, and is over before Purged.
             with reader:
-                while piece := reader.read(256 * 1024):
+                while True:
+                    try:
+                        piece = reader.read(AUDIO_PIECE)
+                    except Exception:
+                        # A blob deleted or a key gone under the reader: an erasure, not a fault.
+                        if not self._still_readable(call_id):
+                            raise ReadRevoked(call_id) from None
+                        raise
+                    if not piece:
+                        return
+                    if not self._still_readable(call_id):
+                        raise ReadRevoked(call_id)
                     yield piece
 
         return content_type_for(row.audio_format, row.audio_content_type), reader.length, chunks()
+
+    def _still_readable(self, call_id: str) -> bool:
+        return call_store.call_status(self.runtime.engine, call_id) in READABLE
 
     def process(self, call_id: str) -> None:
         """Measure the audio's duration and move the call from Concluded to Complete."""

@@ -106,6 +106,15 @@ def get_call(conn: Connection, call_id: str) -> CallRow | None:
     return None if row is None else CallRow.from_mapping(row)
 
 
+def call_status(engine: Engine, call_id: str) -> str | None:
+    """The call's status, None once its row is gone (erased)."""
+    with engine.connect() as conn:
+        status: str | None = conn.execute(
+            select(calls.c.status).where(calls.c.call_id == call_id)
+        ).scalar()
+    return status
+
+
 def calls_by_session(engine: Engine, session_ids: Sequence[str]) -> dict[str, CallRow]:
     if not session_ids:
         return {}

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
+from starlette.types import Send
 
 from callvault.api.deps import ReadUser, RuntimeDep
 from callvault.api.routes.capture import PROBLEMS
 from callvault.api.routes.schemas import CallOut
-from callvault.capture.reads import CallReader
+from callvault.capture.reads import CallReader, ReadRevoked
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["calls"])
 
@@ -31,6 +35,18 @@ async def get_call(callId: CallId, runtime: RuntimeDep, user: ReadUser) -> dict[
     return await run_in_threadpool(CallReader(runtime).details, callId, user.name)
 
 
+class _RevocableStream(StreamingResponse):
+    """A stream that a purge can end: on ReadRevoked it stops without completing the response,
+    and the server closes the connection (the client sees a body short of its Content-Length,
+    never the rest of an erased call)."""
+
+    async def stream_response(self, send: Send) -> None:
+        try:
+            await super().stream_response(send)
+        except ReadRevoked:
+            log.info("an audio download was ended: its call is being erased")
+
+
 @router.get(
     "/calls/v1/{callId}/audio",
     operation_id="get_call_audio",
@@ -42,6 +58,6 @@ async def get_call(callId: CallId, runtime: RuntimeDep, user: ReadUser) -> dict[
 async def get_audio(callId: CallId, runtime: RuntimeDep, user: ReadUser) -> StreamingResponse:
     reader = CallReader(runtime)
     content_type, length, chunks = await run_in_threadpool(reader.audio, callId, user.name)
-    return StreamingResponse(
+    return _RevocableStream(
         chunks, media_type=content_type, headers={"Content-Length": str(length)}
     )
