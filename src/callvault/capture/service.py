@@ -34,6 +34,7 @@ from callvault.errors import (
     UnsupportedMediaType,
 )
 from callvault.ids import new_call_id
+from callvault.phone import index_form
 from callvault.runtime import Runtime
 from callvault.store.calls import CallRow, insert_call, session_in_use
 from callvault.store.types import utcnow
@@ -225,11 +226,12 @@ class CaptureService:
         rt = self.runtime
         region = rt.settings.default_region
         contacts = contacts_document(info, region)
-        digests = [
-            rt.keys.blind_index(doc["phoneE164"])
-            for doc, contact in zip(contacts, info.contacts, strict=True)
-            if contact.is_customer and doc["phoneE164"]
-        ]
+        forms = {
+            index_form(contact.phonenumber, region)
+            for contact in info.contacts
+            if contact.is_customer and contact.phonenumber
+        }
+        digests = [rt.keys.blind_index(form) for form in forms if form]
         content_type = upload.data_content_type
         audio_format = (info.audio.format if info.audio else None) or format_from_content_type(
             content_type

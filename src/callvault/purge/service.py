@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.errors import BadInput, NotFound
 from callvault.ids import new_request_id
-from callvault.phone import to_e164
+from callvault.phone import index_form
 from callvault.runtime import Runtime
 from callvault.store import purges
 from callvault.store.group_commit import GroupCommitter
@@ -93,20 +93,20 @@ class PurgeService:
         return self._accept("sessions", resolve, what_if, actor, by_session=True)
 
     def purge_customer(self, phone: str, what_if: bool, actor: str) -> PurgeResult:
-        e164 = to_e164(phone, self.runtime.settings.default_region)
-        if e164 is None:
+        form = index_form(phone, self.runtime.settings.default_region)
+        if form is None:
             raise BadInput(
                 "phoneNumber is not a complete phone number: give it with its area code "
                 "(and its country code outside the default region), e.g. +15125551234"
             )
-        digest = self.runtime.keys.blind_index(e164)
+        digest = self.runtime.keys.blind_index(form)
 
         def resolve(conn: Connection) -> Resolved:
             return [
                 (None, call) for call in purges.calls_by_customer(conn, digest, lock=not what_if)
             ]
 
-        phone_hash = self.runtime.keys.audit_hash(e164)
+        phone_hash = self.runtime.keys.audit_hash(form)
         return self._accept("customer", resolve, what_if, actor, False, phone_hash)
 
     def _accept(

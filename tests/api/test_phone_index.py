@@ -1,0 +1,70 @@
+"""Whose calls a customer purge reaches: extensions matched exactly (contract §19), and national
+numbers read in the region of the recorder that captured them (issue 12, items 5 and 6)."""
+
+from __future__ import annotations
+
+import pytest
+
+from callvault.auth.users import create_user
+from helpers import call_info
+
+pytestmark = pytest.mark.both_backends
+
+
+def _token_for(live, *permissions: str, region: str | None = None) -> str:
+    import httpx
+
+    creds = create_user(
+        live.runtime.engine, f"u-{len(permissions)}-{region}", list(permissions), region=region
+    )
+    answer = httpx.post(
+        f"{live.url}/Token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": creds.client_id,
+            "client_secret": creds.client_secret,
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    token: str = answer.json()["access_token"]
+    return token
+
+
+def _capture_customers(live, capture, token: str, phones: dict[str, str]) -> dict[str, str]:
+    ids = {}
+    with live.client(token) as client:
+        for session, phone in phones.items():
+            info = call_info(session, contacts=[{"type": "Customer", "phoneNumber": phone}])
+            answer = capture(client, info)
+            assert answer.status_code == 200, answer.text
+            ids[session] = answer.json()["callId"]
+    return ids
+
+
+def _preview(live, token: str, phone: str) -> list[str]:
+    with live.client(token) as client:
+        answer = client.post("/purge/v1/calls/customer?whatIf=true", json={"phoneNumber": phone})
+    assert answer.status_code == 200, answer.text
+    return sorted(item["sessionId"] for item in answer.json()["items"])
+
+
+def test_a_purge_reaches_only_the_same_extension(live, capture):
+    _capture_customers(
+        live,
+        capture,
+        live.token("capture"),
+        {
+            "x12": "(512) 555-0300 x12",
+            "x12-again": "+1 512 555 0300 ext. 12",
+            "x34": "(512) 555-0300 x34",
+            "bare": "(512) 555-0300",
+        },
+    )
+    purger = live.token("purge")
+    assert _preview(live, purger, "(512) 555-0300 x12") == ["x12", "x12-again"]
+    assert _preview(live, purger, "+15125550300;ext=34") == ["x34"]
+    assert _preview(live, purger, "512-555-0300") == ["bare"]
+    assert _preview(live, purger, "512-555-0300 x99") == []
+    with live.client(purger) as client:
+        real = client.post("/purge/v1/calls/customer", json={"phoneNumber": "5125550300 #12"})
+    assert sorted(i["sessionId"] for i in real.json()["items"]) == ["x12", "x12-again"]
