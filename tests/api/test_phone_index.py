@@ -68,3 +68,23 @@ def test_a_purge_reaches_only_the_same_extension(live, capture):
     with live.client(purger) as client:
         real = client.post("/purge/v1/calls/customer", json={"phoneNumber": "5125550300 #12"})
     assert sorted(i["sessionId"] for i in real.json()["items"]) == ["x12", "x12-again"]
+
+
+def test_a_recorder_in_mexico_indexes_national_numbers_as_mexican(live, capture):
+    mx = _token_for(live, "capture", "read", region="MX")
+    ids = _capture_customers(live, capture, mx, {"cdmx": "55 1234 5678"})
+    with live.client(mx) as client:
+        doc = client.get(f"/calls/v1/{ids['cdmx']}").json()
+    assert doc["contacts"][0]["phoneE164"] == "+525512345678"
+    us_purger = live.token("purge")  # the instance's default region, US
+    assert _preview(live, us_purger, "+52 55 1234 5678") == ["cdmx"]
+    assert _preview(live, us_purger, "(551) 234-5678") == []
+    # A purger with the recorder's region may give the number as the recorder did.
+    assert _preview(live, _token_for(live, "purge", region="MX"), "55 1234 5678") == ["cdmx"]
+
+
+def test_a_recorder_without_a_region_uses_the_instance_default(live, capture):
+    ids = _capture_customers(live, capture, live.token("capture", "read"), {"us": "55 1234 5678"})
+    with live.client(live.token("read")) as client:
+        doc = client.get(f"/calls/v1/{ids['us']}").json()
+    assert doc["contacts"][0]["phoneE164"] == "+15512345678"

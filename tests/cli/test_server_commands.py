@@ -237,3 +237,17 @@ def test_a_loose_master_key_file_stops_the_server_with_one_line(tmp_path):
     assert refused.stderr.strip().count("\n") == 0, refused.stderr
     assert "chmod 600" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_users_create_with_a_region(tmp_path):
+    data = str(tmp_path / "d")
+    made = run_cli(
+        "users", "create", "mx-rec", "-p", "capture", "--region", "mx", "--data-dir", data
+    )
+    assert made.returncode == 0, made.stderr
+    bad = run_cli(
+        "users", "create", "zz-rec", "-p", "capture", "--region", "ZZ", "--data-dir", data
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0
+    assert "ZZ" in bad.stderr

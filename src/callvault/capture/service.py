@@ -95,10 +95,14 @@ class CaptureService:
         self.trail = AuditTrail(runtime.keys.audit_chain_key)
 
     async def capture(
-        self, content_type: str | None, body: AsyncIterator[bytes], actor: str
+        self,
+        content_type: str | None,
+        body: AsyncIterator[bytes],
+        actor: str,
+        region: str | None = None,
     ) -> str:
-        """Store one uploaded call for ``actor`` (audited as ``call.captured``); returns its
-        new call ID."""
+        """Store one uploaded call for ``actor`` (audited as ``call.captured``), reading its
+        national phone numbers in ``region`` (default: the instance's); returns its new call ID."""
         try:
             boundary = multipart.parse_boundary(content_type)
         except multipart.UnsupportedMediaType as exc:
@@ -128,7 +132,7 @@ class CaptureService:
             raise
         try:
             await to_thread.run_sync(
-                self._store, call_id, cipher, data_key, info, upload, encryptor, actor
+                self._store, call_id, cipher, data_key, info, upload, encryptor, actor, region
             )
         except BaseException:
             await to_thread.run_sync(self._undo, call_id, blob_key)
@@ -222,9 +226,10 @@ class CaptureService:
         upload: _Upload,
         encryptor: AudioEncryptor,
         actor: str,
+        region: str | None,
     ) -> None:
         rt = self.runtime
-        region = rt.settings.default_region
+        region = region or rt.settings.default_region
         contacts = contacts_document(info, region)
         forms = {
             index_form(contact.phonenumber, region)

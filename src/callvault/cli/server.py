@@ -289,6 +289,9 @@ def users_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
+    region: Annotated[
+        str | None, typer.Option(help="Region of its national phone numbers, e.g. MX.")
+    ] = None,
 ) -> None:
     """Create an API user; its client_secret is printed once and stored only as a hash."""
     from callvault.auth.users import create_user
@@ -296,7 +299,7 @@ def users_create(
 
     runtime = open_runtime(data_dir=data_dir, database_url=database_url)
     try:
-        creds = create_user(runtime.engine, name, permission)
+        creds = create_user(runtime.engine, name, permission, region)
     except (ValueError, CallvaultError) as exc:
         fail(str(exc), code=2 if isinstance(exc, ValueError) else 1)
     finally:

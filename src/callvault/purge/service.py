@@ -92,8 +92,12 @@ class PurgeService:
 
         return self._accept("sessions", resolve, what_if, actor, by_session=True)
 
-    def purge_customer(self, phone: str, what_if: bool, actor: str) -> PurgeResult:
-        form = index_form(phone, self.runtime.settings.default_region)
+    def purge_customer(
+        self, phone: str, what_if: bool, actor: str, region: str | None = None
+    ) -> PurgeResult:
+        """Purge a customer's calls; a national ``phone`` is read in ``region`` (the asking
+        user's, else the instance's default)."""
+        form = index_form(phone, region or self.runtime.settings.default_region)
         if form is None:
             raise BadInput(
                 "phoneNumber is not a complete phone number: give it with its area code "

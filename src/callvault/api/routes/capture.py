@@ -82,7 +82,7 @@ async def archive(
     ):
         raise TooLarge(f"the upload is larger than the limit of {limit} bytes")
     call_id = await CaptureService(runtime).capture(
-        request.headers.get("content-type"), request.stream(), user.name
+        request.headers.get("content-type"), request.stream(), user.name, user.region
     )
     background.add_task(run_in_threadpool, CallReader(runtime).process, call_id)
     return {"callId": call_id}

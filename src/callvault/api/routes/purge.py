@@ -123,7 +123,7 @@ async def purge_customer(
 ) -> dict[str, Any]:
     what_if = _what_if(request)
     result = await run_in_threadpool(
-        _service(request).purge_customer, body.phoneNumber, what_if, user.name
+        _service(request).purge_customer, body.phoneNumber, what_if, user.name, user.region
     )
     return _answer(result, request, response)
 
