@@ -325,3 +325,40 @@ def test_a_content_type_stored_before_capture_refused_it_is_not_served(live):
     assert audio.status_code == 200
     assert audio.headers["content-type"] == "audio/wav"  # from its format, as without a type
     assert audio.content == b"RIFF-not-really-audio"
+
+
+def test_details_sealed_before_capture_refused_them_still_read_back(live, capture):
+    """A call an older version stored with lone surrogates or 256-deep metadata reads back 200."""
+    from sqlalchemy import update
+
+    from callvault.capture.sealed import PURPOSE
+    from callvault.crypto import CallCipher
+    from callvault.store.engine import write_transaction
+
+    with live.client(live.token("capture", "read")) as client:
+        call_id = capture(client, call_info("legacy")).json()["callId"]
+        rt = live.runtime
+        cipher = CallCipher(call_id, rt.keys.unwrap(call_id, rt.keystore.get(call_id)))
+        contact = {
+            "type": "Customer",
+            "channel": None,
+            "phoneNumber": "+1512555\udc00",
+            "phoneE164": None,
+            "referenceId": None,
+            "firstName": "Bo\ud800b",
+            "lastName": None,
+        }
+        document = {
+            "masterCallId": None,
+            "numberDialed": None,
+            "metadata": {"deep": _nested(256), "k\udc00": "v"},
+            "contacts": [contact],
+        }
+        sealed = cipher.seal(json.dumps(document).encode(), PURPOSE)
+        with write_transaction(rt.engine) as conn:
+            conn.execute(update(calls).values(sealed=sealed))
+        answer = client.get(f"/calls/v1/{call_id}")
+    assert answer.status_code == 200, answer.text
+    got = answer.json()
+    assert got["contacts"][0]["firstName"] == "Bo\ufffdb"
+    assert "k\ufffd" in got["metadata"]

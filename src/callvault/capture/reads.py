@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +49,24 @@ class CallStatus:
             "status": self.status,
             "durationSec": self.duration_sec,
         }
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _servable(value: Any) -> Any:
+    """``value`` with what no JSON response can carry replaced: a lone surrogate becomes U+FFFD,
+    NaN and infinities null. Capture refuses such input now; calls stored before it did must still
+    read back (never a 500)."""
+    if isinstance(value, str):
+        return value if is_clean(value) else _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {_servable(k): _servable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_servable(v) for v in value]
+    return value
 
 
 def _iso(value: Any) -> str | None:
@@ -96,7 +116,7 @@ class CallReader:
     def details(self, call_id: str, actor: str) -> dict[str, Any]:
         """The call as captured, decrypted; audited as ``call.read`` by ``actor``."""
         row, cipher = self._readable(call_id)
-        doc = open_details(cipher, row.sealed)
+        doc = _servable(open_details(cipher, row.sealed))
         self._audit_read("call.read", row, actor)
         return {
             "callId": row.call_id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
@@ -11,6 +11,7 @@ from starlette.responses import StreamingResponse
 from starlette.types import Send
 
 from callvault.api.deps import ReadUser, RuntimeDep
+from callvault.api.responses import TethrJSONResponse
 from callvault.api.routes.capture import PROBLEMS
 from callvault.api.routes.schemas import CallOut
 from callvault.capture.reads import CallReader, ReadRevoked
@@ -31,8 +32,11 @@ _BINARY = {"schema": {"type": "string", "format": "binary"}}
     response_model=CallOut,
     responses=PROBLEMS,
 )
-async def get_call(callId: CallId, runtime: RuntimeDep, user: ReadUser) -> dict[str, Any]:
-    return await run_in_threadpool(CallReader(runtime).details, callId, user.name)
+async def get_call(callId: CallId, runtime: RuntimeDep, user: ReadUser) -> TethrJSONResponse:
+    # Rendered by json itself, not through the response model: metadata stored before capture
+    # limited its depth may nest deeper than pydantic's serializer goes (a 500, never again).
+    doc = await run_in_threadpool(CallReader(runtime).details, callId, user.name)
+    return TethrJSONResponse(doc)
 
 
 class _RevocableStream(StreamingResponse):
