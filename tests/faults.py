@@ -216,11 +216,11 @@ def _settle_and_check(data_dir: Path, client_id: str, secret: str, ledger: Ledge
         blobs = {key.rsplit("/", 1)[-1] for key in runtime.blobs.iter_keys()}
 
         def intact(call_id: str, sha: str, session: str) -> bool:
-            _, _, chunks = reader.audio(call_id)
+            _, _, chunks = reader.audio(call_id, "test")
             audio = b"".join(chunks)
             return (
                 hashlib.sha256(audio).hexdigest() == sha
-                and reader.details(call_id)["sessionId"] == session
+                and reader.details(call_id, "test")["sessionId"] == session
             )
 
         for session, (call_id, sha) in ledger.acked.items():

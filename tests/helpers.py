@@ -36,8 +36,8 @@ class LiveServer:
         )
         return creds.client_id, creds.client_secret
 
-    def token(self, *permissions: str) -> str:
-        client_id, secret = self.user(*permissions)
+    def token(self, *permissions: str, name: str | None = None) -> str:
+        client_id, secret = self.user(*permissions, name=name)
         answer = httpx.post(
             f"{self.url}/Token",
             data={

@@ -47,7 +47,7 @@ PHONES_A = ["+14158675309", "(415) 867-5309", "1-415-867-5309", "415.867.5309"]
 PHONE_B = "+44 20 7946 0321"
 PHONE_C = "+1 312 555 0187 ext. 42"
 BAD_PHONES = ["867-5309", "+1 415 867 53"]
-PERMISSION_FLAGS = ["--permission", "capture", "--permission", "purge", "--permission", "audit"]
+PERMISSION_FLAGS = ["-p", "capture", "-p", "read", "-p", "purge", "-p", "audit"]
 
 
 def digits(text: str) -> str:
@@ -271,7 +271,7 @@ def test_every_logger_at_debug_logs_no_personal_data(
             assert time.monotonic() < deadline, "server did not start"
             time.sleep(0.01)
         port = server.servers[0].sockets[0].getsockname()[1]
-        creds = create_user(runtime.engine, "log-scan", ["capture", "purge", "audit"])
+        creds = create_user(runtime.engine, "log-scan", ["capture", "read", "purge", "audit"])
         flow = Flow(f"http://127.0.0.1:{port}", creds.client_id, creds.client_secret)
         flow.run()
     finally:

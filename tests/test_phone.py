@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from callvault.phone import to_e164
+from callvault.phone import check_region, index_form, to_e164
 
 
 @pytest.mark.parametrize(
@@ -31,3 +31,24 @@ def test_impossible_numbers_are_none(junk):
 def test_never_raises(text):
     result = to_e164(text, "US")
     assert result is None or result.startswith("+")
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["(512) 555-0300 x12", "+1 512 555 0300 ext. 12", "5125550300;ext=12", "512-555-0300 #12"],
+)
+def test_the_index_form_keeps_the_extension(spelling):
+    assert index_form(spelling, "US") == "+15125550300;ext=12"
+    assert to_e164(spelling, "US") == "+15125550300"  # E.164 itself has no extension
+
+
+def test_the_index_form_of_a_number_without_extension_is_its_e164():
+    assert index_form("(512) 555-0300", "US") == "+15125550300"
+    assert index_form("55 1234 5678", "MX") == "+525512345678"
+    assert index_form("anonymous", "US") is None
+
+
+def test_a_region_is_checked():
+    assert check_region("mx") == "MX"
+    with pytest.raises(ValueError, match="ZZ"):
+        check_region("ZZ")

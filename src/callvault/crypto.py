@@ -97,9 +97,12 @@ class KeyRing:
         except InvalidTag as exc:
             raise DecryptionError("wrapped data key does not open with this master key") from exc
 
-    def blind_index(self, e164: str) -> bytes:
-        """Keyed hash a phone number is looked up by, so the number itself is never stored."""
-        return hmac.new(self._index_key, e164.encode(), hashlib.sha256).digest()
+    def blind_index(self, phone: str) -> bytes:
+        """Keyed hash a phone number is looked up by, so the number itself is never stored.
+
+        ``phone`` is ``phone.index_form``'s output: E.164, with ``;ext=N`` when there is one.
+        """
+        return hmac.new(self._index_key, phone.encode(), hashlib.sha256).digest()
 
     def seal_record(self, plaintext: bytes, purpose: str) -> bytes:
         """Seal a personal value that belongs to no call (a legal hold's phone numbers): it has no

@@ -23,6 +23,7 @@ from callvault.capture.sealed import contacts_document, seal_details
 from callvault.capture.service import blob_key_for
 from callvault.crypto import CallCipher, new_data_key
 from callvault.ids import new_call_id
+from callvault.phone import index_form
 from callvault.runtime import Runtime
 from callvault.store.engine import write_transaction
 from callvault.store.keystore import data_keys
@@ -112,9 +113,9 @@ class _Seeder:
             key_rows.append(
                 {"call_id": call_id, "wrapped": rt.keys.wrap(call_id, key), "created_at": now}
             )
-            e164 = contacts[1]["phoneE164"]
-            if e164:
-                index_rows.append({"digest": rt.keys.blind_index(e164), "call_id": call_id})
+            form = index_form(contacts[1]["phoneNumber"] or "", rt.settings.default_region)
+            if form:  # as capture indexes it (the extension included)
+                index_rows.append({"digest": rt.keys.blind_index(form), "call_id": call_id})
         # Blob writes overlap well (object stores especially): several threads at once.
         list(self.pool.map(self._put, blobs))
         with write_transaction(rt.keystore.engine) as conn:

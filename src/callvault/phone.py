@@ -3,6 +3,8 @@
 Capture is lenient (a recorder's ``anonymous`` or an extension must never fail an upload); a purge
 request is strict enough to reject what cannot be a phone number at all, but not so strict that
 an out-of-date numbering plan blocks an erasure (``is_possible_number``, not ``is_valid_number``).
+A number's extension is kept in the form the blind index hashes (``index_form``), so a purge
+reaches the same extension only.
 """
 
 from __future__ import annotations
@@ -13,8 +15,17 @@ import phonenumbers
 MAX_PHONE_CHARS = 64
 
 
-def to_e164(raw: str, region: str) -> str | None:
-    """The E.164 form of ``raw``, or None when it is not a possible phone number."""
+def check_region(region: str) -> str:
+    """The region code, upper-cased, if libphonenumber knows it; else ValueError naming it."""
+    code = region.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(
+            f"unknown region {region!r}; use a two-letter ISO 3166 code such as US, MX or GB"
+        )
+    return code
+
+
+def _parse(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
     if not raw or len(raw) > MAX_PHONE_CHARS:
         return None
     try:
@@ -28,4 +39,30 @@ def to_e164(raw: str, region: str) -> str | None:
         != phonenumbers.ValidationResult.IS_POSSIBLE
     ):
         return None
+    return number
+
+
+def _e164(number: phonenumbers.PhoneNumber) -> str:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def to_e164(raw: str, region: str) -> str | None:
+    """The E.164 form of ``raw`` (no extension: E.164 has none), or None when it is not a
+    possible phone number."""
+    number = _parse(raw, region)
+    return None if number is None else _e164(number)
+
+
+def index_form(raw: str, region: str) -> str | None:
+    """What a customer phone is indexed and found by: its E.164, plus ``;ext=N`` (RFC 3966) when
+    it has an extension, or None when it is not a possible phone number.
+
+    The extension is part of the identity: ``(512) 555-0300 x12`` and ``x34`` are two people
+    behind one switchboard, and the bare number a third. Example::
+
+        index_form("(512) 555-0300 x12", "US") == "+15125550300;ext=12"
+    """
+    number = _parse(raw, region)
+    if number is None:
+        return None
+    return _e164(number) + (f";ext={number.extension}" if number.extension else "")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
 from callvault.blobs import BlobStore, open_blob_store
 from callvault.crypto import KeyRing, decode_master_key, generate_master_key
+from callvault.files import open_private, private_dir
 from callvault.settings import Settings
 from callvault.store.engine import make_engine
 from callvault.store.keystore import KeyStore
@@ -20,7 +22,8 @@ class ConfigurationError(RuntimeError):
 
 
 def load_master_key(settings: Settings) -> bytes:
-    """The master key from the setting, else from the data dir's 0600 key file (made on first run).
+    """The master key from the setting, else from the data dir's 0600 key file (made on first run;
+    refused when group or others may open it).
 
     A generated key is only acceptable for the embedded store: a server fleet needs one key shared
     by every node, so it must be configured explicitly.
@@ -36,9 +39,9 @@ def load_master_key(settings: Settings) -> bytes:
             raise ConfigurationError(
                 "CALLVAULT_MASTER_KEY is required when the database is not the embedded default"
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = open_private(path, os.O_WRONLY | os.O_EXCL)
         except FileExistsError:
             pass  # another process made it first; read theirs
         else:
@@ -46,6 +49,12 @@ def load_master_key(settings: Settings) -> bytes:
                 handle.write(generate_master_key() + "\n")
                 handle.flush()
                 os.fsync(handle.fileno())
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:  # a key others can read is a key others may have copied: say so, don't use it
+        raise ConfigurationError(
+            f"{path} is open to group or others (mode {mode:04o}); "
+            f"the master key must be private: run chmod 600 {path}"
+        )
     try:
         return decode_master_key(path.read_text())
     except ValueError as exc:
@@ -62,7 +71,7 @@ class Runtime:
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
         keys = KeyRing(load_master_key(settings))
         engine = make_engine(settings.resolved_database_url)
         if migrate:

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from helpers import call_info
+from helpers import call_info, wav_bytes
 
 pytestmark = pytest.mark.both_backends
 
@@ -29,9 +29,14 @@ def test_purge_requests_and_erasures_are_audited_without_phone_numbers(live, cap
         rest = client.get("/audit/v1/events", params={"after": first["nextAfter"]}).json()
     events = first["events"] + rest["events"]
     assert rest["nextAfter"] is None
-    assert [e["action"] for e in events] == ["purge.requested", "purge.requested", "call.erased"]
-    assert [e["seq"] for e in events] == [1, 2, 3]
-    preview, real, erased = events
+    assert [e["action"] for e in events] == [
+        "call.captured",
+        "purge.requested",
+        "purge.requested",
+        "call.erased",
+    ]
+    assert [e["seq"] for e in events] == [1, 2, 3, 4]
+    preview, real, erased = events[1:]
     assert preview["details"]["whatIf"] is True
     assert real["details"]["phoneHash"] == preview["details"]["phoneHash"]
     assert erased["callId"] == call_id
@@ -39,10 +44,32 @@ def test_purge_requests_and_erasures_are_audited_without_phone_numbers(live, cap
     assert erased["requestId"] == rid
     assert erased["details"]["audioBytes"] > 0
     assert erased["details"]["dataKeyDestroyed"] is True
-    assert events[1]["prevHash"] == events[0]["hash"]
+    assert events[2]["prevHash"] == events[1]["hash"]
     text = str(events)
     for spelling in ("5125557777", "555-7777", "555 7777"):
         assert spelling not in text
+
+
+def test_captures_and_reads_are_audited(live, capture):
+    audio = wav_bytes(0.5)
+    with live.client(live.token("capture", name="recorder-7")) as client:
+        call_id = capture(client, call_info("aud-read"), audio).json()["callId"]
+    with live.client(live.token("read", name="listener-3")) as client:
+        assert client.get(f"/calls/v1/{call_id}").status_code == 200
+        assert client.get(f"/calls/v1/{call_id}/audio").content == audio
+        assert client.get("/calls/v1/no-such-call").status_code == 404
+    with live.client(live.token("audit")) as client:
+        events = client.get("/audit/v1/events").json()["events"]
+    assert [(e["action"], e["actor"], e["callId"], e["sessionId"]) for e in events] == [
+        ("call.captured", "recorder-7", call_id, "aud-read"),
+        ("call.read", "listener-3", call_id, "aud-read"),
+        ("audio.read", "listener-3", call_id, "aud-read"),
+    ]
+    assert all(e["at"] for e in events)
+    assert events[1]["prevHash"] == events[0]["hash"]
+    text = str(events)
+    for personal in ("Bob", "Caller", "Alice", "555-1234", "5125551234", "T-1", "agent-7"):
+        assert personal not in text
 
 
 def test_audit_needs_audit_permission(live):

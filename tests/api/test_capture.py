@@ -36,7 +36,7 @@ def test_capture_round_trips_details_and_audio_exactly(live, capture):
         numberDialed="+1 800 555 0100",
         metadata={"nested": {"list": [1, 2.5, None, "x"]}, "flag": True},
     )
-    with live.client(live.token("capture")) as client:
+    with live.client(live.token("capture", "read")) as client:
         answer = capture(client, info, audio)
         assert answer.status_code == 200
         assert answer.headers["content-type"] == "application/json; charset=utf-8"
@@ -195,7 +195,7 @@ def test_info_not_json_is_400(live, capture):
 
 
 def test_duplicate_live_session_is_409_and_keeps_the_first(live, capture):
-    with live.client(live.token("capture")) as client:
+    with live.client(live.token("capture", "read")) as client:
         first = capture(client, call_info("dup"), wav_bytes(1))
         second = capture(client, call_info("dup"), wav_bytes(2))
         assert second.status_code == 409

@@ -104,7 +104,7 @@ def test_deeply_nested_info_is_400(live, capture):
 
 def test_many_long_contact_types_and_a_long_content_type_are_stored(live, capture):
     contacts = [{"type": f"T{n:02d}" + "x" * 96} for n in range(100)]
-    with live.client(live.token("capture")) as client:
+    with live.client(live.token("capture", "read")) as client:
         answer = capture(
             client, call_info("wide", contacts=contacts), content_type="audio/" + "w" * 300
         )
@@ -118,7 +118,7 @@ def test_a_phone_number_never_fails_a_capture(live, capture, phone):
     info = call_info(
         "ph", numberDialed="9" * 400, contacts=[{"type": "Customer", "phoneNumber": phone}]
     )
-    with live.client(live.token("capture")) as client:
+    with live.client(live.token("capture", "read")) as client:
         answer = capture(client, info)
         assert answer.status_code == 200, answer.text
         got = client.get(f"/calls/v1/{answer.json()['callId']}").json()
@@ -143,7 +143,7 @@ def test_local_only_numbers_are_not_indexed_and_not_purgeable(live, capture):
 
 
 def test_null_direction_means_unknown(live, capture):
-    with live.client(live.token("capture")) as client:
+    with live.client(live.token("capture", "read")) as client:
         answer = capture(client, call_info("dir", direction=None))
         assert answer.status_code == 200
         assert client.get(f"/calls/v1/{answer.json()['callId']}").json()["direction"] == "Unknown"
@@ -190,3 +190,175 @@ def test_json_endpoints_refuse_other_content_types_with_415(live, path, body):
     with live.runtime.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(purge_jobs)).scalar_one() == 0
         assert conn.execute(select(func.count()).select_from(calls)).scalar_one() == 0
+
+
+def _nested(depth: int) -> object:
+    value: object = "bottom"
+    for level in range(depth):
+        value = {"k": value} if level % 2 else [value]
+    return value
+
+
+def _info_bytes(**overrides: object) -> bytes:
+    # ensure_ascii (the default) writes a lone surrogate as its \\ud800 escape, as an attacker's
+    # client would; the bytes sent are valid UTF-8.
+    return json.dumps(call_info("unservable", **overrides)).encode()
+
+
+def _contact(**fields: object) -> list[dict[str, object]]:
+    return [{"type": "Customer", "phoneNumber": "+15125550100", **fields}]
+
+
+UNSERVABLE_INFO = {
+    "surrogate firstName": {"contacts": _contact(firstName="Bo\ud800b")},
+    "surrogate lastName": {"contacts": _contact(lastName="\udfff")},
+    "surrogate referenceId": {"contacts": _contact(referenceId="r\ud83d")},
+    "surrogate phoneNumber": {"contacts": _contact(phoneNumber="+1512555\udc000")},
+    "surrogate channel": {"contacts": _contact(channel="\ud800")},
+    "NUL firstName": {"contacts": _contact(firstName="Bo\u0000b")},
+    "surrogate numberDialed": {"numberDialed": "800\ud800"},
+    "surrogate masterCallId": {"masterCallId": "m\ud800"},
+    "surrogate metadata value": {"metadata": {"note": ["ok", "\ud800"]}},
+    "surrogate metadata key": {"metadata": {"k\udc00": 1}},
+    "NUL metadata value": {"metadata": {"note": "a\u0000b"}},
+    "NUL metadata key": {"metadata": {"a\u0000": 1}},
+    "metadata 256 deep": {"metadata": _nested(256)},
+    "metadata 33 deep": {"metadata": _nested(33)},
+}
+
+
+@pytest.mark.parametrize("overrides", UNSERVABLE_INFO.values(), ids=UNSERVABLE_INFO.keys())
+def test_info_that_could_not_be_served_back_is_400_at_capture(live, capture, overrides):
+    with live.client(live.token("capture")) as client:
+        answer = capture(client, _info_bytes(**overrides))
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "info" in answer.json()["detail"]
+    with live.runtime.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(calls)).scalar_one() == 0
+
+
+def test_metadata_32_deep_and_ordinary_unicode_are_stored_and_read_back(live, capture):
+    metadata = {"deep": _nested(31), "text": "Zoë 😀 ☎ \u00a0\t\n"}
+    info = call_info("deep-ok", metadata=metadata, contacts=_contact(firstName="Åsa 😀"))
+    with live.client(live.token("capture", "read")) as client:
+        answer = capture(client, info)
+        assert answer.status_code == 200, answer.text
+        got = client.get(f"/calls/v1/{answer.json()['callId']}")
+    assert got.status_code == 200
+    assert got.json()["metadata"] == metadata
+    assert got.json()["contacts"][0]["firstName"] == "Åsa 😀"
+
+
+def _raw_capture(client: httpx.Client, data_content_type: bytes) -> httpx.Response:
+    boundary = b"cvboundary42"
+    body = b"".join(
+        [
+            b"--" + boundary + b"\r\n",
+            b'Content-Disposition: form-data; name="info"\r\n',
+            b"Content-Type: application/json\r\n\r\n",
+            json.dumps(call_info("ctype")).encode(),
+            b"\r\n--" + boundary + b"\r\n",
+            b'Content-Disposition: form-data; name="data"; filename="call.wav"\r\n',
+            b"Content-Type: " + data_content_type + b"\r\n\r\n",
+            b"RIFF-not-really-audio",
+            b"\r\n--" + boundary + b"--\r\n",
+        ]
+    )
+    return client.post(
+        "/callCapture/v1/archive",
+        content=body,
+        headers={"Content-Type": "multipart/form-data; boundary=" + boundary.decode()},
+    )
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "audio/wäv€".encode(),  # outside latin-1 once decoded
+        "audio/wäv".encode("latin-1"),
+        b"audio/wav\x00",
+        b"audio/\x00wav",
+        b"audio/wav\x7f",
+        b"audio",
+        b"audio/",
+        b"/wav",
+        b"audio/wav/x",
+        b"audio wav",
+        b"audio/wav; rate=8000 bits",
+    ],
+)
+def test_an_audio_content_type_that_is_not_plain_is_400_at_capture(live, content_type):
+    with live.client(live.token("capture")) as client:
+        answer = _raw_capture(client, content_type)
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "Content-Type" in answer.json()["detail"]
+    with live.runtime.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(calls)).scalar_one() == 0
+
+
+@pytest.mark.parametrize(
+    "content_type", [b"audio/wav", b"Audio/X-WAV", b"audio/ogg; codecs=opus", b'audio/mp4; a="b c"']
+)
+def test_a_plain_audio_content_type_is_stored_and_served_back(live, content_type):
+    with live.client(live.token("capture", "read")) as client:
+        answer = _raw_capture(client, content_type)
+        assert answer.status_code == 200, answer.text
+        audio = client.get(f"/calls/v1/{answer.json()['callId']}/audio")
+    assert audio.status_code == 200
+    assert audio.headers["content-type"] == content_type.decode()
+    assert audio.content == b"RIFF-not-really-audio"
+
+
+def test_a_content_type_stored_before_capture_refused_it_is_not_served(live):
+    """A call captured by an older version with an unsendable type still reads back (no 500)."""
+    from sqlalchemy import update
+
+    from callvault.store.engine import write_transaction
+
+    with live.client(live.token("capture", "read")) as client:
+        call_id = _raw_capture(client, b"audio/wav").json()["callId"]
+        with write_transaction(live.runtime.engine) as conn:
+            conn.execute(update(calls).values(audio_content_type="audio/w\u20acv"))
+        audio = client.get(f"/calls/v1/{call_id}/audio")
+    assert audio.status_code == 200
+    assert audio.headers["content-type"] == "audio/wav"  # from its format, as without a type
+    assert audio.content == b"RIFF-not-really-audio"
+
+
+def test_details_sealed_before_capture_refused_them_still_read_back(live, capture):
+    """A call an older version stored with lone surrogates or 256-deep metadata reads back 200."""
+    from sqlalchemy import update
+
+    from callvault.capture.sealed import PURPOSE
+    from callvault.crypto import CallCipher
+    from callvault.store.engine import write_transaction
+
+    with live.client(live.token("capture", "read")) as client:
+        call_id = capture(client, call_info("legacy")).json()["callId"]
+        rt = live.runtime
+        cipher = CallCipher(call_id, rt.keys.unwrap(call_id, rt.keystore.get(call_id)))
+        contact = {
+            "type": "Customer",
+            "channel": None,
+            "phoneNumber": "+1512555\udc00",
+            "phoneE164": None,
+            "referenceId": None,
+            "firstName": "Bo\ud800b",
+            "lastName": None,
+        }
+        document = {
+            "masterCallId": None,
+            "numberDialed": None,
+            "metadata": {"deep": _nested(256), "k\udc00": "v"},
+            "contacts": [contact],
+        }
+        sealed = cipher.seal(json.dumps(document).encode(), PURPOSE)
+        with write_transaction(rt.engine) as conn:
+            conn.execute(update(calls).values(sealed=sealed))
+        answer = client.get(f"/calls/v1/{call_id}")
+    assert answer.status_code == 200, answer.text
+    got = answer.json()
+    assert got["contacts"][0]["firstName"] == "Bo\ufffdb"
+    assert "k\ufffd" in got["metadata"]

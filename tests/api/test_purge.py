@@ -25,7 +25,7 @@ def wait_request(client, request_id: str, deadline: float = 30) -> dict:
 
 @pytest.fixture
 def tokens(live):
-    return live.token("capture"), live.token("purge")
+    return live.token("capture", "read"), live.token("purge")
 
 
 def _capture_many(live, capture, token, sessions, **overrides):

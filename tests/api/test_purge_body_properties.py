@@ -239,7 +239,7 @@ class Seeded:
     def __init__(self, live: Any) -> None:
         self.live = live
         self.call_ids = seed_calls(live.runtime, 5, seed=1, phones=PHONES)
-        self.capture_token = live.token("capture")
+        self.capture_token = live.token("capture", "read")
         self.purge_client = live.client(live.token("purge"))
         self.by_session: dict[str, str] = {}
         self.by_call: dict[str, str] = {}

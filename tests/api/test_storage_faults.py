@@ -78,7 +78,7 @@ def test_capture_with_storage_down_is_503_and_stores_nothing(live, capture, erro
 
 
 def test_erasure_waits_for_storage_and_then_completes(live, capture):
-    with live.client(live.token("capture")) as client:
+    with live.client(live.token("capture", "read")) as client:
         call_id = capture(client, call_info("later")).json()["callId"]
     failing = FailingBlobs(live.runtime.blobs, ERRORS[0])
     failing.fail_writes = False
@@ -89,7 +89,7 @@ def test_erasure_waits_for_storage_and_then_completes(live, capture):
         doc = client.get(f"/purge/v1/requests/{rid}").json()
         assert doc["state"] == "Purging"
         assert doc["items"][0]["status"] == "Purging"
-        with live.client(live.token("capture")) as reader:
+        with live.client(live.token("capture", "read")) as reader:
             assert reader.get(f"/calls/v1/{call_id}").status_code == 404  # already unreadable
         failing.fail_deletes = False
         deadline = time.monotonic() + 60

@@ -365,7 +365,7 @@ def test_token_before_every_call_like_the_cpp_client(live):
     ["true-length", "smaller", "over-upload-limit"],
 )
 def test_capture_chunked_with_content_length_like_the_cpp_client(live, declared):
-    token = live.token("capture")
+    token = live.token("capture", "read")
     audio = wav_bytes(1.5, marker=b"cpp-chunked")
     boundary = "------------------------a1b2c3d4e5f6"
     body = multipart_body(boundary, capture_parts(call_info(new_session()), audio))
@@ -402,7 +402,7 @@ def test_capture_chunked_with_content_length_like_the_cpp_client(live, declared)
     ],
 )
 def test_capture_multipart_variants(live, quote_boundary, quote_names, type_first, filename, extra):
-    token = live.token("capture")
+    token = live.token("capture", "read")
     audio = wav_bytes(1.0, marker=b"variant")
     boundary = "----abc"
     header_boundary = f'"{boundary}"' if quote_boundary else boundary
@@ -424,7 +424,7 @@ def test_capture_multipart_variants(live, quote_boundary, quote_names, type_firs
 
 
 def test_capture_with_expect_100_continue_like_dotnet(live):
-    token = live.token("capture")
+    token = live.token("capture", "read")
     audio = wav_bytes(0.5)
     boundary = uuid.uuid4().hex
     body = multipart_body(boundary, capture_parts(call_info(new_session()), audio))
@@ -509,7 +509,7 @@ def mixed_info(session_id: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("style", [pascal_info, camel_info, mixed_info], ids=lambda f: f.__name__)
 def test_capture_json_key_styles_read_back(live, style):
-    token = live.token("capture")
+    token = live.token("capture", "read")
     session_id = new_session()
     call_id = raw_capture(live, token, style(session_id))
     doc = details(live, token, call_id)
@@ -550,7 +550,7 @@ def test_capture_json_key_styles_read_back(live, style):
     ],
 )
 def test_capture_time_formats(live, given, expected):
-    token = live.token("capture")
+    token = live.token("capture", "read")
     info = call_info(new_session(), startTime=given)
     info.pop("endTime")
     doc = details(live, token, raw_capture(live, token, info))
@@ -567,14 +567,14 @@ def test_capture_time_formats(live, given, expected):
     ],
 )
 def test_end_time_equal_to_start_time_is_accepted(live, start, end):
-    token = live.token("capture")
+    token = live.token("capture", "read")
     info = call_info(new_session(), startTime=start, endTime=end)
     doc = details(live, token, raw_capture(live, token, info))
     assert instant(doc["startTime"]) == instant(doc["endTime"])
 
 
 def test_contact_types_in_any_case(live):
-    token = live.token("capture")
+    token = live.token("capture", "read")
     contacts = [
         {"type": "agent", "channel": 0, "firstName": "Alice"},
         {"type": "customer", "channel": 1, "phoneNumber": "512-555-1234"},
@@ -587,7 +587,7 @@ def test_contact_types_in_any_case(live):
 
 
 def test_empty_strings_mean_absent(live):
-    token = live.token("capture")
+    token = live.token("capture", "read")
     contacts = [
         {"type": "Agent", "channel": 0, "phoneNumber": "", "firstName": "", "referenceId": ""},
         {"Type": "Customer", "PhoneNumber": "", "LastName": "", "FirstName": "Bob"},
@@ -617,7 +617,7 @@ def test_empty_strings_mean_absent(live):
 
 
 def test_null_metadata_is_accepted(live):
-    token = live.token("capture")
+    token = live.token("capture", "read")
     info = call_info(new_session(), metadata=None)
     doc = details(live, token, raw_capture(live, token, info))
     assert doc["metadata"] is None
@@ -625,7 +625,7 @@ def test_null_metadata_is_accepted(live):
 
 @pytest.mark.parametrize("spelling", [("utcStart", "utcEnd"), ("UtcStart", "UtcEnd")])
 def test_utc_start_and_end_aliases(live, spelling):
-    token = live.token("capture")
+    token = live.token("capture", "read")
     info = call_info(new_session())
     del info["startTime"], info["endTime"]
     info[spelling[0]] = "2024-03-05T10:00:00Z"
@@ -646,7 +646,7 @@ def test_utc_start_and_end_aliases(live, spelling):
     ],
 )
 def test_a_phone_number_never_fails_a_capture(live, phone, e164):
-    token = live.token("capture")
+    token = live.token("capture", "read")
     contacts = [
         {"Type": "Agent", "Channel": 0, "PhoneNumber": "1234"},
         {"Type": "Customer", "Channel": 1, "PhoneNumber": phone},

@@ -47,7 +47,7 @@ def test_demo_data_fills_a_readable_store(tmp_path):
         sessions = {r.session_id for r in rows}
         assert {f"demo-{n}" for n in range(40)} | {f"more-{n}" for n in range(5)} == sessions
         assert indexed == 45  # every synthetic customer number is complete and indexed
-        details = CallReader(runtime).details(rows[0].call_id)
+        details = CallReader(runtime).details(rows[0].call_id, "demo-test")
         assert details["contacts"][1]["type"] == "Customer"
         assert details["contacts"][1]["phoneE164"].startswith("+1")
     finally:

@@ -266,3 +266,28 @@ def test_cli_trusts_a_self_signed_server_given_its_ca_file(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_a_loose_master_key_file_stops_the_server_with_one_line(tmp_path):
+    data = tmp_path / "data"
+    assert run_cli("db", "upgrade", "--data-dir", str(data)).returncode == 0
+    (data / "master.key").chmod(0o644)
+    refused = run_cli("serve", "--port", str(free_port()), "--data-dir", str(data))
+    assert refused.returncode == 1
+    assert refused.stderr.strip().count("\n") == 0, refused.stderr
+    assert "chmod 600" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_users_create_with_a_region(tmp_path):
+    data = str(tmp_path / "d")
+    made = run_cli(
+        "users", "create", "mx-rec", "-p", "capture", "--region", "mx", "--data-dir", data
+    )
+    assert made.returncode == 0, made.stderr
+    bad = run_cli(
+        "users", "create", "zz-rec", "-p", "capture", "--region", "ZZ", "--data-dir", data
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0
+    assert "ZZ" in bad.stderr

@@ -33,8 +33,8 @@ CALLS = 4000
 
 def _snapshot(runtime, call_id: str) -> tuple[dict, bytes]:
     reader = CallReader(runtime)
-    _, _, chunks = reader.audio(call_id)
-    return reader.details(call_id), b"".join(chunks)
+    _, _, chunks = reader.audio(call_id, "test")
+    return reader.details(call_id, "test"), b"".join(chunks)
 
 
 def test_purges_survive_sigkill_at_random_moments(tmp_path):

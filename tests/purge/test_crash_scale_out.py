@@ -58,8 +58,8 @@ def _worker(settings) -> subprocess.Popen[bytes]:
 
 def _snapshot(runtime, call_id):
     reader = CallReader(runtime)
-    _, _, chunks = reader.audio(call_id)
-    return reader.details(call_id), b"".join(chunks)
+    _, _, chunks = reader.audio(call_id, "test")
+    return reader.details(call_id, "test"), b"".join(chunks)
 
 
 def test_two_workers_killed_at_random_erase_each_call_exactly_once(scale_out, tmp_path):

@@ -40,7 +40,7 @@ def _item_statuses(runtime, request_id: str) -> list[str]:
 
 def _assert_saved(runtime, call_id: str) -> None:
     assert runtime.keystore.get(call_id) is not None, "a saved call lost its key"
-    assert CallReader(runtime).details(call_id)["callId"] == call_id
+    assert CallReader(runtime).details(call_id, "tester")["callId"] == call_id
 
 
 def test_hold_committed_after_claim_is_seen_by_the_eraser(runtime):

@@ -53,7 +53,7 @@ def test_sweeper_removes_orphans_and_spares_live_calls(runtime):
     assert bare_blob not in keys
     assert keys == {blob_key_for(cid) for cid in live_ids}
     for cid in live_ids:
-        assert CallReader(runtime).details(cid)["callId"] == cid
+        assert CallReader(runtime).details(cid, "test")["callId"] == cid
 
 
 def test_sweeper_spares_what_is_younger_than_the_grace_period(runtime):

@@ -39,7 +39,7 @@ def _exists(runtime, call_id: str) -> dict[str, bool]:
 def test_drain_erases_exactly_the_calls_asked_for(runtime):
     ids = seed_calls(runtime, 40, seed=1)
     asked, kept = ids[:15], ids[15:]
-    before = {cid: CallReader(runtime).details(cid) for cid in kept}
+    before = {cid: CallReader(runtime).details(cid, "test") for cid in kept}
     result = PurgeService(runtime).purge_calls(asked, False, "tester")
     assert {i.status for i in result.items} == {"Purging"}
     metrics = Metrics(runtime.engine)
@@ -48,7 +48,7 @@ def test_drain_erases_exactly_the_calls_asked_for(runtime):
         assert _exists(runtime, cid) == {"row": False, "index": False, "key": False, "blob": False}
     for cid in kept:
         assert _exists(runtime, cid) == {"row": True, "index": True, "key": True, "blob": True}
-        assert CallReader(runtime).details(cid) == before[cid]
+        assert CallReader(runtime).details(cid, "test") == before[cid]
     doc = PurgeService(runtime).request(result.request_id)
     assert doc["state"] == "Complete"
     assert all(i["status"] == "Purged" and i["erasedAt"] for i in doc["items"])
@@ -98,7 +98,7 @@ def test_storage_failure_is_retried_until_it_succeeds(runtime):
     # The key went first: the calls are already unreadable while the blobs wait for a retry.
     assert all(runtime.keystore.get(cid) is None for cid in ids)
     with pytest.raises(NotFound):
-        CallReader(runtime).details(ids[0])
+        CallReader(runtime).details(ids[0], "test")
     flaky.failing = False
     deadline = time.monotonic() + 10
     while PurgeService(runtime).request(result.request_id)["state"] == "Purging":

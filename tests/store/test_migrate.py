@@ -47,3 +47,21 @@ def test_only_items_still_purging_are_indexed_by_call(tmp_path):
     assert sorted(indexes) == ["ix_purge_items_held", "ix_purge_items_purging"]
     assert "WHERE status = 'Purging'" in indexes["ix_purge_items_purging"]
     assert "WHERE status = 'Held'" in indexes["ix_purge_items_held"]
+
+
+def test_0007_adds_a_nullable_region_to_existing_users(tmp_path):
+    from sqlalchemy import text
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine, "0005")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO api_users (name, client_id, secret_hash, permissions, disabled, "
+                "created_at) VALUES ('old', 'cv_old', x'00', 'capture', 0, '2026-01-01')"
+            )
+        )
+    upgrade(engine, "0007")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT name, region FROM api_users")).all() == [("old", None)]
+    engine.dispose()

@@ -58,6 +58,7 @@ def require(*permissions: Permission) -> Callable[..., Principal]:
 
 AnyUser = Annotated[Principal, Depends(require())]
 CaptureUser = Annotated[Principal, Depends(require(Permission.CAPTURE))]
+ReadUser = Annotated[Principal, Depends(require(Permission.READ))]
 PurgeUser = Annotated[Principal, Depends(require(Permission.PURGE))]
 PurgeOrAuditUser = Annotated[Principal, Depends(require(Permission.PURGE, Permission.AUDIT))]
 AuditUser = Annotated[Principal, Depends(require(Permission.AUDIT))]

@@ -6,7 +6,8 @@ from enum import StrEnum
 
 
 class Permission(StrEnum):
-    CAPTURE = "capture"  # capture calls, read their status and content
+    CAPTURE = "capture"  # capture calls and read their status (not their content)
+    READ = "read"  # read a call back, decrypted: details and audio (each read is audited)
     PURGE = "purge"  # erase calls
     AUDIT = "audit"  # read the audit trail, purge requests and legal holds
     HOLD = "hold"  # place and release legal holds

@@ -34,6 +34,7 @@ class Principal:
     user_id: int
     name: str
     permissions: frozenset[Permission]
+    region: str | None = None  # for national phone numbers; None: the instance's default
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ def authenticate(engine: Engine, token: str) -> Principal:
                 api_users.c.name,
                 api_users.c.permissions,
                 api_users.c.disabled,
+                api_users.c.region,
                 access_tokens.c.expires_at,
             )
             .join(api_users, api_users.c.id == access_tokens.c.user_id)
@@ -98,5 +100,8 @@ def authenticate(engine: Engine, token: str) -> Principal:
     if row.disabled:
         raise Unauthenticated("the API user of this token is disabled")
     return Principal(
-        user_id=row.id, name=row.name, permissions=parse_permissions(row.permissions.split(","))
+        user_id=row.id,
+        name=row.name,
+        permissions=parse_permissions(row.permissions.split(",")),
+        region=row.region,
     )

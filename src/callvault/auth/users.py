@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from callvault.auth.permissions import Permission, parse_permissions
 from callvault.errors import Conflict, NotFound
+from callvault.phone import check_region
 from callvault.store.engine import write_transaction
 from callvault.store.tables import access_tokens, api_users
 from callvault.store.types import utcnow
@@ -40,13 +41,18 @@ class UserInfo:
     created_at: datetime
 
 
-def create_user(engine: Engine, name: str, permissions: list[str]) -> NewCredentials:
+def create_user(
+    engine: Engine, name: str, permissions: list[str], region: str | None = None
+) -> NewCredentials:
+    """A new API user; ``region`` (e.g. ``MX``) is the region its captures and customer purges
+    read national phone numbers in, instead of the instance's default."""
     name = name.strip()
+    region = None if region is None else check_region(region)
     if not name or len(name) > 200:
         raise ValueError("the user name must be 1 to 200 characters")
     perms = parse_permissions(permissions)
     if not perms:
-        raise ValueError("give at least one --permission (capture, purge, audit, admin)")
+        raise ValueError("give at least one --permission (capture, read, purge, audit, admin)")
     client_id = "cv_" + secrets.token_hex(12)
     client_secret = secrets.token_urlsafe(32)
     try:
@@ -59,6 +65,7 @@ def create_user(engine: Engine, name: str, permissions: list[str]) -> NewCredent
                     permissions=",".join(sorted(perms)),
                     disabled=False,
                     created_at=utcnow(),
+                    region=region,
                 )
             )
     except IntegrityError:

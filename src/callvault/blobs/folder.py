@@ -13,6 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
+from callvault.files import open_private, private_dir
+
 TMP_PREFIX = ".tmp-"
 
 
@@ -28,9 +30,10 @@ class FolderWriter:
     def __init__(self, final: Path, sync: bool = True) -> None:
         self._final = final
         self._sync = sync
-        final.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(final.parent)
         self._tmp = final.parent / f"{TMP_PREFIX}{secrets.token_hex(8)}"
-        self._file: BinaryIO | None = open(self._tmp, "xb")  # noqa: SIM115 - closed in commit/abort
+        fd = open_private(self._tmp, os.O_WRONLY | os.O_EXCL)
+        self._file: BinaryIO | None = os.fdopen(fd, "wb")  # closed in commit/abort
         self._size = 0
 
     def write(self, data: bytes) -> None:
@@ -60,7 +63,7 @@ class FolderWriter:
 class FolderBlobStore:
     def __init__(self, root: str | os.PathLike[str], delete_threads: int = 8) -> None:
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        private_dir(self.root)
         self._pool = ThreadPoolExecutor(delete_threads, thread_name_prefix="blob-delete")
 
     def _path(self, key: str) -> Path:

@@ -8,6 +8,8 @@ from typing import IO
 
 import mutagen
 
+from callvault.capture.multipart import is_plain_media_type
+
 log = logging.getLogger(__name__)
 
 _FORMATS_BY_TYPE = {
@@ -45,7 +47,13 @@ def format_from_content_type(content_type: str | None) -> str | None:
 
 def content_type_for(audio_format: str | None, given: str | None) -> str:
     """The Content-Type the audio is served with: as uploaded, else from its format."""
-    if given and "/" in given and given.split("/")[0].strip().lower() in ("audio", "video"):
+    # A stored value that is not a plain media type (captured before capture refused them) is
+    # never sent as a header: it could hold bytes no response can carry.
+    if (
+        given
+        and is_plain_media_type(given)
+        and given.split("/")[0].strip().lower() in ("audio", "video")
+    ):
         return given
     return CONTENT_TYPES.get((audio_format or "").lower(), "application/octet-stream")
 
@@ -57,8 +65,9 @@ def measure_duration(audio: IO[bytes] | io.RawIOBase) -> float | None:
     """
     try:
         parsed = mutagen.File(audio)
-    except Exception:  # mutagen raises many types for malformed files; none is our error
-        log.info("audio duration could not be measured", exc_info=True)
+    except Exception as exc:  # mutagen raises many types for malformed files; none is our error
+        # Its messages may quote bytes of the (decrypted) file: log the type only, never them.
+        log.info("audio duration could not be measured (%s)", type(exc).__name__)
         return None
     if parsed is None or parsed.info is None:
         return None

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from callvault.errors import BadInput
-from callvault.text import CleanText
+from callvault.text import CleanText, is_clean
 
 DIRECTIONS = ("Unknown", "Inbound", "Outbound", "Internal")
 
@@ -158,12 +158,59 @@ def _describe(error: Any) -> str:
     return f"info{path} {message}".replace("info ", "info: ", 1)
 
 
+# Deeper metadata than any recorder sends; past it, serving the call back could hit a recursion
+# limit (and a 256-deep document once made every read of its call a 500).
+MAX_METADATA_DEPTH = 32
+
+
+def _where(path: tuple[str | int, ...]) -> str:
+    return "info" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+
+
+def _unservable(document: Any) -> str | None:
+    """What in the document could be stored but never served back, or None.
+
+    Every string (keys too) must be clean text (no NUL, no lone surrogate: JSON can spell both,
+    neither a database nor a JSON response can carry them), and ``metadata`` may nest at most
+    MAX_METADATA_DEPTH containers. Iterative, so no document can exhaust the stack here.
+    """
+    stack: list[tuple[tuple[str | int, ...], Any, int]] = [((), document, 0)]
+    while stack:
+        path, value, depth = stack.pop()
+        if isinstance(value, str):
+            if not is_clean(value):
+                return f"{_where(path)} holds a NUL or a lone surrogate; send valid Unicode text"
+            continue
+        in_metadata = len(path) >= 1 and str(path[0]).lower() == "metadata"
+        if isinstance(value, dict | list) and in_metadata:
+            depth += 1
+            if depth > MAX_METADATA_DEPTH:
+                return (
+                    f"info.metadata nests deeper than {MAX_METADATA_DEPTH} levels; "
+                    "send flatter metadata"
+                )
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not is_clean(key):
+                    return (
+                        f"a key in {_where(path)} holds a NUL or a lone surrogate; "
+                        "send valid Unicode text"
+                    )
+                stack.append(((*path, key), item, depth))
+        elif isinstance(value, list):
+            stack.extend(((*path, i), item, depth) for i, item in enumerate(value))
+    return None
+
+
 def parse_info(raw: bytes) -> CaptureInfo:
     """Validate the ``info`` part; BadInput lists every problem with the field it is in."""
     try:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadInput("the `info` part is not valid JSON; send a JSON object") from None
+    problem = _unservable(document)
+    if problem is not None:
+        raise BadInput(f"the `info` part is invalid: {problem}")
     try:
         return CaptureInfo.model_validate(document)
     except ValidationError as exc:

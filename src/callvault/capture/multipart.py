@@ -9,6 +9,7 @@ footprint is bounded by one incoming chunk.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
@@ -51,6 +52,20 @@ class PartEnd:
 
 
 Event: TypeAlias = PartStart | PartData | PartEnd
+
+
+_TCHARS = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_QUOTED = r'"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e]|\\[\t\x20-\x7e])*"'
+# RFC 9110 §8.3.1: type "/" subtype *( OWS ";" OWS name "=" ( token / quoted-string ) ).
+_MEDIA_TYPE = re.compile(
+    rf"{_TCHARS}/{_TCHARS}(?:[ \t]*;[ \t]*{_TCHARS}=(?:{_TCHARS}|{_QUOTED}))*[ \t]*", re.ASCII
+)
+
+
+def is_plain_media_type(value: str) -> bool:
+    """True for a well-formed ``type/subtype`` (parameters allowed): printable ASCII only, so
+    it can be stored and sent back as a response header byte for byte."""
+    return _MEDIA_TYPE.fullmatch(value) is not None
 
 
 def parse_boundary(content_type: str | None) -> str:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import math
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.capture.audio import content_type_for, measure_duration
 from callvault.capture.sealed import open_details
 from callvault.crypto import CallCipher, DecryptedAudio
@@ -14,6 +17,7 @@ from callvault.errors import NotFound
 from callvault.runtime import Runtime
 from callvault.store import calls as call_store
 from callvault.store.calls import CallRow
+from callvault.store.engine import write_transaction
 from callvault.text import is_clean
 
 log = logging.getLogger(__name__)
@@ -22,6 +26,13 @@ NOT_FOUND = "NotFound"
 MAX_ID_CHARS = 256
 # Statuses a caller may read the content of; a call being purged is already invisible.
 READABLE = ("Concluded", "Complete", "Excluded")
+# Plaintext served between two checks that the call is still readable.
+AUDIO_PIECE = 256 * 1024
+
+
+class ReadRevoked(Exception):
+    """The call stopped being readable (a purge was accepted) while its audio streamed: the
+    response must end here, short of its Content-Length, rather than serve another byte."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,24 @@ class CallStatus:
         return doc
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _servable(value: Any) -> Any:
+    """``value`` with what no JSON response can carry replaced: a lone surrogate becomes U+FFFD,
+    NaN and infinities null. Capture refuses such input now; calls stored before it did must still
+    read back (never a 500)."""
+    if isinstance(value, str):
+        return value if is_clean(value) else _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {_servable(k): _servable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_servable(v) for v in value]
+    return value
+
+
 def _iso(value: Any) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
@@ -51,6 +80,7 @@ def _iso(value: Any) -> str | None:
 class CallReader:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.trail = AuditTrail(runtime.keys.audit_chain_key)
 
     def statuses(self, session_ids: Sequence[str]) -> list[CallStatus]:
         # An ID no database could hold (NUL, lone surrogate, too long) is simply not found.
@@ -82,9 +112,16 @@ class CallReader:
             raise NotFound(f"no call with callId {call_id!r}")
         return row, CallCipher(call_id, self.runtime.keys.unwrap(call_id, wrapped))
 
-    def details(self, call_id: str) -> dict[str, Any]:
+    def _audit_read(self, action: str, row: CallRow, actor: str) -> None:
+        # Recorded before a byte is served: a read the trail does not show never happened.
+        with write_transaction(self.runtime.engine) as conn:
+            self.trail.append(conn, [AuditEvent(action, actor, None, row.call_id, row.session_id)])
+
+    def details(self, call_id: str, actor: str) -> dict[str, Any]:
+        """The call as captured, decrypted; audited as ``call.read`` by ``actor``."""
         row, cipher = self._readable(call_id)
-        doc = open_details(cipher, row.sealed)
+        doc = _servable(open_details(cipher, row.sealed))
+        self._audit_read("call.read", row, actor)
         return {
             "callId": row.call_id,
             "sessionId": row.session_id,
@@ -104,20 +141,44 @@ class CallReader:
         handle, size = self.runtime.blobs.open(row.blob_key)
         return cipher.audio_reader(handle, size)
 
-    def audio(self, call_id: str) -> tuple[str, int, Iterator[bytes]]:
-        """Content type, length and a chunk iterator of the decrypted audio."""
+    def audio(self, call_id: str, actor: str) -> tuple[str, int, Iterator[bytes]]:
+        """Content type, length and a chunk iterator of the decrypted audio; audited as
+        ``audio.read`` by ``actor``."""
         row, cipher = self._readable(call_id)
         try:
             reader = self._open_audio(row, cipher)
         except FileNotFoundError:
             raise NotFound(f"no call with callId {call_id!r}") from None
+        try:
+            self._audit_read("audio.read", row, actor)
+        except BaseException:
+            reader.close()
+            raise
 
         def chunks() -> Iterator[bytes]:
+            # Before each piece leaves, the database must still call the call readable. A purge
+            # hides the call (Purging) before its key is destroyed, and its item is Purged only
+            # after that: so a download started before a purge yields nothing once the purge is
+            # accepted, whichever process or host runs the eraser, and is over before Purged.
             with reader:
-                while piece := reader.read(256 * 1024):
+                while True:
+                    try:
+                        piece = reader.read(AUDIO_PIECE)
+                    except Exception:
+                        # A blob deleted or a key gone under the reader: an erasure, not a fault.
+                        if not self._still_readable(call_id):
+                            raise ReadRevoked(call_id) from None
+                        raise
+                    if not piece:
+                        return
+                    if not self._still_readable(call_id):
+                        raise ReadRevoked(call_id)
                     yield piece
 
         return content_type_for(row.audio_format, row.audio_content_type), reader.length, chunks()
+
+    def _still_readable(self, call_id: str) -> bool:
+        return call_store.call_status(self.runtime.engine, call_id) in READABLE
 
     def process(self, call_id: str) -> None:
         """Measure the audio's duration and move the call from Concluded to Complete."""
@@ -127,9 +188,10 @@ class CallReader:
                 duration = measure_duration(reader)
         except (NotFound, FileNotFoundError):
             return  # purged or excluded meanwhile: nothing to process
-        except Exception:
+        except Exception as exc:
             # Unreadable audio must not keep the call Concluded forever: complete it unmeasured.
-            log.warning("audio of a call could not be processed", exc_info=True)
+            # The type only: a parser's message may quote bytes of the decrypted audio.
+            log.warning("audio of a call could not be processed (%s)", type(exc).__name__)
             duration = None
         call_store.mark_processed(self.runtime.engine, call_id, duration)
 

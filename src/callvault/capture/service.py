@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from anyio import to_thread
 
+from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.blobs import BlobWriter
 from callvault.capture import multipart
 from callvault.capture.audio import format_from_content_type
@@ -33,6 +34,7 @@ from callvault.errors import (
     UnsupportedMediaType,
 )
 from callvault.ids import new_call_id
+from callvault.phone import index_form
 from callvault.runtime import Runtime
 from callvault.store.calls import CallRow, insert_call, session_in_use
 from callvault.store.types import utcnow
@@ -90,9 +92,17 @@ class _Upload:
 class CaptureService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.trail = AuditTrail(runtime.keys.audit_chain_key)
 
-    async def capture(self, content_type: str | None, body: AsyncIterator[bytes]) -> str:
-        """Store one uploaded call; returns its new call ID."""
+    async def capture(
+        self,
+        content_type: str | None,
+        body: AsyncIterator[bytes],
+        actor: str,
+        region: str | None = None,
+    ) -> str:
+        """Store one uploaded call for ``actor`` (audited as ``call.captured``), reading its
+        national phone numbers in ``region`` (default: the instance's); returns its new call ID."""
         try:
             boundary = multipart.parse_boundary(content_type)
         except multipart.UnsupportedMediaType as exc:
@@ -122,7 +132,7 @@ class CaptureService:
             raise
         try:
             await to_thread.run_sync(
-                self._store, call_id, cipher, data_key, info, upload, encryptor
+                self._store, call_id, cipher, data_key, info, upload, encryptor, actor, region
             )
         except BaseException:
             await to_thread.run_sync(self._undo, call_id, blob_key)
@@ -179,6 +189,14 @@ class CaptureService:
             if upload.saw_data:
                 raise BadInput("the upload has two `data` parts; send exactly one")
             upload.saw_data = True
+            if part.content_type is not None and not multipart.is_plain_media_type(
+                part.content_type
+            ):
+                # Stored, it would be served back as a header no server can send (NUL, non-latin-1).
+                raise BadInput(
+                    "the `data` part's Content-Type is not a plain type/subtype; "
+                    "send e.g. 'Content-Type: audio/wav'"
+                )
             upload.data_content_type = part.content_type
             return DATA_PART
         return None  # unknown parts are skipped, as a lenient server should
@@ -207,15 +225,18 @@ class CaptureService:
         info: CaptureInfo,
         upload: _Upload,
         encryptor: AudioEncryptor,
+        actor: str,
+        region: str | None,
     ) -> None:
         rt = self.runtime
-        region = rt.settings.default_region
+        region = region or rt.settings.default_region
         contacts = contacts_document(info, region)
-        digests = [
-            rt.keys.blind_index(doc["phoneE164"])
-            for doc, contact in zip(contacts, info.contacts, strict=True)
-            if contact.is_customer and doc["phoneE164"]
-        ]
+        forms = {
+            index_form(contact.phonenumber, region)
+            for contact in info.contacts
+            if contact.is_customer and contact.phonenumber
+        }
+        digests = [rt.keys.blind_index(form) for form in forms if form]
         content_type = upload.data_content_type
         audio_format = (info.audio.format if info.audio else None) or format_from_content_type(
             content_type
@@ -240,7 +261,10 @@ class CaptureService:
             rt.keystore.put(call_id, rt.keys.wrap(call_id, data_key))
         except Exception as exc:
             raise StorageUnavailable("the key store cannot be written to; retry later") from exc
-        insert_call(rt.engine, row, utcnow(), digests)
+        event = AuditEvent("call.captured", actor, None, call_id, info.sessionid)
+        insert_call(
+            rt.engine, row, utcnow(), digests, also=lambda conn: self.trail.append(conn, [event])
+        )
 
     def _undo(self, call_id: str, blob_key: str) -> None:
         """Best-effort removal of what a failed capture wrote; the sweeper catches the rest."""

@@ -253,9 +253,14 @@ def users_create(
     name: Annotated[str, typer.Argument(help="A name for the API user.")],
     permission: Annotated[
         list[str],
-        typer.Option("--permission", "-p", help="capture, purge, audit or admin; repeatable."),
+        typer.Option(
+            "--permission", "-p", help="capture, read, purge, hold, audit or admin; repeatable."
+        ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    region: Annotated[
+        str | None, typer.Option(help="Region of its national phone numbers, e.g. MX.")
+    ] = None,
     *,
     store: Store,
 ) -> None:
@@ -265,7 +270,7 @@ def users_create(
 
     runtime = store.open()
     try:
-        creds = create_user(runtime.engine, name, permission)
+        creds = create_user(runtime.engine, name, permission, region)
     except (ValueError, CallvaultError) as exc:
         fail(str(exc), code=2 if isinstance(exc, ValueError) else 1)
     finally:

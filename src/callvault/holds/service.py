@@ -20,7 +20,7 @@ from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.capture.info import parse_time
 from callvault.errors import BadInput, Conflict, NotFound
 from callvault.ids import new_request_id
-from callvault.phone import to_e164
+from callvault.phone import index_form
 from callvault.purge.governance import Governance
 from callvault.runtime import Runtime
 from callvault.store import holds as hold_store
@@ -96,7 +96,7 @@ class HoldService:
 
     # ------------------------------------------------------------------ validation
 
-    def _scope(self, given: HoldScope) -> _Scope:
+    def _scope(self, given: HoldScope, region: str | None) -> _Scope:
         call_ids = _ids("callIds", given.call_ids)
         session_ids = _ids("sessionIds", given.session_ids)
         if len(given.phone_numbers) > MAX_ENTRIES:
@@ -105,9 +105,10 @@ class HoldService:
                 f"a hold takes at most {MAX_ENTRIES}"
             )
         phones: list[str] = []
-        region = self.runtime.settings.default_region
+        region = region or self.runtime.settings.default_region
         for i, raw in enumerate(given.phone_numbers):
-            e164 = to_e164(raw, region) if isinstance(raw, str) and is_clean(raw) else None
+            # Indexed like captures: E.164, with the extension when there is one.
+            e164 = index_form(raw, region) if isinstance(raw, str) and is_clean(raw) else None
             if e164 is None:
                 raise BadInput(
                     f"phoneNumbers[{i}] is not a complete phone number: give it with its area "
@@ -129,10 +130,14 @@ class HoldService:
 
     # ------------------------------------------------------------------ operations
 
-    def place(self, matter: Any, reason: Any, given: HoldScope, actor: str) -> dict[str, Any]:
+    def place(
+        self, matter: Any, reason: Any, given: HoldScope, actor: str, region: str | None = None
+    ) -> dict[str, Any]:
+        """Place a hold; national phone numbers are read in ``region`` (the placing user's,
+        else the instance's default)."""
         matter = _text("matter", matter, MAX_MATTER)
         reason = _text("reason", reason, MAX_REASON)
-        scope = self._scope(given)
+        scope = self._scope(given, region)
         hold_id = new_request_id()
         sealed = self.runtime.keys.seal_record(
             json.dumps(

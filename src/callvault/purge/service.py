@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.errors import BadInput, NotFound
 from callvault.ids import new_request_id
-from callvault.phone import to_e164
+from callvault.phone import index_form
 from callvault.purge import guards
 from callvault.purge.governance import Governance
 from callvault.runtime import Runtime
@@ -108,15 +108,22 @@ class PurgeService:
         return self._accept("sessions", resolve, what_if, actor, by_session=True)
 
     def purge_customer(
-        self, phone: str, what_if: bool, actor: str, confirm: str | None = None
+        self,
+        phone: str,
+        what_if: bool,
+        actor: str,
+        confirm: str | None = None,
+        region: str | None = None,
     ) -> PurgeResult:
-        e164 = to_e164(phone, self.runtime.settings.default_region)
-        if e164 is None:
+        """Purge a customer's calls; a national ``phone`` is read in ``region`` (the asking
+        user's, else the instance's default). ``confirm``: a preview's confirmToken."""
+        form = index_form(phone, region or self.runtime.settings.default_region)
+        if form is None:
             raise BadInput(
                 "phoneNumber is not a complete phone number: give it with its area code "
                 "(and its country code outside the default region), e.g. +15125551234"
             )
-        digest = self.runtime.keys.blind_index(e164)
+        digest = self.runtime.keys.blind_index(form)
 
         def resolve(conn: Connection) -> Resolved:
             return [
@@ -131,7 +138,7 @@ class PurgeService:
             guards.check_customer_purge(conn, actor, digest, would_queue, confirm, confirm_above)
             return None
 
-        phone_hash = self.runtime.keys.audit_hash(e164)
+        phone_hash = self.runtime.keys.audit_hash(form)
         return self._accept("customer", resolve, what_if, actor, False, phone_hash, guard)
 
     def _accept(

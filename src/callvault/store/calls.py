@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -66,9 +66,16 @@ def session_in_use(engine: Engine, session_id: str) -> bool:
 
 
 def insert_call(
-    engine: Engine, row: CallRow, captured_at: datetime, phone_digests: Iterable[bytes]
+    engine: Engine,
+    row: CallRow,
+    captured_at: datetime,
+    phone_digests: Iterable[bytes],
+    also: Callable[[Connection], None] | None = None,
 ) -> None:
-    """Store a captured call and its blind-index entries in one transaction (409 on a live twin)."""
+    """Store a captured call and its blind-index entries in one transaction (409 on a live twin).
+
+    ``also`` runs last inside that transaction (the capture's audit event): one commit, one fsync.
+    """
     values = {
         "call_id": row.call_id,
         "session_id": row.session_id,
@@ -94,6 +101,8 @@ def insert_call(
                     insert(customer_phones),
                     [{"digest": d, "call_id": row.call_id} for d in digests],
                 )
+            if also is not None:
+                also(conn)
     except IntegrityError:
         raise Conflict(
             f"a live call with sessionId {row.session_id!r} already exists; "
@@ -104,6 +113,15 @@ def insert_call(
 def get_call(conn: Connection, call_id: str) -> CallRow | None:
     row = conn.execute(select(calls).where(calls.c.call_id == call_id)).mappings().first()
     return None if row is None else CallRow.from_mapping(row)
+
+
+def call_status(engine: Engine, call_id: str) -> str | None:
+    """The call's status, None once its row is gone (erased)."""
+    with engine.connect() as conn:
+        status: str | None = conn.execute(
+            select(calls.c.status).where(calls.c.call_id == call_id)
+        ).scalar()
+    return status
 
 
 def calls_by_session(engine: Engine, session_ids: Sequence[str]) -> dict[str, CallRow]:

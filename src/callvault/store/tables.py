@@ -46,6 +46,9 @@ api_users = Table(
     Column("permissions", String(200), nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # ISO 3166 region its captures and customer purges read national numbers in (NULL: the
+    # instance's default region).
+    Column("region", String(2), nullable=True),
 )
 
 access_tokens = Table(

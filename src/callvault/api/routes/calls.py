@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import logging
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
+from starlette.types import Send
 
-from callvault.api.deps import CaptureUser, RuntimeDep
+from callvault.api.deps import ReadUser, RuntimeDep
+from callvault.api.responses import TethrJSONResponse
 from callvault.api.routes.capture import PROBLEMS
 from callvault.api.routes.schemas import CallOut
-from callvault.capture.reads import CallReader
+from callvault.capture.reads import CallReader, ReadRevoked
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["calls"])
 
@@ -27,8 +32,23 @@ _BINARY = {"schema": {"type": "string", "format": "binary"}}
     response_model=CallOut,
     responses=PROBLEMS,
 )
-async def get_call(callId: CallId, runtime: RuntimeDep, _user: CaptureUser) -> dict[str, Any]:
-    return await run_in_threadpool(CallReader(runtime).details, callId)
+async def get_call(callId: CallId, runtime: RuntimeDep, user: ReadUser) -> TethrJSONResponse:
+    # Rendered by json itself, not through the response model: metadata stored before capture
+    # limited its depth may nest deeper than pydantic's serializer goes (a 500, never again).
+    doc = await run_in_threadpool(CallReader(runtime).details, callId, user.name)
+    return TethrJSONResponse(doc)
+
+
+class _RevocableStream(StreamingResponse):
+    """A stream that a purge can end: on ReadRevoked it stops without completing the response,
+    and the server closes the connection (the client sees a body short of its Content-Length,
+    never the rest of an erased call)."""
+
+    async def stream_response(self, send: Send) -> None:
+        try:
+            await super().stream_response(send)
+        except ReadRevoked:
+            log.info("an audio download was ended: its call is being erased")
 
 
 @router.get(
@@ -39,8 +59,9 @@ async def get_call(callId: CallId, runtime: RuntimeDep, _user: CaptureUser) -> d
     # Served with the content type it was captured with (audio/* or video/*), else octet-stream.
     responses={200: {"content": dict.fromkeys(_AUDIO_TYPES, _BINARY)}, **PROBLEMS},
 )
-async def get_audio(callId: CallId, runtime: RuntimeDep, _user: CaptureUser) -> StreamingResponse:
-    content_type, length, chunks = await run_in_threadpool(CallReader(runtime).audio, callId)
-    return StreamingResponse(
+async def get_audio(callId: CallId, runtime: RuntimeDep, user: ReadUser) -> StreamingResponse:
+    reader = CallReader(runtime)
+    content_type, length, chunks = await run_in_threadpool(reader.audio, callId, user.name)
+    return _RevocableStream(
         chunks, media_type=content_type, headers={"Content-Length": str(length)}
     )

@@ -69,7 +69,7 @@ _CAPTURE_BODY = {
     openapi_extra={"requestBody": _CAPTURE_BODY},
 )
 async def archive(
-    request: Request, runtime: RuntimeDep, _user: CaptureUser, background: BackgroundTasks
+    request: Request, runtime: RuntimeDep, user: CaptureUser, background: BackgroundTasks
 ) -> dict[str, str]:
     limit = runtime.settings.max_upload_bytes
     length = request.headers.get("content-length")
@@ -82,7 +82,7 @@ async def archive(
     ):
         raise TooLarge(f"the upload is larger than the limit of {limit} bytes")
     call_id = await CaptureService(runtime).capture(
-        request.headers.get("content-type"), request.stream()
+        request.headers.get("content-type"), request.stream(), user.name, user.region
     )
     background.add_task(run_in_threadpool, CallReader(runtime).process, call_id)
     return {"callId": call_id}

@@ -49,7 +49,7 @@ async def place(body: HoldIn, request: Request, response: Response, user: HoldUs
         started_before=body.startedBefore,
     )
     hold = await run_in_threadpool(
-        _service(request).place, body.matter, body.reason, scope, user.name
+        _service(request).place, body.matter, body.reason, scope, user.name, user.region
     )
     response.headers["Location"] = f"/holds/v1/{hold['holdId']}"
     return hold

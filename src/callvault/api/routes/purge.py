@@ -140,7 +140,12 @@ async def purge_customer(
 ) -> dict[str, Any]:
     what_if = _what_if(request)
     result = await run_in_threadpool(
-        _service(request).purge_customer, body.phoneNumber, what_if, user.name, confirm
+        _service(request).purge_customer,
+        body.phoneNumber,
+        what_if,
+        user.name,
+        confirm=confirm,
+        region=user.region,
     )
     return _answer(result, request, response)
 

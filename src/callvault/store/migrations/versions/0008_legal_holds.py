@@ -1,7 +1,7 @@
 """legal holds: the holds, their scope (IDs, phone digests), and held purge items
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02 05:10:00
 
 ``audit_events.details`` becomes unbounded text: a hold's reason (up to 2,000 characters) is
@@ -16,7 +16,7 @@ from alembic import op
 import callvault.store.types
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
