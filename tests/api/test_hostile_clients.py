@@ -5,8 +5,13 @@ no non-finite numbers stored, a quiet log for a client that hangs up."""
 from __future__ import annotations
 
 import base64
+import json
 
 import httpx
+from sqlalchemy import func, select
+
+from callvault.store.tables import calls
+from helpers import call_info
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -40,3 +45,22 @@ def test_token_with_basic_and_form_credentials_is_invalid_request(live):
         headers={**FORM, "Authorization": _basic(client_id, secret)},
     )
     assert alone.status_code == 200
+
+
+def test_non_finite_numbers_in_capture_info_are_400(live, capture):
+    with live.client(live.token("capture")) as client:
+        for n, constant in enumerate(("NaN", "Infinity", "-Infinity", "1e400", "-1e400")):
+            raw = json.dumps(call_info(f"nan-{n}", metadata={"score": 1.5})).replace(
+                "1.5", constant
+            )
+            answer = capture(client, raw.encode())
+            assert answer.status_code == 400, (constant, answer.text)
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert constant in answer.json()["detail"]
+        # Finite numbers, even huge ones, are read back as sent.
+        answer = capture(client, call_info("finite", metadata={"score": 1.5, "big": 1e308}))
+        assert answer.status_code == 200, answer.text
+        doc = client.get(f"/calls/v1/{answer.json()['callId']}").json()
+    assert doc["metadata"] == {"score": 1.5, "big": 1e308}
+    with live.runtime.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(calls)).scalar_one() == 1
