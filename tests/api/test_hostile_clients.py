@@ -64,3 +64,21 @@ def test_non_finite_numbers_in_capture_info_are_400(live, capture):
     assert doc["metadata"] == {"score": 1.5, "big": 1e308}
     with live.runtime.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(calls)).scalar_one() == 1
+
+
+def test_a_trailing_slash_is_a_404_problem_not_a_redirect_to_the_host_header(live):
+    token = live.token("admin")
+    for method, path in (
+        ("POST", "/purge/v1/calls/"),
+        ("GET", "/healthz/"),
+        ("GET", "/callCapture/v1/monitor/"),
+    ):
+        answer = httpx.request(
+            method,
+            f"{live.url}{path}",
+            headers={"Host": "evil.example", "Authorization": f"Bearer {token}"},
+            json={"ids": ["a"]},
+        )
+        assert answer.status_code == 404, (path, answer.status_code)
+        assert "location" not in answer.headers
+        assert answer.headers["content-type"] == "application/problem+json"

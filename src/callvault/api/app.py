@@ -95,6 +95,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         # Some recorders send JSON without a Content-Type; a wrong one is refused by
         # deps.require_json (415), a missing one is read as JSON.
         strict_content_type=False,
+        # A trailing-slash redirect builds its Location from the Host header, which the client
+        # chooses (`http://evil.example/...`): a wrong path is a 404 problem instead (§19).
+        redirect_slashes=False,
     )
     if runtime is not None:
         app.state.runtime = runtime
