@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 
 from callvault import __version__
 from callvault.api import problems
+from callvault.api.authfirst import AuthenticateFirst
 from callvault.api.deps import AnyUser
 from callvault.api.limits import BodyLimitMiddleware
 from callvault.api.responses import TethrJSONResponse
@@ -28,6 +29,8 @@ from callvault.settings import Settings
 log = logging.getLogger(__name__)
 
 CAPTURE_PATH = "/callCapture/v1/archive"
+# The only paths that answer without a token (contract §2).
+OPEN_PATHS = frozenset({"/Token", "/healthz"})
 PROCESS_INTERVAL_SECONDS = 5.0
 
 
@@ -116,4 +119,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         limit=settings.max_json_body_bytes,
         exempt=frozenset({CAPTURE_PATH}),
     )
+    # Outermost, so a request without a valid token meets neither body limit nor body parsing.
+    app.add_middleware(AuthenticateFirst, open_paths=OPEN_PATHS)
     return app
