@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import socket
+import time
 
 import httpx
 from sqlalchemy import func, select
@@ -82,3 +85,32 @@ def test_a_trailing_slash_is_a_404_problem_not_a_redirect_to_the_host_header(liv
         assert answer.status_code == 404, (path, answer.status_code)
         assert "location" not in answer.headers
         assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_a_client_that_hangs_up_mid_capture_is_one_quiet_log_line(live, caplog):
+    token = live.token("capture")
+    start = (
+        "POST /callCapture/v1/archive HTTP/1.1\r\nHost: x\r\n"
+        f"Authorization: Bearer {token}\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n"
+        "--b\r\nContent-Disposition: form-data; name=data\r\n\r\nsome audio"
+    ).encode()
+    caplog.set_level(logging.INFO)
+    with socket.create_connection(("127.0.0.1", live.port), timeout=20) as sock:
+        sock.sendall(start)
+    deadline = time.monotonic() + 20
+
+    def about_it() -> list[logging.LogRecord]:
+        return [
+            r
+            for r in caplog.records
+            if "disconnect" in r.getMessage().lower() or r.levelno >= logging.ERROR
+        ]
+
+    while not about_it():
+        assert time.monotonic() < deadline, "the hang-up was never logged"
+        time.sleep(0.02)
+    records = about_it()
+    assert [r.levelno for r in records] == [logging.INFO], [r.getMessage() for r in records]
+    assert records[0].exc_info is None
+    assert list(live.runtime.blobs.iter_keys()) == []
