@@ -142,9 +142,19 @@ def spells_what_if(key: str) -> bool:
     return re.sub(r"[^a-z0-9]", "", key.lower()) == "whatif"
 
 
+_SEP = "[^A-Za-z0-9]*"
+# The keys `spells_what_if` refuses, for the schema (fuzzers then know them).
+WHAT_IF_KEY_PATTERN = "^" + _SEP + _SEP.join(f"[{c}{c.upper()}]" for c in "whatif") + _SEP + "$"
+
+
 class PurgeBodyIn(CaseInsensitiveModel):
     """A purge body: ``whatIf`` belongs in the query; in the body it is refused, not ignored,
     since ignoring it would turn an intended preview into an erasure (contract §19)."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={"propertyNames": {"not": {"pattern": WHAT_IF_KEY_PATTERN}}},
+    )
 
     @model_validator(mode="before")
     @classmethod
