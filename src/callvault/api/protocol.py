@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 import h11
@@ -58,7 +59,7 @@ class _GuardedConnection(h11.Connection):
         self.max_head_bytes = max_head_bytes
         self.error: h11.RemoteProtocolError | None = None
         self.close_after_response = False
-        self.on_head: Any = None
+        self.on_head: Callable[[], None] | None = None  # called when a whole head is read
 
     def next_event(self) -> h11.Event | type[h11.NEED_DATA] | type[h11.PAUSED]:
         reading_head = self.their_state is h11.IDLE
