@@ -11,6 +11,10 @@ per-user and per-address rate limits are off for the run (the test suite keeps t
 spending its cases on 429s would test less). Only loopback traffic; bounded by ``--examples`` per
 operation and by ``--timeout`` for the whole run. Exit status: st's (0 when nothing failed).
 
+The fail-safe preview rules (contract §19) reach the fuzzer through the schema: ``whatIf``'s
+``pattern`` names the accepted values, and the purge bodies' ``propertyNames`` refuses every key
+that spells whatIf, so negative cases probe both and positive cases stay clear of them.
+
 When ``st`` loads this file as its hooks module (``SCHEMATHESIS_HOOKS``) it only registers
 ``filter_failure`` (see ``keep_failure``).
 """

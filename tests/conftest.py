@@ -119,7 +119,7 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 @pytest.fixture
 def live(settings: Settings, runtime: Runtime) -> Iterator[LiveServer]:
     app = create_app(settings, runtime)
-    server, thread, port = serve_in_thread(app)
+    server, thread, port = serve_in_thread(app, settings)
     yield LiveServer(
         url=f"http://127.0.0.1:{port}", runtime=runtime, port=port, app_state=app.state
     )

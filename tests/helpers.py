@@ -15,8 +15,10 @@ from typing import Any
 import httpx
 import uvicorn
 
+from callvault.api.protocol import http_protocol
 from callvault.auth.users import create_user
 from callvault.runtime import Runtime
+from callvault.settings import Settings
 
 
 @dataclass
@@ -51,8 +53,13 @@ class LiveServer:
         return token
 
 
-def serve_in_thread(app: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, http="h11", log_level="warning")
+def serve_in_thread(
+    app: Any, settings: Settings | None = None
+) -> tuple[uvicorn.Server, threading.Thread, int]:
+    """``app`` on real uvicorn in a thread, with the HTTP protocol ``serve`` uses (its limits
+    from ``settings``, or the defaults)."""
+    protocol = http_protocol(settings or Settings(data_dir=Path("unused")))
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, http=protocol, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -193,9 +200,11 @@ def stored_bytes(runtime: Runtime) -> bytes:
     return b"\n".join(parts)
 
 
-def start_serve(data_dir: Path) -> tuple[Any, str]:
+def start_serve(data_dir: Path, env: dict[str, str] | None = None) -> tuple[Any, str]:
     """`callvault serve` on the embedded store in ``data_dir``, in its own process (so that it
-    can be SIGKILLed), with a 1 s purge lease so a killed worker's jobs come back quickly."""
+    can be SIGKILLed), with a 1 s purge lease so a killed worker's jobs come back quickly;
+    ``env`` adds environment variables (settings)."""
+    import os
     import subprocess
     import sys
 
@@ -217,6 +226,7 @@ def start_serve(data_dir: Path) -> tuple[Any, str]:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     wait_healthy(url, proc)

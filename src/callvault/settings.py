@@ -66,6 +66,18 @@ class Settings(BaseSettings):
         gt=0,
         description="A capture body that sends nothing this long is dropped (408).",
     )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A request's line and headers must arrive within this long of the connection "
+        "opening (or of the previous answer): else 408 and close; a silent connection is closed.",
+    )
+    max_connections: int = Field(
+        default=512,
+        ge=1,
+        description="Open HTTP connections per server process; a new one above it is answered "
+        "503 with Retry-After and closed.",
+    )
     keep_alive_seconds: int = Field(
         default=5, ge=1, description="Idle keep-alive connections are closed after this long."
     )

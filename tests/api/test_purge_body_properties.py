@@ -26,7 +26,7 @@ from callvault.store.tables import calls, purge_jobs
 SESSIONS = [f"demo-{n}" for n in range(5)]
 PHONES = ["+15125550100", "(512) 555-0199"]
 ITEM_KEYS = {"callId", "sessionId", "status", "errorMsg"}
-WHAT_IF = ["true", "True", "TRUE", "1", "yes", " true "]
+WHAT_IF = ["true", "True", "TRUE", "1"]
 WHAT_IF_KEYS = ["whatIf", "whatif", "WHATIF"]
 JSON_CT = "application/json; charset=utf-8"
 

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 
 from callvault import __version__
 from callvault.api import problems
+from callvault.api.authfirst import AuthenticateFirst
 from callvault.api.deps import AnyUser
 from callvault.api.limits import BodyLimitMiddleware
 from callvault.api.responses import TethrJSONResponse
@@ -29,6 +30,8 @@ from callvault.settings import Settings
 log = logging.getLogger(__name__)
 
 CAPTURE_PATH = "/callCapture/v1/archive"
+# The only paths that answer without a token (contract §2).
+OPEN_PATHS = frozenset({"/Token", "/healthz"})
 PROCESS_INTERVAL_SECONDS = 5.0
 
 
@@ -96,6 +99,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         # Some recorders send JSON without a Content-Type; a wrong one is refused by
         # deps.require_json (415), a missing one is read as JSON.
         strict_content_type=False,
+        # A trailing-slash redirect builds its Location from the Host header, which the client
+        # chooses (`http://evil.example/...`): a wrong path is a 404 problem instead (§19).
+        redirect_slashes=False,
     )
     if runtime is not None:
         app.state.runtime = runtime
@@ -114,4 +120,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         limit=settings.max_json_body_bytes,
         exempt=frozenset({CAPTURE_PATH}),
     )
+    # Outermost, so a request without a valid token meets neither body limit nor body parsing.
+    app.add_middleware(AuthenticateFirst, open_paths=OPEN_PATHS)
     return app

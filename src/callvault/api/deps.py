@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from callvault.api.authfirst import MISSING, PRINCIPAL_KEY
 from callvault.auth.permissions import Permission, grants
 from callvault.auth.tokens import Principal, authenticate
 from callvault.errors import PermissionDenied, RateLimited, Unauthenticated, UnsupportedMediaType
@@ -35,11 +36,12 @@ def require(*permissions: Permission) -> Callable[..., Principal]:
         runtime: RuntimeDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        if credentials is None or not credentials.credentials.strip():
-            raise Unauthenticated(
-                "send `Authorization: Bearer <token>`; get a token from POST /Token"
-            )
-        principal = authenticate(runtime.engine, credentials.credentials.strip())
+        # AuthenticateFirst has checked the token already (before the body was read).
+        principal: Principal | None = getattr(request.state, PRINCIPAL_KEY, None)
+        if principal is None:
+            if credentials is None or not credentials.credentials.strip():
+                raise Unauthenticated(MISSING)
+            principal = authenticate(runtime.engine, credentials.credentials.strip())
         limiter: RateLimiter = request.app.state.user_limiter
         wait = limiter.acquire(principal.user_id)
         if wait is not None:

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from callvault.api.responses import ProblemResponse
@@ -107,6 +108,16 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 405:
             headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
         return problem(exc.status_code, title, slug, detail, headers=headers)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, _exc: ClientDisconnect) -> Response:
+        # Not an error of ours: one line, no traceback. The answer reaches no one.
+        log.info(
+            "client disconnected before its request was read: %s %s",
+            request.method,
+            request.url.path,
+        )
+        return problem(400, "Bad Request", "client-disconnected", "the client disconnected")
 
     @app.exception_handler(DataError)
     async def _data(_request: Request, exc: DataError) -> Response:

@@ -8,6 +8,7 @@ Keys are matched case-insensitively (``SessionId``, ``sessionId``, ``sessionid``
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -202,10 +203,30 @@ def _unservable(document: Any) -> str | None:
     return None
 
 
+class _NonFinite(ValueError):
+    """``NaN``, ``Infinity`` or ``-Infinity``: Python's JSON reads them, JSON has no such thing,
+    and a stored one would be served back as ``null``."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NonFinite(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 overflows to infinity
+        raise _NonFinite(text)
+    return value
+
+
 def parse_info(raw: bytes) -> CaptureInfo:
     """Validate the ``info`` part; BadInput lists every problem with the field it is in."""
     try:
-        document = json.loads(raw)
+        document = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except _NonFinite as exc:
+        raise BadInput(
+            f"the `info` part holds {exc}, which is not a JSON number; send a finite number"
+        ) from None
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadInput("the `info` part is not valid JSON; send a JSON object") from None
     problem = _unservable(document)

@@ -38,6 +38,8 @@ Every setting is an environment variable (flags above override them):
   CALLVAULT_RATE_LIMIT_PER_MINUTE        requests/minute per API user and node (6000; 0 off)
   CALLVAULT_TOKEN_RATE_LIMIT_PER_MINUTE  /Token requests/minute per address (600; 0 off)
   CALLVAULT_READ_TIMEOUT_SECONDS  a capture body silent this long is dropped, 408 (default 60)
+  CALLVAULT_HEADER_TIMEOUT_SECONDS  request headers must arrive within this, else 408 (default 10)
+  CALLVAULT_MAX_CONNECTIONS      open connections per process; above it 503 (default 512)
   CALLVAULT_KEEP_ALIVE_SECONDS   idle keep-alive connections close after this (default 5)
   CALLVAULT_RUN_WORKER           run the purge worker inside serve (default true; --no-worker)
   CALLVAULT_WORKER_CONCURRENCY   purge worker threads (default 1)
@@ -89,6 +91,7 @@ def serve(
     import uvicorn
 
     from callvault.api.app import create_app
+    from callvault.api.protocol import http_protocol
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -111,7 +114,7 @@ def serve(
         create_app(settings, runtime),
         host=host,
         port=port,
-        http="h11",
+        http=http_protocol(settings),  # h11, hardened (callvault.api.protocol)
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
         ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
         log_level=log_level,

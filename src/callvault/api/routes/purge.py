@@ -9,46 +9,65 @@ from starlette.concurrency import run_in_threadpool
 
 from callvault.api.deps import JsonBody, PurgeOrAuditUser, PurgeUser, RuntimeDep
 from callvault.api.routes.capture import PROBLEMS
-from callvault.api.routes.schemas import PurgeCustomerIn, PurgeIdsIn, PurgeOut, PurgeRequestOut
+from callvault.api.routes.schemas import (
+    PurgeCustomerIn,
+    PurgeIdsIn,
+    PurgeOut,
+    PurgeRequestOut,
+    spells_what_if,
+)
 from callvault.errors import BadInput
 from callvault.purge.service import PurgeResult, PurgeService
 
 router = APIRouter(tags=["purge"])
 
-_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off", ""}
+# The accepted spellings, in any case: anything else that may mean a preview is a 400, never
+# read as "not a preview" (contract §19).
+_TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
 
-# Exactly the values `_what_if` accepts (any case, blanks around), so the schema says the same.
+# Exactly the values `_what_if` accepts (any case), so the schema says the same.
 _WHAT_IF_PATTERN = (
-    r"^\s*("
+    r"^("
     + "|".join(
         sorted(
-            "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in w) for w in _TRUE | _FALSE
+            "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in w)
+            for w in _TRUE | _FALSE
         )
     )
-    + r")\s*$"
+    + r")$"
 )
 
 WhatIf = Annotated[
     str | None,
     Query(
         alias="whatIf",
-        description="`true`: report what would be purged, change nothing.",
+        description="`true` (or `1`, any case): report what would be purged, change nothing. "
+        "Given twice, empty, any other value, or spelled otherwise (`what_if`, `whatIf[]`): 400.",
         json_schema_extra={"pattern": _WHAT_IF_PATTERN},
     ),
 ]
 
 
 def _what_if(request: Request) -> bool:
-    # Query keys are matched case-insensitively, like the JSON keys (`whatif`, `WhatIf`).
-    values = [v for k, v in request.query_params.multi_items() if k.lower() == "whatif"]
+    """The one ``whatIf`` of the query, fail safe: every doubt is a 400, nothing purged."""
+    values = []
+    for key, value in request.query_params.multi_items():
+        if not spells_what_if(key):
+            continue
+        # The name is matched case-insensitively, like the JSON keys (`whatif`, `WhatIf`).
+        if key.lower() != "whatif":
+            raise BadInput(f"`{key}` is not a parameter; preview with `whatIf=true`")
+        values.append(value)
     if not values:
         return False
-    value = values[-1].strip().lower()
+    if len(values) > 1:
+        raise BadInput("whatIf is given more than once; give it once, true or false")
+    value = values[0].lower()
     if value in _TRUE:
         return True
     if value in _FALSE:
         return False
-    raise BadInput(f"whatIf must be true or false, not {values[-1]!r}")
+    raise BadInput(f"whatIf must be true or false (or 1 or 0), not {values[0]!r}")
 
 
 def _service(request: Request) -> PurgeService:

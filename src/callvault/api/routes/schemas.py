@@ -6,6 +6,7 @@ each input model folds the keys it receives onto its canonical field names befor
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -141,13 +142,46 @@ class CallOut(BaseModel):
     status: str
 
 
-class PurgeIdsIn(CaseInsensitiveModel):
+def spells_what_if(key: str) -> bool:
+    """True for every key that may be meant as ``whatIf``: any case, with ``_``, ``-``, ``[]`` or
+    other punctuation (``what_if``, ``whatIf[]``). A purge must not read such a key as absent."""
+    return re.sub(r"[^a-z0-9]", "", key.lower()) == "whatif"
+
+
+_SEP = "[^A-Za-z0-9]*"
+# The keys `spells_what_if` refuses, for the schema (fuzzers then know them).
+WHAT_IF_KEY_PATTERN = "^" + _SEP + _SEP.join(f"[{c}{c.upper()}]" for c in "whatif") + _SEP + "$"
+
+
+class PurgeBodyIn(CaseInsensitiveModel):
+    """A purge body: ``whatIf`` belongs in the query; in the body it is refused, not ignored,
+    since ignoring it would turn an intended preview into an erasure (contract §19)."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={"propertyNames": {"not": {"pattern": WHAT_IF_KEY_PATTERN}}},
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_what_if(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in data:
+                if spells_what_if(str(key)):
+                    raise ValueError(
+                        f"`{key}` is not a body key: preview with the query parameter "
+                        "`?whatIf=true`; nothing was purged"
+                    )
+        return data
+
+
+class PurgeIdsIn(PurgeBodyIn):
     ids: list[Identifier] = Field(
         min_length=1, max_length=100, description="1 to 100 call or session IDs."
     )
 
 
-class PurgeCustomerIn(CaseInsensitiveModel):
+class PurgeCustomerIn(PurgeBodyIn):
     phoneNumber: StrictStr = Field(description="The customer's phone number, any format.")
 
 

@@ -112,6 +112,12 @@ async def token(request: Request, runtime: RuntimeDep) -> Response:
     if grant != "client_credentials":
         return _oauth_error("unsupported_grant_type", "only client_credentials is supported")
     basic = _basic_credentials(request.headers.get("authorization"))
+    if basic is not None and ("client_id" in fields or "client_secret" in fields):
+        # RFC 6749 §2.3: one authentication method per request; picking one would hide the other.
+        return _oauth_error(
+            "invalid_request",
+            "send the client credentials once: in the Basic header or in the form, not both",
+        )
     client_id, secret = basic or (fields.get("client_id", ""), fields.get("client_secret", ""))
     if not (is_clean(client_id) and is_clean(secret)):
         client_id, secret = "", ""  # cannot match any client; answered like any wrong secret

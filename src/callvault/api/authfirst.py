@@ -1,0 +1,68 @@
+"""Authentication before anything else: a request without a valid bearer token is answered 401
+before its body is read or its content type judged (contract §19).
+
+FastAPI reads and parses a JSON body, and runs route-level dependencies such as the content-type
+check, before the dependency that checks the token, so an anonymous client could make the server
+parse a megabyte (or learn a 415) per request. This pure-ASGI middleware checks the token first
+and leaves the principal in the request state, where ``deps.require`` takes it up (one lookup per
+request).
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from callvault.api.problems import error_response
+from callvault.auth.tokens import Principal, authenticate
+from callvault.errors import Unauthenticated
+from callvault.runtime import Runtime
+
+PRINCIPAL_KEY = "principal"
+MISSING = "send `Authorization: Bearer <token>`; get a token from POST /Token"
+
+
+def bearer_token(scope: Scope) -> str | None:
+    """The token of an ``Authorization: Bearer`` header (scheme in any case), else None."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            token = token.strip()
+            return token if scheme.lower() == "bearer" and token else None
+    return None
+
+
+def _routed(scope: Scope) -> bool:
+    """True when a route of the app takes this method and path."""
+    return any(route.matches(scope)[0] is Match.FULL for route in scope["app"].router.routes)
+
+
+class AuthenticateFirst:
+    """Answers 401 to every request outside ``open_paths`` that has no valid bearer token."""
+
+    def __init__(self, app: ASGIApp, open_paths: frozenset[str]) -> None:
+        self.app = app
+        self.open_paths = open_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["path"] in self.open_paths
+            or not _routed(scope)  # 404 or 405, answered without reading the body either
+        ):
+            await self.app(scope, receive, send)
+            return
+        token = bearer_token(scope)
+        try:
+            if token is None:
+                raise Unauthenticated(MISSING)
+            runtime: Runtime = scope["app"].state.runtime
+            principal: Principal = await run_in_threadpool(authenticate, runtime.engine, token)
+        except Unauthenticated as exc:
+            # The body is left unread: uvicorn discards it (or the client, waiting for a
+            # 100 Continue, never sends it).
+            await error_response(exc)(scope, receive, send)
+            return
+        scope.setdefault("state", {})[PRINCIPAL_KEY] = principal
+        await self.app(scope, receive, send)

@@ -1,0 +1,229 @@
+"""uvicorn's h11 protocol, hardened against hostile clients (contract §19).
+
+h11, not httptools: Tethr's C++ SDK sends ``Transfer-Encoding: chunked`` together with
+``Content-Length``, which httptools rejects and h11 reads as RFC 9112 says (chunked wins). What
+uvicorn's ``H11Protocol`` lacks, this subclass adds:
+
+- **No smuggling.** A request that carries both headers is answered with ``Connection: close``
+  and its connection closed: bytes after its chunked terminator are never read as another
+  request (RFC 9112 §6.1).
+- **A bounded head.** Request line plus headers of at most 64 KiB, or a 431 problem. h11 enforces
+  its limit only on a head still incomplete, so a larger head that arrived in one read passed.
+- **A header timeout.** A request head must arrive whole within ``header_timeout`` seconds of the
+  connection opening (or of the previous answer): else a 408 problem (nothing arrived: just a
+  close). A silent connection is closed the same way.
+- **A connection cap.** Over ``max_connections`` open connections, a new one is answered 503
+  with ``Retry-After`` and closed.
+- **Problem details.** uvicorn's own answer to a request it cannot parse is ``text/plain``; here it
+  is ``application/problem+json`` like every other error.
+
+An error answer is followed by a lingering close (our side shut, what the client still sends read
+and dropped for a moment), so that a client still writing gets the answer rather than a reset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from callvault.api.problems import PROBLEM_BASE
+from callvault.settings import Settings
+
+MAX_HEAD_BYTES = 64 * 1024
+LINGER_SECONDS = 2.0
+_TITLES = {
+    400: ("Bad Request", "bad-request"),
+    408: ("Request Timeout", "request-timeout"),
+    431: ("Request Header Fields Too Large", "headers-too-large"),
+    501: ("Not Implemented", "not-implemented"),
+    503: ("Service Unavailable", "unavailable"),
+}
+
+
+def _is_ambiguous(request: h11.Request) -> bool:
+    names = {name for name, _ in request.headers}
+    return b"transfer-encoding" in names and b"content-length" in names
+
+
+class _GuardedConnection(h11.Connection):
+    """h11's server connection that also bounds a complete head, remembers the error it raised,
+    and closes after answering a request framed both ways."""
+
+    def __init__(self, max_head_bytes: int) -> None:
+        super().__init__(h11.SERVER, max_incomplete_event_size=max_head_bytes)
+        self.max_head_bytes = max_head_bytes
+        self.error: h11.RemoteProtocolError | None = None
+        self.close_after_response = False
+        self.on_head: Callable[[], None] | None = None  # called when a whole head is read
+
+    def next_event(self) -> h11.Event | type[h11.NEED_DATA] | type[h11.PAUSED]:
+        reading_head = self.their_state is h11.IDLE
+        before = len(self.trailing_data[0]) if reading_head else 0
+        try:
+            event = super().next_event()
+        except h11.RemoteProtocolError as exc:
+            self.error = exc
+            raise
+        if isinstance(event, h11.Request):
+            if before - len(self.trailing_data[0]) > self.max_head_bytes:
+                self.error = h11.RemoteProtocolError(
+                    "request line and headers are larger than 64 KiB", error_status_hint=431
+                )
+                raise self.error
+            self.close_after_response = _is_ambiguous(event)
+            if self.on_head is not None:
+                self.on_head()
+        return event
+
+    def send_with_data_passthrough(self, event: h11.Event) -> list[bytes] | None:
+        # `send` goes through here too.
+        if isinstance(event, h11.Response) and self.close_after_response:
+            headers = [(k, v) for k, v in event.headers.raw_items() if k.lower() != b"connection"]
+            event = h11.Response(
+                status_code=event.status_code,
+                headers=[*headers, (b"connection", b"close")],
+                reason=event.reason,
+            )
+        return super().send_with_data_passthrough(event)
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's ``H11Protocol`` with the guards above; configure it with ``http_protocol``."""
+
+    header_timeout: float = 10.0
+    max_connections: int | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.guarded = _GuardedConnection(MAX_HEAD_BYTES)
+        self.guarded.on_head = self._head_arrived
+        self.conn = self.guarded
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._lingering = False
+
+    # -- connection life
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        full = self.max_connections is not None and len(self.connections) >= self.max_connections
+        super().connection_made(transport)
+        if full:
+            self.logger.warning(
+                "connection refused: %d connections are open", len(self.connections)
+            )
+            self._answer_and_close(
+                503,
+                f"the server holds its maximum of {self.max_connections} connections; retry",
+                retry_after="1",
+            )
+            return
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return  # what a refused client still sends is dropped
+        super().data_received(data)
+
+    def eof_received(self) -> None:
+        if self._lingering:
+            self.transport.close()
+
+    def on_response_complete(self) -> None:
+        if not self.transport.is_closing():
+            self._arm_head_timer()  # the next head has as long as the first
+        super().on_response_complete()
+
+    # -- the header timeout
+
+    def _arm_head_timer(self) -> None:
+        self._cancel_head_timer()
+        self._head_timer = self.loop.call_later(self.header_timeout, self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_arrived(self) -> None:
+        self._cancel_head_timer()
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing() or self._lingering:
+            return
+        started = self.conn.their_state is h11.IDLE and bool(self.conn.trailing_data[0])
+        if started and self.conn.our_state is h11.IDLE:
+            self._answer_and_close(
+                408, f"the request headers did not arrive within {self.header_timeout:g} s"
+            )
+        else:  # nothing asked: nobody to answer
+            self.transport.close()
+
+    # -- error answers
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request h11 cannot parse, as a problem (431 for a large head)."""
+        error = self.guarded.error
+        status = error.error_status_hint if error is not None else 400
+        status = status if status in _TITLES else 400
+        detail = (
+            "request line and headers are larger than 64 KiB"
+            if status == 431
+            else f"the request is not valid HTTP/1.1: {str(error)[:200]}"
+            if error is not None
+            else "the request is not valid HTTP/1.1"
+        )
+        self._answer_and_close(status, detail)
+
+    def _answer_and_close(self, status: int, detail: str, retry_after: str | None = None) -> None:
+        self._cancel_head_timer()
+        title, slug = _TITLES[status]
+        body = json.dumps(
+            {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
+        ).encode()
+        headers = [
+            (b"content-type", b"application/problem+json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        if retry_after is not None:
+            headers.append((b"retry-after", retry_after.encode()))
+        try:
+            self.transport.write(
+                self.conn.send(h11.Response(status_code=status, headers=headers, reason=title))
+                or b""
+            )
+            self.transport.write(self.conn.send(h11.Data(data=body)) or b"")
+            self.transport.write(self.conn.send(h11.EndOfMessage()) or b"")
+        except h11.LocalProtocolError:  # a response had started: nothing more can be said
+            self.transport.close()
+            return
+        self._linger()
+
+    def _linger(self) -> None:
+        """Shut our side, drop what still comes for a moment, then close (a client still
+        writing would otherwise meet a reset and lose the answer)."""
+        self._lingering = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.loop.call_later(LINGER_SECONDS, self.transport.close)
+        else:
+            self.transport.close()
+
+
+def http_protocol(settings: Settings) -> type[H11Protocol]:
+    """The protocol class for ``uvicorn.run(http=...)``, with the instance's limits."""
+
+    class Configured(GuardedH11Protocol):
+        header_timeout = settings.header_timeout_seconds
+        max_connections = settings.max_connections
+
+    return Configured
