@@ -51,7 +51,7 @@ def test_token_with_basic_and_form_credentials_is_invalid_request(live):
 
 
 def test_non_finite_numbers_in_capture_info_are_400(live, capture):
-    with live.client(live.token("capture")) as client:
+    with live.client(live.token("capture", "read")) as client:
         for n, constant in enumerate(("NaN", "Infinity", "-Infinity", "1e400", "-1e400")):
             raw = json.dumps(call_info(f"nan-{n}", metadata={"score": 1.5})).replace(
                 "1.5", constant

@@ -292,7 +292,9 @@ class Seeded:
         assert checked >= self.requests_accepted
 
 
-def check_common(answer: httpx.Response, expected: Any, raw: bytes) -> dict[str, Any] | None:
+def check_common(
+    answer: httpx.Response, expected: Any, raw: bytes, customer: bool = False
+) -> dict[str, Any] | None:
     """Status and shape shared by every endpoint; returns the 200 body."""
     status = answer.status_code
     assert status < 500, (status, raw[:200], answer.text)
@@ -311,7 +313,12 @@ def check_common(answer: httpx.Response, expected: Any, raw: bytes) -> dict[str,
     assert answer.headers["content-type"] == JSON_CT
     assert "location" not in answer.headers  # whatIf: nothing was queued
     body = answer.json()
-    assert set(body) == {"items", "requestId"}
+    # A customer preview answers its confirmation token too (contract §13).
+    assert set(body) == (
+        {"items", "requestId", "confirmToken"} if customer else {"items", "requestId"}
+    )
+    if customer:
+        assert isinstance(body["confirmToken"], str)
     for item in body["items"]:
         assert set(item) == ITEM_KEYS, item
         assert item["errorMsg"] is None
@@ -392,7 +399,7 @@ def test_customer_endpoint_answers_every_body_and_purges_nothing(seeded):
         expected = expected_phone(raw, content_type)
         what_if = data.draw(what_ifs, label="whatIf")
         answer = seeded.post("/purge/v1/calls/customer", raw, content_type, what_if)
-        result = check_common(answer, expected, raw)
+        result = check_common(answer, expected, raw, customer=True)
         if result is None:
             return
         assert isinstance(expected, str)

@@ -213,7 +213,9 @@ def test_every_operation_conforms(live: LiveServer) -> None:
         "allow_header_conformance",
     ):
         assert tally.checks[check], (check, tally.summary())
-    assert tally.statuses[200] > tally.statuses[401], tally.summary()  # the token was used
+    # The token was used: every answer but a 401 comes after authentication (authenticate-first).
+    authenticated = sum(n for status, n in tally.statuses.items() if status != 401)
+    assert authenticated > 2 * tally.statuses[401], tally.summary()
 
 
 def test_stateful_sequences_conform(live: LiveServer) -> None:
