@@ -250,6 +250,24 @@ def requests_show(
             )[0]
         else:
             request = _call(lambda: client.get_purge_request(request_id))
+    _show_request(request, output)
+
+
+@requests_app.command("cancel")
+@client_command
+def requests_cancel(
+    request_id: Annotated[str, typer.Argument(help="A purge request ID.")],
+    output: Output = OutputFormat.table,
+    *,
+    conn: Connection,
+) -> None:
+    """Within the server's grace window, restore a purge request's calls (Cancelled)."""
+    with conn.client() as client:
+        request = _call(lambda: client.cancel_purge(request_id))
+    _show_request(request, output)
+
+
+def _show_request(request: PurgeRequest, output: OutputFormat) -> None:
     rows = [
         {
             "callId": i.call_id,
@@ -260,9 +278,11 @@ def requests_show(
         }
         for i in request.items
     ]
+    window = f", erasure after {request.erase_after}" if request.erase_after else ""
     stderr.print(
         f"request {request.request_id}: {request.state} ({request.kind}, "
-        f"{'whatIf, ' if request.what_if else ''}by {request.requested_by}, {request.created_at})"
+        f"{'whatIf, ' if request.what_if else ''}by {request.requested_by}, "
+        f"{request.created_at}{window})"
     )
     emit(rows, ("callId", "sessionId", "status", "errorMsg", "erasedAt"), output)
     if request.state == "Failed":

@@ -198,7 +198,11 @@ class Session:
                 raise TransportError(
                     f"{request.method} {request.url}: {type(exc).__name__}: {exc}"
                 ) from exc
-            if response.status_code in RETRY_STATUSES and attempt < self.retry.max_attempts:
+            if (
+                response.status_code in RETRY_STATUSES
+                and attempt < self.retry.max_attempts
+                and not self.retry.waits_too_long(response)
+            ):
                 delay = self.retry.delay_for(response, attempt)
                 self._retrying(request, attempt, delay, str(response.status_code), True)
                 yield Sleep(delay)
@@ -305,6 +309,11 @@ def purge_customer(
         request_ids=[request_id] if request_id else [],
         confirm_token=doc.get("confirmToken"),
     )
+
+
+def cancel_purge(session: Session, request_id: str) -> Op[PurgeRequest]:
+    response = yield from session.call("POST", f"/purge/v1/requests/{request_id}/cancel")
+    return PurgeRequest.from_json(response.json())
 
 
 def get_purge_request(session: Session, request_id: str) -> Op[PurgeRequest]:
