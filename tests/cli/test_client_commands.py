@@ -393,3 +393,15 @@ def test_requests_cancel_within_the_window(live, cli):
     again = cli("requests", "cancel", request_id)
     assert again.returncode == 1
     assert len(again.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.settings(purge_quota_per_hour=150)
+def test_a_quota_stop_part_way_says_what_was_accepted(live, cli):
+    seed_calls(live.runtime, 250, seed=32)
+    ids = "\n".join(f"demo-{i}" for i in range(250))
+    result = cli("purge", "sessions", "--from-file", "-", stdin=ids)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert "quota" in last
+    assert "100 IDs before it were accepted" in last
+    assert _jobs(live) <= 100

@@ -61,6 +61,13 @@ def _call(action: Callable[[], T]) -> T:
     except TimeoutWaiting as exc:
         fail(f"{exc}; check later with `callvault requests show {exc.pending[0]}`")
     except APIError as exc:
+        done = exc.partial.items if exc.partial is not None else []
+        if done:
+            ids = ", ".join(exc.partial.request_ids)
+            fail(
+                f"{exc.detail or exc}; {count(len(done), 'ID')} before it were accepted "
+                f"(requests {ids}); the rest were not sent"
+            )
         fail(exc.detail or str(exc))
     except CallvaultError as exc:
         fail(str(exc))

@@ -18,6 +18,7 @@ from typing import IO, Any, TypeAlias, TypeVar
 import httpx
 
 from callvault.client._exceptions import (
+    APIError,
     AuthenticationError,
     TimeoutWaiting,
     TransportError,
@@ -279,9 +280,15 @@ def purge_ids(
     request_ids: list[str] = []
     params = {"whatIf": "true"} if what_if else None
     for chunk in chunked(asked):
-        response = yield from session.call(
-            "POST", PURGE_PATHS[kind], json={"ids": list(chunk)}, params=params
-        )
+        try:
+            response = yield from session.call(
+                "POST", PURGE_PATHS[kind], json={"ids": list(chunk)}, params=params
+            )
+        except APIError as exc:
+            # The chunks before this one were accepted: say so (an hourly quota stops a long
+            # list part way), so the caller can report them and resume from ``len(items)``.
+            exc.partial = PurgeResult(items=items, request_ids=request_ids)
+            raise
         doc = response.json()
         request_id = doc.get("requestId")
         if request_id:
