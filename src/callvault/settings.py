@@ -92,6 +92,19 @@ class Settings(BaseSettings):
     purge_max_attempts: int = Field(
         default=8, ge=1, description="Attempts before an erasure gives up (item Error)."
     )
+    purge_quota_per_hour: int = Field(
+        default=100_000,
+        ge=0,
+        description="Calls one API user may queue for erasure in a sliding hour (0: no quota); "
+        "a request that would pass it is refused whole with 429.",
+    )
+    purge_grace_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=30 * 86400,
+        description="Accepted purges hide their calls at once and erase them after this many "
+        "seconds; until then POST /purge/v1/requests/{id}/cancel restores them (0: no window).",
+    )
     purge_confirm_above: int = Field(
         default=100,
         ge=0,

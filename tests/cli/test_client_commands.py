@@ -370,3 +370,38 @@ def test_customer_purge_never_erases_a_call_it_did_not_show(live, cli, capture):
     with live.client(live.token("admin")) as client:
         for call_id in [*ids, late]:
             assert client.get(f"/calls/v1/{call_id}").status_code == 200
+
+
+@pytest.mark.settings(purge_grace_seconds=3600)
+def test_requests_cancel_within_the_window(live, cli):
+    seed_calls(live.runtime, 1, seed=31)
+    accepted = cli("purge", "sessions", "demo-0", "--output", "json")
+    assert accepted.returncode == 0, accepted.stderr
+    request_id = (
+        json.loads(accepted.stdout)[0]["requestId"] if "requestId" in accepted.stdout else None
+    )
+    if request_id is None:
+        shown = live.runtime.engine.connect()
+        from callvault.store.tables import purge_requests
+
+        request_id = shown.execute(select(purge_requests.c.request_id)).scalar_one()
+        shown.close()
+    cancelled = cli("requests", "cancel", request_id, "--output", "json")
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert [i["status"] for i in json.loads(cancelled.stdout)] == ["Cancelled"]
+    assert "Cancelled" in cancelled.stderr
+    again = cli("requests", "cancel", request_id)
+    assert again.returncode == 1
+    assert len(again.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.settings(purge_quota_per_hour=150)
+def test_a_quota_stop_part_way_says_what_was_accepted(live, cli):
+    seed_calls(live.runtime, 250, seed=32)
+    ids = "\n".join(f"demo-{i}" for i in range(250))
+    result = cli("purge", "sessions", "--from-file", "-", stdin=ids)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert "quota" in last
+    assert "100 IDs before it were accepted" in last
+    assert _jobs(live) <= 100

@@ -313,3 +313,25 @@ def test_customer_purge_confirmed_with_the_previews_token(live: LiveServer) -> N
         assert [i.status for i in done.items] == ["Purging"] * 3
         with pytest.raises(ConfirmationRequiredError):
             cv.purge_customer("+15125550155", confirm=preview.confirm_token)
+
+
+@pytest.mark.settings(purge_grace_seconds=3600, purge_quota_per_hour=2)
+def test_cancel_within_the_window_and_a_quota_429_is_not_waited_out(live: LiveServer) -> None:
+    from callvault.client import RateLimitError
+
+    seed_calls(live.runtime, 3, seed=23)
+    with sdk(live) as cv:
+        result = cv.purge_sessions(["demo-0", "demo-1"])
+        request = cv.get_purge_request(result.request_ids[0])
+        assert request.erase_after is not None
+        started = time.monotonic()
+        with pytest.raises(RateLimitError) as refused:
+            cv.purge_sessions(["demo-2"])
+        assert time.monotonic() - started < 5  # told at once, not retried for an hour
+        assert refused.value.retry_after is not None
+        assert refused.value.retry_after > 60
+        cancelled = cv.cancel_purge(result.request_ids[0])
+        assert cancelled.state == "Cancelled"
+        assert {i.status for i in cancelled.items} == {"Cancelled"}
+        # Done waiting: a cancelled request is final.
+        assert cv.wait_for_purge(result.request_ids, timeout=5)[0].state == "Cancelled"

@@ -61,6 +61,13 @@ def _call(action: Callable[[], T]) -> T:
     except TimeoutWaiting as exc:
         fail(f"{exc}; check later with `callvault requests show {exc.pending[0]}`")
     except APIError as exc:
+        done = exc.partial.items if exc.partial is not None else []
+        if done:
+            ids = ", ".join(exc.partial.request_ids)
+            fail(
+                f"{exc.detail or exc}; {count(len(done), 'ID')} before it were accepted "
+                f"(requests {ids}); the rest were not sent"
+            )
         fail(exc.detail or str(exc))
     except CallvaultError as exc:
         fail(str(exc))
@@ -250,6 +257,24 @@ def requests_show(
             )[0]
         else:
             request = _call(lambda: client.get_purge_request(request_id))
+    _show_request(request, output)
+
+
+@requests_app.command("cancel")
+@client_command
+def requests_cancel(
+    request_id: Annotated[str, typer.Argument(help="A purge request ID.")],
+    output: Output = OutputFormat.table,
+    *,
+    conn: Connection,
+) -> None:
+    """Within the server's grace window, restore a purge request's calls (Cancelled)."""
+    with conn.client() as client:
+        request = _call(lambda: client.cancel_purge(request_id))
+    _show_request(request, output)
+
+
+def _show_request(request: PurgeRequest, output: OutputFormat) -> None:
     rows = [
         {
             "callId": i.call_id,
@@ -260,9 +285,11 @@ def requests_show(
         }
         for i in request.items
     ]
+    window = f", erasure after {request.erase_after}" if request.erase_after else ""
     stderr.print(
         f"request {request.request_id}: {request.state} ({request.kind}, "
-        f"{'whatIf, ' if request.what_if else ''}by {request.requested_by}, {request.created_at})"
+        f"{'whatIf, ' if request.what_if else ''}by {request.requested_by}, "
+        f"{request.created_at}{window})"
     )
     emit(rows, ("callId", "sessionId", "status", "errorMsg", "erasedAt"), output)
     if request.state == "Failed":

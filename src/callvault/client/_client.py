@@ -111,6 +111,10 @@ class Client(_Base):
         ConfirmationRequiredError; a large purge without one raises it too (``matched``)."""
         return self._run(_core.purge_customer(self.session, phone, what_if, confirm))
 
+    def cancel_purge(self, request_id: str) -> PurgeRequest:
+        """Within the server's grace window, restore a purge request's calls (Cancelled)."""
+        return self._run(_core.cancel_purge(self.session, request_id))
+
     def get_purge_request(self, request_id: str) -> PurgeRequest:
         return self._run(_core.get_purge_request(self.session, request_id))
 
@@ -233,6 +237,9 @@ class AsyncClient(_Base):
         self, phone: str, what_if: bool = False, confirm: str | None = None
     ) -> PurgeResult:
         return await self._run(_core.purge_customer(self.session, phone, what_if, confirm))
+
+    async def cancel_purge(self, request_id: str) -> PurgeRequest:
+        return await self._run(_core.cancel_purge(self.session, request_id))
 
     async def get_purge_request(self, request_id: str) -> PurgeRequest:
         return await self._run(_core.get_purge_request(self.session, request_id))

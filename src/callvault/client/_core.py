@@ -18,6 +18,7 @@ from typing import IO, Any, TypeAlias, TypeVar
 import httpx
 
 from callvault.client._exceptions import (
+    APIError,
     AuthenticationError,
     TimeoutWaiting,
     TransportError,
@@ -198,7 +199,11 @@ class Session:
                 raise TransportError(
                     f"{request.method} {request.url}: {type(exc).__name__}: {exc}"
                 ) from exc
-            if response.status_code in RETRY_STATUSES and attempt < self.retry.max_attempts:
+            if (
+                response.status_code in RETRY_STATUSES
+                and attempt < self.retry.max_attempts
+                and not self.retry.waits_too_long(response)
+            ):
                 delay = self.retry.delay_for(response, attempt)
                 self._retrying(request, attempt, delay, str(response.status_code), True)
                 yield Sleep(delay)
@@ -275,9 +280,15 @@ def purge_ids(
     request_ids: list[str] = []
     params = {"whatIf": "true"} if what_if else None
     for chunk in chunked(asked):
-        response = yield from session.call(
-            "POST", PURGE_PATHS[kind], json={"ids": list(chunk)}, params=params
-        )
+        try:
+            response = yield from session.call(
+                "POST", PURGE_PATHS[kind], json={"ids": list(chunk)}, params=params
+            )
+        except APIError as exc:
+            # The chunks before this one were accepted: say so (an hourly quota stops a long
+            # list part way), so the caller can report them and resume from ``len(items)``.
+            exc.partial = PurgeResult(items=items, request_ids=request_ids)
+            raise
         doc = response.json()
         request_id = doc.get("requestId")
         if request_id:
@@ -305,6 +316,11 @@ def purge_customer(
         request_ids=[request_id] if request_id else [],
         confirm_token=doc.get("confirmToken"),
     )
+
+
+def cancel_purge(session: Session, request_id: str) -> Op[PurgeRequest]:
+    response = yield from session.call("POST", f"/purge/v1/requests/{request_id}/cancel")
+    return PurgeRequest.from_json(response.json())
 
 
 def get_purge_request(session: Session, request_id: str) -> Op[PurgeRequest]:

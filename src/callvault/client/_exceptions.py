@@ -58,6 +58,9 @@ class APIError(CallvaultError):
         self.request_id = request_id
         self.body = body
         self.retry_after = retry_after
+        # A bulk purge stopped part way: what the server accepted before this error (a
+        # PurgeResult), else None.
+        self.partial: Any = None
 
 
 class BadRequestError(APIError):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Held: a legal hold stops the erasure until it is released, which may be months away.
-FINAL_ITEM_STATUSES = frozenset({"Purged", "NotFound", "WhatIf", "Error", "Held"})
+FINAL_ITEM_STATUSES = frozenset({"Purged", "NotFound", "WhatIf", "Error", "Held", "Cancelled"})
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,7 @@ class PurgeRequest:
     requested_by: str
     state: str
     items: list[PurgeRequestItem]
+    erase_after: str | None = None  # with a grace window: when erasure starts
 
     @property
     def done(self) -> bool:
@@ -82,6 +83,7 @@ class PurgeRequest:
             what_if=bool(doc.get("whatIf")),
             requested_by=doc.get("requestedBy", ""),
             state=doc["state"],
+            erase_after=doc.get("eraseAfter"),
             items=[
                 PurgeRequestItem(
                     call_id=i.get("callId"),

@@ -40,6 +40,12 @@ class RetryPolicy:
         """Capped exponential backoff with full jitter for the ``attempt``-th retry (1-based)."""
         return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
 
+    def waits_too_long(self, response: httpx.Response) -> bool:
+        """A ``Retry-After`` beyond ``max_delay`` (an hourly erasure quota, say) is not waited
+        out silently: the error is raised at once, saying when to come back."""
+        retry_after = parse_retry_after(response)
+        return retry_after is not None and retry_after > self.max_delay
+
     def delay_for(self, response: httpx.Response | None, attempt: int) -> float:
         retry_after = parse_retry_after(response) if response is not None else None
         if retry_after is not None:

@@ -5,6 +5,9 @@ number may be the "customer" on thousands of calls. Every customer whatIf theref
 ``confirmToken`` bound to the user, the number and the exact calls it showed; a purge that would
 queue more than ``purge_confirm_above`` calls needs it, and any purge that carries one is held to
 it, so a client (the CLI does) can never erase more than it showed.
+
+A stolen purge credential is bounded by a quota: calls one API user may queue in a sliding hour,
+counted in the database so that it holds across every API node.
 """
 
 from __future__ import annotations
@@ -14,13 +17,17 @@ import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
-from callvault.errors import Conflict
-from callvault.store import confirmations
+from callvault.errors import Conflict, RateLimited
+from callvault.store import confirmations, purges
 from callvault.store.types import utcnow
 
 CONFIRM_TTL = timedelta(minutes=15)
+QUOTA_WINDOW = timedelta(hours=1)
+# PostgreSQL advisory lock that makes the quota exact across API nodes: taken first in every
+# acceptance that may queue (before any row lock, so the lock order stays quota, rows, audit).
+QUOTA_LOCK = 0x7175_6F74
 MAX_TOKEN_CHARS = 200
 
 
@@ -86,3 +93,37 @@ def check_customer_purge(
             "the calls, then purge with ?confirm=<confirmToken of that preview>",
             len(to_queue),
         )
+
+
+def lock_quota(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": QUOTA_LOCK})
+
+
+def check_quota(conn: Connection, user: str, queueing: int, quota: int) -> None:
+    """Raise RateLimited unless ``user`` may queue ``queueing`` more calls this hour."""
+    now = utcnow()
+    recent = purges.queued_since(conn, user, now - QUOTA_WINDOW)
+    used = sum(n for _, n in recent)
+    if used + queueing <= quota:
+        return
+    if queueing > quota:
+        raise RateLimited(
+            f"this request would queue {queueing} calls, more than the erasure quota of {quota} "
+            "calls an hour per API user (CALLVAULT_PURGE_QUOTA_PER_HOUR): split it into smaller "
+            "requests over time; nothing of it was queued",
+            QUOTA_WINDOW.total_seconds(),
+        )
+    # The earliest moment enough of the past hour's erasures fall out of the window.
+    must_free, freed, wait = used + queueing - quota, 0, QUOTA_WINDOW.total_seconds()
+    for accepted_at, n in recent:
+        freed += n
+        if freed >= must_free:
+            wait = max(1.0, (accepted_at + QUOTA_WINDOW - now).total_seconds())
+            break
+    raise RateLimited(
+        f"this API user queued {used} calls for erasure in the last hour; {queueing} more would "
+        f"pass the quota of {quota} (CALLVAULT_PURGE_QUOTA_PER_HOUR): nothing of this request "
+        f"was queued; retry in {wait:.0f} s",
+        wait,
+    )

@@ -11,20 +11,23 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
 from callvault.audit.trail import AuditEvent, AuditTrail
-from callvault.errors import BadInput, NotFound
+from callvault.errors import BadInput, Conflict, NotFound
 from callvault.ids import new_request_id
 from callvault.phone import index_form
 from callvault.purge import guards
 from callvault.purge.governance import Governance
 from callvault.runtime import Runtime
 from callvault.store import purges
+from callvault.store.engine import write_transaction
 from callvault.store.group_commit import GroupCommitter
 from callvault.store.purges import LiveCall
+from callvault.store.types import utcnow
 from callvault.text import is_clean
 
 PURGING, NOT_FOUND, WHAT_IF, PURGED, ERROR = "Purging", "NotFound", "WhatIf", "Purged", "Error"
@@ -153,15 +156,25 @@ class PurgeService:
     ) -> PurgeResult:
         request_id = new_request_id()
 
+        settings = self.runtime.settings
+        quota = settings.purge_quota_per_hour if kind != "retention" else 0
+
         def unit(conn: Connection) -> _Accepted:
+            if quota and not what_if:
+                guards.lock_quota(conn)
             resolved = resolve(conn)
             held = self.governance.held(
                 conn, [c.call_id for _, c in resolved if c is not None and c.status != PURGING]
             )
             items, to_queue, to_requeue = self._items(resolved, what_if, by_session, held)
             confirm_token = guard(conn, to_queue) if guard is not None else None
+            if quota and not what_if and to_queue:
+                guards.check_quota(conn, actor, len(to_queue), quota)
+            erase_after = None
+            if not what_if and to_queue and settings.purge_grace_seconds:
+                erase_after = utcnow() + timedelta(seconds=settings.purge_grace_seconds)
             if not what_if:
-                purges.enqueue(conn, request_id, to_queue)
+                purges.enqueue(conn, request_id, to_queue, erase_after)
                 purges.requeue_failed(conn, to_requeue)
             state = _state(items, what_if)
             purges.insert_request(
@@ -182,6 +195,8 @@ class PurgeService:
                     }
                     for i in items
                 ],
+                queued=0 if what_if else len(to_queue),
+                erase_after=erase_after,
             )
             details: dict[str, Any] = {
                 "kind": kind,
@@ -238,6 +253,44 @@ class PurgeService:
                 to_queue.append(call.call_id)
         return items, to_queue, already
 
+    def cancel(self, request_id: str, actor: str) -> dict[str, Any]:
+        """Within its grace window, take a request's calls out of erasure (contract §13)."""
+        if not is_clean(request_id) or len(request_id) > 64:
+            raise NotFound("no purge request with that requestId")
+        now = utcnow()
+        with write_transaction(self.runtime.engine) as conn:
+            head = purges.lock_request(conn, request_id)
+            if head is None:
+                raise NotFound(f"no purge request with requestId {request_id!r}")
+            if head.what_if:
+                raise Conflict("a whatIf preview erased nothing: there is nothing to cancel")
+            if head.erase_after is None:
+                raise Conflict(
+                    "this request has no grace window (CALLVAULT_PURGE_GRACE_SECONDS was 0 or "
+                    "it queued nothing): its erasure could not be cancelled"
+                )
+            if head.state not in (PURGING, HELD):
+                raise Conflict(f"this request is already {head.state}: nothing to cancel")
+            if now >= head.erase_after:
+                raise Conflict(
+                    f"the grace window ended at {_iso(head.erase_after)}: erasure has started"
+                )
+            restored = purges.cancel(conn, request_id, now)
+            if restored is None:
+                raise Conflict("erasure of this request's calls has started: too late to cancel")
+            self.trail.append(
+                conn,
+                [
+                    AuditEvent(
+                        "purge.cancelled",
+                        actor,
+                        request_id,
+                        details={"callsRestored": len(restored)},
+                    )
+                ],
+            )
+        return self.request(request_id)
+
     def request(self, request_id: str) -> dict[str, Any]:
         if not is_clean(request_id) or len(request_id) > 64:
             raise NotFound("no purge request with that requestId")
@@ -253,6 +306,7 @@ class PurgeService:
             "requestedBy": head.requested_by,
             "state": head.state,
             "completedAt": _iso(head.completed_at),
+            "eraseAfter": _iso(head.erase_after),
             "items": [
                 {
                     "callId": i.call_id,

@@ -93,10 +93,14 @@ def insert_request(
     state: str,
     phone_hash: str | None,
     items: list[dict[str, Any]],
+    queued: int = 0,
+    erase_after: datetime | None = None,
 ) -> None:
     now = utcnow()
     conn.execute(
         insert(purge_requests).values(
+            queued=queued,
+            erase_after=erase_after,
             request_id=request_id,
             created_at=now,
             kind=kind,
@@ -114,8 +118,14 @@ def insert_request(
         )
 
 
-def enqueue(conn: Connection, request_id: str, call_ids: Sequence[str]) -> None:
-    """Hide the calls from every read and queue their erasure (callers pass only live calls)."""
+def enqueue(
+    conn: Connection,
+    request_id: str,
+    call_ids: Sequence[str],
+    available_at: datetime | None = None,
+) -> None:
+    """Hide the calls from every read and queue their erasure (callers pass only live calls),
+    due at ``available_at`` (the end of a grace window) or now."""
     if not call_ids:
         return
     now = utcnow()
@@ -132,12 +142,81 @@ def enqueue(conn: Connection, request_id: str, call_ids: Sequence[str]) -> None:
                 "request_id": request_id,
                 "status": "queued",
                 "attempts": 0,
-                "available_at": now,
+                "available_at": available_at or now,
                 "created_at": now,
             }
             for cid in call_ids
         ],
     )
+
+
+def queued_since(conn: Connection, user: str, since: datetime) -> list[tuple[datetime, int]]:
+    """(accepted at, calls queued) of the user's requests since ``since``, oldest first."""
+    rows = conn.execute(
+        select(purge_requests.c.created_at, purge_requests.c.queued)
+        .where(
+            purge_requests.c.requested_by == user,
+            purge_requests.c.created_at > since,
+            purge_requests.c.queued > 0,
+        )
+        .order_by(purge_requests.c.created_at)
+    )
+    return [(r.created_at, r.queued) for r in rows]
+
+
+def cancel(conn: Connection, request_id: str, now: datetime) -> list[str] | None:
+    """Take a request's calls out of erasure inside its grace window: every call whose job this
+    request queued and no other request waits on is restored to the status it had; items end
+    ``Cancelled``. None when a job already started (the window is over for it)."""
+    lock = select(purge_jobs.c.call_id, purge_jobs.c.status).where(
+        purge_jobs.c.request_id == request_id
+    )
+    if conn.dialect.name == "postgresql":
+        lock = lock.with_for_update()
+    jobs = conn.execute(lock).all()
+    if any(j.status != "queued" for j in jobs):
+        return None
+    mine = [j.call_id for j in jobs]
+    # A call another request also waits on keeps its erasure, now on that request's behalf.
+    others = conn.execute(
+        select(purge_items.c.call_id, purge_items.c.request_id).where(
+            purge_items.c.call_id.in_(mine),
+            purge_items.c.status == "Purging",
+            purge_items.c.request_id != request_id,
+        )
+    ).all()
+    handed_over: dict[str, str] = {}
+    for call_id, other in others:
+        handed_over.setdefault(call_id, other)
+    for call_id, other in handed_over.items():
+        conn.execute(
+            update(purge_jobs).where(purge_jobs.c.call_id == call_id).values(request_id=other)
+        )
+    restored = [c for c in mine if c not in handed_over]
+    if restored:
+        conn.execute(delete(purge_jobs).where(purge_jobs.c.call_id.in_(restored)))
+        conn.execute(
+            update(calls)
+            .where(calls.c.call_id.in_(restored), calls.c.status == "Purging")
+            .values(
+                status=func.coalesce(calls.c.status_before_purge, "Complete"),
+                status_before_purge=None,
+            )
+        )
+    conn.execute(
+        update(purge_items)
+        .where(
+            purge_items.c.request_id == request_id,
+            purge_items.c.status.in_(("Purging", "Held")),
+        )
+        .values(status="Cancelled", hold_ids=None, error_msg=None)
+    )
+    conn.execute(
+        update(purge_requests)
+        .where(purge_requests.c.request_id == request_id)
+        .values(state="Cancelled", completed_at=now)
+    )
+    return restored
 
 
 def requeue_failed(conn: Connection, call_ids: Sequence[str]) -> None:
@@ -420,6 +499,13 @@ def give_up(conn: Connection, call_id: str, error: str) -> None:
         ).scalars()
     )
     _settle_requests(conn, affected, now)
+
+
+def lock_request(conn: Connection, request_id: str) -> Any:
+    query = select(purge_requests).where(purge_requests.c.request_id == request_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return conn.execute(query).first()
 
 
 def get_request(engine: Engine, request_id: str) -> tuple[Any, list[Any]] | None:

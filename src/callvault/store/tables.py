@@ -124,11 +124,17 @@ purge_requests = Table(
     Column("kind", String(16), nullable=False),  # calls | sessions | customer
     Column("what_if", Boolean, nullable=False),
     Column("requested_by", String(200), nullable=False),
-    Column("state", String(16), nullable=False),  # Purging | Complete | Failed
+    # Purging | Complete | Failed | Held | Cancelled
+    Column("state", String(16), nullable=False),
     # For a customer request: a keyed hash of the E.164 number, never the number.
     Column("phone_hash", String(64), nullable=True),
     Column("completed_at", UTCDateTime, nullable=True),
+    # Calls this request queued at acceptance: the erasure quota counts them per user and hour.
+    Column("queued", Integer, nullable=False, server_default=text("0")),
+    # With a grace window: when erasure starts (until then the request may be cancelled).
+    Column("erase_after", UTCDateTime, nullable=True),
     Index(None, "state"),
+    Index(None, "requested_by", "created_at"),
 )
 
 purge_items = Table(

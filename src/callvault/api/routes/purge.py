@@ -183,3 +183,16 @@ async def get_request(
     _user: PurgeOrAuditUser,
 ) -> dict[str, Any]:
     return await run_in_threadpool(_service(request).request, requestId)
+
+
+@router.post(
+    "/purge/v1/requests/{requestId}/cancel",
+    operation_id="cancel_purge_request",
+    summary="Within its grace window, restore a purge request's calls (Cancelled)",
+    response_model=PurgeRequestOut,
+    responses=PROBLEMS,
+)
+async def cancel_request(
+    requestId: Annotated[str, Path(min_length=1)], request: Request, user: PurgeUser
+) -> dict[str, Any]:
+    return await run_in_threadpool(_service(request).cancel, requestId, user.name)

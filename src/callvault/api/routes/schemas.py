@@ -215,6 +215,9 @@ class PurgeRequestOut(BaseModel):
     requestedBy: str
     state: str
     completedAt: str | None
+    eraseAfter: str | None = Field(
+        description="With a grace window: when erasure starts; cancel before it."
+    )
     items: list[PurgeRequestItemOut]
 
 
