@@ -165,11 +165,25 @@ def test_retry_after_value_is_what_is_slept(slept: list[float]) -> None:
     assert len(fake.calls) == 2
 
 
-def test_retry_after_is_capped_by_max_delay(slept: list[float]) -> None:
+def test_a_retry_after_beyond_max_delay_is_raised_at_once(slept: list[float]) -> None:
+    """An hourly erasure quota answers Retry-After in minutes: retrying sooner would only be
+    refused again, and waiting silently would hang a script, so the SDK says it at once."""
     fake = FakeServer(problem(429, "slow down", **{"Retry-After": "120"}))
+    with (
+        fake.client(retry=RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=5.0)) as cv,
+        pytest.raises(RateLimitError) as info,
+    ):
+        cv.purge_sessions(["a"])
+    assert info.value.retry_after == 120.0
+    assert len(fake.calls) == 1
+    assert slept == []
+
+
+def test_a_retry_after_within_max_delay_is_waited_out(slept: list[float]) -> None:
+    fake = FakeServer(problem(429, "slow down", **{"Retry-After": "4"}))
     with fake.client(retry=RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=5.0)) as cv:
         cv.purge_sessions(["a"])
-    assert slept == [5.0]
+    assert slept == [4.0]
 
 
 def test_429_every_time_raises_rate_limit_after_max_attempts(slept: list[float]) -> None:
