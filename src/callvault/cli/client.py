@@ -54,7 +54,7 @@ Timeout = Annotated[float, typer.Option("--timeout", help="Seconds --wait waits 
 Output = Annotated[OutputFormat, typer.Option("--output", "-o", help="Result format on stdout.")]
 
 
-def _call(action: Callable[[], T]) -> T:
+def call_sdk(action: Callable[[], T]) -> T:
     """Run an SDK call; any failure becomes one line on stderr and exit 1."""
     try:
         return action()
@@ -105,7 +105,7 @@ def _wait(
     """The purge requests of ``result`` once final (None when it made none)."""
     if not result.request_ids:
         return None
-    return _call(
+    return call_sdk(
         lambda: client.wait_for_purge(
             result.request_ids, timeout=timeout, poll_interval=0.5, progress=progress
         )
@@ -133,7 +133,7 @@ def _purge_ids(
     asked = read_ids(ids or [], from_file, column)
     with conn.client() as client, ProgressReporter() as progress:
         method = client.purge_calls if kind == "calls" else client.purge_sessions
-        result = _call(lambda: method(asked, what_if=what_if, progress=progress))
+        result = call_sdk(lambda: method(asked, what_if=what_if, progress=progress))
         finals = _wait(client, result, timeout, progress) if wait and not what_if else None
     _finish(_rows(result, finals), output)
 
@@ -176,7 +176,7 @@ def purge_customer(
 ) -> None:
     """Purge every call of a customer phone number, after showing how many and confirming."""
     with conn.client() as client:
-        preview = _call(lambda: client.purge_customer(phone, what_if=True))
+        preview = call_sdk(lambda: client.purge_customer(phone, what_if=True))
         if what_if:
             rows = _rows(preview, None)
             emit(rows, ("callId", "sessionId", "status"), output)
@@ -209,7 +209,7 @@ def purge_customer(
                     "to see them"
                 )
 
-        result = _call(confirmed)
+        result = call_sdk(confirmed)
         finals = None
         if wait:
             with ProgressReporter() as progress:
@@ -226,7 +226,7 @@ def status(
 ) -> None:
     """Status of calls by session ID."""
     with conn.client() as client:
-        found = _call(lambda: client.status(sessions))
+        found = call_sdk(lambda: client.status(sessions))
     rows = [
         {
             "sessionId": s.session_id,
@@ -252,11 +252,11 @@ def requests_show(
     """A purge request and its items; --wait returns when it is final."""
     with conn.client() as client:
         if wait:
-            request = _call(
+            request = call_sdk(
                 lambda: client.wait_for_purge([request_id], timeout=timeout, poll_interval=0.5)
             )[0]
         else:
-            request = _call(lambda: client.get_purge_request(request_id))
+            request = call_sdk(lambda: client.get_purge_request(request_id))
     _show_request(request, output)
 
 
@@ -270,7 +270,7 @@ def requests_cancel(
 ) -> None:
     """Within the server's grace window, restore a purge request's calls (Cancelled)."""
     with conn.client() as client:
-        request = _call(lambda: client.cancel_purge(request_id))
+        request = call_sdk(lambda: client.cancel_purge(request_id))
     _show_request(request, output)
 
 
@@ -317,5 +317,5 @@ def capture(
         fail(f"{info} is not valid JSON: {exc}", code=2)
     kind = content_type or mimetypes.guess_type(audio.name)[0] or "application/octet-stream"
     with conn.client() as client:
-        call_id = _call(lambda: client.capture_call(audio, details, kind))
+        call_id = call_sdk(lambda: client.capture_call(audio, details, kind))
     typer.echo(call_id)

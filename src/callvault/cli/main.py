@@ -7,7 +7,7 @@ import sys
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from callvault.cli import audit, client, server
+from callvault.cli import audit, client, holds, server
 from callvault.cli.errors import PROGRAM
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app.command("demo-data")(server.demo_data)
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(client.purge_app, name="purge")
 app.add_typer(client.requests_app, name="requests")
+app.add_typer(holds.holds_app, name="holds")
 app.command("status")(client.status)
 app.command("capture")(client.capture)
 app.add_typer(server.db_app, name="db")

@@ -23,7 +23,7 @@ def count(n: int, noun: str, nouns: str | None = None) -> str:
     return f"{n} {noun if n == 1 else (nouns or noun + 's')}"
 
 
-ID_COLUMNS = frozenset({"id", "callId", "sessionId", "requestId"})
+ID_COLUMNS = frozenset({"id", "callId", "sessionId", "requestId", "holdId"})
 
 
 class OutputFormat(StrEnum):

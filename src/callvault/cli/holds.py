@@ -1,0 +1,128 @@
+"""``callvault holds``: legal holds on a running instance (contract §12)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from callvault.cli.client import Output, call_sdk, client_command
+from callvault.cli.connection import Connection
+from callvault.cli.output import OutputFormat, count, emit, stderr
+from callvault.client import Hold
+
+holds_app = typer.Typer(
+    help="Legal holds: the calls they cover cannot be erased.", no_args_is_help=True
+)
+
+COLUMNS = ("holdId", "state", "matter", "coveredCalls", "createdBy", "createdAt", "releasedAt")
+
+
+def _row(hold: Hold) -> dict[str, Any]:
+    return {
+        "holdId": hold.hold_id,
+        "state": hold.state,
+        "matter": hold.matter,
+        "reason": hold.reason,
+        "coveredCalls": hold.covered_calls,
+        "createdBy": hold.created_by,
+        "createdAt": hold.created_at,
+        "releasedBy": hold.released_by,
+        "releasedAt": hold.released_at,
+        "releaseReason": hold.release_reason,
+        "callIds": list(hold.call_ids),
+        "sessionIds": list(hold.session_ids),
+        "phoneNumbers": list(hold.phone_numbers),
+        "startedAfter": hold.started_after,
+        "startedBefore": hold.started_before,
+    }
+
+
+def _show(holds: list[Hold], output: OutputFormat) -> None:
+    # JSON carries the whole hold; a table or CSV the columns a reader scans.
+    emit([_row(h) for h in holds], COLUMNS, output)
+
+
+@holds_app.command("place")
+@client_command
+def place(
+    matter: Annotated[str, typer.Option("--matter", help="The legal matter (1-200 characters).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the calls are kept.")],
+    call: Annotated[list[str] | None, typer.Option("--call", help="A call ID; repeatable.")] = None,
+    session: Annotated[
+        list[str] | None, typer.Option("--session", help="A session ID; repeatable.")
+    ] = None,
+    phone: Annotated[
+        list[str] | None, typer.Option("--phone", help="A customer phone number; repeatable.")
+    ] = None,
+    started_after: Annotated[
+        str | None, typer.Option("--started-after", help="Calls started at or after (ISO 8601).")
+    ] = None,
+    started_before: Annotated[
+        str | None, typer.Option("--started-before", help="Calls started before (ISO 8601).")
+    ] = None,
+    output: Output = OutputFormat.table,
+    *,
+    conn: Connection,
+) -> None:
+    """Place a legal hold: the calls it covers (now and captured later) are not erased."""
+    with conn.client() as client:
+        hold = call_sdk(
+            lambda: client.place_hold(
+                matter,
+                reason,
+                call_ids=call or (),
+                session_ids=session or (),
+                phone_numbers=phone or (),
+                started_after=started_after,
+                started_before=started_before,
+            )
+        )
+    stderr.print(f"hold {hold.hold_id} placed; it covers {count(hold.covered_calls, 'call')}")
+    _show([hold], output)
+
+
+@holds_app.command("list")
+@client_command
+def list_holds(
+    state: Annotated[str, typer.Option("--state", help="Active, Released or all.")] = "Active",
+    output: Output = OutputFormat.table,
+    *,
+    conn: Connection,
+) -> None:
+    """Holds, newest first."""
+    with conn.client() as client:
+        holds = call_sdk(lambda: client.list_holds(state))
+    stderr.print(count(len(holds), "hold"))
+    _show(holds, output)
+
+
+@holds_app.command("show")
+@client_command
+def show(
+    hold_id: Annotated[str, typer.Argument(help="A hold ID.")],
+    output: Output = OutputFormat.table,
+    *,
+    conn: Connection,
+) -> None:
+    """One hold, with the live calls it covers now."""
+    with conn.client() as client:
+        hold = call_sdk(lambda: client.get_hold(hold_id))
+    stderr.print(f"hold {hold.hold_id}: {hold.state}, {hold.matter!r}, reason {hold.reason!r}")
+    _show([hold], output)
+
+
+@holds_app.command("release")
+@client_command
+def release(
+    hold_id: Annotated[str, typer.Argument(help="A hold ID.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the hold ends.")],
+    output: Output = OutputFormat.table,
+    *,
+    conn: Connection,
+) -> None:
+    """Release a hold; the erasures it alone stopped resume without a new request."""
+    with conn.client() as client:
+        hold = call_sdk(lambda: client.release_hold(hold_id, reason))
+    stderr.print(f"hold {hold.hold_id} released")
+    _show([hold], output)

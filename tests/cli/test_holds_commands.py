@@ -1,0 +1,103 @@
+"""``callvault holds place|list|show|release`` against a live server (contract §12)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from callvault.demo import seed_calls
+
+CLI = [sys.executable, "-m", "callvault.cli.main"]
+
+
+@pytest.fixture
+def cli(live, tmp_path_factory):
+    client_id, secret = live.user("hold", "purge")
+    env = {
+        **os.environ,
+        "CALLVAULT_URL": live.url,
+        "CALLVAULT_CLIENT_ID": client_id,
+        "CALLVAULT_CLIENT_SECRET": secret,
+        "HOME": str(tmp_path_factory.mktemp("home")),
+        "COLUMNS": "200",
+    }
+    for name in ("CALLVAULT_TOKEN", "CALLVAULT_PROFILE", "CALLVAULT_CONFIG"):
+        env.pop(name, None)
+
+    def run(*args: str):
+        return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120, env=env)
+
+    return run
+
+
+def test_place_list_show_release(live, cli):
+    seed_calls(live.runtime, 3, seed=41, phones=["+15125550161"])
+    placed = cli(
+        "holds",
+        "place",
+        "--matter",
+        "Doe v. Acme",
+        "--reason",
+        "litigation notice",
+        "--phone",
+        "(512) 555-0161",
+        "--session",
+        "other",
+        "--started-after",
+        "2000-01-01T00:00:00Z",
+        "--output",
+        "json",
+    )
+    assert placed.returncode == 0, placed.stderr
+    (hold,) = json.loads(placed.stdout)
+    assert hold["phoneNumbers"] == ["+15125550161"]
+    assert hold["sessionIds"] == ["other"]
+    assert hold["coveredCalls"] == 3
+    assert "covers 3 calls" in placed.stderr
+
+    listed = cli("holds", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert hold["holdId"] in listed.stdout  # whole, in a table
+    assert "Doe v. Acme" in listed.stdout
+
+    shown = cli("holds", "show", hold["holdId"], "--output", "csv")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[0].startswith("holdId,state,matter,coveredCalls")
+    assert "litigation notice" in shown.stderr
+
+    purged = cli("purge", "sessions", "demo-0", "--output", "json")
+    assert json.loads(purged.stdout)[0]["status"] == "Error"
+    assert purged.returncode == 1
+
+    released = cli("holds", "release", hold["holdId"], "--reason", "settled", "-o", "json")
+    assert released.returncode == 0, released.stderr
+    assert json.loads(released.stdout)[0]["state"] == "Released"
+    twice = cli("holds", "release", hold["holdId"], "--reason", "again")
+    assert twice.returncode == 1
+    assert len(twice.stderr.strip().splitlines()) == 1
+    assert "already released" in twice.stderr
+    assert (
+        json.loads(cli("holds", "list", "--state", "all", "-o", "json").stdout)[0]["state"]
+        == "Released"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (["holds", "place", "--matter", "M", "--reason", "R"], 1, "scope"),
+        (["holds", "place", "--reason", "R", "--session", "s"], 2, "--matter"),
+        (["holds", "place", "--matter", "M", "--reason", "R", "--phone", "12"], 1, "phone"),
+        (["holds", "show", "nope"], 1, "no legal hold"),
+        (["holds", "release", "nope"], 2, "--reason"),
+    ],
+)
+def test_bad_input_is_one_line(cli, args, code, says):
+    result = cli(*args)
+    assert result.returncode == code, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert says in result.stderr
