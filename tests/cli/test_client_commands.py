@@ -21,32 +21,8 @@ CLI = [sys.executable, "-m", "callvault.cli.main"]
 
 
 @pytest.fixture
-def cli(live, tmp_path_factory):
-    client_id, secret = live.user("purge", "capture")
-    env = {
-        **os.environ,
-        "CALLVAULT_URL": live.url,
-        "CALLVAULT_CLIENT_ID": client_id,
-        "CALLVAULT_CLIENT_SECRET": secret,
-        "HOME": str(tmp_path_factory.mktemp("home")),  # no ~/.config/callvault of the machine
-        "COLUMNS": "200",
-    }
-    env.pop("CALLVAULT_TOKEN", None)
-    env.pop("CALLVAULT_PROFILE", None)
-    env.pop("CALLVAULT_CONFIG", None)
-
-    def run(*args: str, stdin: str | None = None, extra_env: dict[str, str] | None = None):
-        return subprocess.run(
-            [*CLI, *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env={**env, **(extra_env or {})},
-        )
-
-    run.env = env  # for tests that start the command themselves (on a terminal)
-    return run
+def cli(cli_as):
+    return cli_as("purge", "capture")
 
 
 def _one_line_error(result, code: int) -> None:

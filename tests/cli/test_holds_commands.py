@@ -3,35 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from callvault.demo import seed_calls
 
-CLI = [sys.executable, "-m", "callvault.cli.main"]
-
 
 @pytest.fixture
-def cli(live, tmp_path_factory):
-    client_id, secret = live.user("hold", "purge")
-    env = {
-        **os.environ,
-        "CALLVAULT_URL": live.url,
-        "CALLVAULT_CLIENT_ID": client_id,
-        "CALLVAULT_CLIENT_SECRET": secret,
-        "HOME": str(tmp_path_factory.mktemp("home")),
-        "COLUMNS": "200",
-    }
-    for name in ("CALLVAULT_TOKEN", "CALLVAULT_PROFILE", "CALLVAULT_CONFIG"):
-        env.pop(name, None)
-
-    def run(*args: str):
-        return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120, env=env)
-
-    return run
+def cli(cli_as):
+    return cli_as("hold", "purge")
 
 
 def test_place_list_show_release(live, cli):
