@@ -194,15 +194,7 @@ def cancel(conn: Connection, request_id: str, now: datetime) -> list[str] | None
         )
     restored = [c for c in mine if c not in handed_over]
     if restored:
-        conn.execute(delete(purge_jobs).where(purge_jobs.c.call_id.in_(restored)))
-        conn.execute(
-            update(calls)
-            .where(calls.c.call_id.in_(restored), calls.c.status == "Purging")
-            .values(
-                status=func.coalesce(calls.c.status_before_purge, "Complete"),
-                status_before_purge=None,
-            )
-        )
+        restore(conn, restored)
     conn.execute(
         update(purge_items)
         .where(
@@ -320,6 +312,20 @@ def _settle_requests(conn: Connection, request_ids: set[str], now: datetime) -> 
         )
 
 
+def restore(conn: Connection, call_ids: Sequence[str]) -> None:
+    """Take queued calls out of erasure: their jobs are dropped and each is served again with the
+    status it had when its erasure was accepted."""
+    conn.execute(delete(purge_jobs).where(purge_jobs.c.call_id.in_(call_ids)))
+    conn.execute(
+        update(calls)
+        .where(calls.c.call_id.in_(call_ids), calls.c.status == "Purging")
+        .values(
+            status=func.coalesce(calls.c.status_before_purge, "Complete"),
+            status_before_purge=None,
+        )
+    )
+
+
 def hold_back(conn: Connection, held: dict[str, list[str]]) -> dict[str, list[str]]:
     """Take queued calls out of erasure because legal holds cover them (their keys still exist):
     the call is served again with the status it had, its job is dropped, and every item that
@@ -327,15 +333,7 @@ def hold_back(conn: Connection, held: dict[str, list[str]]) -> dict[str, list[st
     if not held:
         return {}
     ids = list(held)
-    conn.execute(
-        update(calls)
-        .where(calls.c.call_id.in_(ids), calls.c.status == "Purging")
-        .values(
-            status=func.coalesce(calls.c.status_before_purge, "Complete"),
-            status_before_purge=None,
-        )
-    )
-    conn.execute(delete(purge_jobs).where(purge_jobs.c.call_id.in_(ids)))
+    restore(conn, ids)
     affected: dict[str, list[str]] = {}
     for call_id, hold_ids in held.items():
         for request_id in conn.execute(
