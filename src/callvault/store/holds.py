@@ -132,13 +132,6 @@ def active_holds(conn: Connection) -> list[HoldRow]:
     return _load(conn, legal_holds.c.state == ACTIVE)
 
 
-def any_active(conn: Connection) -> bool:
-    found = conn.execute(
-        select(legal_holds.c.hold_id).where(legal_holds.c.state == ACTIVE).limit(1)
-    )
-    return found.first() is not None
-
-
 def mark_released(conn: Connection, hold_id: str, by: str, reason: str, at: datetime) -> bool:
     """Release an active hold; False when it was not active (released already)."""
     done = conn.execute(
@@ -188,12 +181,6 @@ def covering(
         ):
             found.setdefault(call_id, []).append(hold.hold_id)
     return found
-
-
-def covered_calls(conn: Connection, hold: HoldRow, status_not: str = "Purging") -> list[str]:
-    """Live calls the hold covers now (calls being erased excluded)."""
-    query = select(calls.c.call_id).where(_covers(hold), calls.c.status != status_not)
-    return list(conn.execute(query).scalars())
 
 
 def count_covered(conn: Connection, hold: HoldRow) -> int:
