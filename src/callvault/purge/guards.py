@@ -103,8 +103,7 @@ def lock_quota(conn: Connection) -> None:
 def check_quota(conn: Connection, user: str, queueing: int, quota: int) -> None:
     """Raise RateLimited unless ``user`` may queue ``queueing`` more calls this hour."""
     now = utcnow()
-    recent = purges.queued_since(conn, user, now - QUOTA_WINDOW)
-    used = sum(n for _, n in recent)
+    used = purges.queued_total_since(conn, user, now - QUOTA_WINDOW)
     if used + queueing <= quota:
         return
     if queueing > quota:
@@ -116,7 +115,7 @@ def check_quota(conn: Connection, user: str, queueing: int, quota: int) -> None:
         )
     # The earliest moment enough of the past hour's erasures fall out of the window.
     must_free, freed, wait = used + queueing - quota, 0, QUOTA_WINDOW.total_seconds()
-    for accepted_at, n in recent:
+    for accepted_at, n in purges.queued_since(conn, user, now - QUOTA_WINDOW):
         freed += n
         if freed >= must_free:
             wait = max(1.0, (accepted_at + QUOTA_WINDOW - now).total_seconds())

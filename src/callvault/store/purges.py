@@ -150,6 +150,16 @@ def enqueue(
     )
 
 
+def queued_total_since(conn: Connection, user: str, since: datetime) -> int:
+    """Calls the user's requests queued since ``since`` (one index range, summed in SQL)."""
+    total = conn.execute(
+        select(func.coalesce(func.sum(purge_requests.c.queued), 0)).where(
+            purge_requests.c.requested_by == user, purge_requests.c.created_at > since
+        )
+    ).scalar_one()
+    return int(total)
+
+
 def queued_since(conn: Connection, user: str, since: datetime) -> list[tuple[datetime, int]]:
     """(accepted at, calls queued) of the user's requests since ``since``, oldest first."""
     rows = conn.execute(
