@@ -293,8 +293,8 @@ def extend_lease(engine: Engine, worker_id: str, call_ids: Sequence[str], second
 
 
 def _settle_requests(conn: Connection, request_ids: set[str], now: datetime) -> None:
-    """Requests with no item left Purging settle: Failed if an item is Error, else Held if an
-    item waits on a legal hold, else Complete."""
+    """Requests with no item left Purging settle: Held while an item waits on a legal hold
+    (contract §12: the request is not over), else Failed if an item is Error, else Complete."""
     if not request_ids:
         return
 
@@ -306,9 +306,9 @@ def _settle_requests(conn: Connection, request_ids: set[str], now: datetime) -> 
 
     failed, held = having("Error"), having("Held")
     for state, condition in (
-        ("Failed", failed),
-        ("Held", and_(~failed, held)),
-        ("Complete", and_(~failed, ~held)),
+        ("Held", held),
+        ("Failed", and_(~held, failed)),
+        ("Complete", and_(~held, ~failed)),
     ):
         conn.execute(
             update(purge_requests)
