@@ -61,7 +61,9 @@ def worker(kind: str, url: str, token: str, stats: Stats, until: float, me: int)
                 stats.record("POST status", started, answer.status_code)
                 if answer.status_code == 200:
                     captured = [
-                        s["sessionId"] for s in answer.json()["callSessions"] if s["callId"]
+                        s["sessionId"]
+                        for s in answer.json()["callSessions"]
+                        if s.get("callId")  # absent, not null, when NotFound
                     ]
             else:
                 ids = [f"soak-{me % 2}-{k}" for k in range(n * 3, n * 3 + 3)] + captured[:2]
