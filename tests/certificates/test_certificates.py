@@ -158,7 +158,8 @@ def test_a_customer_certificate_carries_the_audit_trails_phone_hash(live):
     assert claims["customerPhoneHash"] == requested[0]["details"]["phoneHash"]
     assert claims["kind"] == "customer"
     decoded = base64.urlsafe_b64decode(jws.split(".")[1] + "==")
-    assert b"555" not in decoded and b"0173" not in decoded
+    assert b"555" not in decoded
+    assert b"0173" not in decoded
 
 
 def test_bad_requests_are_problem_details(live):
@@ -250,8 +251,14 @@ def test_rotation_while_serving_keeps_old_certificates_verifiable(live, settings
     if settings.master_key:
         env["CALLVAULT_MASTER_KEY"] = settings.master_key
     rotated = subprocess.run(
-        [sys.executable, "-m", "callvault.cli.main", "keys", "rotate-signing-key"]
-        + _store_options(settings),
+        [
+            sys.executable,
+            "-m",
+            "callvault.cli.main",
+            "keys",
+            "rotate-signing-key",
+            *_store_options(settings),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -262,7 +269,9 @@ def test_rotation_while_serving_keeps_old_certificates_verifiable(live, settings
     second_request = purge(live, token, [ids["r2"]])["requestId"]
     second = fetch(live, token, second_request).text
     keys = jwks(live)
-    kids = [json.loads(base64.urlsafe_b64decode(j.split(".")[0] + "=="))["kid"] for j in (first, second)]
+    kids = [
+        json.loads(base64.urlsafe_b64decode(j.split(".")[0] + "=="))["kid"] for j in (first, second)
+    ]
     assert kids[0] != kids[1]
     assert sorted(k["kid"] for k in keys["keys"]) == sorted(kids)
     assert kids[1] in rotated.stdout + rotated.stderr

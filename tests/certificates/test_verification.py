@@ -96,9 +96,9 @@ def test_a_changed_byte_anywhere_fails_verification(issued):
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, **(env or {})}
-    for name in ("CALLVAULT_URL", "CALLVAULT_TOKEN", "CALLVAULT_PROFILE", "CALLVAULT_CONFIG"):
-        environment.pop(name, None) if env is None or name not in env else None
+    unset = ("CALLVAULT_URL", "CALLVAULT_TOKEN", "CALLVAULT_PROFILE", "CALLVAULT_CONFIG")
+    environment = {k: v for k, v in os.environ.items() if k not in unset}
+    environment.update(env or {})
     return subprocess.run(
         [*CLI, *args], capture_output=True, text=True, timeout=120, env=environment
     )
