@@ -6,6 +6,7 @@ can build as many independent instances as it likes.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from pydantic import Field
@@ -104,6 +105,13 @@ class Settings(BaseSettings):
         le=30 * 86400,
         description="Accepted purges hide their calls at once and erase them after this many "
         "seconds; until then POST /purge/v1/requests/{id}/cancel restores them (0: no window).",
+    )
+    instance_name: str = Field(
+        default_factory=socket.gethostname,
+        min_length=1,
+        max_length=200,
+        description="The issuer (`iss`) of this instance's certificates of erasure "
+        "(default: the host name).",
     )
     purge_confirm_above: int = Field(
         default=100,

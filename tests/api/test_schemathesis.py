@@ -17,7 +17,8 @@ Configured rather than fixed, because the behaviour is the contract's:
   string; its rules, §3, are beyond the part's schema, so generated uploads mostly get 400),
   ``POST /holds/v1`` (possible phone numbers and valid times, §12, are beyond JSON Schema too)
   ``POST /holds/v1/{holdId}/release`` (a hold released once is 409 the next time) and
-  ``POST /purge/v1/requests/{requestId}/cancel`` (409 outside a grace window).
+  ``POST /purge/v1/requests/{requestId}/cancel`` (409 outside a grace window) and
+  ``GET /purge/v1/requests/{requestId}/certificate`` (409 while the request is Purging).
 - ``allow_header_conformance`` is off for ``POST /callCapture/v1/status/exclude``: its 405 rightly
   lists GET too, because ``GET /callCapture/v1/status/{sessionId}`` serves the session "exclude".
 - Failures of a case with an empty path parameter are dropped: every path parameter has
@@ -66,6 +67,7 @@ def schemathesis_config(token: str, ids: dict[str, str] | None = None) -> dict[s
                     "place_hold",
                     "release_hold",
                     "cancel_purge_request",
+                    "get_purge_certificate",
                 ],
                 "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_ALSO_400}},
             },

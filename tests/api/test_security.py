@@ -1,5 +1,5 @@
-"""Authentication boundaries: no endpoint but /healthz answers without a token, and a token acts
-as its own user only."""
+"""Authentication boundaries: no endpoint but /healthz, /Token and the JWKS (which verifies
+certificates of erasure) answers without a token, and a token acts as its own user only."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ def _routes(live):
             yield method.upper(), re.sub(r"\{[^}]+\}", "some-id", path)
 
 
-def test_no_endpoint_but_healthz_and_token_answers_without_a_token(live):
-    open_paths = {"/healthz", "/Token"}
+def test_no_endpoint_but_healthz_token_and_jwks_answers_without_a_token(live):
+    open_paths = {"/healthz", "/Token", "/.well-known/jwks.json"}
     checked = 0
     for method, path in _routes(live):
         if path in open_paths:

@@ -1,6 +1,7 @@
 """The SDK and the client commands run with no server dependency importable at all.
 
-(pydantic is not blocked: typer itself depends on it, so a client install has it anyway.)
+(pydantic is not blocked: typer itself depends on it, so a client install has it anyway; nor is
+cryptography, which the client side needs with PyJWT to verify certificates of erasure.)
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ SERVER_ONLY = [
     "sqlalchemy",
     "alembic",
     "pydantic_settings",
-    "cryptography",
     "phonenumbers",
     "mutagen",
     "prometheus_client",
@@ -81,3 +81,24 @@ def test_client_commands_work_without_server_dependencies(live):
     )
     assert result.returncode == 0, result.stderr
     assert '"NotFound"' in result.stdout
+
+
+def test_certificates_verify_without_server_dependencies(live, tmp_path):
+    from callvault.certificates.service import CertificateService
+
+    service = CertificateService(live.runtime)
+    with live.client(live.token("purge")) as client:
+        request_id = client.post("/purge/v1/calls", json={"ids": ["nope"]}).json()["requestId"]
+    certificate = tmp_path / "cert.jws"
+    certificate.write_text(service.certificate(request_id, actor="test"))
+    result = _run(
+        f"""
+        import sys
+        from callvault.cli.main import app
+        sys.argv = ["callvault", "certificate", "verify", {str(certificate)!r},
+                    "--url", {live.url!r}]
+        app()
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert request_id in result.stdout

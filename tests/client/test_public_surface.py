@@ -29,6 +29,7 @@ PUBLIC = [
     "BadRequestError",
     "CallStatus",
     "CallvaultError",
+    "CertificateError",
     "Client",
     "ConfirmationRequiredError",
     "ConflictError",
@@ -47,6 +48,7 @@ PUBLIC = [
     "TimeoutWaiting",
     "TransportError",
     "UnsupportedMediaTypeError",
+    "verify_certificate",
 ]
 
 

@@ -17,8 +17,19 @@ from callvault.api.authfirst import AuthenticateFirst
 from callvault.api.deps import AnyUser
 from callvault.api.limits import BodyLimitMiddleware
 from callvault.api.responses import TethrJSONResponse
-from callvault.api.routes import audit, calls, capture, health, holds, purge, status, token
+from callvault.api.routes import (
+    audit,
+    calls,
+    capture,
+    certificates,
+    health,
+    holds,
+    purge,
+    status,
+    token,
+)
 from callvault.capture.reads import CallReader
+from callvault.certificates.service import CertificateService
 from callvault.holds.service import HoldService
 from callvault.metrics import Metrics
 from callvault.purge.service import PurgeService
@@ -30,8 +41,8 @@ from callvault.settings import Settings
 log = logging.getLogger(__name__)
 
 CAPTURE_PATH = "/callCapture/v1/archive"
-# The only paths that answer without a token (contract §2).
-OPEN_PATHS = frozenset({"/Token", "/healthz"})
+# The only paths that answer without a token (contract §2; the JWKS, §14: anyone may verify).
+OPEN_PATHS = frozenset({"/Token", "/healthz", certificates.JWKS_PATH})
 PROCESS_INTERVAL_SECONDS = 5.0
 
 
@@ -73,6 +84,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         notify = workers.notify if workers is not None else None
         app.state.purge_service = PurgeService(rt, on_queued=notify)
         app.state.hold_service = HoldService(rt, on_queued=notify)
+        app.state.certificate_service = CertificateService(rt)
         backlog = asyncio.create_task(_process_backlog(rt))
         try:
             yield
@@ -113,7 +125,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         return JSONResponse(app.openapi())
 
     problems.install(app)
-    for module in (token, capture, status, purge, holds, calls, audit, health):
+    for module in (token, capture, status, purge, certificates, holds, calls, audit, health):
         app.include_router(module.router)
     app.add_middleware(
         BodyLimitMiddleware,

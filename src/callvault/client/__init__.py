@@ -1,16 +1,19 @@
 """The callvault SDK: purge, capture and status against callvault or a Tethr instance.
 
-Needs only httpx: ``pip install callvault`` (no server extra) is enough to use it.
+Needs only httpx (and cryptography with PyJWT, to verify certificates of erasure):
+``pip install callvault`` (no server extra) is enough to use it.
 """
 
 from __future__ import annotations
 
+from callvault.client._certificates import verify_certificate
 from callvault.client._client import AsyncClient, Client
 from callvault.client._exceptions import (
     APIError,
     AuthenticationError,
     BadRequestError,
     CallvaultError,
+    CertificateError,
     ConfirmationRequiredError,
     ConflictError,
     NotFoundError,
@@ -39,6 +42,7 @@ __all__ = [
     "BadRequestError",
     "CallStatus",
     "CallvaultError",
+    "CertificateError",
     "Client",
     "ConfirmationRequiredError",
     "ConflictError",
@@ -57,4 +61,5 @@ __all__ = [
     "TimeoutWaiting",
     "TransportError",
     "UnsupportedMediaTypeError",
+    "verify_certificate",
 ]

@@ -118,6 +118,15 @@ class Client(_Base):
     def get_purge_request(self, request_id: str) -> PurgeRequest:
         return self._run(_core.get_purge_request(self.session, request_id))
 
+    def get_certificate(self, request_id: str, jti: str | None = None) -> str:
+        """The certificate of erasure of a finished request (a compact JWS; ``jti``: one issued
+        before the request last changed). Check it with ``verify_certificate``."""
+        return self._run(_core.get_certificate(self.session, request_id, jti))
+
+    def get_jwks(self) -> dict[str, Any]:
+        """The instance's public signing keys (``/.well-known/jwks.json``), to verify with."""
+        return self._run(_core.get_jwks(self.session))
+
     def wait_for_purge(
         self,
         request_ids: Sequence[str],
@@ -243,6 +252,12 @@ class AsyncClient(_Base):
 
     async def get_purge_request(self, request_id: str) -> PurgeRequest:
         return await self._run(_core.get_purge_request(self.session, request_id))
+
+    async def get_certificate(self, request_id: str, jti: str | None = None) -> str:
+        return await self._run(_core.get_certificate(self.session, request_id, jti))
+
+    async def get_jwks(self) -> dict[str, Any]:
+        return await self._run(_core.get_jwks(self.session))
 
     async def wait_for_purge(
         self,

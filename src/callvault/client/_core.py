@@ -328,6 +328,23 @@ def get_purge_request(session: Session, request_id: str) -> Op[PurgeRequest]:
     return PurgeRequest.from_json(response.json())
 
 
+def get_certificate(session: Session, request_id: str, jti: str | None = None) -> Op[str]:
+    params = {"jti": jti} if jti is not None else None
+    response = yield from session.call(
+        "GET", f"/purge/v1/requests/{request_id}/certificate", params=params
+    )
+    return response.text
+
+
+def get_jwks(session: Session) -> Op[dict[str, Any]]:
+    # No token: the JWKS is public, so anyone can verify a certificate.
+    response = yield from session._send_with_retry(
+        lambda: session._build("GET", "/.well-known/jwks.json", None), idempotent=True
+    )
+    doc: dict[str, Any] = response.json()
+    return doc
+
+
 def wait_for_purge(
     session: Session,
     request_ids: Sequence[str],

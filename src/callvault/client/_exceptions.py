@@ -5,6 +5,7 @@ Hierarchy::
     CallvaultError
     ├── TransportError                the server could not be reached or did not answer in time
     ├── TimeoutWaiting                wait_for_purge ran out of time (requests still Purging)
+    ├── CertificateError              a certificate of erasure does not verify (and why)
     └── APIError                      the server answered with an error (status_code, detail, …)
         ├── BadRequestError           400
         ├── AuthenticationError       401, and a refused /Token
@@ -29,6 +30,11 @@ class CallvaultError(Exception):
 
 class TransportError(CallvaultError):
     """Connecting, sending or receiving failed (after the retries that were safe)."""
+
+
+class CertificateError(CallvaultError):
+    """A certificate of erasure that does not verify: malformed, altered, or signed by no key
+    of the JWKS it was checked against. The message says which."""
 
 
 class TimeoutWaiting(CallvaultError):

@@ -297,28 +297,33 @@ class PurgeService:
         found = purges.get_request(self.runtime.engine, request_id)
         if found is None:
             raise NotFound(f"no purge request with requestId {request_id!r}")
-        head, items = found
-        return {
-            "requestId": head.request_id,
-            "createdAt": _iso(head.created_at),
-            "kind": head.kind,
-            "whatIf": head.what_if,
-            "requestedBy": head.requested_by,
-            "state": head.state,
-            "completedAt": _iso(head.completed_at),
-            "eraseAfter": _iso(head.erase_after),
-            "items": [
-                {
-                    "callId": i.call_id,
-                    "sessionId": i.session_id,
-                    "status": i.status,
-                    "errorMsg": i.error_msg,
-                    "erasedAt": _iso(i.erased_at),
-                    "holdIds": json.loads(i.hold_ids) if i.hold_ids else [],
-                }
-                for i in items
-            ],
-        }
+        return request_resource(*found)
+
+
+def request_resource(head: Any, items: Sequence[Any]) -> dict[str, Any]:
+    """The request resource (contract §6) of a request row and its item rows: what
+    ``GET /purge/v1/requests/{id}`` answers and what a certificate of erasure restates."""
+    return {
+        "requestId": head.request_id,
+        "createdAt": _iso(head.created_at),
+        "kind": head.kind,
+        "whatIf": head.what_if,
+        "requestedBy": head.requested_by,
+        "state": head.state,
+        "completedAt": _iso(head.completed_at),
+        "eraseAfter": _iso(head.erase_after),
+        "items": [
+            {
+                "callId": i.call_id,
+                "sessionId": i.session_id,
+                "status": i.status,
+                "errorMsg": i.error_msg,
+                "erasedAt": _iso(i.erased_at),
+                "holdIds": json.loads(i.hold_ids) if i.hold_ids else [],
+            }
+            for i in items
+        ],
+    }
 
 
 def _state(items: list[PurgeItem], what_if: bool) -> str:

@@ -2,14 +2,29 @@
 
 Kept apart from the calls database so that restoring a backup of the calls never brings a
 destroyed key back, and so it can have a much shorter backup retention than the calls.
-Its schema is one table, created on open (no migration history needed yet).
+Its schema is two tables, created on open (no migration history needed yet): ``data_keys``
+and ``signing_keys``, the Ed25519 keys that sign certificates of erasure (the private key only
+wrapped by the master key, like a data key; the public key in clear, since it is published).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Column, Engine, LargeBinary, MetaData, String, Table, delete, insert, select
+from sqlalchemy import (
+    Column,
+    Engine,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    delete,
+    insert,
+    select,
+)
 
 from callvault.store.engine import checkpoint, make_engine, write_transaction
 from callvault.store.types import UTCDateTime, utcnow
@@ -23,6 +38,26 @@ data_keys = Table(
     Column("wrapped", LargeBinary, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+signing_keys = Table(
+    "signing_keys",
+    keystore_metadata,
+    # Ascending: the highest is the current key (a rotation adds one; none is ever removed).
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("kid", String(64), nullable=False, unique=True),
+    # The raw 32-byte Ed25519 private key, sealed under the master key, bound to its kid.
+    Column("wrapped", LargeBinary, nullable=False),
+    Column("public_key", LargeBinary(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class StoredSigningKey:
+    kid: str
+    wrapped: bytes
+    public_key: bytes
+    created_at: datetime
 
 
 class KeyStore:
@@ -63,6 +98,32 @@ class KeyStore:
         with write_transaction(self.engine) as conn:
             result = conn.execute(delete(data_keys).where(data_keys.c.call_id.in_(ids)))
         return result.rowcount
+
+    def add_signing_key(self, kid: str, wrapped: bytes, public_key: bytes) -> None:
+        with write_transaction(self.engine) as conn:
+            conn.execute(
+                insert(signing_keys).values(
+                    kid=kid, wrapped=wrapped, public_key=public_key, created_at=utcnow()
+                )
+            )
+
+    def signing_keys(self) -> list[StoredSigningKey]:
+        """Every signing key ever made, oldest first: the last is the current one."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(signing_keys).order_by(signing_keys.c.seq)).all()
+        return [
+            StoredSigningKey(r.kid, bytes(r.wrapped), bytes(r.public_key), r.created_at)
+            for r in rows
+        ]
+
+    def current_signing_key(self) -> StoredSigningKey | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(
+                select(signing_keys).order_by(signing_keys.c.seq.desc()).limit(1)
+            ).first()
+        if r is None:
+            return None
+        return StoredSigningKey(r.kid, bytes(r.wrapped), bytes(r.public_key), r.created_at)
 
     def checkpoint(self) -> bool:
         return checkpoint(self.engine)

@@ -518,16 +518,21 @@ def lock_request(conn: Connection, request_id: str) -> Any:
 
 def get_request(engine: Engine, request_id: str) -> tuple[Any, list[Any]] | None:
     with engine.connect() as conn:
-        head = conn.execute(
-            select(purge_requests).where(purge_requests.c.request_id == request_id)
-        ).first()
-        if head is None:
-            return None
-        items = conn.execute(
-            select(purge_items)
-            .where(purge_items.c.request_id == request_id)
-            .order_by(purge_items.c.position)
-        ).all()
+        return read_request(conn, request_id)
+
+
+def read_request(conn: Connection, request_id: str) -> tuple[Any, list[Any]] | None:
+    """A request row and its item rows, in the caller's transaction (None: no such request)."""
+    head = conn.execute(
+        select(purge_requests).where(purge_requests.c.request_id == request_id)
+    ).first()
+    if head is None:
+        return None
+    items = conn.execute(
+        select(purge_items)
+        .where(purge_items.c.request_id == request_id)
+        .order_by(purge_items.c.position)
+    ).all()
     return head, list(items)
 
 

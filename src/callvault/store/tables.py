@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 
@@ -266,4 +267,21 @@ confirm_tokens = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("used_at", UTCDateTime, nullable=True),
     Index(None, "expires_at"),
+)
+
+certificates = Table(
+    "certificates",
+    metadata,
+    # A certificate of erasure, issued once and kept (contract §14): every fetch answers these
+    # bytes until what the request says changes; then a new one is issued and this one stays.
+    Column("jti", String(64), primary_key=True),
+    Column("request_id", String(32), nullable=False),
+    # SHA-256 (hex) of the claims without jti and iat: a certificate saying the same thing is
+    # never issued twice for a request (the unique constraint settles concurrent issuers).
+    Column("basis", String(64), nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("kid", String(64), nullable=False),
+    Column("jws", Text, nullable=False),
+    UniqueConstraint("request_id", "basis"),
+    Index(None, "request_id", "issued_at"),
 )

@@ -1,0 +1,1 @@
+"""Certificates of erasure: issue, store, JWKS (contract §14); verification is the SDK's."""

@@ -1,0 +1,253 @@
+"""Certificates of erasure (contract §14): a signed, stored statement of what a purge request
+erased, verifiable offline by anyone with the instance's JWKS.
+
+Issued lazily, on the first fetch once the request is no longer ``Purging``: what the certificate
+says (its claims without ``jti`` and ``iat``) is hashed into a *basis*, and a certificate is
+stored once per request and basis (a unique constraint, and on PostgreSQL the request's row
+lock, settle concurrent fetches). Every later fetch finds the stored bytes. When the request's
+state changes (a held item released and erased), its claims change, so the next fetch issues a
+new certificate; the old one stays fetchable by ``jti``. Issuing appends ``certificate.issued``
+with the SHA-256 of the JWS in the same transaction as the row.
+
+Signing keys are Ed25519, kept in the key store: the private key only sealed by the master key,
+bound to its ``kid`` (the RFC 7638 thumbprint of the public key). The newest key signs; a
+rotation adds a key and every public key ever made stays in the JWKS. Each issue reads the
+current key from the key store, so a rotation by another process counts from the next issue.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from callvault.audit.trail import AuditEvent, AuditTrail
+from callvault.errors import Conflict, NotFound
+from callvault.ids import new_request_id
+from callvault.purge.service import request_resource
+from callvault.runtime import Runtime
+from callvault.store import certificates as store
+from callvault.store import purges
+from callvault.store.engine import write_transaction
+from callvault.store.keystore import StoredSigningKey
+from callvault.text import is_clean
+
+TYPE = "erasure-certificate+jwt"
+METHOD = "cryptographic erase (NIST SP 800-88 Purge), then deletion"
+
+
+def b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def thumbprint(public_key: bytes) -> str:
+    """RFC 7638 JWK thumbprint of an Ed25519 public key: its ``kid``."""
+    canonical = json.dumps(
+        {"crv": "Ed25519", "kty": "OKP", "x": b64url(public_key)}, separators=(",", ":")
+    )
+    return b64url(hashlib.sha256(canonical.encode()).digest())
+
+
+def jwk(public_key: bytes, kid: str) -> dict[str, str]:
+    return {
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": b64url(public_key),
+        "kid": kid,
+        "alg": "EdDSA",
+        "use": "sig",
+    }
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    private_key: Ed25519PrivateKey
+    wrapped: bytes
+
+
+class CertificateService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.trail = AuditTrail(runtime.keys.audit_chain_key)
+        self._first_key = threading.Lock()  # one first key per process (others: one more key)
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def _purpose(self, kid: str) -> str:
+        return f"signing-key:{kid}"
+
+    def rotate(self) -> str:
+        """Start a new signing key (the next certificate uses it); returns its kid."""
+        private = Ed25519PrivateKey.generate()
+        public = private.public_key().public_bytes_raw()
+        kid = thumbprint(public)
+        wrapped = self.runtime.keys.seal_record(private.private_bytes_raw(), self._purpose(kid))
+        self.runtime.keystore.add_signing_key(kid, wrapped, public)
+        return kid
+
+    def _open(self, stored: StoredSigningKey) -> SigningKey:
+        raw = self.runtime.keys.open_record(stored.wrapped, self._purpose(stored.kid))
+        private = Ed25519PrivateKey.from_private_bytes(raw)
+        if private.public_key().public_bytes_raw() != stored.public_key:
+            raise ValueError(f"signing key {stored.kid} does not match its public key")
+        return SigningKey(stored.kid, private, stored.wrapped)
+
+    def signing_key(self) -> SigningKey:
+        """The current signing key, made on first use."""
+        stored = self.runtime.keystore.current_signing_key()
+        if stored is None:
+            with self._first_key:
+                if self.runtime.keystore.current_signing_key() is None:
+                    self.rotate()
+            stored = self.runtime.keystore.current_signing_key()
+            assert stored is not None
+        return self._open(stored)
+
+    def jwks(self) -> dict[str, Any]:
+        """Every public signing key ever made, oldest first (one is made on first use)."""
+        stored = self.runtime.keystore.signing_keys()
+        if not stored:
+            self.signing_key()
+            stored = self.runtime.keystore.signing_keys()
+        return {"keys": [jwk(s.public_key, s.kid) for s in stored]}
+
+    # -- certificates ----------------------------------------------------------------------
+
+    def certificate(self, request_id: str, jti: str | None = None, actor: str = "") -> str:
+        """The request's certificate (issued now if what it says is new), or with ``jti`` one
+        issued before."""
+        if not is_clean(request_id) or len(request_id) > 64:
+            raise NotFound("no purge request with that requestId")
+        engine = self.runtime.engine
+        if jti is not None:
+            with engine.connect() as conn:
+                self._head(conn, request_id)
+                found = store.by_jti(conn, request_id, jti) if is_clean(jti) else None
+            if found is None:
+                raise NotFound(f"request {request_id!r} has no certificate with jti {jti!r}")
+            return found
+        with engine.connect() as conn:
+            claims, basis = self._claims(conn, request_id)
+            found = store.by_basis(conn, request_id, basis)
+        if found is not None:
+            return found
+        key = self.signing_key()
+        try:
+            with write_transaction(engine) as conn:
+                purges.lock_request(conn, request_id)  # PostgreSQL: one issuer at a time
+                claims, basis = self._claims(conn, request_id)
+                found = store.by_basis(conn, request_id, basis)
+                if found is not None:
+                    return found
+                jws, jti = self._sign(claims, key)
+                store.insert_certificate(conn, jti, request_id, basis, key.kid, jws)
+                details = {
+                    "sha256": hashlib.sha256(jws.encode()).hexdigest(),
+                    "jti": jti,
+                    "kid": key.kid,
+                    "state": claims["state"],
+                }
+                event = AuditEvent(
+                    "certificate.issued", actor or "unknown", request_id, None, None, details
+                )
+                self.trail.append(conn, [event])
+        except IntegrityError:  # another node issued the same certificate first: theirs
+            with engine.connect() as conn:
+                claims, basis = self._claims(conn, request_id)
+                found = store.by_basis(conn, request_id, basis)
+            if found is None:
+                raise
+            return found
+        return jws
+
+    def _sign(self, claims: dict[str, Any], key: SigningKey) -> tuple[str, str]:
+        jti = new_request_id()
+        payload = {"iss": claims["iss"], "jti": jti, "iat": int(time.time())}
+        payload.update((k, v) for k, v in claims.items() if k != "iss")
+        jws = jwt.encode(
+            payload, key.private_key, algorithm="EdDSA", headers={"kid": key.kid, "typ": TYPE}
+        )
+        return jws, jti
+
+    @staticmethod
+    def _head(conn: Connection, request_id: str) -> Any:
+        found = purges.read_request(conn, request_id)
+        if found is None:
+            raise NotFound(f"no purge request with requestId {request_id!r}")
+        head, _items = found
+        if head.what_if:
+            raise NotFound("a whatIf preview erased nothing: it has no certificate")
+        return found
+
+    def _claims(self, conn: Connection, request_id: str) -> tuple[dict[str, Any], str]:
+        """What the certificate says (all but jti and iat) and its basis (SHA-256, hex)."""
+        head, items = self._head(conn, request_id)
+        if head.state == "Purging":
+            raise Conflict(
+                "the request is still Purging: its certificate is issued once it is final; "
+                f"poll GET /purge/v1/requests/{request_id} until its state is no longer Purging"
+            )
+        resource = request_resource(head, items)
+        events = store.request_events(conn, request_id)
+        erased = {e.call_id: json.loads(e.details) for e in events if e.action == "call.erased"}
+        purged = [i["callId"] for i in resource["items"] if i["status"] == "Purged"]
+        missing = [c for c in purged if c not in erased]
+        erased.update(store.erasures_of(conn, missing))
+        failed = [i["callId"] for i in resource["items"] if i["status"] == "Error" and i["callId"]]
+        keys_left = self.runtime.keystore.existing(failed)
+        claims: dict[str, Any] = {
+            "iss": self.runtime.settings.instance_name,
+            "requestId": resource["requestId"],
+            "kind": resource["kind"],
+            "requestedBy": resource["requestedBy"],
+            "requestedAt": resource["createdAt"],
+            "completedAt": resource["completedAt"],
+            "state": resource["state"],
+            "method": METHOD,
+        }
+        if head.phone_hash is not None:
+            claims["customerPhoneHash"] = head.phone_hash
+        claims["items"] = [
+            _item(i, erased.get(i["callId"]) if i["callId"] else None, keys_left)
+            for i in resource["items"]
+        ]
+        claims["audit"] = {
+            "firstSeq": events[0].seq if events else None,
+            "lastSeq": events[-1].seq if events else None,
+            "headHash": events[-1].hash if events else None,
+        }
+        canonical = json.dumps(claims, sort_keys=True, separators=(",", ":"))
+        return claims, hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _item(
+    item: dict[str, Any], erased: dict[str, Any] | None, keys_left: set[str]
+) -> dict[str, Any]:
+    if item["status"] == "Purged":
+        destroyed = True
+    elif item["status"] == "Error" and item["callId"]:
+        destroyed = item["callId"] not in keys_left  # an erasure that gave up after the key went
+    else:
+        destroyed = False
+    return {
+        "callId": item["callId"],
+        "sessionId": item["sessionId"],
+        "status": item["status"],
+        "erasedAt": item["erasedAt"],
+        "audioBytes": erased.get("audioBytes") if erased else None,
+        "dataKeyDestroyed": bool(erased.get("dataKeyDestroyed", destroyed))
+        if erased
+        else destroyed,
+        "blobObjectsDeleted": erased.get("blobObjectsDeleted") if erased else None,
+        "holdIds": item["holdIds"],
+    }
