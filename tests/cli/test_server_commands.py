@@ -291,3 +291,14 @@ def test_users_create_with_a_region(tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0
     assert "ZZ" in bad.stderr
+
+
+def test_users_list_shows_each_users_region(tmp_path):
+    data = str(tmp_path / "d")
+    for name, extra in (("mx-rec", ["--region", "MX"]), ("plain", [])):
+        made = run_cli("users", "create", name, "-p", "capture", *extra, "--data-dir", data)
+        assert made.returncode == 0, made.stderr
+    listed = json.loads(run_cli("users", "list", "--json", "--data-dir", data).stdout)
+    assert {u["name"]: u["region"] for u in listed} == {"mx-rec": "MX", "plain": None}
+    table = run_cli("users", "list", "--data-dir", data).stdout.splitlines()
+    assert "\tMX\t" in next(line for line in table if line.startswith("mx-rec"))

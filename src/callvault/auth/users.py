@@ -39,6 +39,7 @@ class UserInfo:
     permissions: frozenset[Permission]
     disabled: bool
     created_at: datetime
+    region: str | None = None  # its national phone numbers' region (None: the instance's)
 
 
 def create_user(
@@ -83,6 +84,7 @@ def list_users(engine: Engine) -> list[UserInfo]:
             permissions=parse_permissions(row["permissions"].split(",")),
             disabled=row["disabled"],
             created_at=row["created_at"],
+            region=row["region"],
         )
         for row in rows
     ]

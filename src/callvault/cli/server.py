@@ -311,6 +311,7 @@ def users_list(
             "permissions": sorted(p.value for p in u.permissions),
             "disabled": u.disabled,
             "created_at": u.created_at.isoformat(),
+            "region": u.region,
         }
         for u in users
     ]
@@ -320,7 +321,8 @@ def users_list(
     for row in rows:
         state = "disabled" if row["disabled"] else "active"
         perms = ",".join(row["permissions"])  # type: ignore[arg-type]
-        typer.echo(f"{row['name']}\t{row['client_id']}\t{perms}\t{state}")
+        region = row["region"] or "-"
+        typer.echo(f"{row['name']}\t{row['client_id']}\t{perms}\t{region}\t{state}")
 
 
 @users_app.command("disable")
