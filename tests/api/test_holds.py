@@ -158,6 +158,10 @@ def test_list_is_newest_first(live, tokens):
             "earlier",
         ),
         ({"matter": "M", "reason": "R", "phones": ["+15125550100"]}, "phones"),
+        (
+            {"matter": "M", "reason": "R", "callIds": ["a"], "CALLIDS": ["b"]},
+            "name the same field",
+        ),
         ({"matter": 5, "reason": "R", "sessionIds": ["s"]}, "matter"),
         ({"matter": "M\x00", "reason": "R", "sessionIds": ["s"]}, "matter"),
     ],

@@ -314,3 +314,46 @@ def test_the_quota_holds_across_two_api_nodes(live, tokens, settings):
         second.close()
     assert sorted(codes) == [200] * 5 + [429] * 10, codes
     assert queued(live) == 10
+
+
+@pytest.mark.settings(purge_grace_seconds=3600)
+def test_cancel_restores_a_call_that_a_preview_also_named(live, tokens):
+    live.app_state.workers.close()
+    (call_id,) = capture_sessions(live, tokens[0], ["pv-1"])
+    with live.client(tokens[1]) as client:
+        accepted = client.post("/purge/v1/calls", json={"ids": [call_id]}).json()
+        client.post("/purge/v1/calls", params={"whatIf": "true"}, json={"ids": [call_id]})
+        assert client.post(f"/purge/v1/requests/{accepted['requestId']}/cancel").status_code == 200
+    assert queued(live) == 0
+    with live.client(live.token("read")) as client:
+        assert client.get(f"/calls/v1/{call_id}").status_code == 200
+
+
+@pytest.mark.settings(purge_grace_seconds=3600)
+def test_a_hold_released_inside_the_window_waits_for_it(live, tokens):
+    from datetime import UTC, datetime
+
+    from callvault.store.tables import purge_jobs as jobs
+
+    live.app_state.workers.close()
+    capture_sessions(live, tokens[0], ["hw-1", "hw-2"])
+    hold_token = live.token("hold")
+    with live.client(hold_token) as client:
+        held = client.post(
+            "/holds/v1", json={"matter": "M", "reason": "R", "sessionIds": ["hw-2"]}
+        ).json()
+    with live.client(tokens[1]) as client:
+        accepted = client.post("/purge/v1/calls/sessions", json={"ids": ["hw-1", "hw-2"]}).json()
+        erase_after = client.get(f"/purge/v1/requests/{accepted['requestId']}").json()["eraseAfter"]
+    with live.client(hold_token) as client:
+        client.post(f"/holds/v1/{held['holdId']}/release", json={"reason": "done"})
+    with live.runtime.engine.connect() as conn:
+        due = conn.execute(select(jobs.c.available_at)).scalars().all()
+    assert len(due) == 2
+    window = datetime.fromisoformat(erase_after.replace("Z", "+00:00"))
+    assert all(abs((d.astimezone(UTC) - window).total_seconds()) < 1 for d in due)
+    with live.client(tokens[1]) as client:
+        cancelled = client.post(f"/purge/v1/requests/{accepted['requestId']}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert {i["status"] for i in cancelled.json()["items"]} == {"Cancelled"}
+    assert queued(live) == 0

@@ -303,3 +303,23 @@ def test_the_signing_key_is_never_stored_in_clear(live):
     # The scan can find what is there: the wrapped key and the public key.
     assert signing.wrapped in disk
     assert public in disk or b64url(public).encode() in disk
+
+
+def test_a_node_with_another_instance_name_finds_the_certificate_already_issued(live):
+    """Issued once per request state, whichever node is asked: the instance name is who says
+    it, not what is said."""
+    token = live.token("purge", "capture")
+    ids = capture(live, ["iss-1"])
+    with live.client(token) as client:
+        request_id = purge(live, token, [ids["iss-1"]])["requestId"]
+        settled(client, request_id)
+    first = CertificateService(live.runtime).certificate(request_id, actor="a")
+    original = live.runtime.settings
+    live.runtime.settings = original.model_copy(update={"instance_name": "node-b"})
+    try:
+        second = CertificateService(live.runtime).certificate(request_id, actor="b")
+    finally:
+        live.runtime.settings = original
+    assert second == first
+    issued = [e for e in events(live, request_id) if e["action"] == "certificate.issued"]
+    assert len(issued) == 1

@@ -147,3 +147,34 @@ def test_worker_killed_between_hold_check_and_commit(runtime, tmp_path, when):
             assert time.monotonic() < deadline, "the killed worker's job never came back"
             time.sleep(0.1)
         assert _item_statuses(runtime, accepted.request_id) == ["Purged"]
+
+
+def test_a_hold_saves_an_erasure_that_gave_up_and_its_release_resumes_it(runtime):
+    """An erasure that gave up before the key went (a key store outage) still owes the call's
+    erasure: a hold holds it, its release resumes it."""
+    (call_id,) = seed_calls(runtime, 1, seed=15)
+    accepted = PurgeService(runtime).purge_calls([call_id], False, "tester")
+    from callvault.store.engine import write_transaction
+
+    with write_transaction(runtime.engine) as conn:
+        purges.give_up(conn, call_id, "key store unavailable: OperationalError")
+    assert PurgeService(runtime).request(accepted.request_id)["state"] == "Failed"
+    hold = _hold(runtime, [call_id])
+    doc = PurgeService(runtime).request(accepted.request_id)
+    assert (doc["state"], doc["items"][0]["status"]) == ("Held", "Held")
+    _assert_saved(runtime, call_id)
+    HoldService(runtime).release(hold["holdId"], "over", "legal")
+    assert PurgeWorker(runtime, WorkerOptions()).drain() == 1
+    assert _item_statuses(runtime, accepted.request_id) == ["Purged"]
+    assert runtime.keystore.get(call_id) is None
+
+
+def test_a_preview_of_a_call_being_erased_is_never_changed_by_the_erasure(runtime):
+    (call_id,) = seed_calls(runtime, 1, seed=16)
+    service = PurgeService(runtime)
+    service.purge_calls([call_id], False, "tester")
+    preview = service.purge_calls([call_id], True, "tester")
+    assert [i.status for i in preview.items] == ["Purging"]  # the answer: as the real run
+    _hold(runtime, [call_id])  # saves the call; must not touch the preview
+    assert _item_statuses(runtime, preview.request_id) == ["WhatIf"]
+    assert service.request(preview.request_id)["state"] == "Complete"

@@ -226,7 +226,10 @@ class CertificateService:
             "lastSeq": events[-1].seq if events else None,
             "headHash": events[-1].hash if events else None,
         }
-        canonical = json.dumps(claims, sort_keys=True, separators=(",", ":"))
+        # What the request says, not who says it: a node with another instance name must find
+        # the certificate already issued, not issue a second one.
+        said = {k: v for k, v in claims.items() if k != "iss"}
+        canonical = json.dumps(said, sort_keys=True, separators=(",", ":"))
         return claims, hashlib.sha256(canonical.encode()).hexdigest()
 
 

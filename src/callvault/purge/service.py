@@ -171,7 +171,9 @@ class PurgeService:
             if quota and not what_if and to_queue:
                 guards.check_quota(conn, actor, len(to_queue), quota)
             erase_after = None
-            if not what_if and to_queue and settings.purge_grace_seconds:
+            # The window runs from acceptance, for held items too (released inside it, they
+            # wait for it; cancel reaches them).
+            if not what_if and settings.purge_grace_seconds:
                 erase_after = utcnow() + timedelta(seconds=settings.purge_grace_seconds)
             if not what_if:
                 purges.enqueue(conn, request_id, to_queue, erase_after)
@@ -189,7 +191,9 @@ class PurgeService:
                     {
                         "call_id": i.call_id,
                         "session_id": i.session_id,
-                        "status": i.status,
+                        # A preview's record never waits on an erasure: the machinery that
+                        # settles, holds or cancels Purging items must not reach it.
+                        "status": WHAT_IF if what_if and i.status == PURGING else i.status,
                         "error_msg": i.error_msg,
                         "hold_ids": json.dumps(list(i.hold_ids)) if i.hold_ids else None,
                     }
@@ -327,9 +331,11 @@ def request_resource(head: Any, items: Sequence[Any]) -> dict[str, Any]:
 
 
 def _state(items: list[PurgeItem], what_if: bool) -> str:
+    if what_if:
+        return "Complete"  # a preview waits on nothing
     if any(i.status == PURGING for i in items):
         return PURGING
-    if not what_if and any(i.status == HELD for i in items):
+    if any(i.status == HELD for i in items):
         return HELD
     return "Complete"
 

@@ -292,7 +292,12 @@ def extend_lease(engine: Engine, worker_id: str, call_ids: Sequence[str], second
         )
 
 
-def _settle_requests(conn: Connection, request_ids: set[str], now: datetime) -> None:
+def _settle_requests(
+    conn: Connection,
+    request_ids: set[str],
+    now: datetime,
+    from_states: tuple[str, ...] = ("Purging",),
+) -> None:
     """Requests with no item left Purging settle: Held while an item waits on a legal hold
     (contract §12: the request is not over), else Failed if an item is Error, else Complete."""
     if not request_ids:
@@ -314,7 +319,7 @@ def _settle_requests(conn: Connection, request_ids: set[str], now: datetime) -> 
             update(purge_requests)
             .where(
                 purge_requests.c.request_id.in_(request_ids),
-                purge_requests.c.state == "Purging",
+                purge_requests.c.state.in_(from_states),
                 ~having("Purging"),
                 condition,
             )
@@ -346,14 +351,22 @@ def hold_back(conn: Connection, held: dict[str, list[str]]) -> dict[str, list[st
     restore(conn, ids)
     affected: dict[str, list[str]] = {}
     for call_id, hold_ids in held.items():
+        # An erasure that gave up (Error) while the key still exists is held too: its
+        # obligation outlives the hold, and the release resumes it.
         for request_id in conn.execute(
             update(purge_items)
-            .where(purge_items.c.call_id == call_id, purge_items.c.status == "Purging")
+            .where(
+                purge_items.c.call_id == call_id,
+                purge_items.c.status.in_(("Purging", "Error")),
+                purge_items.c.request_id.in_(
+                    select(purge_requests.c.request_id).where(purge_requests.c.what_if.is_(False))
+                ),
+            )
             .values(status="Held", hold_ids=json.dumps(hold_ids), error_msg=held_message(hold_ids))
             .returning(purge_items.c.request_id)
         ).scalars():
             affected.setdefault(request_id, []).append(call_id)
-    _settle_requests(conn, set(affected), utcnow())
+    _settle_requests(conn, set(affected), utcnow(), from_states=("Purging", "Failed"))
     return affected
 
 
@@ -435,8 +448,18 @@ def resume(conn: Connection, call_ids: Sequence[str]) -> dict[str, list[str]]:
     for call_id, request_id in first_request.items():
         if call_id in live and call_id not in queued:
             by_request.setdefault(request_id, []).append(call_id)
+    windows = dict(
+        conn.execute(
+            select(purge_requests.c.request_id, purge_requests.c.erase_after).where(
+                purge_requests.c.request_id.in_(list(by_request))
+            )
+        ).all()
+    )
+    now = utcnow()
     for request_id, ids in by_request.items():
-        enqueue(conn, request_id, ids)
+        # A grace window still open when the hold ends is kept: erasure starts when it ends.
+        window = windows.get(request_id)
+        enqueue(conn, request_id, ids, window if window is not None and window > now else None)
     return affected
 
 

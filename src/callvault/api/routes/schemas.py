@@ -245,6 +245,20 @@ class HoldIn(CaseInsensitiveModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _one_spelling_each(cls, data: Any) -> Any:
+        # Two spellings of one key ("callIds" and "CALLIDS") would let the last one silently
+        # narrow the hold, which is what refusing unknown keys is meant to prevent.
+        if isinstance(data, dict):
+            seen: dict[str, str] = {}
+            for key in data:
+                folded = str(key).lower()
+                if folded in seen:
+                    raise ValueError(f"{seen[folded]!r} and {key!r} name the same field; send one")
+                seen[folded] = str(key)
+        return data
+
     matter: StrictStr = Field(
         min_length=1, max_length=200, pattern=r"\S", description="The legal matter."
     )
