@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from callvault.audit.trail import AuditTrail
 from callvault.demo import seed_calls
-from callvault.phone import to_e164
+from callvault.phone import index_form
 from callvault.store.tables import calls, purge_jobs
 
 SESSIONS = [f"demo-{n}" for n in range(5)]
@@ -228,8 +228,10 @@ def expected_phone(raw: bytes, content_type: str | None) -> str | int:
     present, phone = _field(doc, "phoneNumber")
     if not present or not isinstance(phone, str):
         return 400
-    e164 = to_e164(phone, "US")
-    return 400 if e164 is None else e164
+    # What the blind index hashes: E.164 with the extension, so "… ext. 7" matches only calls
+    # of that extension (contract §19), never the bare number's.
+    form = index_form(phone, "US")
+    return 400 if form is None else form
 
 
 # --- the harness -------------------------------------------------------------------------------
