@@ -190,7 +190,8 @@ class CertificateService:
         return found
 
     def _claims(self, conn: Connection, request_id: str) -> tuple[dict[str, Any], str]:
-        """What the certificate says (all but jti and iat) and its basis (SHA-256, hex)."""
+        """What the certificate says (all but jti and iat) and its basis: the SHA-256 (hex) of
+        that without iss."""
         head, items = self._head(conn, request_id)
         if head.state == "Purging":
             raise Conflict(

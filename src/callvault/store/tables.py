@@ -276,7 +276,7 @@ certificates = Table(
     # bytes until what the request says changes; then a new one is issued and this one stays.
     Column("jti", String(64), primary_key=True),
     Column("request_id", String(32), nullable=False),
-    # SHA-256 (hex) of the claims without jti and iat: a certificate saying the same thing is
+    # SHA-256 (hex) of the claims without jti, iat and iss: a certificate saying the same thing is
     # never issued twice for a request (the unique constraint settles concurrent issuers).
     Column("basis", String(64), nullable=False),
     Column("issued_at", UTCDateTime, nullable=False),
