@@ -79,15 +79,21 @@ def test_two_workers_killed_at_random_erase_each_call_exactly_once(scale_out, tm
         workers = [_worker(settings), _worker(settings)]
         kills, pending_at_kill = 0, []
         deadline = time.monotonic() + 240
+        last_kill_depth = None
         try:
             while (depth := purges.queue_stats(runtime.engine).depth) > 0:
                 assert time.monotonic() < deadline, f"{depth} erasures still pending"
                 time.sleep(rng.uniform(0.2, 0.8))
+                # On a loaded machine a fresh worker may not have started erasing yet; killing it
+                # again before any progress only measures Python's start-up time, not recovery.
+                if purges.queue_stats(runtime.engine).depth == last_kill_depth:
+                    continue
                 victim = rng.randrange(2)
                 workers[victim].send_signal(signal.SIGKILL)
                 workers[victim].wait()
                 kills += 1
-                pending_at_kill.append(purges.queue_stats(runtime.engine).depth)
+                last_kill_depth = purges.queue_stats(runtime.engine).depth
+                pending_at_kill.append(last_kill_depth)
                 workers[victim] = _worker(settings)
         finally:
             for proc in workers:
