@@ -62,6 +62,7 @@ def worker_options(settings: Settings) -> WorkerOptions:
         batch_size=settings.purge_batch_size,
         lease_seconds=settings.purge_lease_seconds,
         max_attempts=settings.purge_max_attempts,
+        retention_interval_seconds=settings.retention_interval_seconds,
     )
 
 
