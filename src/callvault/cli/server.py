@@ -261,7 +261,9 @@ def users_create(
     permission: Annotated[
         list[str],
         typer.Option(
-            "--permission", "-p", help="capture, read, purge, hold, audit or admin; repeatable."
+            "--permission",
+            "-p",
+            help="capture, read, purge, hold, retention, audit or admin; repeatable.",
         ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
