@@ -137,8 +137,10 @@ def seed_calls(
     batch: int = 1000,
     seed: int | None = None,
     durable: bool = False,
+    start: datetime | None = None,
 ) -> list[str]:
-    """Store ``count`` calls; a call's customer phone is drawn from ``phones`` (else random)."""
+    """Store ``count`` calls; a call's customer phone is drawn from ``phones`` (else random).
+    The first starts at ``start`` (default 2024-01-01 UTC), each next one 37 s later."""
     call_ids: list[str] = []
     with ThreadPoolExecutor(8) as pool:
         seeder = _Seeder(
@@ -150,6 +152,8 @@ def seed_calls(
             durable=durable,
             pool=pool,
         )
+        if start is not None:
+            seeder.start = start
         for offset in range(0, count, batch):
             call_ids.extend(seeder.batch(range(offset, min(count, offset + batch))))
     return call_ids

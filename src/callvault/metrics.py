@@ -52,6 +52,11 @@ class Metrics:
         self.erase_failures = Counter(
             "callvault_erase_failures", "Failed erasure attempts of a call.", registry=r
         )
+        self.retention_queued = Counter(
+            "callvault_retention_queued",
+            "Calls the retention sweep queued for erasure (past their policy's age).",
+            registry=r,
+        )
         self.erase_batch_seconds = Histogram(
             "callvault_erase_batch_seconds", "Time to erase one claimed batch.", registry=r
         )

@@ -106,6 +106,13 @@ class Settings(BaseSettings):
         description="Accepted purges hide their calls at once and erase them after this many "
         "seconds; until then POST /purge/v1/requests/{id}/cancel restores them (0: no window).",
     )
+    retention_interval_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=86400,
+        description="How often each purge worker sweeps for calls past their retention policy "
+        "and queues their erasure.",
+    )
     instance_name: str = Field(
         default_factory=socket.gethostname,
         min_length=1,

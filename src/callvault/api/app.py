@@ -25,6 +25,7 @@ from callvault.api.routes import (
     health,
     holds,
     purge,
+    retention,
     status,
     token,
 )
@@ -35,6 +36,7 @@ from callvault.metrics import Metrics
 from callvault.purge.service import PurgeService
 from callvault.purge.worker import WorkerOptions, WorkerThreads
 from callvault.ratelimit import RateLimiter
+from callvault.retention.service import RetentionService
 from callvault.runtime import Runtime
 from callvault.settings import Settings
 
@@ -62,6 +64,7 @@ def worker_options(settings: Settings) -> WorkerOptions:
         batch_size=settings.purge_batch_size,
         lease_seconds=settings.purge_lease_seconds,
         max_attempts=settings.purge_max_attempts,
+        retention_interval_seconds=settings.retention_interval_seconds,
     )
 
 
@@ -85,6 +88,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.state.purge_service = PurgeService(rt, on_queued=notify)
         app.state.hold_service = HoldService(rt, on_queued=notify)
         app.state.certificate_service = CertificateService(rt)
+        app.state.retention_service = RetentionService(rt)
         backlog = asyncio.create_task(_process_backlog(rt))
         try:
             yield
@@ -125,7 +129,18 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         return JSONResponse(app.openapi())
 
     problems.install(app)
-    for module in (token, capture, status, purge, certificates, holds, calls, audit, health):
+    for module in (
+        token,
+        capture,
+        status,
+        purge,
+        certificates,
+        holds,
+        retention,
+        calls,
+        audit,
+        health,
+    ):
         app.include_router(module.router)
     app.add_middleware(
         BodyLimitMiddleware,

@@ -66,6 +66,10 @@ PurgeOrAuditUser = Annotated[Principal, Depends(require(Permission.PURGE, Permis
 AuditUser = Annotated[Principal, Depends(require(Permission.AUDIT))]
 HoldUser = Annotated[Principal, Depends(require(Permission.HOLD))]
 HoldOrAuditUser = Annotated[Principal, Depends(require(Permission.HOLD, Permission.AUDIT))]
+RetentionUser = Annotated[Principal, Depends(require(Permission.RETENTION))]
+RetentionOrAuditUser = Annotated[
+    Principal, Depends(require(Permission.RETENTION, Permission.AUDIT))
+]
 AdminUser = Annotated[Principal, Depends(require(Permission.ADMIN))]
 
 

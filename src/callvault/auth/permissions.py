@@ -11,6 +11,7 @@ class Permission(StrEnum):
     PURGE = "purge"  # erase calls
     AUDIT = "audit"  # read the audit trail, purge requests and legal holds
     HOLD = "hold"  # place and release legal holds
+    RETENTION = "retention"  # change retention policies (read them: retention or audit)
     ADMIN = "admin"  # everything, including heartbeats of recorders
 
 

@@ -7,7 +7,7 @@ import sys
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from callvault.cli import audit, certificates, client, holds, server
+from callvault.cli import audit, certificates, client, holds, retention, server
 from callvault.cli.errors import PROGRAM
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.add_typer(audit.audit_app, name="audit")
 app.add_typer(client.purge_app, name="purge")
 app.add_typer(client.requests_app, name="requests")
 app.add_typer(holds.holds_app, name="holds")
+app.add_typer(retention.retention_app, name="retention")
 app.add_typer(certificates.certificate_app, name="certificate")
 app.add_typer(certificates.keys_app, name="keys")
 app.command("status")(client.status)

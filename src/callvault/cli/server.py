@@ -49,6 +49,7 @@ Every setting is an environment variable (flags above override them):
   CALLVAULT_PURGE_CONFIRM_ABOVE  customer purges over this many calls need a preview's token (100)
   CALLVAULT_PURGE_QUOTA_PER_HOUR calls one API user may queue for erasure an hour (100000; 0 off)
   CALLVAULT_PURGE_GRACE_SECONDS  erase this long after acceptance; cancel until then (default 0)
+  CALLVAULT_RETENTION_INTERVAL_SECONDS  how often each worker sweeps for expired calls (60)
   CALLVAULT_INSTANCE_NAME        issuer (iss) of certificates of erasure (default: the host name)
 """
 
@@ -260,7 +261,9 @@ def users_create(
     permission: Annotated[
         list[str],
         typer.Option(
-            "--permission", "-p", help="capture, read, purge, hold, audit or admin; repeatable."
+            "--permission",
+            "-p",
+            help="capture, read, purge, hold, retention, audit or admin; repeatable.",
         ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,

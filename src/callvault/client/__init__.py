@@ -27,11 +27,14 @@ from callvault.client._exceptions import (
 )
 from callvault.client._models import (
     CallStatus,
+    ForecastDay,
     Hold,
     Progress,
     PurgeItem,
     PurgeRequest,
     PurgeResult,
+    RetentionForecast,
+    RetentionPolicy,
 )
 from callvault.client._retry import Retrying, RetryPolicy
 
@@ -46,6 +49,7 @@ __all__ = [
     "Client",
     "ConfirmationRequiredError",
     "ConflictError",
+    "ForecastDay",
     "Hold",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -55,6 +59,8 @@ __all__ = [
     "PurgeRequest",
     "PurgeResult",
     "RateLimitError",
+    "RetentionForecast",
+    "RetentionPolicy",
     "RetryPolicy",
     "Retrying",
     "ServerError",

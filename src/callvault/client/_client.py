@@ -12,7 +12,14 @@ import httpx
 
 from callvault.client import _core
 from callvault.client._core import AudioSource, Op, ProgressCallback, Send, Session, Sleep, T
-from callvault.client._models import CallStatus, Hold, PurgeRequest, PurgeResult
+from callvault.client._models import (
+    CallStatus,
+    Hold,
+    PurgeRequest,
+    PurgeResult,
+    RetentionForecast,
+    RetentionPolicy,
+)
 from callvault.client._retry import Retrying, RetryPolicy
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -186,6 +193,30 @@ class Client(_Base):
         """Release a hold: erasures it alone stopped resume without a new request."""
         return self._run(_core.release_hold(self.session, hold_id, reason))
 
+    def set_retention_policy(
+        self,
+        name: str,
+        max_age_days: int,
+        direction: str | None = None,
+        *,
+        what_if: bool = False,
+    ) -> RetentionPolicy:
+        """Create or change a retention policy (it applies to calls already stored);
+        ``what_if``: only report what it would expire now."""
+        return self._run(
+            _core.set_retention_policy(self.session, name, max_age_days, direction, what_if)
+        )
+
+    def list_retention_policies(self) -> list[RetentionPolicy]:
+        return self._run(_core.list_retention_policies(self.session))
+
+    def delete_retention_policy(self, name: str) -> None:
+        self._run(_core.delete_retention_policy(self.session, name))
+
+    def retention_forecast(self, days: int = 30) -> RetentionForecast:
+        """Calls retention erases on each of the next ``days`` days, overdue and held ones."""
+        return self._run(_core.retention_forecast(self.session, days))
+
     def close(self) -> None:
         self._http.close()
 
@@ -312,6 +343,27 @@ class AsyncClient(_Base):
 
     async def release_hold(self, hold_id: str, reason: str) -> Hold:
         return await self._run(_core.release_hold(self.session, hold_id, reason))
+
+    async def set_retention_policy(
+        self,
+        name: str,
+        max_age_days: int,
+        direction: str | None = None,
+        *,
+        what_if: bool = False,
+    ) -> RetentionPolicy:
+        return await self._run(
+            _core.set_retention_policy(self.session, name, max_age_days, direction, what_if)
+        )
+
+    async def list_retention_policies(self) -> list[RetentionPolicy]:
+        return await self._run(_core.list_retention_policies(self.session))
+
+    async def delete_retention_policy(self, name: str) -> None:
+        await self._run(_core.delete_retention_policy(self.session, name))
+
+    async def retention_forecast(self, days: int = 30) -> RetentionForecast:
+        return await self._run(_core.retention_forecast(self.session, days))
 
     async def aclose(self) -> None:
         await self._http.aclose()

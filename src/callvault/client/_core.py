@@ -14,6 +14,7 @@ from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeAlias, TypeVar
+from urllib.parse import quote
 
 import httpx
 
@@ -31,6 +32,8 @@ from callvault.client._models import (
     PurgeItem,
     PurgeRequest,
     PurgeResult,
+    RetentionForecast,
+    RetentionPolicy,
 )
 from callvault.client._retry import (
     RETRY_STATUSES,
@@ -414,6 +417,43 @@ def release_hold(session: Session, hold_id: str, reason: str) -> Op[Hold]:
         "POST", f"/holds/v1/{hold_id}/release", json={"reason": reason}, idempotent=False
     )
     return Hold.from_json(response.json())
+
+
+def set_retention_policy(
+    session: Session,
+    name: str,
+    max_age_days: int,
+    direction: str | None = None,
+    what_if: bool = False,
+) -> Op[RetentionPolicy]:
+    # A PUT: sending it twice leaves the same policy, so it is retried like a read.
+    response = yield from session.call(
+        "PUT",
+        f"/retention/v1/policies/{_segment(name)}",
+        json={"maxAgeDays": max_age_days, "direction": direction},
+        params={"whatIf": "true"} if what_if else None,
+    )
+    return RetentionPolicy.from_json(response.json())
+
+
+def list_retention_policies(session: Session) -> Op[list[RetentionPolicy]]:
+    response = yield from session.call("GET", "/retention/v1/policies")
+    return [RetentionPolicy.from_json(p) for p in response.json()["policies"]]
+
+
+def delete_retention_policy(session: Session, name: str) -> Op[None]:
+    # Not retried once sent: a retry of a delete that went through would answer 404.
+    yield from session.call("DELETE", f"/retention/v1/policies/{_segment(name)}", idempotent=False)
+
+
+def retention_forecast(session: Session, days: int = 30) -> Op[RetentionForecast]:
+    response = yield from session.call("GET", "/retention/v1/forecast", params={"days": str(days)})
+    return RetentionForecast.from_json(response.json())
+
+
+def _segment(value: str) -> str:
+    """A path segment, escaped: a name with ``/`` or ``?`` must not reach another resource."""
+    return quote(value, safe="")
 
 
 def status(session: Session, session_ids: Iterable[str]) -> Op[list[CallStatus]]:

@@ -164,3 +164,51 @@ class Hold:
             started_before=scope.get("startedBefore"),
             covered_calls=int(doc.get("coveredCalls", 0)),
         )
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """A retention policy: calls of ``direction`` (every call when None) are erased once their
+    start time is more than ``max_age_days`` old. ``expired_now``: calls past it now, not held
+    and not already being erased (the next sweep queues them)."""
+
+    name: str
+    max_age_days: int
+    direction: str | None
+    updated_by: str
+    updated_at: str
+    expired_now: int
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> RetentionPolicy:
+        return cls(
+            name=doc["name"],
+            max_age_days=int(doc["maxAgeDays"]),
+            direction=doc.get("direction"),
+            updated_by=doc.get("updatedBy", ""),
+            updated_at=doc.get("updatedAt", ""),
+            expired_now=int(doc.get("expiredNow", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class ForecastDay:
+    date: str  # YYYY-MM-DD, UTC
+    calls: int
+
+
+@dataclass(frozen=True)
+class RetentionForecast:
+    """Calls retention erases on each coming day, those already due, and those holds keep."""
+
+    days: tuple[ForecastDay, ...]
+    overdue: int
+    held: int
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> RetentionForecast:
+        return cls(
+            days=tuple(ForecastDay(d["date"], int(d["calls"])) for d in doc.get("days", ())),
+            overdue=int(doc.get("overdue", 0)),
+            held=int(doc.get("held", 0)),
+        )

@@ -19,6 +19,7 @@ finds.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -36,6 +37,12 @@ class Governance:
     def held(conn: Connection, call_ids: Sequence[str]) -> dict[str, list[str]]:
         """The calls among ``call_ids`` that active legal holds cover, with those holds."""
         return hold_store.covering(conn, call_ids)
+
+    @staticmethod
+    def held_condition(conn: Connection) -> Any:
+        """The SQL condition on ``calls`` that active legal holds cover a row: the same rule as
+        ``held``, for counting what holds keep without loading every call (retention)."""
+        return hold_store.covered_by_any(hold_store.active_holds(conn))
 
     def spare(
         self, conn: Connection, call_ids: Sequence[str], actor: str

@@ -71,7 +71,7 @@ Guard = Callable[[Connection, list[str]], str | None]
 class _Accepted:
     items: list[PurgeItem]
     to_queue: list[str]
-    event: AuditEvent
+    event: AuditEvent | None  # None: nothing was written (a retention batch left nothing)
     confirm_token: str | None = None
 
 
@@ -144,6 +144,23 @@ class PurgeService:
         phone_hash = self.runtime.keys.audit_hash(form)
         return self._accept("customer", resolve, what_if, actor, False, phone_hash, guard)
 
+    def purge_expired(
+        self, claim: Callable[[Connection], Sequence[LiveCall]], actor: str
+    ) -> PurgeResult:
+        """Queue the calls a retention policy expired (contract §15), as a request of kind
+        ``retention`` by ``actor`` (``retention:<policy>``).
+
+        ``claim`` runs inside the acceptance transaction and returns the calls it locked there.
+        The request lists only the calls it queues: one held by a legal hold, or already being
+        erased, is left out (the sweep after its release finds it again). When nothing is left
+        to queue no request is written and the result has no items. Not counted by the quota.
+        """
+
+        def resolve(conn: Connection) -> Resolved:
+            return [(None, call) for call in claim(conn)]
+
+        return self._accept("retention", resolve, False, actor, False, only_queued=True)
+
     def _accept(
         self,
         kind: str,
@@ -153,6 +170,7 @@ class PurgeService:
         by_session: bool,
         phone_hash: str | None = None,
         guard: Guard | None = None,
+        only_queued: bool = False,
     ) -> PurgeResult:
         request_id = new_request_id()
 
@@ -167,6 +185,12 @@ class PurgeService:
                 conn, [c.call_id for _, c in resolved if c is not None and c.status != PURGING]
             )
             items, to_queue, to_requeue = self._items(resolved, what_if, by_session, held)
+            if only_queued:
+                queued_now = set(to_queue)
+                items = [i for i in items if i.call_id in queued_now]
+                to_requeue = []
+                if not items:
+                    return _Accepted([], [], None)
             confirm_token = guard(conn, to_queue) if guard is not None else None
             if quota and not what_if and to_queue:
                 guards.check_quota(conn, actor, len(to_queue), quota)
@@ -205,7 +229,7 @@ class PurgeService:
             details: dict[str, Any] = {
                 "kind": kind,
                 "whatIf": what_if,
-                "asked": len(resolved) if kind != "customer" else None,
+                "asked": len(resolved) if kind in ("calls", "sessions") else None,
                 "matched": sum(1 for _, call in resolved if call is not None),
                 "queued": 0 if what_if else len(to_queue),
                 "held": sum(1 for i in items if i.status == HELD),
@@ -223,7 +247,7 @@ class PurgeService:
 
     def _append_events(self, conn: Connection, accepted: list[_Accepted]) -> None:
         # Once per batch, after every unit took its row locks (see store/group_commit.py).
-        self.trail.append(conn, [a.event for a in accepted])
+        self.trail.append(conn, [a.event for a in accepted if a.event is not None])
 
     @staticmethod
     def _items(

@@ -21,6 +21,7 @@ from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.metrics import Metrics
 from callvault.purge.eraser import Eraser
 from callvault.purge.sweeper import OrphanSweeper
+from callvault.retention.service import RetentionService
 from callvault.runtime import Runtime
 from callvault.store import purges
 from callvault.store.engine import vacuum, write_transaction
@@ -41,6 +42,7 @@ class WorkerOptions:
     vacuum_idle_seconds: float = 5.0
     sweep_interval_seconds: float = 300.0
     orphan_grace_seconds: float = 600.0
+    retention_interval_seconds: float = 60.0
 
 
 def backoff(attempt: int, cap: float) -> float:
@@ -62,6 +64,8 @@ class PurgeWorker:
         self._last_vacuum = time.monotonic()
         self.sweeper = OrphanSweeper(runtime, options.orphan_grace_seconds)
         self._last_sweep = 0.0
+        self.retention = RetentionService(runtime)
+        self._last_retention = float("-inf")
 
     def run_once(self) -> int:
         """Claim and erase one batch; returns how many jobs were claimed."""
@@ -96,6 +100,21 @@ class PurgeWorker:
             self.sweeper.sweep()
         except Exception:
             log.warning("orphan sweep failed; will retry", exc_info=True)
+
+    def _retention_if_due(self) -> None:
+        """Sweep for calls past their retention policy, at most every interval, busy or idle
+        (each worker does; on PostgreSQL one at a time, the others skip)."""
+        now = time.monotonic()
+        if now - self._last_retention < self.options.retention_interval_seconds:
+            return
+        self._last_retention = now
+        try:
+            outcome = self.retention.sweep()
+        except Exception:
+            log.warning("retention sweep failed; will retry", exc_info=True)
+            return
+        if outcome.queued and self.metrics is not None:
+            self.metrics.retention_queued.inc(outcome.queued)
 
     def _vacuum_if_due(self, drained: bool) -> None:
         """Vacuum the erased rows' tables when the queue runs dry, and at least every interval
@@ -183,6 +202,7 @@ class PurgeWorker:
                 claimed = 0
             if self.eraser.pending_checkpoints:
                 self.eraser.retry_checkpoints()
+            self._retention_if_due()
             if not claimed:
                 self._sweep_if_due()
                 self.wake.wait(self.options.idle_poll_seconds)

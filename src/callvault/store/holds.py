@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, text, update
+from sqlalchemy import Connection, and_, false, func, insert, or_, select, text, update
 
 from callvault.store.tables import calls, customer_phones, hold_entries, hold_phones, legal_holds
 
@@ -181,6 +181,14 @@ def covering(
         ):
             found.setdefault(call_id, []).append(hold.hold_id)
     return found
+
+
+def covered_by_any(holds: Sequence[HoldRow]) -> Any:
+    """The condition on ``calls`` that says one of ``holds`` covers a row (false when none): what
+    ``covering`` answers per call, for counting in SQL (the retention preview and forecast)."""
+    if not holds:
+        return false()
+    return or_(*(_covers(hold) for hold in holds))
 
 
 def count_covered(conn: Connection, hold: HoldRow) -> int:

@@ -92,6 +92,9 @@ calls = Table(
         sqlite_where=text("status = 'Concluded'"),
         postgresql_where=text("status = 'Concluded'"),
     ),
+    # Retention (migration 0012): expired calls are a range per direction, found and paged in
+    # start-time order without scanning the table or sorting the range.
+    Index(None, "direction", "start_time", "call_id"),
 )
 
 customer_phones = Table(
@@ -284,4 +287,16 @@ certificates = Table(
     Column("jws", Text, nullable=False),
     UniqueConstraint("request_id", "basis"),
     Index(None, "request_id", "issued_at"),
+)
+
+retention_policies = Table(
+    "retention_policies",
+    metadata,
+    # A retention policy (contract §15): calls of its direction (every direction when NULL) are
+    # erased once their startTime is more than max_age_days old.
+    Column("name", String(64), primary_key=True),
+    Column("max_age_days", Integer, nullable=False),
+    Column("direction", String(16), nullable=True),  # Inbound | Outbound | Internal | Unknown
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )

@@ -13,10 +13,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictFloat,
     StrictInt,
     StrictStr,
     StringConstraints,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
@@ -306,3 +308,76 @@ class HoldOut(BaseModel):
 
 class HoldsOut(BaseModel):
     holds: list[HoldOut]
+
+
+class RetentionPolicyIn(CaseInsensitiveModel):
+    """A retention policy's rule (contract §15). Unknown keys are refused: a misspelt
+    ``direction`` would otherwise erase the calls of every direction."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"propertyNames": {"not": {"pattern": WHAT_IF_KEY_PATTERN}}},
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_spelling_each(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            seen: dict[str, str] = {}
+            for key in data:
+                folded = str(key).lower()
+                if spells_what_if(folded):
+                    raise ValueError(
+                        f"`{key}` is not a body key: preview with the query parameter "
+                        "`?whatIf=true`; nothing was saved"
+                    )
+                if folded in seen:
+                    raise ValueError(f"{seen[folded]!r} and {key!r} name the same field; send one")
+                seen[folded] = str(key)
+        return data
+
+    # JSON Schema counts 30.0 as an integer, so it is one here too; 30.5, "30" and true are not.
+    maxAgeDays: Annotated[
+        StrictInt | StrictFloat,
+        WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 36500}),
+    ] = Field(description="Calls whose startTime is older than this many days expire.")
+
+    @field_validator("maxAgeDays")
+    @classmethod
+    def _whole_days(cls, value: float) -> int:
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError("must be a whole number of days")
+        if not 1 <= value <= 36500:
+            raise ValueError("must be from 1 to 36500 days")
+        return int(value)
+
+    direction: Literal["Inbound", "Outbound", "Internal", "Unknown"] | None = Field(
+        default=None, description="Only calls of this direction (null or absent: every call)."
+    )
+
+
+class RetentionPolicyOut(BaseModel):
+    name: str
+    maxAgeDays: int
+    direction: str | None
+    updatedBy: str
+    updatedAt: str
+    expiredNow: int = Field(
+        description="Live calls this policy matches that are past it now, not held and not "
+        "already being erased: the next sweep queues every one of them."
+    )
+
+
+class RetentionPoliciesOut(BaseModel):
+    policies: list[RetentionPolicyOut]
+
+
+class ForecastDayOut(BaseModel):
+    date: str
+    calls: int
+
+
+class ForecastOut(BaseModel):
+    days: list[ForecastDayOut]
+    overdue: int
+    held: int

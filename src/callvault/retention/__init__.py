@@ -1,0 +1,1 @@
+"""Retention policies: erasure by age, asked by no one (contract §15)."""
