@@ -27,6 +27,8 @@ from callvault.api.routes import (
     purge,
     status,
     token,
+    v2_capture,
+    v2_purge,
 )
 from callvault.capture.reads import CallReader
 from callvault.certificates.service import CertificateService
@@ -125,12 +127,24 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         return JSONResponse(app.openapi())
 
     problems.install(app)
-    for module in (token, capture, status, purge, certificates, holds, calls, audit, health):
+    for module in (
+        token,
+        capture,
+        status,
+        purge,
+        v2_capture,
+        v2_purge,
+        certificates,
+        holds,
+        calls,
+        audit,
+        health,
+    ):
         app.include_router(module.router)
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_json_body_bytes,
-        exempt=frozenset({CAPTURE_PATH}),
+        exempt=frozenset({CAPTURE_PATH, v2_capture.CAPTURE_V2_PATH}),
     )
     # Outermost, so a request without a valid token meets neither body limit nor body parsing.
     app.add_middleware(AuthenticateFirst, open_paths=OPEN_PATHS)
