@@ -125,6 +125,36 @@ def post_call(
     return client.post("/callCapture/v1/archive", files=files)
 
 
+def post_v2_call(
+    client: httpx.Client, info: dict[str, Any], audio: bytes | None = None
+) -> httpx.Response:
+    """Upload through Tethr v2's ``POST /capture/v2/call`` (answers ``{"id"}``)."""
+    files = {
+        "info": (None, json.dumps(info).encode(), "application/json"),
+        "data": (None, audio if audio is not None else wav_bytes(), "audio/wav"),
+    }
+    return client.post("/capture/v2/call", files=files)
+
+
+def v2_customer_info(
+    session_id: str, phone: str | None = None, email: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """A Tethr v2 info whose Customer participant has this phone and/or e-mail address."""
+    customer: dict[str, Any] = {"type": "Customer", "channel": 1, "firstName": "Quinn"}
+    if phone:
+        customer["phoneNumber"] = phone
+    if email:
+        customer["email"] = email
+    info: dict[str, Any] = {
+        "sessionId": session_id,
+        "utcStart": "2024-03-01T10:00:00Z",
+        "participants": [{"type": "Agent", "channel": 0}, customer],
+        "audio": {"format": "wav"},
+    }
+    info.update(overrides)
+    return info
+
+
 def files_under(root: Path) -> Iterator[Path]:
     for path in root.rglob("*"):
         if path.is_file():

@@ -97,12 +97,14 @@ class KeyRing:
         except InvalidTag as exc:
             raise DecryptionError("wrapped data key does not open with this master key") from exc
 
-    def blind_index(self, phone: str) -> bytes:
-        """Keyed hash a phone number is looked up by, so the number itself is never stored.
+    def blind_index(self, form: str) -> bytes:
+        """Keyed hash a customer is looked up by, so the number or address is never stored.
 
-        ``phone`` is ``phone.index_form``'s output: E.164, with ``;ext=N`` when there is one.
+        ``form`` is ``phone.index_form``'s output (E.164, with ``;ext=N`` when there is one) or
+        ``emails.index_form``'s (``mailto:`` and the address, lower-cased): two forms that can
+        never coincide, so one index holds both.
         """
-        return hmac.new(self._index_key, phone.encode(), hashlib.sha256).digest()
+        return hmac.new(self._index_key, form.encode(), hashlib.sha256).digest()
 
     def seal_record(self, plaintext: bytes, purpose: str) -> bytes:
         """Seal a personal value that belongs to no call (a legal hold's phone numbers): it has no

@@ -64,3 +64,52 @@ def test_errors_list_each_field():
     detail = caught.value.detail
     for field in ("sessionId", "startTime", "contacts[0].type", "direction"):
         assert field in detail
+
+
+def _v2(**fields):
+    import json
+
+    base = {
+        "sessionId": "s",
+        "masterId": "m-1",
+        "utcStart": "2024-01-01T04:23:00Z",
+        "utcEnd": "2024-01-01T04:20:00Z",
+        "participants": [{"type": "Customer", "email": " Jo@Example.com "}],
+    }
+    base.update(fields)
+    return json.dumps(base).encode()
+
+
+def test_v2_info_is_the_same_call_model():
+    from callvault.capture.info import parse_v2_info
+
+    info = parse_v2_info(_v2())
+    assert info.mastercallid == "m-1"
+    assert info.contacts[0].is_customer
+    assert info.contacts[0].email == " Jo@Example.com "  # sealed as given, indexed normalized
+    assert info.endtime is not None
+    assert info.endtime < info.starttime  # Tethr.Sdk never sends an end after the start
+
+
+def test_v1_still_refuses_an_end_before_the_start():
+    with pytest.raises(BadInput, match="endTime is before startTime"):
+        parse_info(_raw(EndTime="2024-01-01T04:00:00Z"))
+
+
+@pytest.mark.parametrize("email", ["nope", "a@b", "x y@example.com"])
+def test_a_bad_v2_email_names_its_field_not_its_value(email):
+    from callvault.capture.info import parse_v2_info
+
+    with pytest.raises(BadInput) as caught:
+        parse_v2_info(_v2(participants=[{"type": "Customer", "email": email}]))
+    assert "participants[0].email is not an e-mail address" in str(caught.value)
+    assert email not in str(caught.value)
+
+
+def test_a_v2_problem_names_v2_fields():
+    from callvault.capture.info import parse_v2_info
+
+    with pytest.raises(BadInput) as caught:
+        parse_v2_info(_v2(utcStart=None, participants=[]))
+    assert "utcStart" in str(caught.value)
+    assert "participants" in str(caught.value)

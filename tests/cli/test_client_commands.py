@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from callvault.demo import seed_calls
 from callvault.store.tables import calls, purge_jobs
-from helpers import call_info, free_port, wav_bytes
+from helpers import call_info, free_port, post_v2_call, v2_customer_info, wav_bytes
 
 CLI = [sys.executable, "-m", "callvault.cli.main"]
 
@@ -237,6 +237,47 @@ def test_customer_with_yes_and_wait_erases(live, cli, capture):
     result = cli("purge", "customer", "5125555555", "--yes", "--wait", "--output", "json")
     assert result.returncode == 0, result.stderr
     assert [i["status"] for i in json.loads(result.stdout)] == ["Purged"] * 3
+
+
+def test_customer_by_email_with_the_phone_in_one_request(live, cli):
+    with live.client(live.token("capture")) as client:
+        for sid, phone, email in (
+            ("m-0", "+15125558888", None),
+            ("m-1", None, "Ann@Example.com"),
+            ("m-2", None, "bo@example.com"),
+        ):
+            assert post_v2_call(client, v2_customer_info(sid, phone, email)).status_code == 200
+    preview = cli(
+        "purge",
+        "customer",
+        "5125558888",
+        "--email",
+        "ann@example.com",
+        "--what-if",
+        "--output",
+        "csv",
+    )
+    assert preview.returncode == 0, preview.stderr
+    rows = list(csv.DictReader(io.StringIO(preview.stdout)))
+    assert sorted(r["sessionId"] for r in rows) == ["m-0", "m-1"]
+    assert _jobs(live) == 0
+    done = cli(
+        "purge",
+        "customer",
+        "--email",
+        "bo@example.com",
+        "--email",
+        "ANN@example.com",
+        "--yes",
+        "--wait",
+        "--output",
+        "json",
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(i["sessionId"] for i in json.loads(done.stdout)) == ["m-1", "m-2"]
+    assert {i["status"] for i in json.loads(done.stdout)} == {"Purged"}
+    _one_line_error(cli("purge", "customer", "--email", "not an address", "--yes"), 1)
+    _one_line_error(cli("purge", "customer", "--yes"), 2)
 
 
 def test_requests_show_status_and_capture(live, cli, tmp_path):

@@ -26,7 +26,7 @@ from callvault.client import (
 from callvault.demo import seed_calls
 from callvault.runtime import Runtime
 from callvault.settings import Settings
-from helpers import LiveServer, call_info, free_port, wav_bytes
+from helpers import LiveServer, call_info, free_port, post_v2_call, v2_customer_info, wav_bytes
 
 pytestmark = pytest.mark.both_backends
 
@@ -179,6 +179,40 @@ def test_purge_customer_by_phone(live: LiveServer) -> None:
 
         nobody = cv.purge_customer("+1 512 555 0142")
         assert nobody.items == []
+
+
+def test_purge_customer_by_phone_and_emails_is_one_request(live: LiveServer) -> None:
+    with live.client(live.token("capture")) as client:
+        ids = [
+            post_v2_call(client, v2_customer_info(sid, phone, email)).json()["id"]
+            for sid, phone, email in (
+                ("e-0", "+15125550121", None),
+                ("e-1", None, "Ada@Example.com"),
+                ("e-2", None, "bea@example.com"),
+                ("e-3", None, "someone.else@example.com"),
+            )
+        ]
+    with sdk(live) as cv:
+        would = cv.purge_customer(
+            "512-555-0121", emails=["ada@example.com", " BEA@example.com"], what_if=True
+        )
+        assert sorted(i.call_id or "" for i in would.items) == sorted(ids[:3])
+        assert {i.status for i in would.items} == {"WhatIf"}
+        assert would.confirm_token
+        result = cv.purge_customer(
+            "512-555-0121",
+            emails=["ada@example.com", " BEA@example.com"],
+            confirm=would.confirm_token,
+        )
+        assert len(result.request_ids) == 1
+        (request,) = cv.wait_for_purge(result.request_ids, timeout=60, poll_interval=0.05)
+        assert request.kind == "customer"
+        assert sorted(i.status for i in request.items) == ["Purged"] * 3
+        only_email = cv.purge_customer(emails=["someone.else@example.com"])
+        assert [i.session_id for i in only_email.items] == ["e-3"]
+        assert only_email.items[0].call_id == ids[3]
+        with pytest.raises(ValueError, match="phone number or an e-mail"):
+            cv.purge_customer()
 
 
 def test_unknown_purge_request_raises_not_found(live: LiveServer) -> None:

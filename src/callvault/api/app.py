@@ -28,6 +28,8 @@ from callvault.api.routes import (
     retention,
     status,
     token,
+    v2_capture,
+    v2_purge,
 )
 from callvault.capture.reads import CallReader
 from callvault.certificates.service import CertificateService
@@ -134,6 +136,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         capture,
         status,
         purge,
+        v2_capture,
+        v2_purge,
         certificates,
         holds,
         retention,
@@ -145,7 +149,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_json_body_bytes,
-        exempt=frozenset({CAPTURE_PATH}),
+        exempt=frozenset({CAPTURE_PATH, v2_capture.CAPTURE_V2_PATH}),
     )
     # Outermost, so a request without a valid token meets neither body limit nor body parsing.
     app.add_middleware(AuthenticateFirst, open_paths=OPEN_PATHS)

@@ -12,14 +12,28 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from callvault import emails
 from callvault.errors import BadInput
 from callvault.text import CleanText, is_clean
 
 DIRECTIONS = ("Unknown", "Inbound", "Outbound", "Internal")
 
 _ALIASES = {"utcstart": "starttime", "utcend": "endtime"}
+# Tethr.Sdk (v2) names three fields differently; the rest of its info is v1's (contract §16).
+_V2_ALIASES = {**_ALIASES, "masterid": "mastercallid", "participants": "contacts"}
+# Validation context key: v2's client never sends a utcEnd after utcStart (its own check is the
+# wrong way round), so an end before the start is taken as given there.
+END_BEFORE_START_OK = "end_before_start_ok"
 
 
 def _lower_keys(value: Any, aliases: dict[str, str] | None = None) -> Any:
@@ -63,11 +77,24 @@ class ContactInfo(BaseModel):
     referenceid: str | None = Field(default=None, max_length=500)
     firstname: str | None = Field(default=None, max_length=500)
     lastname: str | None = Field(default=None, max_length=500)
+    # v2 participants only (v1 never sends one): sealed as given, indexed as emails.index_form.
+    email: str | None = Field(default=None, max_length=emails.MAX_EMAIL_CHARS + 100)
 
     @model_validator(mode="before")
     @classmethod
     def _keys(cls, data: Any) -> Any:
         return _lower_keys(data)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            emails.normalize(value)
+        except emails.InvalidEmail as exc:
+            raise ValueError(f"is not an e-mail address: {exc}") from None
+        return value
 
     @field_validator("phonenumber", mode="before")
     @classmethod
@@ -129,8 +156,9 @@ class CaptureInfo(BaseModel):
         raise ValueError(f"must be one of {', '.join(DIRECTIONS)}")
 
     @model_validator(mode="after")
-    def _order(self) -> CaptureInfo:
-        if self.endtime is not None and self.endtime < self.starttime:
+    def _order(self, info: ValidationInfo) -> CaptureInfo:
+        lenient = bool(info.context and info.context.get(END_BEFORE_START_OK))
+        if self.endtime is not None and self.endtime < self.starttime and not lenient:
             raise ValueError("endTime is before startTime")
         return self
 
@@ -146,11 +174,18 @@ _FIELD_NAMES = {
     "firstname": "firstName",
     "lastname": "lastName",
 }
+_V2_FIELD_NAMES = {
+    **_FIELD_NAMES,
+    "mastercallid": "masterId",
+    "starttime": "utcStart",
+    "endtime": "utcEnd",
+    "contacts": "participants",
+}
 
 
-def _describe(error: Any) -> str:
+def _describe(error: Any, names: dict[str, str] = _FIELD_NAMES) -> str:
     path = "".join(
-        f"[{part}]" if isinstance(part, int) else f".{_FIELD_NAMES.get(str(part), part)}"
+        f"[{part}]" if isinstance(part, int) else f".{names.get(str(part), part)}"
         for part in error["loc"]
     )
     message = str(error["msg"]).removeprefix("Value error, ")
@@ -221,6 +256,19 @@ def _finite_float(text: str) -> float:
 
 def parse_info(raw: bytes) -> CaptureInfo:
     """Validate the ``info`` part; BadInput lists every problem with the field it is in."""
+    return _parse(raw, _ALIASES, _FIELD_NAMES, {})
+
+
+def parse_v2_info(raw: bytes) -> CaptureInfo:
+    """Validate a Tethr v2 ``info`` part (``POST /capture/v2/call``) into the same call model:
+    ``masterId``, ``participants`` (with ``email``), ``utcStart``/``utcEnd``, where ``utcEnd``
+    may be before ``utcStart``. Problems name v2's fields."""
+    return _parse(raw, _V2_ALIASES, _V2_FIELD_NAMES, {END_BEFORE_START_OK: True})
+
+
+def _parse(
+    raw: bytes, aliases: dict[str, str], names: dict[str, str], context: dict[str, Any]
+) -> CaptureInfo:
     try:
         document = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
     except _NonFinite as exc:
@@ -232,8 +280,11 @@ def parse_info(raw: bytes) -> CaptureInfo:
     problem = _unservable(document)
     if problem is not None:
         raise BadInput(f"the `info` part is invalid: {problem}")
+    if isinstance(document, dict):
+        # Fold v2's names onto the model's here, so the model's own folding (v1's) is unchanged.
+        document = {aliases.get(str(k).lower(), k): v for k, v in document.items()}
     try:
-        return CaptureInfo.model_validate(document)
+        return CaptureInfo.model_validate(document, context=context)
     except ValidationError as exc:
-        problems = "; ".join(_describe(e) for e in exc.errors()[:20])
+        problems = "; ".join(_describe(e, names) for e in exc.errors()[:20])
         raise BadInput(f"the `info` part is invalid: {problems}") from None

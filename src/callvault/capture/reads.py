@@ -54,6 +54,17 @@ class CallStatus:
             doc["durationSec"] = round(self.duration_sec)
         return doc
 
+    def to_v2_json(self) -> dict[str, Any]:
+        """As Tethr v2 answers it (``SessionStatus``: ``id`` for the call ID), the same rules."""
+        v1 = self.to_json()
+        doc: dict[str, Any] = {"status": v1["status"]}
+        if "callId" in v1:
+            doc["id"] = v1["callId"]
+        doc["sessionId"] = v1["sessionId"]
+        if "durationSec" in v1:
+            doc["durationSec"] = v1["durationSec"]
+        return doc
+
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -130,7 +141,12 @@ class CallReader:
             "endTime": _iso(row.end_time),
             "direction": row.direction,
             "numberDialed": doc["numberDialed"],
-            "contacts": doc["contacts"],
+            # A contact's `email` (v2 participants only) is a key only where there is one, so
+            # a v1 call reads back exactly as contract §6 lists it.
+            "contacts": [
+                {k: v for k, v in c.items() if k != "email" or v is not None}
+                for c in doc["contacts"]
+            ],
             "metadata": doc["metadata"],
             "audioFormat": row.audio_format,
             "durationSec": row.duration_sec,

@@ -22,6 +22,7 @@ def contacts_document(info: CaptureInfo, region: str) -> list[dict[str, Any]]:
             "referenceId": contact.referenceid,
             "firstName": contact.firstname,
             "lastName": contact.lastname,
+            "email": contact.email,
         }
         for contact in info.contacts
     ]

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from anyio import to_thread
 
+from callvault import emails
 from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.blobs import BlobWriter
 from callvault.capture import multipart
@@ -100,9 +101,13 @@ class CaptureService:
         body: AsyncIterator[bytes],
         actor: str,
         region: str | None = None,
+        parse: Callable[[bytes], CaptureInfo] = parse_info,
     ) -> str:
         """Store one uploaded call for ``actor`` (audited as ``call.captured``), reading its
-        national phone numbers in ``region`` (default: the instance's); returns its new call ID."""
+        national phone numbers in ``region`` (default: the instance's); returns its new call ID.
+
+        ``parse`` reads the ``info`` part: ``info.parse_info`` (v1) or ``info.parse_v2_info``
+        (Tethr v2), both into the one call model, so the rest of capture is the same for both."""
         try:
             boundary = multipart.parse_boundary(content_type)
         except multipart.UnsupportedMediaType as exc:
@@ -120,7 +125,7 @@ class CaptureService:
         except OSError as exc:
             raise StorageUnavailable("the audio store cannot be written to; retry later") from exc
         try:
-            upload = await self._receive(body, boundary, writer, encryptor)
+            upload = await self._receive(body, boundary, writer, encryptor, parse)
             info = self._finish_info(upload)
             await to_thread.run_sync(lambda: writer.write(encryptor.finalize()))
             await to_thread.run_sync(writer.commit)
@@ -140,7 +145,12 @@ class CaptureService:
         return call_id
 
     async def _receive(
-        self, body: AsyncIterator[bytes], boundary: str, writer: BlobWriter, enc: AudioEncryptor
+        self,
+        body: AsyncIterator[bytes],
+        boundary: str,
+        writer: BlobWriter,
+        enc: AudioEncryptor,
+        parse: Callable[[bytes], CaptureInfo],
     ) -> _Upload:
         upload = _Upload()
         limit = self.runtime.settings.max_upload_bytes
@@ -168,7 +178,7 @@ class CaptureService:
                 else:
                     if upload.current == INFO_PART:
                         # Reject a bad info before the (possibly huge) audio is read.
-                        upload.info = parse_info(bytes(upload.info_raw))
+                        upload.info = parse(bytes(upload.info_raw))
                         self._check_session(upload.info.sessionid)
                     upload.current = None
         except multipart.MultipartError as exc:
@@ -235,6 +245,12 @@ class CaptureService:
             index_form(contact.phonenumber, region)
             for contact in info.contacts
             if contact.is_customer and contact.phonenumber
+        }
+        # A customer's e-mail is indexed beside its phone, in a form no phone can take.
+        forms |= {
+            emails.index_form(contact.email)
+            for contact in info.contacts
+            if contact.is_customer and contact.email
         }
         digests = [rt.keys.blind_index(form) for form in forms if form]
         content_type = upload.data_content_type

@@ -165,7 +165,17 @@ purge_app.command("sessions")(_ids_command("sessions", "session ID"))
 @purge_app.command("customer")
 @client_command
 def purge_customer(
-    phone: Annotated[str, typer.Argument(help="The customer's phone number, any format.")],
+    phone: Annotated[
+        str | None, typer.Argument(help="The customer's phone number, any format.")
+    ] = None,
+    email: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--email",
+            help="An e-mail address of the customer (repeatable); purged with PHONE in one "
+            "request (Tethr v2's customer purge).",
+        ),
+    ] = None,
     what_if: WhatIf = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Purge without asking.")] = False,
     wait: Wait = False,
@@ -174,9 +184,13 @@ def purge_customer(
     *,
     conn: Connection,
 ) -> None:
-    """Purge every call of a customer phone number, after showing how many and confirming."""
+    """Purge every call of a customer (phone number and/or --email addresses), after showing
+    how many and confirming."""
+    emails = email or []
+    if not phone and not emails:
+        fail("give the customer's PHONE, one or more --email addresses, or both", code=2)
     with conn.client() as client:
-        preview = call_sdk(lambda: client.purge_customer(phone, what_if=True))
+        preview = call_sdk(lambda: client.purge_customer(phone, what_if=True, emails=emails))
         if what_if:
             rows = _rows(preview, None)
             emit(rows, ("callId", "sessionId", "status"), output)
@@ -184,7 +198,7 @@ def purge_customer(
             return
         live = sum(1 for i in preview.items if i.status == "WhatIf")
         if live == 0:
-            stderr.print("no live calls for this number; nothing to purge")
+            stderr.print("no live calls for this customer; nothing to purge")
             emit([], PURGE_COLUMNS, output)
             return
         stderr.print(f"{count(live, 'call')} of this customer will be erased, irreversibly.")
@@ -201,7 +215,7 @@ def purge_customer(
         # answers no token; then the purge is by the number, as Tethr's own page does it.
         def confirmed() -> PurgeResult:
             try:
-                return client.purge_customer(phone, confirm=preview.confirm_token)
+                return client.purge_customer(phone, confirm=preview.confirm_token, emails=emails)
             except ConfirmationRequiredError as exc:
                 fail(
                     "the calls of this number changed since the preview "

@@ -111,12 +111,19 @@ class Client(_Base):
         )
 
     def purge_customer(
-        self, phone: str, what_if: bool = False, confirm: str | None = None
+        self,
+        phone: str | None = None,
+        what_if: bool = False,
+        confirm: str | None = None,
+        *,
+        emails: Iterable[str] = (),
     ) -> PurgeResult:
-        """Purge (or with ``what_if``, preview) every call of a customer number. A preview's
-        ``confirm_token`` passed as ``confirm`` purges exactly the calls it showed, or raises
-        ConfirmationRequiredError; a large purge without one raises it too (``matched``)."""
-        return self._run(_core.purge_customer(self.session, phone, what_if, confirm))
+        """Purge (or with ``what_if``, preview) every call of a customer, by phone number and/or
+        e-mail addresses (``emails``: one request with the phone, through Tethr v2's customer
+        purge). A preview's ``confirm_token`` passed as ``confirm`` purges exactly the calls it
+        showed, or raises ConfirmationRequiredError; a large purge without one raises it too
+        (``matched``). Neither a phone nor an address: ValueError."""
+        return self._run(_core.purge_customer(self.session, phone, what_if, confirm, tuple(emails)))
 
     def cancel_purge(self, request_id: str) -> PurgeRequest:
         """Within the server's grace window, restore a purge request's calls (Cancelled)."""
@@ -274,9 +281,16 @@ class AsyncClient(_Base):
         )
 
     async def purge_customer(
-        self, phone: str, what_if: bool = False, confirm: str | None = None
+        self,
+        phone: str | None = None,
+        what_if: bool = False,
+        confirm: str | None = None,
+        *,
+        emails: Iterable[str] = (),
     ) -> PurgeResult:
-        return await self._run(_core.purge_customer(self.session, phone, what_if, confirm))
+        return await self._run(
+            _core.purge_customer(self.session, phone, what_if, confirm, tuple(emails))
+        )
 
     async def cancel_purge(self, request_id: str) -> PurgeRequest:
         return await self._run(_core.cancel_purge(self.session, request_id))

@@ -304,21 +304,47 @@ def purge_ids(
 
 
 def purge_customer(
-    session: Session, phone: str, what_if: bool, confirm: str | None = None
+    session: Session,
+    phone: str | None,
+    what_if: bool,
+    confirm: str | None = None,
+    emails: Sequence[str] = (),
 ) -> Op[PurgeResult]:
+    """A customer purge: by one phone number through ``/purge/v1/calls/customer`` (Tethr's seed
+    endpoint), or, with e-mail addresses, through Tethr v2's ``/interactions/v2/purge/customer``:
+    the phone and every address in ONE request. v2 is asked to purge calls still processing too
+    (``allowIncompleteInteraction``), as v1 does."""
+    addresses = list(emails)
+    if not phone and not addresses:
+        raise ValueError("give a phone number or an e-mail address to purge")
     params: dict[str, str] = {"whatIf": "true"} if what_if else {}
     if confirm is not None:
         params["confirm"] = confirm
-    response = yield from session.call(
-        "POST", "/purge/v1/calls/customer", json={"phoneNumber": phone}, params=params or None
-    )
+    if addresses:
+        body: dict[str, Any] = {
+            "phoneNumbers": [phone] if phone else [],
+            "emails": addresses,
+            "allowIncompleteInteraction": True,
+        }
+        path = "/interactions/v2/purge/customer"
+    else:
+        body, path = {"phoneNumber": phone}, "/purge/v1/calls/customer"
+    response = yield from session.call("POST", path, json=body, params=params or None)
     doc = response.json()
     request_id = doc.get("requestId")
+    items = [_v1_item(i) for i in doc["items"]]
     return PurgeResult(
-        items=[PurgeItem.from_json(i, None, request_id) for i in doc["items"]],
+        items=[PurgeItem.from_json(i, None, request_id) for i in items],
         request_ids=[request_id] if request_id else [],
         confirm_token=doc.get("confirmToken"),
     )
+
+
+def _v1_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A v2 purge item (``id``) in v1's keys (``callId``); a v1 item as it is."""
+    if "callId" in item or "id" not in item:
+        return item
+    return {**item, "callId": item["id"]}
 
 
 def cancel_purge(session: Session, request_id: str) -> Op[PurgeRequest]:

@@ -8,6 +8,7 @@ preview can never differ from what the real run then does.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from callvault import emails
 from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.errors import BadInput, Conflict, NotFound
 from callvault.ids import new_request_id
@@ -32,6 +34,10 @@ from callvault.text import is_clean
 
 PURGING, NOT_FOUND, WHAT_IF, PURGED, ERROR = "Purging", "NotFound", "WhatIf", "Purged", "Error"
 HELD = "Held"
+# Statuses of a call still being processed: Tethr v2's `allowIncompleteInteraction` false spares
+# them (callvault's calls are never InProgress; Tethr's are while a live call runs).
+INCOMPLETE = ("InProgress", "Concluded")
+STILL_PROCESSING = "interaction is still processing"
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,17 @@ class PurgeItem:
             "sessionId": self.session_id,
             "status": ERROR if self.status == HELD else self.status,
             "errorMsg": self.error_msg,
+        }
+
+    def to_v2_json(self) -> dict[str, Any]:
+        """The item as Tethr's v2 purge endpoints answer it (contract §16): ``id``, not
+        ``callId``; the same statuses."""
+        v1 = self.to_json()
+        return {
+            "id": v1["callId"],
+            "sessionId": v1["sessionId"],
+            "status": v1["status"],
+            "errorMsg": v1["errorMsg"],
         }
 
 
@@ -92,23 +109,33 @@ class PurgeService:
         # Concurrent acceptances share one commit (one fsync): see store/group_commit.py.
         self._writes = GroupCommitter(runtime.engine, finish=self._append_events)
 
-    def purge_calls(self, ids: Sequence[str], what_if: bool, actor: str) -> PurgeResult:
+    def purge_calls(
+        self, ids: Sequence[str], what_if: bool, actor: str, allow_incomplete: bool = True
+    ) -> PurgeResult:
+        """Purge calls by call ID. ``allow_incomplete`` False (Tethr v2's
+        ``allowIncompleteInteraction``) answers a call still processing ``Error`` and spares it."""
         asked = distinct(ids)
 
         def resolve(conn: Connection) -> Resolved:
             found = purges.calls_by_id(conn, asked, lock=not what_if)
             return [(i, found.get(i)) for i in asked]
 
-        return self._accept("calls", resolve, what_if, actor, by_session=False)
+        return self._accept(
+            "calls", resolve, what_if, actor, by_session=False, allow_incomplete=allow_incomplete
+        )
 
-    def purge_sessions(self, ids: Sequence[str], what_if: bool, actor: str) -> PurgeResult:
+    def purge_sessions(
+        self, ids: Sequence[str], what_if: bool, actor: str, allow_incomplete: bool = True
+    ) -> PurgeResult:
         asked = distinct(ids)
 
         def resolve(conn: Connection) -> Resolved:
             found = purges.calls_by_session(conn, asked, lock=not what_if)
             return [(i, found.get(i)) for i in asked]
 
-        return self._accept("sessions", resolve, what_if, actor, by_session=True)
+        return self._accept(
+            "sessions", resolve, what_if, actor, by_session=True, allow_incomplete=allow_incomplete
+        )
 
     def purge_customer(
         self,
@@ -126,23 +153,92 @@ class PurgeService:
                 "phoneNumber is not a complete phone number: give it with its area code "
                 "(and its country code outside the default region), e.g. +15125551234"
             )
-        digest = self.runtime.keys.blind_index(form)
+        return self._purge_customer([form], what_if, actor, confirm, allow_incomplete=True)
+
+    def purge_customer_ids(
+        self,
+        phones: Sequence[str],
+        addresses: Sequence[str],
+        what_if: bool,
+        actor: str,
+        confirm: str | None = None,
+        region: str | None = None,
+        allow_incomplete: bool = True,
+    ) -> PurgeResult:
+        """Purge every call of one customer known by several phone numbers and e-mail
+        addresses (Tethr v2): ONE request (one audit event, one certificate) for all of them.
+        A call that matches several is one item. Every value must be valid, or nothing is
+        purged (400)."""
+        region = region or self.runtime.settings.default_region
+        forms: list[str] = []
+        for i, phone in enumerate(phones):
+            form = index_form(phone, region)
+            if form is None:
+                raise BadInput(
+                    f"phoneNumbers[{i}] is not a complete phone number: give it with its area "
+                    "code (and its country code outside the default region), e.g. +15125551234"
+                )
+            forms.append(form)
+        for i, address in enumerate(addresses):
+            try:
+                forms.append(emails.index_form(address))
+            except emails.InvalidEmail as exc:
+                raise BadInput(f"emails[{i}] is not an e-mail address: {exc}") from None
+        if not forms:
+            raise BadInput(
+                "give at least one phone number (phoneNumbers) or e-mail address (emails)"
+            )
+        return self._purge_customer(
+            distinct(forms), what_if, actor, confirm, allow_incomplete=allow_incomplete
+        )
+
+    def _purge_customer(
+        self,
+        forms: list[str],
+        what_if: bool,
+        actor: str,
+        confirm: str | None,
+        allow_incomplete: bool,
+    ) -> PurgeResult:
+        keys = self.runtime.keys
+        digests = [keys.blind_index(form) for form in forms]
+        # A confirm token binds the customer as asked: one number's digest (so a v1 preview
+        # confirms a v2 purge of that number and the reverse), or a digest of the set.
+        customer = (
+            digests[0] if len(digests) == 1 else hashlib.sha256(b"".join(sorted(digests))).digest()
+        )
 
         def resolve(conn: Connection) -> Resolved:
             return [
-                (None, call) for call in purges.calls_by_customer(conn, digest, lock=not what_if)
+                (None, call) for call in purges.calls_by_customers(conn, digests, lock=not what_if)
             ]
 
         confirm_above = self.runtime.settings.purge_confirm_above
 
         def guard(conn: Connection, would_queue: list[str]) -> str | None:
             if what_if:
-                return guards.issue_confirm_token(conn, actor, digest, would_queue)
-            guards.check_customer_purge(conn, actor, digest, would_queue, confirm, confirm_above)
+                return guards.issue_confirm_token(conn, actor, customer, would_queue)
+            guards.check_customer_purge(conn, actor, customer, would_queue, confirm, confirm_above)
             return None
 
-        phone_hash = self.runtime.keys.audit_hash(form)
-        return self._accept("customer", resolve, what_if, actor, False, phone_hash, guard)
+        hashes = sorted(keys.audit_hash(form) for form in forms)
+        # The audit trail's (and a certificate's) keyed hash of the customer: of the one number
+        # as v1 has it, else of the sorted set, with each value's hash listed beside it.
+        phone_hash = (
+            keys.audit_hash(forms[0]) if len(forms) == 1 else keys.audit_hash("\n".join(hashes))
+        )
+        extra = {"customerHashes": hashes} if len(forms) > 1 else None
+        return self._accept(
+            "customer",
+            resolve,
+            what_if,
+            actor,
+            False,
+            phone_hash,
+            guard,
+            allow_incomplete=allow_incomplete,
+            extra_details=extra,
+        )
 
     def purge_expired(
         self, claim: Callable[[Connection], Sequence[LiveCall]], actor: str
@@ -171,6 +267,8 @@ class PurgeService:
         phone_hash: str | None = None,
         guard: Guard | None = None,
         only_queued: bool = False,
+        allow_incomplete: bool = True,
+        extra_details: dict[str, Any] | None = None,
     ) -> PurgeResult:
         request_id = new_request_id()
 
@@ -184,7 +282,9 @@ class PurgeService:
             held = self.governance.held(
                 conn, [c.call_id for _, c in resolved if c is not None and c.status != PURGING]
             )
-            items, to_queue, to_requeue = self._items(resolved, what_if, by_session, held)
+            items, to_queue, to_requeue = self._items(
+                resolved, what_if, by_session, held, allow_incomplete
+            )
             if only_queued:
                 queued_now = set(to_queue)
                 items = [i for i in items if i.call_id in queued_now]
@@ -236,6 +336,9 @@ class PurgeService:
             }
             if phone_hash is not None:
                 details["phoneHash"] = phone_hash
+            if not allow_incomplete:
+                details["allowIncompleteInteraction"] = False
+            details.update(extra_details or {})
             event = AuditEvent("purge.requested", actor, request_id, None, None, details)
             return _Accepted(items, to_queue, event, confirm_token)
 
@@ -251,7 +354,11 @@ class PurgeService:
 
     @staticmethod
     def _items(
-        resolved: Resolved, what_if: bool, by_session: bool, held: dict[str, list[str]]
+        resolved: Resolved,
+        what_if: bool,
+        by_session: bool,
+        held: dict[str, list[str]],
+        allow_incomplete: bool = True,
     ) -> tuple[list[PurgeItem], list[str], list[str]]:
         items: list[PurgeItem] = []
         to_queue: list[str] = []
@@ -267,6 +374,10 @@ class PurgeService:
                 # Already being erased: report it, queue nothing new (retry it if it gave up).
                 items.append(PurgeItem(call.call_id, call.session_id, PURGING))
                 already.append(call.call_id)
+            elif not allow_incomplete and call.status in INCOMPLETE:
+                # Asked not to touch a call still processing: a final Error, never resumed
+                # later (which a Held item would be), so the call is not purged.
+                items.append(PurgeItem(call.call_id, call.session_id, ERROR, STILL_PROCESSING))
             elif call.call_id in held:
                 # A legal hold beats every erasure: neither hidden nor queued (whatIf shows it).
                 hold_ids = held[call.call_id]

@@ -74,12 +74,26 @@ def calls_by_session(
 
 
 def calls_by_customer(conn: Connection, digest: bytes, lock: bool = False) -> list[LiveCall]:
-    query = (
-        select(*_LIVE)
-        .join(customer_phones, customer_phones.c.call_id == calls.c.call_id)
-        .where(customer_phones.c.digest == digest)
-        .order_by(calls.c.start_time, calls.c.call_id)
-    )
+    return calls_by_customers(conn, [digest], lock)
+
+
+def calls_by_customers(
+    conn: Connection, digests: Sequence[bytes], lock: bool = False
+) -> list[LiveCall]:
+    """Live calls with a Customer contact of any of these blind-index digests (phones, e-mail
+    addresses), each call once, by start time."""
+    if len(digests) == 1:
+        query = (
+            select(*_LIVE)
+            .join(customer_phones, customer_phones.c.call_id == calls.c.call_id)
+            .where(customer_phones.c.digest == digests[0])
+        )
+    else:
+        matching = select(customer_phones.c.call_id).where(
+            customer_phones.c.digest.in_(set(digests))
+        )
+        query = select(*_LIVE).where(calls.c.call_id.in_(matching))
+    query = query.order_by(calls.c.start_time, calls.c.call_id)
     rows = conn.execute(query.with_for_update(of=calls) if lock else query)
     return [LiveCall(r.call_id, r.session_id, r.status) for r in rows]
 

@@ -97,6 +97,8 @@ calls = Table(
     Index(None, "direction", "start_time", "call_id"),
 )
 
+# The blind index of customers: HMAC digests of Customer contacts' phone numbers and (v2) e-mail
+# addresses, whose index forms never coincide (``+1512...`` / ``mailto:...``, crypto.blind_index).
 customer_phones = Table(
     "customer_phones",
     metadata,

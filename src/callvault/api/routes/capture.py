@@ -37,13 +37,13 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 PROBLEMS[429]["headers"] = {"Retry-After": {"schema": {"type": "string"}, "required": True}}
 # Only an upload can stall (408) or meet a storage failure (503; nothing was stored).
-_CAPTURE_PROBLEMS = {
+CAPTURE_PROBLEMS = {
     **PROBLEMS,
     408: {**PROBLEMS[400], "description": "The upload stopped arriving"},
     503: {**PROBLEMS[400], "description": "Storage unavailable; retry later"},
 }
 
-_CAPTURE_BODY = {
+CAPTURE_BODY = {
     "required": True,
     "content": {
         "multipart/form-data": {
@@ -60,18 +60,8 @@ _CAPTURE_BODY = {
 }
 
 
-@router.post(
-    "/callCapture/v1/archive",
-    operation_id="capture_call",
-    summary="Upload a recorded call (multipart: `info` JSON + `data` audio)",
-    response_model=CaptureOut,
-    responses=_CAPTURE_PROBLEMS,
-    openapi_extra={"requestBody": _CAPTURE_BODY},
-)
-async def archive(
-    request: Request, runtime: RuntimeDep, user: CaptureUser, background: BackgroundTasks
-) -> dict[str, str]:
-    limit = runtime.settings.max_upload_bytes
+def check_length(request: Request, limit: int) -> None:
+    """A declared length over the upload limit is a 413 before a byte is read."""
     length = request.headers.get("content-length")
     # With chunked framing the length header is ignored (RFC 9112 §6.3), as the server does.
     if (
@@ -81,6 +71,20 @@ async def archive(
         and "transfer-encoding" not in request.headers
     ):
         raise TooLarge(f"the upload is larger than the limit of {limit} bytes")
+
+
+@router.post(
+    "/callCapture/v1/archive",
+    operation_id="capture_call",
+    summary="Upload a recorded call (multipart: `info` JSON + `data` audio)",
+    response_model=CaptureOut,
+    responses=CAPTURE_PROBLEMS,
+    openapi_extra={"requestBody": CAPTURE_BODY},
+)
+async def archive(
+    request: Request, runtime: RuntimeDep, user: CaptureUser, background: BackgroundTasks
+) -> dict[str, str]:
+    check_length(request, runtime.settings.max_upload_bytes)
     call_id = await CaptureService(runtime).capture(
         request.headers.get("content-type"), request.stream(), user.name, user.region
     )

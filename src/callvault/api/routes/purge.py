@@ -25,7 +25,7 @@ router = APIRouter(tags=["purge"])
 # read as "not a preview" (contract §19).
 _TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
 
-# Exactly the values `_what_if` accepts (any case), so the schema says the same.
+# Exactly the values `what_if_of` accepts (any case), so the schema says the same.
 _WHAT_IF_PATTERN = (
     r"^("
     + "|".join(
@@ -48,7 +48,7 @@ WhatIf = Annotated[
 ]
 
 
-def _what_if(request: Request) -> bool:
+def what_if_of(request: Request) -> bool:
     """The one ``whatIf`` of the query, fail safe: every doubt is a 400, nothing purged."""
     values = []
     for key, value in request.query_params.multi_items():
@@ -70,16 +70,21 @@ def _what_if(request: Request) -> bool:
     raise BadInput(f"whatIf must be true or false (or 1 or 0), not {values[0]!r}")
 
 
-def _service(request: Request) -> PurgeService:
+def purge_service(request: Request) -> PurgeService:
     service: PurgeService = request.app.state.purge_service
     return service
 
 
-def _answer(result: PurgeResult, request: Request, response: Response) -> dict[str, Any]:
+def count_result(result: PurgeResult, request: Request) -> None:
+    """The purge metrics of an answered request (v1 and v2 alike)."""
     metrics = request.app.state.metrics
     metrics.purge_requests.labels(result.kind, str(result.what_if).lower()).inc()
     for item in result.items:
         metrics.purge_items.labels(item.status).inc()
+
+
+def _answer(result: PurgeResult, request: Request, response: Response) -> dict[str, Any]:
+    count_result(result, request)
     if not result.what_if:
         response.headers["Location"] = f"/purge/v1/requests/{result.request_id}"
     answer: dict[str, Any] = {
@@ -107,8 +112,10 @@ async def purge_calls(
     user: PurgeUser,
     whatIf: WhatIf = None,
 ) -> dict[str, Any]:
-    what_if = _what_if(request)
-    result = await run_in_threadpool(_service(request).purge_calls, body.ids, what_if, user.name)
+    what_if = what_if_of(request)
+    result = await run_in_threadpool(
+        purge_service(request).purge_calls, body.ids, what_if, user.name
+    )
     return _answer(result, request, response)
 
 
@@ -128,8 +135,10 @@ async def purge_sessions(
     user: PurgeUser,
     whatIf: WhatIf = None,
 ) -> dict[str, Any]:
-    what_if = _what_if(request)
-    result = await run_in_threadpool(_service(request).purge_sessions, body.ids, what_if, user.name)
+    what_if = what_if_of(request)
+    result = await run_in_threadpool(
+        purge_service(request).purge_sessions, body.ids, what_if, user.name
+    )
     return _answer(result, request, response)
 
 
@@ -157,9 +166,9 @@ async def purge_customer(
         ),
     ] = None,
 ) -> dict[str, Any]:
-    what_if = _what_if(request)
+    what_if = what_if_of(request)
     result = await run_in_threadpool(
-        _service(request).purge_customer,
+        purge_service(request).purge_customer,
         body.phoneNumber,
         what_if,
         user.name,
@@ -182,7 +191,7 @@ async def get_request(
     runtime: RuntimeDep,
     _user: PurgeOrAuditUser,
 ) -> dict[str, Any]:
-    return await run_in_threadpool(_service(request).request, requestId)
+    return await run_in_threadpool(purge_service(request).request, requestId)
 
 
 @router.post(
@@ -195,4 +204,4 @@ async def get_request(
 async def cancel_request(
     requestId: Annotated[str, Path(min_length=1)], request: Request, user: PurgeUser
 ) -> dict[str, Any]:
-    return await run_in_threadpool(_service(request).cancel, requestId, user.name)
+    return await run_in_threadpool(purge_service(request).cancel, requestId, user.name)

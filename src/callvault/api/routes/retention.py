@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from callvault.api.deps import JsonBody, RetentionOrAuditUser, RetentionUser
 from callvault.api.routes.capture import PROBLEMS
-from callvault.api.routes.purge import WhatIf, _what_if
+from callvault.api.routes.purge import WhatIf, what_if_of
 from callvault.api.routes.schemas import (
     ForecastOut,
     RetentionPoliciesOut,
@@ -51,7 +51,7 @@ async def put_policy(
     user: RetentionUser,
     whatIf: WhatIf = None,
 ) -> Any:
-    what_if = _what_if(request)
+    what_if = what_if_of(request)
     return await run_in_threadpool(
         _service(request).put, name, body.maxAgeDays, body.direction, user.name, what_if
     )

@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictFloat,
     StrictInt,
     StrictStr,
@@ -127,6 +128,9 @@ class ContactOut(BaseModel):
     referenceId: str | None
     firstName: str | None
     lastName: str | None
+    email: str | SkipJsonSchema[None] = Field(
+        default=None, description="A v2 participant's e-mail address, as given; else absent."
+    )
 
 
 class CallOut(BaseModel):
@@ -221,6 +225,75 @@ class PurgeRequestOut(BaseModel):
         description="With a grace window: when erasure starts; cancel before it."
     )
     items: list[PurgeRequestItemOut]
+
+
+# --------------------------------------------------------------------------- Tethr v2 (§16)
+
+
+class SessionIdsV2In(CaseInsensitiveModel):
+    sessionIds: list[Identifier] = Field(max_length=100, description="Session IDs, at most 100.")
+
+
+class SessionV2Out(BaseModel):
+    """Tethr.Sdk's ``SessionStatus``: an absent value is an absent key, as in v1 (§4)."""
+
+    status: TethrCallStatus
+    id: str | SkipJsonSchema[None] = None
+    sessionId: str
+    durationSec: int | SkipJsonSchema[None] = Field(default=None, description="Whole seconds.")
+
+
+class SessionsV2Out(BaseModel):
+    sessions: list[SessionV2Out]
+
+
+class CaptureV2Out(BaseModel):
+    id: str
+
+
+AllowIncomplete = Annotated[
+    StrictBool,
+    Field(
+        description="false (the SDK's default, also when absent): a call still processing "
+        "(Concluded) answers Error and is not purged; true: it is purged too.",
+    ),
+]
+
+
+class PurgeIdsV2In(PurgeBodyIn):
+    ids: list[Identifier] = Field(
+        min_length=1, max_length=100, description="1 to 100 call or session IDs."
+    )
+    allowIncompleteInteraction: AllowIncomplete = False
+
+
+class PurgeCustomerV2In(PurgeBodyIn):
+    phoneNumbers: list[StrictStr] | None = Field(
+        default=None, max_length=100, description="The customer's phone numbers, any format."
+    )
+    emails: list[StrictStr] | None = Field(
+        default=None,
+        max_length=100,
+        description="The customer's e-mail addresses (matched trimmed, in any case).",
+    )
+    allowIncompleteInteraction: AllowIncomplete = False
+
+
+class PurgeItemV2Out(BaseModel):
+    id: str | None
+    sessionId: str | None
+    status: str
+    errorMsg: str | None
+
+
+class PurgeV2Out(BaseModel):
+    items: list[PurgeItemV2Out]
+    requestId: str = Field(description="callvault's extension: GET /purge/v1/requests/{id}.")
+    confirmToken: str | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Customer whatIf only: confirms the purge of exactly the previewed calls "
+        "(?confirm=), for this user, within 15 minutes, once.",
+    )
 
 
 class AuditEventOut(BaseModel):
