@@ -28,8 +28,11 @@ from callvault.api.routes import (
     status,
     token,
 )
+from callvault.auth.sessions import ConsoleSessions
 from callvault.capture.reads import CallReader
 from callvault.certificates.service import CertificateService
+from callvault.console import routes as console
+from callvault.console.web import PREFIX as CONSOLE_PREFIX
 from callvault.holds.service import HoldService
 from callvault.metrics import Metrics
 from callvault.purge.service import PurgeService
@@ -85,6 +88,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.state.purge_service = PurgeService(rt, on_queued=notify)
         app.state.hold_service = HoldService(rt, on_queued=notify)
         app.state.certificate_service = CertificateService(rt)
+        app.state.console_sessions = ConsoleSessions(rt.engine, settings.console_idle_minutes)
         backlog = asyncio.create_task(_process_backlog(rt))
         try:
             yield
@@ -127,11 +131,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     problems.install(app)
     for module in (token, capture, status, purge, certificates, holds, calls, audit, health):
         app.include_router(module.router)
+    app.include_router(console.router)  # not in the OpenAPI document: it is no API
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_json_body_bytes,
         exempt=frozenset({CAPTURE_PATH}),
     )
     # Outermost, so a request without a valid token meets neither body limit nor body parsing.
-    app.add_middleware(AuthenticateFirst, open_paths=OPEN_PATHS)
+    app.add_middleware(AuthenticateFirst, open_paths=OPEN_PATHS, session_prefix=CONSOLE_PREFIX)
     return app
