@@ -4,6 +4,7 @@ services as the API. The browser tests (test_browser.py) drive the flows in a re
 from __future__ import annotations
 
 import re
+from urllib.parse import quote_from_bytes
 
 import httpx
 import pytest
@@ -264,3 +265,41 @@ def test_a_purge_in_its_grace_window_can_be_cancelled(live, console_as):
     assert cancelled.status_code == 303
     after = console.http.get(done.headers["location"])
     assert 'id="state" class="badge state-cancelled">Cancelled<' in after.text
+
+
+FORM = "application/x-www-form-urlencoded"
+NASTY = ["\x00", "\ud800", "x" * 100_000, "+1" * 300, "%00", "'; DROP TABLE calls; --", "🙂" * 50]
+
+
+def test_hostile_form_values_get_a_4xx_or_a_page_never_a_500(live, console_as):
+    console = console_as("purge", "hold", "audit")
+    forms = {
+        "/console/lookup": ["phone"],
+        "/console/purge": ["phone", "confirm", "expected", "typed"],
+        "/console/holds": ["matter", "reason", "phoneNumbers", "callIds", "startedAfter"],
+        "/console/holds/x/release": ["reason"],
+    }
+    for path, names in forms.items():
+        for name in names:
+            for value in NASTY:
+                fields = {"csrf": console.csrf, **{n: "1" for n in names}, name: value}
+                # Encoded by hand: a lone surrogate becomes the invalid UTF-8 a hostile
+                # client can send.
+                body = "&".join(
+                    f"{k}={quote_from_bytes(v.encode('utf-8', 'surrogatepass'))}"
+                    for k, v in fields.items()
+                )
+                answer = console.http.post(path, content=body, headers={"Content-Type": FORM})
+                assert answer.status_code < 500, (path, name, value[:20], answer.text[:200])
+    for path in (
+        "/console/requests/%00",
+        "/console/holds/%ED%A0%80",
+        "/console/requests/" + "x" * 70,
+    ):
+        assert console.http.get(path).status_code < 500, path
+    raw = console.http.post(
+        "/console/lookup",
+        content=b"csrf=" + console.csrf.encode() + b"&phone=%ff%fe%00",
+        headers={"Content-Type": FORM},
+    )
+    assert raw.status_code < 500
