@@ -41,6 +41,7 @@ from selenium.common.exceptions import (  # noqa: E402
 from selenium.webdriver.chrome.options import Options  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -242,8 +243,7 @@ def test_login_refuses_a_wrong_password_then_lets_the_person_in(fresh, site):
     alert = wait_for(fresh, "#login-error")
     assert "wrong" in alert.text
     assert name not in alert.text
-    fresh.find_element(By.ID, "password").send_keys(PASSWORD)
-    fresh.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    fresh.find_element(By.ID, "password").send_keys(PASSWORD + Keys.ENTER)  # the keyboard
     wait_for(fresh, "h1", "Customer lookup")
     cookie = fresh.get_cookie("callvault_session")
     assert cookie is not None
@@ -253,6 +253,11 @@ def test_login_refuses_a_wrong_password_then_lets_the_person_in(fresh, site):
     # The keyboard reaches the lookup field (visible focus is in the style sheet).
     active = fresh.switch_to.active_element
     assert active.get_attribute("id") == "phone"
+    active.send_keys(Keys.TAB)  # to the button, whose keyboard focus is plain to see
+    focused = fresh.switch_to.active_element
+    assert focused.tag_name == "button"
+    assert focused.value_of_css_property("outline-style") == "solid"
+    assert focused.value_of_css_property("outline-width") == "3px"
     shot(fresh, "lookup")
     fresh.find_element(By.CSS_SELECTOR, ".signout button").click()
     wait_for(fresh, "h1", "Log in")

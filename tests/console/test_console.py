@@ -123,6 +123,9 @@ def test_without_a_session_pages_send_to_login_and_posts_are_refused(live):
     assert page.headers["location"] == "/console/login"
     post = httpx.post(live.url + "/console/lookup", data={"phone": PHONE, "csrf": "x"})
     assert post.status_code == 401
+    poll = httpx.get(live.url + "/console/requests/x/progress", headers={"HX-Request": "true"})
+    assert poll.status_code == 401
+    assert poll.headers["hx-redirect"] == "/console/login"
     # A bearer token is no way into the console, nor a session cookie into the API.
     token = live.token("admin")
     with_token = httpx.get(

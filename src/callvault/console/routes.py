@@ -83,7 +83,8 @@ async def home(request: Request, session: Viewer) -> Response:
 
 @router.get("/login")
 async def login_page(request: Request) -> Response:
-    token = secrets.token_urlsafe(24)
+    # One token per browser (two login tabs share it), new when the cookie is gone.
+    token = request.cookies.get(web.LOGIN_COOKIE) or secrets.token_urlsafe(24)
     response = render(request, "login.html", {"login_token": token}, session=None)
     response.set_cookie(web.LOGIN_COOKIE, token, **web.cookie_options(request))
     return response

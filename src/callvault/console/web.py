@@ -146,6 +146,7 @@ class ConsoleRoute(APIRoute):
             except LoginRequired:
                 if request.method == "GET" and "hx-request" not in request.headers:
                     return redirect(f"{PREFIX}/login")
+                # htmx (a live progress poll) follows HX-Redirect to the login page.
                 return render(
                     request,
                     "error.html",
@@ -155,6 +156,7 @@ class ConsoleRoute(APIRoute):
                         "detail": "your console session has ended; log in again",
                     },
                     status=401,
+                    headers={"HX-Redirect": f"{PREFIX}/login"},
                 )
             except CallvaultError as exc:
                 return error_page(request, exc)
