@@ -27,6 +27,18 @@ class RateLimiter:
     def enabled(self) -> bool:
         return self.per_minute > 0
 
+    def waiting(self, key: Hashable) -> float | None:
+        """Seconds until ``key`` may spend a request again (None: it may now), spending
+        nothing: the console's login counts only failures, but refuses every attempt once
+        they have used up the bucket."""
+        if not self.enabled:
+            return None
+        now = self._clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - last) * self.rate)
+        return None if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
     def acquire(self, key: Hashable) -> float | None:
         """Spend one request of ``key``; None if allowed, else seconds until one is."""
         if not self.enabled:

@@ -120,6 +120,12 @@ class Settings(BaseSettings):
         description="The issuer (`iss`) of this instance's certificates of erasure "
         "(default: the host name).",
     )
+    console_idle_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=24 * 60,
+        description="A console session ends after this many minutes without a request.",
+    )
     purge_confirm_above: int = Field(
         default=100,
         ge=0,

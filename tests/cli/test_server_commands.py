@@ -302,3 +302,68 @@ def test_users_list_shows_each_users_region(tmp_path):
     assert {u["name"]: u["region"] for u in listed} == {"mx-rec": "MX", "plain": None}
     table = run_cli("users", "list", "--data-dir", data).stdout.splitlines()
     assert "\tMX\t" in next(line for line in table if line.startswith("mx-rec"))
+
+
+def test_console_passwords_from_stdin_and_set_password(served):
+    from console_helpers import log_in
+
+    url, data = served
+    made = subprocess.run(
+        [
+            *CLI,
+            "users",
+            "create",
+            "officer",
+            "-p",
+            "purge",
+            "--password-stdin",
+            "--json",
+            "--data-dir",
+            data,
+        ],
+        input="first long passphrase\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    assert set(json.loads(made.stdout)) == {"client_id", "client_secret"}
+    assert "first long passphrase" not in made.stdout + made.stderr
+    log_in(url, "officer", "first long passphrase").http.close()
+    listed = json.loads(run_cli("users", "list", "--json", "--data-dir", data).stdout)
+    assert [u["console"] for u in listed] == [True]
+
+    changed = subprocess.run(
+        [*CLI, "users", "set-password", "officer", "--password", "--data-dir", data],
+        input="second long passphrase\nsecond long passphrase\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert changed.returncode == 0, changed.stderr
+    log_in(url, "officer", "second long passphrase").http.close()
+    with pytest.raises(AssertionError):
+        log_in(url, "officer", "first long passphrase")
+
+    short = subprocess.run(
+        [*CLI, "users", "create", "weak", "-p", "audit", "--password-stdin", "--data-dir", data],
+        input="short\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert short.returncode == 2
+    assert "at least 12" in short.stderr
+    unknown = subprocess.run(
+        [*CLI, "users", "set-password", "nobody", "--password-stdin", "--data-dir", data],
+        input="third long passphrase\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert unknown.returncode == 1
+    assert "no API user named 'nobody'" in unknown.stderr
+    names = [
+        u["name"] for u in json.loads(run_cli("users", "list", "--json", "--data-dir", data).stdout)
+    ]
+    assert names == ["officer"]

@@ -65,3 +65,24 @@ def test_0007_adds_a_nullable_region_to_existing_users(tmp_path):
     with engine.connect() as conn:
         assert conn.execute(text("SELECT name, region FROM api_users")).all() == [("old", None)]
     engine.dispose()
+
+
+def test_0013_gives_existing_users_no_password_and_adds_console_sessions(tmp_path):
+    from sqlalchemy import inspect, text
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine, "0012")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO api_users (name, client_id, secret_hash, permissions, disabled, "
+                "created_at) VALUES ('old', 'cv_old', x'00', 'purge', 0, '2026-01-01')"
+            )
+        )
+    upgrade(engine, "0013")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT name, password_hash FROM api_users")).all() == [
+            ("old", None)
+        ]
+    assert "console_sessions" in inspect(engine).get_table_names()
+    engine.dispose()

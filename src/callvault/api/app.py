@@ -31,8 +31,11 @@ from callvault.api.routes import (
     v2_capture,
     v2_purge,
 )
+from callvault.auth.sessions import ConsoleSessions
 from callvault.capture.reads import CallReader
 from callvault.certificates.service import CertificateService
+from callvault.console import routes as console
+from callvault.console.web import PREFIX as CONSOLE_PREFIX
 from callvault.holds.service import HoldService
 from callvault.metrics import Metrics
 from callvault.purge.service import PurgeService
@@ -91,6 +94,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.state.hold_service = HoldService(rt, on_queued=notify)
         app.state.certificate_service = CertificateService(rt)
         app.state.retention_service = RetentionService(rt)
+        app.state.console_sessions = ConsoleSessions(rt.engine, settings.console_idle_minutes)
         backlog = asyncio.create_task(_process_backlog(rt))
         try:
             yield
@@ -146,11 +150,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         health,
     ):
         app.include_router(module.router)
+    app.include_router(console.router)  # not in the OpenAPI document: it is no API
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_json_body_bytes,
         exempt=frozenset({CAPTURE_PATH, v2_capture.CAPTURE_V2_PATH}),
     )
     # Outermost, so a request without a valid token meets neither body limit nor body parsing.
-    app.add_middleware(AuthenticateFirst, open_paths=OPEN_PATHS)
+    app.add_middleware(AuthenticateFirst, open_paths=OPEN_PATHS, session_prefix=CONSOLE_PREFIX)
     return app

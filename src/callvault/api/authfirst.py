@@ -41,14 +41,19 @@ def _routed(scope: Scope) -> bool:
 class AuthenticateFirst:
     """Answers 401 to every request outside ``open_paths`` that has no valid bearer token."""
 
-    def __init__(self, app: ASGIApp, open_paths: frozenset[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, open_paths: frozenset[str], session_prefix: str | None = None
+    ) -> None:
         self.app = app
         self.open_paths = open_paths
+        # The console (contract §17) authenticates by its session cookie, in its own routes.
+        self.session_prefix = session_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
             or scope["path"] in self.open_paths
+            or self._console(scope["path"])
             or not _routed(scope)  # 404 or 405, answered without reading the body either
         ):
             await self.app(scope, receive, send)
@@ -66,3 +71,7 @@ class AuthenticateFirst:
             return
         scope.setdefault("state", {})[PRINCIPAL_KEY] = principal
         await self.app(scope, receive, send)
+
+    def _console(self, path: str) -> bool:
+        prefix = self.session_prefix
+        return prefix is not None and (path == prefix or path.startswith(prefix + "/"))

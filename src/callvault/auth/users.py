@@ -40,13 +40,22 @@ class UserInfo:
     disabled: bool
     created_at: datetime
     region: str | None = None  # its national phone numbers' region (None: the instance's)
+    has_password: bool = False  # may log in to the console
 
 
 def create_user(
-    engine: Engine, name: str, permissions: list[str], region: str | None = None
+    engine: Engine,
+    name: str,
+    permissions: list[str],
+    region: str | None = None,
+    password: str | None = None,
 ) -> NewCredentials:
     """A new API user; ``region`` (e.g. ``MX``) is the region its captures and customer purges
-    read national phone numbers in, instead of the instance's default."""
+    read national phone numbers in, instead of the instance's default. With ``password``, a
+    person may also log in to the console as this user (stored as an Argon2id hash)."""
+    from callvault.auth.passwords import hash_password
+
+    password_hash = None if password is None else hash_password(password)
     name = name.strip()
     region = None if region is None else check_region(region)
     if not name or len(name) > 200:
@@ -67,6 +76,7 @@ def create_user(
                     disabled=False,
                     created_at=utcnow(),
                     region=region,
+                    password_hash=password_hash,
                 )
             )
     except IntegrityError:
@@ -85,6 +95,7 @@ def list_users(engine: Engine) -> list[UserInfo]:
             disabled=row["disabled"],
             created_at=row["created_at"],
             region=row["region"],
+            has_password=row["password_hash"] is not None,
         )
         for row in rows
     ]

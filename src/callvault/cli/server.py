@@ -51,6 +51,7 @@ Every setting is an environment variable (flags above override them):
   CALLVAULT_PURGE_GRACE_SECONDS  erase this long after acceptance; cancel until then (default 0)
   CALLVAULT_RETENTION_INTERVAL_SECONDS  how often each worker sweeps for expired calls (60)
   CALLVAULT_INSTANCE_NAME        issuer (iss) of certificates of erasure (default: the host name)
+  CALLVAULT_CONSOLE_IDLE_MINUTES a console session ends after this many idle minutes (default 15)
 """
 
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
@@ -254,6 +255,20 @@ def db_upgrade(*, store: Store) -> None:
     typer.echo("database schema is up to date", err=True)
 
 
+PasswordPrompt = Annotated[
+    bool,
+    typer.Option(
+        "--password", help="Set a console password, typed twice at a prompt (never echoed)."
+    ),
+]
+PasswordStdin = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin", help="Read the console password from standard input (one line)."
+    ),
+]
+
+
 @users_app.command("create")
 @server_command
 def users_create(
@@ -270,16 +285,20 @@ def users_create(
     region: Annotated[
         str | None, typer.Option(help="Region of its national phone numbers, e.g. MX.")
     ] = None,
+    password: PasswordPrompt = False,
+    password_stdin: PasswordStdin = False,
     *,
     store: Store,
 ) -> None:
-    """Create an API user; its client_secret is printed once and stored only as a hash."""
+    """Create an API user; its client_secret is printed once and stored only as a hash.
+    With --password or --password-stdin a person can also log in to the console (/console/)."""
     from callvault.auth.users import create_user
     from callvault.errors import CallvaultError
 
+    secret = _read_password(password, password_stdin)
     runtime = store.open()
     try:
-        creds = create_user(runtime.engine, name, permission, region)
+        creds = create_user(runtime.engine, name, permission, region, password=secret)
     except (ValueError, CallvaultError) as exc:
         fail(str(exc), code=2 if isinstance(exc, ValueError) else 1)
     finally:
@@ -290,6 +309,52 @@ def users_create(
         typer.echo(f"client_id:     {creds.client_id}")
         typer.echo(f"client_secret: {creds.client_secret}")
         typer.echo("The secret is shown only this once; store it safely.", err=True)
+
+
+def _read_password(prompt: bool, stdin: bool) -> str | None:
+    """The console password asked for (None: none), checked against the password rules."""
+    import sys
+
+    from callvault.auth.passwords import check_password_rules
+
+    if prompt and stdin:
+        fail("give --password or --password-stdin, not both", code=2)
+    if not (prompt or stdin):
+        return None
+    if stdin:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    else:
+        secret = typer.prompt("Console password", hide_input=True, confirmation_prompt=True)
+    try:
+        return check_password_rules(secret)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+
+
+@users_app.command("set-password")
+@server_command
+def users_set_password(
+    name: Annotated[str, typer.Argument(help="The API user a person logs in to the console as.")],
+    password: PasswordPrompt = False,
+    password_stdin: PasswordStdin = False,
+    *,
+    store: Store,
+) -> None:
+    """Set (or change) an API user's console password; its open console sessions end.
+    Without an option the password is prompted for, twice."""
+    from callvault.auth.passwords import set_password
+    from callvault.errors import CallvaultError
+
+    secret = _read_password(password or not password_stdin, password_stdin)
+    assert secret is not None
+    runtime = store.open()
+    try:
+        set_password(runtime.engine, name, secret)
+    except CallvaultError as exc:
+        fail(exc.detail)
+    finally:
+        runtime.close()
+    typer.echo(f"console password of {name} set", err=True)
 
 
 @users_app.command("list")
@@ -315,6 +380,7 @@ def users_list(
             "disabled": u.disabled,
             "created_at": u.created_at.isoformat(),
             "region": u.region,
+            "console": u.has_password,
         }
         for u in users
     ]

@@ -430,6 +430,58 @@ class PurgeService:
             )
         return self.request(request_id)
 
+    def list_requests(
+        self, state: str | None = None, kind: str | None = None, page: int = 1, per_page: int = 50
+    ) -> list[dict[str, Any]]:
+        """Requests that erase (previews left out), newest first; ``state``/``kind`` filter."""
+        if state is not None and state not in purges.REQUEST_STATES:
+            raise BadInput(f"state must be one of {', '.join(purges.REQUEST_STATES)}")
+        if kind is not None and kind not in purges.REQUEST_KINDS:
+            raise BadInput(f"kind must be one of {', '.join(purges.REQUEST_KINDS)}")
+        if not 1 <= page <= 100_000:
+            raise BadInput("page must be a whole number from 1 to 100000")
+        rows = purges.list_requests(
+            self.runtime.engine, state, kind, per_page, (page - 1) * per_page
+        )
+        return [
+            {
+                "requestId": r.request_id,
+                "createdAt": _iso(r.created_at),
+                "kind": r.kind,
+                "requestedBy": r.requested_by,
+                "state": r.state,
+                "completedAt": _iso(r.completed_at),
+                "items": r.n_items,
+            }
+            for r in rows
+        ]
+
+    def describe(self, items: Sequence[PurgeItem]) -> list[dict[str, Any]]:
+        """What a preview shows of each matched call beside its item: start time, direction,
+        duration (columns kept in clear; nothing personal)."""
+        ids = [i.call_id for i in items if i.call_id is not None]
+        found = purges.call_summaries(self.runtime.engine, ids)
+        described = []
+        for item in items:
+            row = found.get(item.call_id) if item.call_id is not None else None
+            described.append(
+                {
+                    "callId": item.call_id,
+                    "sessionId": item.session_id,
+                    "status": item.status,
+                    "errorMsg": item.error_msg,
+                    "holdIds": list(item.hold_ids),
+                    "startTime": _iso(row.start_time) if row is not None else None,
+                    "direction": row.direction if row is not None else None,
+                    "durationSec": (
+                        round(row.duration_sec)
+                        if row is not None and row.duration_sec is not None
+                        else None
+                    ),
+                }
+            )
+        return described
+
     def request(self, request_id: str) -> dict[str, Any]:
         if not is_clean(request_id) or len(request_id) > 64:
             raise NotFound("no purge request with that requestId")

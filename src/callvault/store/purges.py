@@ -592,3 +592,49 @@ def queue_stats(engine: Engine) -> QueueStats:
     oldest = [r[2] for r in rows if r[0] != "failed" and r[2] is not None]
     age = (utcnow() - min(oldest)).total_seconds() if oldest else 0.0
     return QueueStats(depth=depth, failed=failed, oldest_age_seconds=max(age, 0.0))
+
+
+REQUEST_STATES = ("Purging", "Held", "Complete", "Failed", "Cancelled")
+REQUEST_KINDS = ("calls", "sessions", "customer", "retention")
+
+
+def list_requests(
+    engine: Engine, state: str | None, kind: str | None, limit: int, offset: int
+) -> list[Any]:
+    """Purge requests that erase (whatIf previews left out), newest first, with item counts."""
+    counts = (
+        select(purge_items.c.request_id, func.count().label("n_items"))
+        .group_by(purge_items.c.request_id)
+        .subquery()
+    )
+    query = (
+        select(
+            purge_requests.c.request_id,
+            purge_requests.c.created_at,
+            purge_requests.c.kind,
+            purge_requests.c.requested_by,
+            purge_requests.c.state,
+            purge_requests.c.completed_at,
+            func.coalesce(counts.c.n_items, 0).label("n_items"),
+        )
+        .outerjoin(counts, counts.c.request_id == purge_requests.c.request_id)
+        .where(purge_requests.c.what_if.is_(False))
+    )
+    if state is not None:
+        query = query.where(purge_requests.c.state == state)
+    if kind is not None:
+        query = query.where(purge_requests.c.kind == kind)
+    query = query.order_by(purge_requests.c.created_at.desc(), purge_requests.c.request_id.desc())
+    with engine.connect() as conn:
+        return list(conn.execute(query.limit(limit).offset(offset)).all())
+
+
+def call_summaries(engine: Engine, call_ids: Sequence[str]) -> dict[str, Any]:
+    """Start time, direction and duration (columns in clear, nothing personal) of live calls."""
+    if not call_ids:
+        return {}
+    query = select(
+        calls.c.call_id, calls.c.start_time, calls.c.direction, calls.c.duration_sec
+    ).where(calls.c.call_id.in_(set(call_ids)))
+    with engine.connect() as conn:
+        return {row.call_id: row for row in conn.execute(query)}

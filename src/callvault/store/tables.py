@@ -50,6 +50,21 @@ api_users = Table(
     # ISO 3166 region its captures and customer purges read national numbers in (NULL: the
     # instance's default region).
     Column("region", String(2), nullable=True),
+    # The console's login (contract §17): an Argon2id PHC string, NULL for a machine-only user,
+    # who cannot log in to the console at all.
+    Column("password_hash", String(200), nullable=True),
+)
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    # SHA-256 of the session ID the cookie carries: a copy of the database opens no session.
+    Column("id_hash", LargeBinary(32), primary_key=True),
+    Column("user_id", Integer, ForeignKey("api_users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    # Idle timeout (CALLVAULT_CONSOLE_IDLE_MINUTES) counts from here.
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Index(None, "user_id"),
 )
 
 access_tokens = Table(

@@ -1,0 +1,100 @@
+"""Console passwords (contract §17): Argon2id, verified in constant time per attempt.
+
+A person is an API user with a password. The password is stored only as an Argon2id PHC string
+(``argon2-cffi``'s defaults: Argon2id, 64 MiB, 3 passes, 4 lanes: a stolen database makes each
+guess expensive, unlike the machine secrets, whose 256 random bits need no slow hash). A user
+without a password cannot log in; an unknown name is verified against a dummy hash so that the
+two failures take the same time and cannot be told apart.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import Engine, delete, select, update
+
+from callvault.auth.permissions import parse_permissions
+from callvault.auth.tokens import Principal
+from callvault.errors import NotFound
+from callvault.store.engine import write_transaction
+from callvault.store.tables import api_users, console_sessions
+from callvault.text import is_clean
+
+MIN_LENGTH, MAX_LENGTH = 12, 1024
+
+_hasher = PasswordHasher()
+_dummy_lock = threading.Lock()
+_dummy: list[str] = []
+
+
+class InvalidLogin(Exception):
+    """Unknown name, wrong password, no password or disabled user (deliberately not told apart)."""
+
+
+def check_password_rules(password: str) -> str:
+    """The password, or ValueError saying what a good one looks like."""
+    if len(password) < MIN_LENGTH:
+        raise ValueError(f"a console password needs at least {MIN_LENGTH} characters")
+    if len(password) > MAX_LENGTH:
+        raise ValueError(f"a console password has at most {MAX_LENGTH} characters")
+    if not is_clean(password):
+        raise ValueError("a console password must not contain NUL or lone surrogates")
+    return password
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(check_password_rules(password))
+
+
+def _dummy_hash() -> str:
+    with _dummy_lock:
+        if not _dummy:
+            _dummy.append(_hasher.hash("callvault-no-such-user-password"))
+        return _dummy[0]
+
+
+def set_password(engine: Engine, name: str, password: str) -> None:
+    """Give an API user a (new) console password; its open console sessions end."""
+    digest = hash_password(password)
+    with write_transaction(engine) as conn:
+        user_id = conn.execute(select(api_users.c.id).where(api_users.c.name == name)).scalar()
+        if user_id is None:
+            raise NotFound(f"no API user named {name!r}; `callvault users list` shows them")
+        conn.execute(
+            update(api_users).where(api_users.c.id == user_id).values(password_hash=digest)
+        )
+        conn.execute(delete(console_sessions).where(console_sessions.c.user_id == user_id))
+
+
+def verify_login(engine: Engine, name: str, password: str) -> Principal:
+    """The user whose name and password these are, else InvalidLogin (never saying which part
+    was wrong)."""
+    row = None
+    if 0 < len(name) <= 200 and is_clean(name) and len(password) <= MAX_LENGTH:
+        with engine.connect() as conn:
+            row = conn.execute(
+                select(
+                    api_users.c.id,
+                    api_users.c.name,
+                    api_users.c.permissions,
+                    api_users.c.disabled,
+                    api_users.c.region,
+                    api_users.c.password_hash,
+                ).where(api_users.c.name == name)
+            ).first()
+    stored = row.password_hash if row is not None and row.password_hash else None
+    ok: bool
+    try:
+        ok = _hasher.verify(stored or _dummy_hash(), password if is_clean(password) else "")
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    if row is None or stored is None or not ok or row.disabled:
+        raise InvalidLogin
+    return Principal(
+        user_id=row.id,
+        name=row.name,
+        permissions=parse_permissions(row.permissions.split(",")),
+        region=row.region,
+    )

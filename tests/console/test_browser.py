@@ -1,0 +1,408 @@
+"""The console in a real browser: Debian's chromium, headless, driven by Selenium through
+/usr/bin/chromedriver (``scripts/ensure-chromium.sh`` installs both where missing).
+
+One server and one browser for the module, a handful of flows: login, customer lookup and purge
+to ``Purged`` with live progress, the certificate download, a hold placed and released, a
+CSRF-less post refused, a user without ``purge`` not seeing the purge action, the audit trail
+verified. Each page is saved as a screenshot under ``build/console-screenshots/`` (1280×800 and a
+phone's width). Every URL the server saw and every log line of the process are checked for the
+phone number, and the browser's console for any Content-Security-Policy violation.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from callvault.api.app import create_app
+from callvault.auth.users import create_user
+from callvault.client import verify_certificate
+from callvault.purge.worker import PurgeWorker, WorkerOptions
+from callvault.runtime import Runtime
+from callvault.settings import Settings
+from console_helpers import PASSWORD
+from helpers import LiveServer, call_info, post_call, serve_in_thread
+
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import (  # noqa: E402
+    StaleElementReferenceException,
+    TimeoutException,
+    WebDriverException,
+)
+from selenium.webdriver.chrome.options import Options  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "build" / "console-screenshots"
+PHONE = "(512) 555-0186"
+HOLD_PHONE = "+1 512 555 0142"
+WAIT = 30  # seconds a page may take on a loaded 2-core machine (a deadline, not a measure)
+
+
+@dataclass
+class Seen:
+    """What the server was asked (method, path and query, as an access log writes them) and
+    every log record the process emitted while the module ran."""
+
+    urls: list[str] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+
+
+class _Recorder(logging.Handler):
+    def __init__(self, seen: Seen) -> None:
+        super().__init__(logging.DEBUG)
+        self.seen = seen
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # The test's own tools (Selenium telling chromedriver what to type) are not the server.
+        if not record.name.startswith(("selenium", "urllib3")):
+            self.seen.logs.append(f"{record.name}: {self.format(record)}")
+
+
+@pytest.fixture(scope="module")
+def seen() -> Seen:
+    return Seen()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, seen: Seen) -> Iterator[LiveServer]:
+    # The worker runs only when a test says so, so a request page is seen while Purging.
+    settings = Settings(data_dir=tmp_path_factory.mktemp("console") / "data", run_worker=False)
+    runtime = Runtime.open(settings)
+    app = create_app(settings, runtime)
+
+    async def recording(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            query = scope.get("query_string", b"").decode("latin-1")
+            seen.urls.append(f"{scope['method']} {scope['path']}?{query}")
+        await app(scope, receive, send)
+
+    recorder = _Recorder(seen)
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(recorder)
+    root.setLevel(logging.DEBUG)
+    server, thread, port = serve_in_thread(recording, settings)
+    try:
+        yield LiveServer(
+            url=f"http://127.0.0.1:{port}", runtime=runtime, port=port, app_state=app.state
+        )
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+        root.removeHandler(recorder)
+        root.setLevel(old_level)
+        runtime.close()
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def browser(downloads: Path) -> Iterator[WebDriver]:
+    if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
+        pytest.fail("chromium and chromedriver are missing: run scripts/ensure-chromium.sh")
+    # Explicit paths, and Selenium Manager told to stay offline: nothing is ever downloaded.
+    os.environ["SE_OFFLINE"] = "true"
+    options = Options()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,800",
+        "--no-first-run",
+        "--disable-extensions",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ):
+        options.add_argument(argument)
+    options.add_experimental_option(
+        "prefs",
+        {
+            "download.default_directory": str(downloads),
+            "download.prompt_for_download": False,
+            "safebrowsing.enabled": False,
+        },
+    )
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def fresh(browser: WebDriver, site: LiveServer) -> WebDriver:
+    """The browser, signed out, at 1280×800."""
+    browser.get(site.url + "/console/login")
+    browser.delete_all_cookies()
+    browser.set_window_size(1280, 800)
+    return browser
+
+
+def shot(driver: WebDriver, name: str, phone_too: bool = True) -> None:
+    driver.save_screenshot(str(SHOTS / f"{name}.png"))
+    if phone_too:
+        driver.set_window_size(390, 844)
+        driver.save_screenshot(str(SHOTS / f"{name}-phone.png"))
+        # A phone's width must not need sideways scrolling of the page (tables scroll inside).
+        width = driver.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 390 + 1, f"{name} is {width}px wide at a phone's width"
+        driver.set_window_size(1280, 800)
+
+
+def csp_violations(driver: WebDriver) -> list[str]:
+    return [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if "Content Security Policy" in entry["message"] or "Refused to" in entry["message"]
+    ]
+
+
+def person(site: LiveServer, name: str, *permissions: str) -> str:
+    create_user(site.runtime.engine, name, list(permissions), password=PASSWORD)
+    return name
+
+
+def log_in(driver: WebDriver, site: LiveServer, name: str, password: str = PASSWORD) -> None:
+    driver.get(site.url + "/console/login")
+    driver.find_element(By.ID, "username").send_keys(name)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    # Until the answer is in: the next page, or the login page again with its alert.
+    WebDriverWait(driver, WAIT, poll_frequency=0.1).until(
+        lambda d: (
+            not d.current_url.endswith("/console/login") or d.find_elements(By.ID, "login-error")
+        )
+    )
+
+
+def wait_for(driver: WebDriver, css: str, text: str | None = None) -> Any:
+    def ready(d: WebDriver) -> Any:
+        found = d.find_elements(By.CSS_SELECTOR, css)
+        if found and (text is None or text in found[0].text):
+            return found[0]
+        return False
+
+    try:
+        # A page being replaced detaches what was found: look again.
+        waiting = WebDriverWait(
+            driver,
+            WAIT,
+            poll_frequency=0.1,
+            ignored_exceptions=(StaleElementReferenceException, WebDriverException),
+        )
+        return waiting.until(ready)
+    except TimeoutException:
+        raise AssertionError(
+            f"{css!r} with {text!r} did not appear on {driver.current_url}"
+        ) from None
+
+
+def capture(site: LiveServer, sessions: list[str], phone: str) -> list[str]:
+    ids = []
+    with site.client(site.token("capture")) as client:
+        for sid in sessions:
+            info = call_info(sid, contacts=[{"type": "Customer", "phoneNumber": phone}])
+            answer = post_call(client, info)
+            assert answer.status_code == 200, answer.text
+            ids.append(answer.json()["callId"])
+    return ids
+
+
+def test_login_refuses_a_wrong_password_then_lets_the_person_in(fresh, site):
+    name = person(site, "officer-login", "purge", "hold", "audit")
+    fresh.get(site.url + "/console/requests")  # not signed in: sent to the login page
+    assert fresh.current_url == site.url + "/console/login"
+    shot(fresh, "login")
+    log_in(fresh, site, name, "not the password at all")
+    alert = wait_for(fresh, "#login-error")
+    assert "wrong" in alert.text
+    assert name not in alert.text
+    fresh.find_element(By.ID, "password").send_keys(PASSWORD + Keys.ENTER)  # the keyboard
+    wait_for(fresh, "h1", "Customer lookup")
+    cookie = fresh.get_cookie("callvault_session")
+    assert cookie is not None
+    assert cookie["httpOnly"] is True
+    assert cookie["sameSite"] == "Strict"
+    assert fresh.execute_script("return document.cookie") == ""  # HttpOnly: no script reads it
+    # The keyboard reaches the lookup field (visible focus is in the style sheet).
+    active = fresh.switch_to.active_element
+    assert active.get_attribute("id") == "phone"
+    active.send_keys(Keys.TAB)  # to the button, whose keyboard focus is plain to see
+    focused = fresh.switch_to.active_element
+    assert focused.tag_name == "button"
+    assert focused.value_of_css_property("outline-style") == "solid"
+    assert focused.value_of_css_property("outline-width") == "3px"
+    shot(fresh, "lookup")
+    fresh.find_element(By.CSS_SELECTOR, ".signout button").click()
+    wait_for(fresh, "h1", "Log in")
+    fresh.get(site.url + "/console/lookup")
+    assert fresh.current_url == site.url + "/console/login"
+    assert csp_violations(fresh) == []
+
+
+def test_lookup_preview_and_purge_to_purged_with_live_progress_and_certificate(
+    fresh, site, downloads
+):
+    ids = capture(site, ["browser-purge-1", "browser-purge-2"], PHONE)
+    log_in(fresh, site, person(site, "officer-purge", "purge", "audit"))
+    wait_for(fresh, "h1", "Customer lookup")
+    fresh.find_element(By.ID, "phone").send_keys(PHONE)
+    fresh.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
+    wait_for(fresh, "#erasable", "2")
+    assert fresh.current_url == site.url + "/console/lookup"  # the preview is the POST's answer
+    rows = fresh.find_elements(By.CSS_SELECTOR, "#calls tbody tr")
+    assert len(rows) == 2
+    assert "Inbound" in rows[0].text
+    assert "Would be erased" in rows[0].text
+    shot(fresh, "preview")
+    # A wrong count purges nothing.
+    fresh.find_element(By.ID, "typed").send_keys("3")
+    fresh.find_element(By.CSS_SELECTOR, "#purge-form button").click()
+    wait_for(fresh, "#purge-error", "type the number of calls")
+    fresh.find_element(By.ID, "typed").send_keys("2")
+    fresh.find_element(By.CSS_SELECTOR, "#purge-form button").click()
+    state = wait_for(fresh, "#state", "Purging")
+    assert "/console/requests/" in fresh.current_url
+    assert fresh.find_elements(By.ID, "certificate") == []  # none while Purging
+    shot(fresh, "request-purging", phone_too=False)
+    page_marker = fresh.execute_script("return window.performance.timeOrigin")
+    # The worker erases now; the page, not reloaded, follows by itself (htmx polling).
+    assert PurgeWorker(site.runtime, WorkerOptions()).drain() == 2
+    state = wait_for(fresh, "#state", "Complete")
+    assert fresh.execute_script("return window.performance.timeOrigin") == page_marker
+    statuses = [e.text for e in fresh.find_elements(By.CSS_SELECTOR, "#items .badge")]
+    assert statuses == ["Purged", "Purged"]
+    assert state.text == "Complete"
+    shot(fresh, "request-purged")
+    with site.client(site.token("capture")) as api:
+        for call_id in ids:
+            gone = api.get(f"/callCapture/v1/status/browser-purge-{ids.index(call_id) + 1}")
+            assert gone.json()["status"] == "NotFound"
+    # The certificate of erasure, downloaded as a file, verifies against the instance's keys.
+    fresh.find_element(By.ID, "certificate").click()
+    request_id = fresh.current_url.rsplit("/", 1)[1]
+    target = downloads / f"erasure-{request_id}.jws"
+    deadline = time.monotonic() + WAIT
+    while not target.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert target.exists(), sorted(p.name for p in downloads.iterdir())
+    jwks = httpx.get(site.url + "/.well-known/jwks.json").json()
+    claims = verify_certificate(target.read_text(), jwks)
+    assert claims["requestId"] == request_id
+    assert sorted(i["callId"] for i in claims["items"]) == sorted(ids)
+    assert {i["status"] for i in claims["items"]} == {"Purged"}
+    fresh.get(site.url + "/console/requests?kind=customer")
+    wait_for(fresh, "#requests", request_id)
+    shot(fresh, "requests")
+    assert csp_violations(fresh) == []
+
+
+def test_a_hold_placed_and_released(fresh, site):
+    capture(site, ["browser-hold-1"], HOLD_PHONE)
+    log_in(fresh, site, person(site, "counsel", "hold", "purge", "audit"))
+    wait_for(fresh, "h1")
+    fresh.get(site.url + "/console/holds")
+    fresh.find_element(By.ID, "matter").send_keys("Doe v. Example Corp")
+    fresh.find_element(By.ID, "reason").send_keys("litigation hold from counsel")
+    fresh.find_element(By.ID, "phoneNumbers").send_keys(HOLD_PHONE)
+    fresh.find_element(By.CSS_SELECTOR, "#place-hold button").click()
+    wait_for(fresh, "#hold-state", "Active")
+    assert fresh.find_element(By.ID, "covered").text == "1"
+    hold_id = fresh.current_url.rsplit("/", 1)[1]
+    shot(fresh, "hold")
+    # The held call shows as kept in a preview.
+    fresh.get(site.url + "/console/lookup")
+    fresh.find_element(By.ID, "phone").send_keys(HOLD_PHONE)
+    fresh.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
+    wait_for(fresh, "#calls", "Held")
+    assert hold_id in fresh.find_element(By.ID, "calls").text
+    assert fresh.find_elements(By.ID, "purge-form") == []  # nothing to erase
+    fresh.get(site.url + f"/console/holds/{hold_id}")
+    fresh.find_element(By.ID, "release-reason").send_keys("matter settled")
+    fresh.find_element(By.CSS_SELECTOR, "#release-hold button").click()
+    wait_for(fresh, "#hold-state", "Released")
+    assert fresh.find_elements(By.ID, "release-hold") == []
+    fresh.get(site.url + "/console/holds?state=all")
+    wait_for(fresh, "#holds", hold_id)
+    shot(fresh, "holds")
+    assert csp_violations(fresh) == []
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused(fresh, site):
+    capture(site, ["browser-csrf-1"], "(512) 555-0191")
+    log_in(fresh, site, person(site, "officer-csrf", "purge", "audit"))
+    wait_for(fresh, "h1", "Customer lookup")
+    fresh.find_element(By.ID, "phone").send_keys("(512) 555-0191")
+    fresh.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
+    wait_for(fresh, "#erasable", "1")
+    fresh.execute_script("document.querySelector('#purge-form input[name=csrf]').remove()")
+    fresh.find_element(By.ID, "typed").send_keys("1")
+    fresh.find_element(By.CSS_SELECTOR, "#purge-form button").click()
+    detail = wait_for(fresh, "#error-detail", "security token")
+    assert "reload" in detail.text
+    shot(fresh, "csrf-refused", phone_too=False)
+    with site.client(site.token("capture")) as api:
+        kept = api.get("/callCapture/v1/status/browser-csrf-1").json()
+    assert kept["status"] == "Complete"
+
+
+def test_a_user_without_purge_sees_no_purge_action(fresh, site):
+    log_in(fresh, site, person(site, "analyst", "audit"))
+    wait_for(fresh, "h1", "Purge requests")
+    nav = fresh.find_element(By.CSS_SELECTOR, ".top nav").text
+    assert "Customer lookup" not in nav
+    assert "Audit trail" in nav
+    assert fresh.find_elements(By.CSS_SELECTOR, "a[href='/console/lookup']") == []
+    fresh.get(site.url + "/console/lookup")
+    wait_for(fresh, "#error-detail", "purge")
+    fresh.get(site.url + "/console/audit")
+    wait_for(fresh, "#events")
+    shot(fresh, "audit")
+    fresh.find_element(By.ID, "verify").click()
+    verdict = wait_for(fresh, "#verdict", "intact")
+    assert "events verified" in verdict.text
+    shot(fresh, "audit-verified", phone_too=False)
+    assert csp_violations(fresh) == []
+
+
+def test_no_phone_number_in_any_url_or_log_line(site, seen):
+    """Runs last in this module: everything above is in ``seen``."""
+    assert seen.urls, "the recorder saw no request"
+    assert any("/console/purge" in u for u in seen.urls)
+    for phone in (PHONE, HOLD_PHONE, "(512) 555-0191"):
+        digits = re.sub(r"\D", "", phone)[-10:]
+        for url in seen.urls:
+            assert digits not in re.sub(r"\D", "", url), url
+        for line in seen.logs:
+            assert phone not in line, line
+            assert digits not in re.sub(r"\D", "", line), line
+    shots = sorted(p.name for p in SHOTS.glob("*.png"))
+    assert {"login.png", "preview.png", "request-purged.png", "holds.png", "audit.png"} <= set(
+        shots
+    )
