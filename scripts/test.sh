@@ -10,4 +10,8 @@ scripts/ensure-chromium.sh
 .venv/bin/ruff format --check src tests bench
 .venv/bin/ruff check src tests bench
 .venv/bin/mypy
-.venv/bin/python -m pytest "$@"
+# Two pytest workers (pytest-xdist), a test file each at a time: most tests wait on sockets, fsync
+# and child processes, so two keep a 2-core machine busy (1580 tests: 884 s alone, 561 s in two).
+# Each worker starts its own PostgreSQL cluster and SeaweedFS server. CALLVAULT_TEST_WORKERS=0
+# runs everything in one process.
+.venv/bin/python -m pytest -n "${CALLVAULT_TEST_WORKERS:-2}" --dist loadfile "$@"
