@@ -4,9 +4,10 @@
 One server and one browser for the module, a handful of flows: login, customer lookup and purge
 to ``Purged`` with live progress, the certificate download, a hold placed and released, a
 CSRF-less post refused, a user without ``purge`` not seeing the purge action, the audit trail
-verified. Each page is saved as a screenshot under ``build/console-screenshots/`` (1280×800 and a
-phone's width). Every URL the server saw and every log line of the process are checked for the
-phone number, and the browser's console for any Content-Security-Policy violation.
+verified, a retention policy previewed, saved and forecast. Each page is saved as a screenshot
+under ``build/console-screenshots/`` (1280×800 and a phone's width). Every URL the server saw
+and every log line of the process are checked for the phone number, and the browser's console
+for any Content-Security-Policy violation.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,8 +172,19 @@ def shot(driver: WebDriver, name: str, phone_too: bool = True) -> None:
         driver.save_screenshot(str(SHOTS / f"{name}-phone.png"))
         # A phone's width must not need sideways scrolling of the page (tables scroll inside).
         width = driver.execute_script("return document.documentElement.scrollWidth")
-        assert width <= 390 + 1, f"{name} is {width}px wide at a phone's width"
+        assert width <= 390 + 1, f"{name} is {width}px wide at a phone's width: {wider(driver)}"
         driver.set_window_size(1280, 800)
+
+
+def wider(driver: WebDriver, limit: int = 391) -> list[str]:
+    """The elements that reach past ``limit`` pixels: what makes a page scroll sideways."""
+    found: list[str] = driver.execute_script(
+        "return Array.from(document.querySelectorAll('body *'))"
+        ".filter(e => e.getBoundingClientRect().right > arguments[0])"
+        ".map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : ''))",
+        limit,
+    )
+    return found
 
 
 def csp_violations(driver: WebDriver) -> list[str]:
@@ -391,6 +403,42 @@ def test_a_user_without_purge_sees_no_purge_action(fresh, site):
     assert csp_violations(fresh) == []
 
 
+def test_a_retention_policy_previewed_saved_and_forecast(fresh, site):
+    with site.client(site.token("capture")) as client:
+        for n, days_ago in enumerate((400, 380, 20)):
+            start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - days_ago * 86400))
+            # Outbound, as no other call of this module's store is: the policy takes these alone.
+            info = call_info(
+                f"browser-retention-{n}", startTime=start, endTime=None, direction="Outbound"
+            )
+            assert post_call(client, info).status_code == 200
+    log_in(fresh, site, person(site, "records-manager", "retention"))
+    wait_for(fresh, "h1", "Retention")  # the first page this user may see
+    fresh.find_element(By.ID, "name").send_keys("calls-1y")
+    fresh.find_element(By.ID, "maxAgeDays").send_keys("365")
+    Select(fresh.find_element(By.ID, "direction")).select_by_visible_text("Outbound")
+    fresh.find_element(By.CSS_SELECTOR, "#set-policy button").click()
+    assert wait_for(fresh, "#expired-now").text == "2"
+    shot(fresh, "retention-preview")
+    fresh.find_element(By.ID, "typed").send_keys("2")
+    fresh.find_element(By.CSS_SELECTOR, "#save-policy button").click()
+    row = wait_for(fresh, "#policy-calls-1y", "365 days")
+    assert "Outbound" in row.text
+    # The call 20 days old falls due in 345 days: the forecast over a year shows it.
+    days = fresh.find_element(By.ID, "days")
+    days.clear()
+    days.send_keys("366" + Keys.ENTER)
+    wait_for(fresh, "#forecast-summary", "1 due in the next 366 days")
+    assert fresh.find_element(By.ID, "overdue").text == "2"
+    bars = fresh.find_elements(By.CSS_SELECTOR, "#forecast-chart rect.bar")
+    assert len(bars) == 366
+    tall = [b for b in bars if b.get_attribute("data-calls") != "0"]
+    assert len(tall) == 1
+    assert float(tall[0].get_attribute("height")) > 100
+    shot(fresh, "retention")
+    assert csp_violations(fresh) == []
+
+
 def test_no_phone_number_in_any_url_or_log_line(site, seen):
     """Runs last in this module: everything above is in ``seen``."""
     assert seen.urls, "the recorder saw no request"
@@ -403,6 +451,5 @@ def test_no_phone_number_in_any_url_or_log_line(site, seen):
             assert phone not in line, line
             assert digits not in re.sub(r"\D", "", line), line
     shots = sorted(p.name for p in SHOTS.glob("*.png"))
-    assert {"login.png", "preview.png", "request-purged.png", "holds.png", "audit.png"} <= set(
-        shots
-    )
+    expected = {"login", "preview", "request-purged", "holds", "audit", "retention"}
+    assert {f"{name}.png" for name in expected} <= set(shots)

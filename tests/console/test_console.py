@@ -27,8 +27,9 @@ def capture(live, sessions, phone=PHONE) -> list[str]:
 
 
 def test_pages_carry_a_strict_policy_and_no_store(live, console_as):
-    console = console_as("purge", "hold", "audit")
-    for path in ("/console/lookup", "/console/requests", "/console/holds", "/console/audit"):
+    console = console_as("purge", "hold", "retention", "audit")
+    pages = ("/console/lookup", "/console/requests", "/console/holds", "/console/retention")
+    for path in (*pages, "/console/audit"):
         page = console.http.get(path)
         assert page.status_code == 200, path
         csp = page.headers["content-security-policy"]
@@ -275,12 +276,15 @@ NASTY = ["\x00", "\ud800", "x" * 100_000, "+1" * 300, "%00", "'; DROP TABLE call
 
 
 def test_hostile_form_values_get_a_4xx_or_a_page_never_a_500(live, console_as):
-    console = console_as("purge", "hold", "audit")
+    console = console_as("purge", "hold", "retention", "audit")
     forms = {
         "/console/lookup": ["phone"],
         "/console/purge": ["phone", "confirm", "expected", "typed"],
         "/console/holds": ["matter", "reason", "phoneNumbers", "callIds", "startedAfter"],
         "/console/holds/x/release": ["reason"],
+        "/console/retention/preview": ["name", "maxAgeDays", "direction"],
+        "/console/retention/save": ["name", "maxAgeDays", "direction", "expected", "typed"],
+        "/console/retention/x/delete": ["csrf"],
     }
     for path, names in forms.items():
         for name in names:
@@ -298,6 +302,8 @@ def test_hostile_form_values_get_a_4xx_or_a_page_never_a_500(live, console_as):
         "/console/requests/%00",
         "/console/holds/%ED%A0%80",
         "/console/requests/" + "x" * 70,
+        "/console/retention?days=%00",
+        "/console/retention?days=99999999999999999999",
     ):
         assert console.http.get(path).status_code < 500, path
     raw = console.http.post(

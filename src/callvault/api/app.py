@@ -34,6 +34,7 @@ from callvault.api.routes import (
 from callvault.auth.sessions import ConsoleSessions
 from callvault.capture.reads import CallReader
 from callvault.certificates.service import CertificateService
+from callvault.console import retention as console_retention
 from callvault.console import routes as console
 from callvault.console.web import PREFIX as CONSOLE_PREFIX
 from callvault.holds.service import HoldService
@@ -151,6 +152,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     app.include_router(console.router)  # not in the OpenAPI document: it is no API
+    app.include_router(console_retention.router)
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_json_body_bytes,

@@ -72,11 +72,12 @@ class LoginRequired(Exception):
     """No live session: a page sends the browser to the login page."""
 
 
-# (label, path, permissions any of which shows it); retention joins when that feature lands.
+# (label, path, permissions any of which shows it).
 NAVIGATION: list[tuple[str, str, tuple[Permission, ...]]] = [
     ("Customer lookup", f"{PREFIX}/lookup", (Permission.PURGE,)),
     ("Purge requests", f"{PREFIX}/requests", (Permission.PURGE, Permission.AUDIT)),
     ("Legal holds", f"{PREFIX}/holds", (Permission.HOLD, Permission.AUDIT)),
+    ("Retention", f"{PREFIX}/retention", (Permission.RETENTION, Permission.AUDIT)),
     ("Audit trail", f"{PREFIX}/audit", (Permission.AUDIT,)),
 ]
 
