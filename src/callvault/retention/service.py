@@ -9,7 +9,8 @@ start-time order (an index range, ``store/retention.py``), and hands each page o
 ``MAX_CALLS_PER_REQUEST`` calls to the one purge machinery (``PurgeService.purge_expired``): the
 calls are claimed in the very transaction that writes their request, so each page is its own
 short transaction (capture and purge intake wait for one page at most, never for a sweep), and
-two workers sweeping at once cannot queue a call twice. Legal holds are decided where every
+two workers sweeping at once cannot queue a call twice. On SQLite the sweep pauses between pages
+(``SQLITE_PAGE_PAUSE``) so a writer that waited on one gets the lock before the next. Legal holds are decided where every
 erasure decides them (``purge/governance.py``): a held call is left out, and the sweep after its
 release finds it again, still expired.
 """
@@ -22,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
+from time import sleep
 from typing import Any
 
 from sqlalchemy import Connection
@@ -32,7 +34,7 @@ from callvault.purge.governance import Governance
 from callvault.purge.service import PurgeResult, PurgeService
 from callvault.runtime import Runtime
 from callvault.store import retention as store
-from callvault.store.engine import write_transaction
+from callvault.store.engine import is_sqlite, write_transaction
 from callvault.store.purges import LiveCall
 from callvault.store.retention import DIRECTIONS, PolicyRow
 from callvault.store.types import utcnow
@@ -42,6 +44,12 @@ log = logging.getLogger(__name__)
 MAX_CALLS_PER_REQUEST = 1000
 MAX_AGE_DAYS = 36500
 MAX_FORECAST_DAYS = 366
+# A writer that finds SQLite's write lock taken sleeps in SQLite's busy handler, up to 100 ms at a
+# time, and the lock goes to whoever asks first once it is free: a sweep that began its next page
+# at once would take it again and again, and a capture waited for several pages (0.6 to 1.9 s
+# in bench/retention_sweep.py). A pause longer than that sleep lets the waiter in between pages.
+# PostgreSQL locks rows, not the database, and needs none.
+SQLITE_PAGE_PAUSE = 0.12
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -89,6 +97,7 @@ class RetentionService:
     def __init__(self, runtime: Runtime, batch: int = MAX_CALLS_PER_REQUEST) -> None:
         self.runtime = runtime
         self.batch = min(batch, MAX_CALLS_PER_REQUEST)
+        self.page_pause = SQLITE_PAGE_PAUSE if is_sqlite(runtime.engine) else 0.0
         self.trail = AuditTrail(runtime.keys.audit_chain_key)
         self.governance = Governance(runtime)
         self.purges = PurgeService(runtime)
@@ -258,3 +267,4 @@ class RetentionService:
                 yield result
             if len(page) < self.batch:
                 return
+            sleep(self.page_pause)
