@@ -10,9 +10,9 @@ start-time order (an index range, ``store/retention.py``), and hands each page o
 calls are claimed in the very transaction that writes their request, so each page is its own
 short transaction (capture and purge intake wait for one page at most, never for a sweep), and
 two workers sweeping at once cannot queue a call twice. On SQLite the sweep pauses between pages
-(``SQLITE_PAGE_PAUSE``) so a writer that waited on one gets the lock before the next. Legal holds are decided where every
-erasure decides them (``purge/governance.py``): a held call is left out, and the sweep after its
-release finds it again, still expired.
+(``SQLITE_PAGE_PAUSE``) so a writer that waited on one gets the lock before the next. Legal holds
+are decided where every erasure decides them (``purge/governance.py``): a held call is left out,
+and the sweep after its release finds it again, still expired.
 """
 
 from __future__ import annotations
