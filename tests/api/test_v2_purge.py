@@ -230,19 +230,20 @@ def test_the_quota_counts_v2_purges(live):
 
 
 @pytest.mark.parametrize("spelling", ["whatIf=yes", "whatIf=true&whatIf=false", "what_if=true"])
-def test_a_doubtful_preview_is_a_400(live, spelling):
-    call_id, _ = captured(live, "v2")
+@pytest.mark.parametrize("path", ["", "/sessions", "/customer"])
+def test_a_doubtful_preview_is_a_400(live, spelling, path):
+    call_id, session_id = captured(live, "v2")
+    body = {
+        "": {"ids": [call_id]},
+        "/sessions": {"ids": [session_id]},
+        "/customer": {"phoneNumbers": [PHONE], "emails": [EMAIL]},
+    }[path]
+    body["allowIncompleteInteraction"] = True
     with live.client(live.token("purge")) as client:
-        answer = client.post(
-            f"/interactions/v2/purge?{spelling}",
-            json={"ids": [call_id], "allowIncompleteInteraction": True},
-        )
-        body = client.post(
-            "/interactions/v2/purge",
-            json={"ids": [call_id], "allowIncompleteInteraction": True, "whatIf": True},
-        )
-    assert answer.status_code == 400
-    assert body.status_code == 400
+        answer = client.post(f"/interactions/v2/purge{path}?{spelling}", json=body)
+        in_body = client.post(f"/interactions/v2/purge{path}", json={**body, "whatIf": True})
+    assert answer.status_code == 400, answer.text
+    assert in_body.status_code == 400, in_body.text
     assert live.runtime.keystore.get(call_id) is not None
 
 

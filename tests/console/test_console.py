@@ -105,6 +105,25 @@ def test_login_failures_say_nothing_about_which_part_was_wrong(live, person):
     http.close()
 
 
+def test_repeated_login_failures_are_429_with_retry_after_even_for_the_right_password(live, person):
+    name = person("audit")
+    http = httpx.Client(base_url=live.url)
+    token = hidden(http.get("/console/login").text, "login_token")
+
+    def attempt(password: str) -> httpx.Response:
+        fields = {"login_token": token, "username": name, "password": password}
+        return http.post("/console/login", data=fields)
+
+    statuses = [attempt(f"guess {n}").status_code for n in range(12)]
+    assert statuses[0] == 401
+    assert 429 in statuses
+    refused = attempt(PASSWORD)  # the right password waits too: no guessing at full speed
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert "callvault_session" not in refused.headers.get("set-cookie", "")
+    http.close()
+
+
 def test_a_user_without_a_password_cannot_log_in(live):
     _client_id, secret = live.user("purge", name="machine-only")
     http = httpx.Client(base_url=live.url)

@@ -284,16 +284,27 @@ def test_held_calls_are_skipped_and_erased_at_the_sweep_after_release(runtime):
     assert runtime.keystore.get(held) is None
 
 
-def test_a_hold_placed_after_the_sweep_queued_a_call_saves_it(runtime):
+def test_a_hold_placed_after_the_sweep_queued_a_call_saves_it_until_released(runtime):
     (call_id,) = _calls(runtime, [40])
     service = RetentionService(runtime)
     service.put("thirty", 30, None, "officer")
     assert service.sweep().queued == 1
-    HoldService(runtime).place("M", "r", HoldScope(call_ids=[call_id]), "legal")
+    holds = HoldService(runtime)
+    hold = holds.place("M", "r", HoldScope(call_ids=[call_id]), "legal")
     PurgeWorker(runtime, WorkerOptions()).drain()
     ((request_id, _, _),) = _retention_requests(runtime)
-    assert PurgeService(runtime).request(request_id)["state"] == "Held"
+    purges = PurgeService(runtime)
+    assert purges.request(request_id)["state"] == "Held"
     assert runtime.keystore.get(call_id) is not None
+    # The retention request's erasure resumes by itself at the release, as any purge's does.
+    holds.release(hold["holdId"], "matter settled", "legal")
+    assert PurgeWorker(runtime, WorkerOptions()).drain() == 1
+    resumed = purges.request(request_id)
+    assert resumed["state"] == "Complete"
+    assert [i["status"] for i in resumed["items"]] == ["Purged"]
+    assert runtime.keystore.get(call_id) is None
+    assert "purge.resumed" in [a["action"] for a in _actions(runtime)]
+    assert service.sweep().queued == 0  # erased once, by the request that asked first
 
 
 # --------------------------------------------------------------------------- the forecast
