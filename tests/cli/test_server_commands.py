@@ -176,7 +176,9 @@ def _self_signed(tmp_path):
     return cert_file, key_file
 
 
-def test_serve_https(tmp_path):
+def test_serve_https_and_its_console_cookie_is_secure(tmp_path):
+    from console_helpers import PASSWORD, hidden
+
     cert, key = _self_signed(tmp_path)
     port = free_port()
     proc = subprocess.Popen(
@@ -195,10 +197,39 @@ def test_serve_https(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    trusted = ssl.create_default_context(cafile=str(cert))
+    data = str(tmp_path / "d")
     try:
-        wait_healthy(
-            f"https://localhost:{port}", proc, verify=ssl.create_default_context(cafile=str(cert))
+        wait_healthy(f"https://localhost:{port}", proc, verify=trusted)
+        made = subprocess.run(
+            [
+                *CLI,
+                "users",
+                "create",
+                "dana",
+                "-p",
+                "audit",
+                "--password-stdin",
+                "--data-dir",
+                data,
+            ],
+            input=PASSWORD + "\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
+        assert made.returncode == 0, made.stderr
+        with httpx.Client(base_url=f"https://localhost:{port}", verify=trusted) as http:
+            token = hidden(http.get("/console/login").text, "login_token")
+            fields = {"login_token": token, "username": "dana", "password": PASSWORD}
+            answer = http.post("/console/login", data=fields)
+        assert answer.status_code == 303
+        cookie = next(
+            c for c in answer.headers.get_list("set-cookie") if c.startswith("callvault_session=")
+        )
+        attributes = [a.strip().lower() for a in cookie.split(";")]
+        assert "secure" in attributes  # over HTTPS the session cookie never travels in clear
+        assert "httponly" in attributes
     finally:
         proc.terminate()
         proc.wait(timeout=30)
