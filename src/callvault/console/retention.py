@@ -109,10 +109,11 @@ async def retention_page(
 
 
 def _whole(value: str, what: str) -> int:
-    """A form's whole number (digits only: ``1e3``, ``30.5`` or ``-1`` are not one)."""
+    """A form's whole number (digits only: ``1e3``, ``30.5`` or ``-1`` are not one), of at most
+    nine digits, so no hostile length reaches ``int``."""
     value = value.strip()
     if not value.isascii() or not value.isdigit() or len(value) > 9:
-        raise BadInput(f"{what} must be a whole number")
+        raise BadInput(f"{what} must be a whole number of at most 9 digits")
     return int(value)
 
 
