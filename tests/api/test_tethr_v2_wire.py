@@ -261,6 +261,8 @@ def test_status_one_and_many_over_raw_socket(live):
     assert many["sessions"] == [{"status": "NotFound", "sessionId": unknown}, one]
     for item in many["sessions"]:
         assert_v2_status(item)
+    none = sdk_post(live.port, "/capture/v2/status", token, {"sessionIds": []})
+    assert assert_tethr_json(none) == {"sessions": []}
 
 
 def test_a_v1_capture_has_a_v2_status(live):
