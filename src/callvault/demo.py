@@ -71,10 +71,11 @@ class _Seeder:
             "metadata": {"queue": rng.choice(["billing", "support", "sales"]), "n": n},
         }
 
-    def _put(self, blob: tuple[str, bytes]) -> None:
+    def _put(self, blob: tuple[str, bytes]) -> str | None:
         writer = self.runtime.blobs.writer(blob[0], sync=self.durable)
         writer.write(blob[1])
         writer.commit()
+        return writer.version
 
     def batch(self, numbers: range) -> list[str]:
         """Store the calls numbered ``numbers``: blobs, then keys, then rows (as capture does)."""
@@ -117,7 +118,9 @@ class _Seeder:
             if form:  # as capture indexes it (the extension included)
                 index_rows.append({"digest": rt.keys.blind_index(form), "call_id": call_id})
         # Blob writes overlap well (object stores especially): several threads at once.
-        list(self.pool.map(self._put, blobs))
+        versions = list(self.pool.map(self._put, blobs))
+        for row, version in zip(call_rows, versions, strict=True):
+            row["blob_version"] = version
         with write_transaction(rt.keystore.engine) as conn:
             conn.execute(insert(data_keys), key_rows)
         with write_transaction(rt.engine) as conn:

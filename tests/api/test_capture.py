@@ -132,6 +132,22 @@ def test_customer_phone_is_indexed_by_blind_index_only(live, capture):
     assert [bytes(d[0]) for d in digests] == [live.runtime.keys.blind_index("+15125551234")]
 
 
+def test_the_blob_version_capture_was_given_is_kept_with_the_call(live, capture, backend):
+    with live.client(live.token("capture")) as client:
+        call_id = capture(client, call_info("version-1")).json()["callId"]
+    with live.runtime.engine.connect() as conn:
+        kept = conn.execute(select(calls.c.blob_version).where(calls.c.call_id == call_id)).one()[0]
+    if backend == "embedded":
+        assert kept is None  # a folder keeps no versions
+    else:
+        [stored] = [
+            version
+            for key, version, marker in live.runtime.blobs.iter_all_versions()
+            if key.endswith(call_id) and not marker
+        ]
+        assert kept == stored
+
+
 def test_agent_phone_is_not_indexed(live, capture):
     info = call_info(
         "idx-agent",

@@ -32,6 +32,10 @@ class FailingBlobs:
         store = self
 
         class Writer:
+            @property
+            def version(self):
+                return real.version
+
             def write(self, data):
                 if store.fail_writes:
                     raise store.error
@@ -47,10 +51,10 @@ class FailingBlobs:
 
         return Writer()
 
-    def delete_many(self, keys):
+    def delete_many(self, keys, versions=None):
         if self.fail_deletes:
             return {k: self.error for k in keys}
-        return self.inner.delete_many(keys)
+        return self.inner.delete_many(keys, versions)
 
 
 ERRORS = [

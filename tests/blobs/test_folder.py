@@ -59,3 +59,13 @@ def test_open_blob_store_by_url(tmp_path):
     assert isinstance(open_blob_store(tmp_path.as_uri()), FolderBlobStore)
     with pytest.raises(ValueError, match="unsupported"):
         open_blob_store("ftp://x/y")
+
+
+def test_a_folder_blob_has_no_version_and_ignores_given_ones(tmp_path):
+    store = FolderBlobStore(tmp_path)
+    writer = store.writer("audio/a/v")
+    writer.write(b"x")
+    writer.commit()
+    assert writer.version is None
+    assert store.delete_many(["audio/a/v"], {"audio/a/v": "whatever"}) == {"audio/a/v": 1}
+    assert list(store.iter_keys()) == []

@@ -112,3 +112,54 @@ def test_unreachable_s3_is_an_os_error(scale_out):
     with pytest.raises(OSError, match="failed reading"):
         dead.open("audio/f/x")
     assert isinstance(dead.delete_many(["audio/f/x"])["audio/f/x"], Exception)
+
+
+class _CountingClient:
+    """The real boto3 client, counting the version listings asked of it."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.listings = 0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def get_paginator(self, operation):
+        if operation == "list_object_versions":
+            self.listings += 1
+        return self.inner.get_paginator(operation)
+
+
+@pytest.mark.parametrize("size", [10, 6 << 20])  # one PutObject; a multipart upload
+def test_a_commit_names_its_version_and_deleting_by_it_lists_nothing(store, size):
+    key = f"audio/g/v{size}"
+    writer = store.writer(key)
+    writer.write(os.urandom(size))
+    writer.commit()
+    [(_, version, _)] = _versions(store, key)
+    assert writer.version == version
+    counting = _CountingClient(store.client)
+    store.client = counting
+    assert store.delete_many([key], {key: version}) == {key: 1}
+    assert counting.listings == 0
+    assert _versions(store, key) == []
+    # A retry after a crash deletes the same version again: it is gone, and that is no error.
+    assert store.delete_many([key], {key: version}) == {key: 1}
+    assert _versions(store, key) == []
+
+
+def test_keys_without_a_known_version_are_still_listed_every_version(store):
+    key, other = "audio/g/listed", "audio/g/known"
+    versions = {}
+    for k in (key, key, other):  # the first key written twice: two versions
+        writer = store.writer(k)
+        writer.write(b"x")
+        writer.commit()
+        versions[k] = writer.version
+    assert len(_versions(store, key)) == 2
+    counting = _CountingClient(store.client)
+    store.client = counting
+    result = store.delete_many([key, other], {other: versions[other]})
+    assert result == {key: 2, other: 1}
+    assert counting.listings == 1  # the unknown key's, alone
+    assert list(store.iter_all_versions()) == []

@@ -26,7 +26,7 @@ class BrokenBlobs:
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
-    def delete_many(self, keys):
+    def delete_many(self, keys, versions=None):
         return {k: PermissionError("denied") for k in keys}
 
 

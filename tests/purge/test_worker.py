@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from callvault.capture.reads import CallReader
 from callvault.demo import seed_calls
@@ -79,10 +79,10 @@ class FlakyBlobs:
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
-    def delete_many(self, keys):
+    def delete_many(self, keys, versions=None):
         if self.failing:
             return {k: PermissionError("denied") for k in keys}
-        return self.inner.delete_many(keys)
+        return self.inner.delete_many(keys, versions)
 
 
 def test_storage_failure_is_retried_until_it_succeeds(runtime):
@@ -141,9 +141,9 @@ def test_a_slow_batch_keeps_its_lease_by_heartbeat(runtime):
     PurgeService(runtime).purge_calls(ids, False, "tester")
 
     class SlowBlobs(FlakyBlobs):
-        def delete_many(self, keys):
+        def delete_many(self, keys, versions=None):
             time.sleep(1.2)  # four lease lengths: only heartbeats keep the jobs ours
-            return self.inner.delete_many(keys)
+            return self.inner.delete_many(keys, versions)
 
     runtime.blobs = SlowBlobs(runtime.blobs, failing=False)
     worker = PurgeWorker(runtime, WorkerOptions(lease_seconds=0.3))
@@ -165,3 +165,30 @@ def test_a_slow_batch_keeps_its_lease_by_heartbeat(runtime):
     erasing.join()
     assert sum(stolen) == 0
     assert not any(_exists(runtime, cid)["row"] for cid in ids)
+
+
+def test_erasure_deletes_the_version_capture_recorded_and_every_other(runtime, backend):
+    ids = seed_calls(runtime, 6, seed=41)
+    with runtime.engine.connect() as conn:
+        rows = conn.execute(
+            select(calls.c.call_id, calls.c.blob_version).where(calls.c.call_id.in_(ids))
+        ).all()
+    recorded = {call_id: version for call_id, version in rows}
+    if backend == "embedded":
+        assert set(recorded.values()) == {None}  # a folder keeps no versions
+    else:
+        stored = {
+            key.rsplit("/", 1)[1]: version
+            for key, version, marker in runtime.blobs.iter_all_versions()
+            if not marker
+        }
+        assert recorded == {i: stored[i] for i in ids}  # the ID each PutObject answered
+        with runtime.engine.begin() as conn:  # a call stored before migration 0014: no ID kept
+            conn.execute(update(calls).where(calls.c.call_id == ids[0]).values(blob_version=None))
+    PurgeService(runtime).purge_calls(ids, False, "tester")
+    assert PurgeWorker(runtime, WorkerOptions()).drain() == 6
+    for call_id in ids:
+        assert _exists(runtime, call_id) == dict.fromkeys(("row", "index", "key", "blob"), False)
+    if backend != "embedded":
+        left = [k for k, _, _ in runtime.blobs.iter_all_versions() if k.rsplit("/", 1)[1] in ids]
+        assert left == []  # no version, no delete marker

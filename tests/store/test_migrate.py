@@ -86,3 +86,15 @@ def test_0013_gives_existing_users_no_password_and_adds_console_sessions(tmp_pat
         ]
     assert "console_sessions" in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_0014_leaves_existing_calls_without_a_blob_version(tmp_path):
+    from sqlalchemy import inspect
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine, "0013")
+    assert "blob_version" not in {c["name"] for c in inspect(engine).get_columns("calls")}
+    upgrade(engine, "0014")
+    column = next(c for c in inspect(engine).get_columns("calls") if c["name"] == "blob_version")
+    assert column["nullable"] is True
+    engine.dispose()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Protocol
 
 
@@ -18,6 +18,10 @@ class BlobReader(Protocol):
 
 class BlobWriter(Protocol):
     """A blob being written. Nothing is visible under its key until ``commit`` returns."""
+
+    # After ``commit``: the backend's ID of the one version the commit made (S3 on a versioned
+    # bucket), kept beside the call so erasure deletes it without listing; None elsewhere.
+    version: str | None
 
     def write(self, data: bytes) -> None: ...
 
@@ -44,10 +48,15 @@ class BlobStore(Protocol):
         """
         ...
 
-    def delete_many(self, keys: list[str]) -> dict[str, int | Exception]:
+    def delete_many(
+        self, keys: list[str], versions: Mapping[str, str] | None = None
+    ) -> dict[str, int | Exception]:
         """Delete many blobs (every version of each); per key the count removed or the error.
 
-        One failing key must not stop the others: the caller retries only what failed.
+        ``versions`` names, for some keys, the one version their writer's commit made (a key
+        is written once): those are deleted by that ID alone, without asking the store which
+        versions exist; every other key's versions are listed first. One failing key must not
+        stop the others: the caller retries only what failed.
         """
         ...
 

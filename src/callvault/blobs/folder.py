@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
@@ -35,6 +35,7 @@ class FolderWriter:
         fd = open_private(self._tmp, os.O_WRONLY | os.O_EXCL)
         self._file: BinaryIO | None = os.fdopen(fd, "wb")  # closed in commit/abort
         self._size = 0
+        self.version: str | None = None  # a folder keeps no versions
 
     def write(self, data: bytes) -> None:
         assert self._file is not None, "writer already closed"
@@ -89,9 +90,12 @@ class FolderBlobStore:
         _fsync_dir(path.parent)
         return 1
 
-    def delete_many(self, keys: list[str]) -> dict[str, int | Exception]:
-        # Unlinks release the GIL and overlap well on one disk, so a small pool of threads
-        # erases a batch several times faster than a loop; each folder is fsynced once.
+    def delete_many(
+        self, keys: list[str], versions: Mapping[str, str] | None = None
+    ) -> dict[str, int | Exception]:
+        # A file has one version: ``versions`` changes nothing here. Unlinks release the GIL
+        # and overlap well on one disk, so a small pool of threads erases a batch several times
+        # faster than a loop; each folder is fsynced once.
         paths: dict[str, Path] = {}
         result: dict[str, int | Exception] = {}
         for key in keys:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -39,6 +39,7 @@ class S3Writer:
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
         self._size = 0
+        self.version: str | None = None
 
     def _flush_part(self) -> None:
         s3, bucket = self._store.client, self._store.bucket
@@ -69,17 +70,19 @@ class S3Writer:
     def _commit(self) -> int:
         s3, bucket = self._store.client, self._store.bucket
         if self._upload_id is None:
-            s3.put_object(Bucket=bucket, Key=self._key, Body=bytes(self._buffer))
+            answer = s3.put_object(Bucket=bucket, Key=self._key, Body=bytes(self._buffer))
         else:
             if self._buffer:
                 self._flush_part()
-            s3.complete_multipart_upload(
+            answer = s3.complete_multipart_upload(
                 Bucket=bucket,
                 Key=self._key,
                 UploadId=self._upload_id,
                 MultipartUpload={"Parts": self._parts},
             )
         self._buffer.clear()
+        # A versioned bucket names the version this commit made; an unversioned one, none.
+        self.version = answer.get("VersionId") or None
         return self._size
 
     def abort(self) -> None:
@@ -193,23 +196,35 @@ class S3BlobStore:
             raise OSError(f"blob store failed deleting {key}") from result
         return result
 
-    def delete_many(self, keys: list[str]) -> dict[str, int | Exception]:
+    def delete_many(
+        self, keys: list[str], versions: Mapping[str, str] | None = None
+    ) -> dict[str, int | Exception]:
+        known = versions or {}
         result: dict[str, int | Exception] = {}
-        versions: dict[str, list[dict[str, str]]] = {}
+        versions_of: dict[str, list[dict[str, str]]] = {}
 
         def listed(key: str) -> tuple[str, list[dict[str, str]] | Exception]:
             try:
-                return key, self._versions(self._full(key))
+                full = self._full(key)
+                if key in known:
+                    # Written once, by a commit that named its version: nothing else to find,
+                    # no listing to pay. (Deleting a version already gone succeeds: retries
+                    # are safe.)
+                    return key, [{"Key": full, "VersionId": known[key]}]
+                return key, self._versions(full)
             except (BotoCoreError, ClientError, ValueError) as exc:
                 return key, exc
 
-        for key, found in self._pool.map(listed, keys):
+        # Known versions cost nothing to find; only the others are listed (in threads).
+        found_all = [listed(k) for k in keys if k in known]
+        found_all += self._pool.map(listed, [k for k in keys if k not in known])
+        for key, found in found_all:
             if isinstance(found, Exception):
                 result[key] = found
             else:
-                versions[key] = found
-        owner = {(v["Key"], v["VersionId"]): k for k, vs in versions.items() for v in vs}
-        objects = [v for vs in versions.values() for v in vs]
+                versions_of[key] = found
+        owner = {(v["Key"], v["VersionId"]): k for k, vs in versions_of.items() for v in vs}
+        objects = [v for vs in versions_of.values() for v in vs]
         failed: dict[str, Exception] = {}
         for start in range(0, len(objects), DELETE_BATCH):
             batch = objects[start : start + DELETE_BATCH]
@@ -225,7 +240,7 @@ class S3BlobStore:
                 owning = owner.get((error["Key"], error.get("VersionId", "")))
                 if owning is not None:
                     failed[owning] = OSError(f"{error.get('Code')}: {error.get('Message')}")
-        for key, found in versions.items():
+        for key, found in versions_of.items():
             result[key] = failed.get(key, len(found))
         return result
 

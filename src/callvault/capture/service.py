@@ -137,7 +137,16 @@ class CaptureService:
             raise
         try:
             await to_thread.run_sync(
-                self._store, call_id, cipher, data_key, info, upload, encryptor, actor, region
+                self._store,
+                call_id,
+                cipher,
+                data_key,
+                info,
+                upload,
+                encryptor,
+                actor,
+                region,
+                writer.version,
             )
         except BaseException:
             await to_thread.run_sync(self._undo, call_id, blob_key)
@@ -237,6 +246,7 @@ class CaptureService:
         encryptor: AudioEncryptor,
         actor: str,
         region: str | None,
+        blob_version: str | None,
     ) -> None:
         rt = self.runtime
         region = region or rt.settings.default_region
@@ -271,6 +281,7 @@ class CaptureService:
             audio_content_type=content_type if len(content_type or "") <= 200 else None,
             audio_bytes=encryptor.plaintext_bytes,
             blob_key=blob_key_for(call_id),
+            blob_version=blob_version,
             duration_sec=None,
         )
         try:

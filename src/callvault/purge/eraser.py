@@ -93,8 +93,10 @@ class Eraser:
         self._checkpoint("keys")
 
         blob_keys = [j.blob_key for j in jobs if j.blob_key]
+        # The version each capture recorded: deleted by ID, not found by listing the key.
+        versions = {j.blob_key: j.blob_version for j in jobs if j.blob_key and j.blob_version}
         try:
-            deleted = rt.blobs.delete_many(blob_keys)
+            deleted = rt.blobs.delete_many(blob_keys, versions)
         except Exception as exc:
             deleted = {k: exc for k in blob_keys}
         removed: dict[str, int] = {}

@@ -31,6 +31,7 @@ class CallRow:
     blob_key: str
     duration_sec: float | None
     status_before_purge: str | None = None
+    blob_version: str | None = None
 
     @property
     def tethr_status(self) -> str:
@@ -56,6 +57,7 @@ class CallRow:
             blob_key=m["blob_key"],
             duration_sec=m["duration_sec"],
             status_before_purge=m.get("status_before_purge"),
+            blob_version=m.get("blob_version"),
         )
 
 
@@ -89,6 +91,7 @@ def insert_call(
         "audio_content_type": row.audio_content_type,
         "audio_bytes": row.audio_bytes,
         "blob_key": row.blob_key,
+        "blob_version": row.blob_version,
         "duration_sec": row.duration_sec,
         "captured_at": captured_at,
     }

@@ -37,6 +37,7 @@ class Job:
     session_id: str | None
     blob_key: str | None
     audio_bytes: int
+    blob_version: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Job:
@@ -48,6 +49,7 @@ class Job:
             session_id=row.session_id,
             blob_key=row.blob_key,
             audio_bytes=row.audio_bytes or 0,
+            blob_version=row.blob_version,
         )
 
 
@@ -288,6 +290,7 @@ def claim(engine: Engine, worker_id: str, limit: int, lease_seconds: float) -> l
                 calls.c.session_id,
                 calls.c.blob_key,
                 calls.c.audio_bytes,
+                calls.c.blob_version,
             )
             .select_from(purge_jobs)
             .outerjoin(calls, calls.c.call_id == purge_jobs.c.call_id)

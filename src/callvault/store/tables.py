@@ -97,6 +97,9 @@ calls = Table(
     Column("audio_content_type", String(200), nullable=True),
     Column("audio_bytes", BigInteger, nullable=False),
     Column("blob_key", String(200), nullable=False),
+    # The blob store's version ID of the audio (S3, versioned bucket; migration 0014): erasure
+    # deletes exactly it instead of listing the key's versions. NULL: list them (folder, old rows).
+    Column("blob_version", String(200), nullable=True),
     Column("duration_sec", Float, nullable=True),
     Column("captured_at", UTCDateTime, nullable=False),
     # Only calls still awaiting processing are looked up by status. A partial index keeps purge
