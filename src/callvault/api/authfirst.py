@@ -38,6 +38,12 @@ def _routed(scope: Scope) -> bool:
     return any(route.matches(scope)[0] is Match.FULL for route in scope["app"].router.routes)
 
 
+# Matching every route's pattern was a tenth of a no-op request's CPU, and the router does it
+# again; the answer depends only on the method and path, so it is remembered. Bounded, so a
+# client sending random paths costs itself a rematch rather than the server its memory.
+ROUTE_CACHE_SIZE = 4096
+
+
 class AuthenticateFirst:
     """Answers 401 to every request outside ``open_paths`` that has no valid bearer token."""
 
@@ -48,13 +54,14 @@ class AuthenticateFirst:
         self.open_paths = open_paths
         # The console (contract §17) authenticates by its session cookie, in its own routes.
         self.session_prefix = session_prefix
+        self._routed: dict[tuple[str, str], bool] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
             or scope["path"] in self.open_paths
             or self._console(scope["path"])
-            or not _routed(scope)  # 404 or 405, answered without reading the body either
+            or not self._is_routed(scope)  # 404 or 405, answered without reading the body either
         ):
             await self.app(scope, receive, send)
             return
@@ -71,6 +78,16 @@ class AuthenticateFirst:
             return
         scope.setdefault("state", {})[PRINCIPAL_KEY] = principal
         await self.app(scope, receive, send)
+
+    def _is_routed(self, scope: Scope) -> bool:
+        key = (scope["method"], scope["path"])
+        known = self._routed.get(key)
+        if known is None:
+            known = _routed(scope)
+            if len(self._routed) >= ROUTE_CACHE_SIZE:
+                self._routed.clear()
+            self._routed[key] = known
+        return known
 
     def _console(self, path: str) -> bool:
         prefix = self.session_prefix
