@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from callvault.store.engine import make_engine
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from callvault.store.engine import make_engine, write_transaction
 
 
 def test_sqlite_pragmas(tmp_path):
@@ -11,4 +17,72 @@ def test_sqlite_pragmas(tmp_path):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+def _durability(conn):
+    """What the connection would do at COMMIT: SQLite's synchronous level, PostgreSQL's
+    synchronous_commit."""
+    if conn.dialect.name == "sqlite":
+        return {1: "relaxed", 2: "durable"}[conn.exec_driver_sql("PRAGMA synchronous").scalar()]
+    value = conn.exec_driver_sql("SHOW synchronous_commit").scalar()
+    return "relaxed" if value == "off" else "durable"
+
+
+def _durable_by_default(engine):
+    # The throwaway test cluster runs with synchronous_commit=off for speed; this database is
+    # made durable again, so that what a relaxed transaction changes can be seen.
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            name = conn.exec_driver_sql("SELECT current_database()").scalar()
+            conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit TO on')
+        engine.dispose()
+
+
+@pytest.mark.both_backends
+def test_a_relaxed_transaction_skips_the_flush_and_leaves_the_next_one_durable(runtime):
+    engine = runtime.engine
+    _durable_by_default(engine)
+    with write_transaction(engine) as conn:
+        assert _durability(conn) == "durable"
+    with write_transaction(engine, durable=False) as conn:
+        assert _durability(conn) == "relaxed"
+    # The pooled connection goes back durable, whichever transaction takes it next.
+    for _ in range(3):
+        with write_transaction(engine) as conn:
+            assert _durability(conn) == "durable"
+        with engine.connect() as conn:
+            assert _durability(conn) == "durable"
+
+
+@pytest.mark.both_backends
+def test_a_failed_relaxed_transaction_leaves_the_connection_durable(runtime):
+    engine = runtime.engine
+    _durable_by_default(engine)
+    with pytest.raises(RuntimeError), write_transaction(engine, durable=False):
+        raise RuntimeError("boom")
+    with write_transaction(engine) as conn:
+        assert _durability(conn) == "durable"
+
+
+def test_a_relaxed_commit_survives_the_process_being_killed(tmp_path):
+    """Relaxed means a power failure may lose it, not a crash of the process: the WAL is
+    written before COMMIT returns, only not flushed to the disk."""
+    db = tmp_path / "x.db"
+    script = """
+import os, signal, sys
+from sqlalchemy import text
+from callvault.store.engine import make_engine, write_transaction
+engine = make_engine("sqlite:///" + sys.argv[1])
+with write_transaction(engine) as conn:
+    conn.execute(text("CREATE TABLE t (v INTEGER)"))
+with write_transaction(engine, durable=False) as conn:
+    conn.execute(text("INSERT INTO t VALUES (7)"))
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    done = subprocess.run([sys.executable, "-c", script, str(db)], timeout=60)
+    assert done.returncode == -signal.SIGKILL
+    engine = make_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT v FROM t").scalars().all() == [7]
     engine.dispose()

@@ -171,3 +171,11 @@ def test_finish_runs_once_per_batch_after_every_unit(engine):
     assert len(calls) == 1
     assert sorted(calls[0][:3]) == [0, 1, 2]
     assert calls[0][3] == 3
+
+
+def test_a_relaxed_committer_runs_its_units_without_the_flush(engine):
+    def level(conn: Connection) -> int:
+        return int(conn.exec_driver_sql("PRAGMA synchronous").scalar())
+
+    assert GroupCommitter(engine).run(level) == 2  # FULL
+    assert GroupCommitter(engine, durable=False).run(level) == 1  # NORMAL

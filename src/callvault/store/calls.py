@@ -156,8 +156,11 @@ def pending_processing(engine: Engine, limit: int = 100) -> list[str]:
 
 
 def mark_processed(engine: Engine, call_id: str, duration_sec: float | None) -> None:
-    """Concluded -> Complete; a call excluded or being purged meanwhile keeps its status."""
-    with write_transaction(engine) as conn:
+    """Concluded -> Complete; a call excluded or being purged meanwhile keeps its status.
+
+    Relaxed (no flush before it returns): lost to a power failure, the call is Concluded again
+    and the start-up backlog processes it again. It saved a capture one fsync of five."""
+    with write_transaction(engine, durable=False) as conn:
         conn.execute(
             update(calls)
             .where(calls.c.call_id == call_id, calls.c.status == "Concluded")

@@ -59,12 +59,43 @@ def make_engine(url: str) -> Engine:
 
 
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A transaction that intends to write: on SQLite it takes the write lock at BEGIN."""
+def write_transaction(engine: Engine, durable: bool = True) -> Iterator[Connection]:
+    """A transaction that intends to write: on SQLite it takes the write lock at BEGIN.
+
+    ``durable=False`` is for writes that may be lost to a power failure or an OS crash, never to
+    a crash of the process, because redoing them or doing without them is harmless (a call's
+    Concluded -> Complete, redone at start; a preview's record). Its COMMIT skips the flush to
+    disk: SQLite's ``synchronous=NORMAL`` writes the WAL without fsync, PostgreSQL's
+    ``synchronous_commit=off`` lets the WAL writer flush it within a moment. Both logs are
+    sequential, so the next durable commit flushes the relaxed ones before it too: what is lost
+    is a tail, never a relaxed write while a later durable one survives.
+    """
     with engine.connect() as conn:
-        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-        with conn.begin():
-            yield conn
+        relax_sqlite = not durable and is_sqlite(engine)
+        if relax_sqlite:
+            _sqlite_synchronous(conn, "NORMAL")
+        try:
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                if not durable and not relax_sqlite:
+                    conn.exec_driver_sql("SET LOCAL synchronous_commit TO off")
+                yield conn
+        finally:
+            if relax_sqlite:
+                try:
+                    _sqlite_synchronous(conn, "FULL")
+                except Exception:
+                    # Never back in the pool relaxed: a durable commit must stay durable.
+                    conn.invalidate()
+                    raise
+
+
+def _sqlite_synchronous(conn: Connection, level: str) -> None:
+    # On the DBAPI connection, outside any transaction: through SQLAlchemy the PRAGMA would
+    # autobegin one, and SQLite applies the level to the transactions that start after it.
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute(f"PRAGMA synchronous={level}")
 
 
 def checkpoint(engine: Engine, attempts: int = 3, pause: float = 0.05) -> bool:

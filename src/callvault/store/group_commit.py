@@ -43,8 +43,15 @@ class _UnitFailed(Exception):
 
 
 class GroupCommitter:
-    def __init__(self, engine: Engine, max_batch: int = 64, finish: Finish | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        max_batch: int = 64,
+        finish: Finish | None = None,
+        durable: bool = True,
+    ) -> None:
         self._engine = engine
+        self._durable = durable  # False: commits skip the flush (engine.write_transaction)
         self._max_batch = max_batch
         self._finish = finish
         self._queue: deque[Entry] = deque()
@@ -79,7 +86,7 @@ class GroupCommitter:
     def _commit(self, batch: list[Entry]) -> None:
         while batch:
             try:
-                with write_transaction(self._engine) as conn:
+                with write_transaction(self._engine, self._durable) as conn:
                     results = []
                     for index, (unit, _) in enumerate(batch):
                         try:
