@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import errno
+import threading
 import time
 
 import pytest
@@ -104,3 +105,101 @@ def test_erasure_waits_for_storage_and_then_completes(live, capture):
     assert doc["items"][0]["status"] == "Purged"
     live.runtime.blobs = failing.inner
     assert not any(call_id in o for o in blob_objects(live.runtime))
+
+
+def _keys(runtime) -> int:
+    from callvault.store.keystore import data_keys
+
+    with runtime.keystore.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(data_keys)).scalar_one())
+
+
+class KeystoreSpy:
+    """The real key store; ``put`` can fail, and says when it ran."""
+
+    def __init__(self, inner, fail: bool = False) -> None:
+        self.inner = inner
+        self.fail = fail
+        self.put_done = threading.Event()
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def put(self, call_id, wrapped):
+        if self.fail:
+            raise OSError(errno.EIO, "Input/output error")
+        self.inner.put(call_id, wrapped)
+        self.put_done.set()
+
+
+def test_the_key_is_stored_while_the_blob_is_flushed(live, capture):
+    """The wrapped key's commit and the blob's flush run side by side (neither needs the other;
+    the call row needs both): the blob's commit here waits for the key to be stored."""
+    keys = KeystoreSpy(live.runtime.keystore)
+    blobs = FailingBlobs(live.runtime.blobs, OSError("unused"))
+    blobs.fail_writes = False
+    real_writer = blobs.writer
+
+    def writer(key, *, sync=True):
+        inner = real_writer(key, sync=sync)
+        commit = inner.commit
+
+        def waiting_commit():
+            if not keys.put_done.wait(10):
+                raise OSError("the key was not stored while the blob was flushed")
+            return commit()
+
+        inner.commit = waiting_commit
+        return inner
+
+    blobs.writer = writer
+    live.runtime.keystore, live.runtime.blobs = keys, blobs
+    try:
+        with live.client(live.token("capture")) as client:
+            assert capture(client, call_info("side-by-side"), wav_bytes(2)).status_code == 200
+    finally:
+        live.runtime.keystore, live.runtime.blobs = keys.inner, blobs.inner
+    assert _keys(live.runtime) == 1
+
+
+def test_a_blob_that_fails_to_commit_leaves_no_key(live, capture):
+    blobs = FailingBlobs(live.runtime.blobs, OSError(errno.EIO, "Input/output error"))
+    blobs.fail_writes = False
+    real_writer = blobs.writer
+
+    def writer(key, *, sync=True):
+        inner = real_writer(key, sync=sync)
+
+        def failing_commit():
+            raise blobs.error
+
+        inner.commit = failing_commit
+        return inner
+
+    blobs.writer = writer
+    live.runtime.blobs = blobs
+    try:
+        with live.client(live.token("capture")) as client:
+            assert capture(client, call_info("no-blob"), wav_bytes(2)).status_code == 503
+    finally:
+        live.runtime.blobs = blobs.inner
+    assert _keys(live.runtime) == 0
+    with live.runtime.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(calls)).scalar_one() == 0
+    assert [o for o in blob_objects(live.runtime) if "upload:" not in o] == []
+
+
+def test_a_key_that_fails_to_store_leaves_no_blob(live, capture):
+    keys = KeystoreSpy(live.runtime.keystore, fail=True)
+    live.runtime.keystore = keys
+    try:
+        with live.client(live.token("capture")) as client:
+            answer = capture(client, call_info("no-key"), wav_bytes(2))
+            assert answer.status_code == 503
+            assert "key store" in answer.json()["detail"]
+    finally:
+        live.runtime.keystore = keys.inner
+    assert _keys(live.runtime) == 0
+    with live.runtime.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(calls)).scalar_one() == 0
+    assert [o for o in blob_objects(live.runtime) if "upload:" not in o] == []

@@ -4,9 +4,10 @@ The audio is encrypted as it streams in, one bounded buffer at a time, and writt
 only becomes visible when whole. Personal fields are sealed with the call's data key before they
 reach the database; customer phones are stored only as blind-index digests.
 
-Order of durable writes: blob, wrapped key, call row. A crash between them leaves an orphan blob
-or key with no row, never a row without its data; the orphan sweeper (``purge/sweeper.py``)
-destroys such keys and blobs once they have had no row for a grace period.
+Order of durable writes: the blob and the wrapped key (side by side), then the call row. A crash
+between them leaves an orphan blob or key with no row, never a row without its data; the orphan
+sweeper (``purge/sweeper.py``) destroys such keys and blobs once they have had no row for a grace
+period.
 """
 
 from __future__ import annotations
@@ -124,23 +125,34 @@ class CaptureService:
             writer = self.runtime.blobs.writer(blob_key)
         except OSError as exc:
             raise StorageUnavailable("the audio store cannot be written to; retry later") from exc
+        key_put: asyncio.Future[None] | None = None
         try:
             upload = await self._receive(body, boundary, writer, encryptor, parse)
             info = self._finish_info(upload)
             await to_thread.run_sync(lambda: writer.write(encryptor.finalize()))
+            # The wrapped key is committed while the blob is flushed: two fsyncs side by side
+            # rather than one after the other (each needs neither; the call row needs both).
+            key_put = asyncio.ensure_future(to_thread.run_sync(self._put_key, call_id, data_key))
             await to_thread.run_sync(writer.commit)
-        except OSError as exc:
+            await key_put
+        except BaseException as exc:
             writer.abort()
-            raise StorageUnavailable("the audio store failed while writing; retry later") from exc
-        except BaseException:
-            writer.abort()
+            if key_put is not None:
+                # Settle the key's commit (it may have succeeded) before taking it back.
+                await asyncio.wait([key_put])
+                if not key_put.cancelled():
+                    key_put.exception()  # retrieved: the error raised is the first one
+                await to_thread.run_sync(self._undo, call_id, blob_key)
+            if isinstance(exc, OSError):
+                raise StorageUnavailable(
+                    "the audio store failed while writing; retry later"
+                ) from exc
             raise
         try:
             await to_thread.run_sync(
                 self._store,
                 call_id,
                 cipher,
-                data_key,
                 info,
                 upload,
                 encryptor,
@@ -240,7 +252,6 @@ class CaptureService:
         self,
         call_id: str,
         cipher: CallCipher,
-        data_key: bytes,
         info: CaptureInfo,
         upload: _Upload,
         encryptor: AudioEncryptor,
@@ -284,14 +295,17 @@ class CaptureService:
             blob_version=blob_version,
             duration_sec=None,
         )
-        try:
-            rt.keystore.put(call_id, rt.keys.wrap(call_id, data_key))
-        except Exception as exc:
-            raise StorageUnavailable("the key store cannot be written to; retry later") from exc
         event = AuditEvent("call.captured", actor, None, call_id, info.sessionid)
         insert_call(
             rt.engine, row, utcnow(), digests, also=lambda conn: self.trail.append(conn, [event])
         )
+
+    def _put_key(self, call_id: str, data_key: bytes) -> None:
+        rt = self.runtime
+        try:
+            rt.keystore.put(call_id, rt.keys.wrap(call_id, data_key))
+        except Exception as exc:
+            raise StorageUnavailable("the key store cannot be written to; retry later") from exc
 
     def _undo(self, call_id: str, blob_key: str) -> None:
         """Best-effort removal of what a failed capture wrote; the sweeper catches the rest."""
