@@ -13,6 +13,7 @@ Each figure stands beside a floor measured in the same run on the same machine, 
 - erasure: the backlog the intake figure accepted (100,000 calls) drained by a purge worker, beside
   the bare floor (the same key, row, index and blob deletes in a plain loop).
 
+Targets are issue 18's (a ratio to the floor and an absolute figure where it names both).
 The server runs in its own process pinned to CPU 0 (`taskset`), so server figures are on one
 core; the load generator (bench/loadgen.py, raw sockets) runs on the other. The store is kept in
 ``--store`` and topped up to ``--calls`` live calls at the start of each run.
@@ -259,12 +260,20 @@ def main() -> None:
                 f"purge intake: req/s of 100 IDs ({args.connections} conns)",
                 intake.rate,
                 floor.rate,
-                ">= 1,000 req/s",
-                intake.rate >= 1000,
+                ">= 500 req/s, >= 0.5x",
+                intake.rate >= 500 and intake.rate >= 0.5 * floor.rate,
             )
         )
         rows.append(Row("  intake p50 ms", intake.pct_ms(50), floor.pct_ms(50)))
-        rows.append(Row("  intake p99 ms", intake.pct_ms(99), floor.pct_ms(99)))
+        rows.append(
+            Row(
+                "  intake p99 ms",
+                intake.pct_ms(99),
+                floor.pct_ms(99),
+                "<= 50 ms",
+                intake.pct_ms(99) <= 50,
+            )
+        )
 
         print("customer whatIf", flush=True)
         preview = post_json(
@@ -288,8 +297,8 @@ def main() -> None:
                 f"customer whatIf p50 ms ({TARGET_CALLS} of {built.calls:,} calls)",
                 whatif.pct_ms(50),
                 wf_floor.pct_ms(50),
-                "< 5 ms",
-                whatif.pct_ms(50) < 5,
+                "<= 2 ms",
+                whatif.pct_ms(50) <= 2,
             )
         )
         rows.append(Row("  customer whatIf p99 ms", whatif.pct_ms(99), wf_floor.pct_ms(99)))
@@ -313,7 +322,15 @@ def main() -> None:
         _ok(cap, "capture")
         with tempfile.TemporaryDirectory(dir=args.store) as tmp:
             disk = _disk_floor(Path(tmp) / "floor", audio, args.captures - 20)
-        rows.append(Row("capture: 256 KiB calls/s (1 conn)", cap.rate, disk, "vs disk write"))
+        rows.append(
+            Row(
+                "capture: 256 KiB calls/s (1 conn)",
+                cap.rate,
+                disk,
+                ">= 0.5x disk write",
+                cap.rate >= 0.5 * disk,
+            )
+        )
 
         print(f"{args.upload_mb} MB upload", flush=True)
         server.reset_peak()
@@ -353,8 +370,8 @@ def main() -> None:
             f"erasure calls/s ({backlog:,} backlog, {built.calls:,} store)",
             rate,
             floor_rate,
-            ">= 5,000/s",
-            rate >= 5000,
+            ">= 5,000/s, >= 0.5x",
+            rate >= 5000 and rate >= 0.5 * floor_rate,
         )
     )
     rows.append(

@@ -4,7 +4,13 @@ embedded default (SQLite + folder, one worker process) measured in the same run.
 Each configuration gets a fresh store of --calls synthetic calls and its worker processes; once
 they are running, the clock starts, every call is accepted for purge (100 IDs a request,
 in-process) and the clock stops when the queue is empty.
-Throwaway PostgreSQL and SeaweedFS servers are started on loopback (tests/servers.py).
+Throwaway PostgreSQL and SeaweedFS servers are started on loopback (tests/servers.py), with the
+test cluster's settings: PostgreSQL runs with fsync and synchronous_commit off, so its commits
+cost no flush, while the embedded store's do.
+
+Beside each rate, the CPU time each process (with its children) spent while the clock ran, as a
+share of the elapsed time (the machine has os.cpu_count() cores: 2 cores is 200%), so a reader
+sees whether the machine or the design is the bound.
 
     .venv/bin/python bench/scale_out_erase.py --calls 4000
 """
@@ -17,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,9 +37,45 @@ from callvault.store import purges  # noqa: E402
 from servers import start_postgres, start_seaweedfs  # noqa: E402
 
 STARTUP_SECONDS = 4.0
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def measure(settings: Settings, calls: int, workers: int) -> float:
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            tree.setdefault(parent, []).append(int(entry.name))
+    return tree
+
+
+def cpu_seconds(pid: int, descendants: bool = True) -> float:
+    """User + system CPU of ``pid`` (all its threads) and, unless told otherwise, of its live
+    descendants (exited ones are not counted)."""
+    tree = _children() if descendants else {}
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+        todo += tree.get(current, [])
+    return total
+
+
+@dataclass
+class Measured:
+    rate: float  # calls erased per second
+    cpu: dict[str, float]  # share of one core while the clock ran, per process (group)
+
+
+def measure(settings: Settings, calls: int, workers: int, servers: dict[str, int]) -> Measured:
     runtime = Runtime.open(settings)
     ids = seed_calls(runtime, calls, seed=1, audio_bytes=2048)
     env = {**os.environ, "CALLVAULT_DATA_DIR": str(settings.data_dir)}
@@ -50,6 +93,14 @@ def measure(settings: Settings, calls: int, workers: int) -> float:
     procs = [subprocess.Popen(args, env=env) for _ in range(workers)]
     time.sleep(STARTUP_SECONDS)  # let the workers import and start polling: not erasure time
     service = PurgeService(runtime)
+    watched = {
+        **{f"worker {n + 1}": p.pid for n, p in enumerate(procs)},
+        **servers,
+        "bench (accepts the purges)": os.getpid(),
+    }
+    # The bench process's own threads only: the workers and servers are its children.
+    alone = {os.getpid()}
+    before = {name: cpu_seconds(pid, pid not in alone) for name, pid in watched.items()}
     start = time.perf_counter()
     try:
         for first in range(0, len(ids), 100):
@@ -57,12 +108,16 @@ def measure(settings: Settings, calls: int, workers: int) -> float:
         while purges.queue_stats(runtime.engine).depth:
             time.sleep(0.01)
         elapsed = time.perf_counter() - start
+        cpu = {
+            name: (cpu_seconds(pid, pid not in alone) - before[name]) / elapsed
+            for name, pid in watched.items()
+        }
     finally:
         for proc in procs:
             proc.terminate()
             proc.wait(timeout=30)
         runtime.close()
-    return calls / elapsed
+    return Measured(calls / elapsed, cpu)
 
 
 def main() -> None:
@@ -74,7 +129,7 @@ def main() -> None:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        embedded = measure(Settings(data_dir=base / "embedded"), args.calls, 1)
+        embedded = measure(Settings(data_dir=base / "embedded"), args.calls, 1, {})
         pg = start_postgres(base / "pg")
         s3 = start_seaweedfs(base / "s3")
         try:
@@ -92,17 +147,23 @@ def main() -> None:
                     s3_endpoint_url=s3.endpoint,
                     master_key=key,
                 )
-                rates[n] = measure(settings, args.calls, n)
+                servers = {"PostgreSQL": pg.process_id, "SeaweedFS": s3.process.pid}
+                rates[n] = measure(settings, args.calls, n, servers)
         finally:
             s3.stop()
             pg.stop()
     print(
         f"{'configuration (' + str(args.calls) + ' calls)':<40}{'calls/s':>10}{'vs embedded':>13}"
     )
-    print(f"{'embedded (SQLite + folder), 1 worker':<40}{embedded:>10.0f}{1.0:>13.2f}")
-    for n, rate in rates.items():
+    print(f"{'embedded (SQLite + folder), 1 worker':<40}{embedded.rate:>10.0f}{1.0:>13.2f}")
+    for n, run in rates.items():
         label = f"PostgreSQL + S3, {n} worker process{'es' if n > 1 else ''}"
-        print(f"{label:<40}{rate:>10.0f}{rate / embedded:>13.2f}")
+        print(f"{label:<40}{run.rate:>10.0f}{run.rate / embedded.rate:>13.2f}")
+    print(f"\nCPU while the clock ran, % of one core ({os.cpu_count()} cores)")
+    for label, run in [("embedded", embedded), *((f"PG + S3, {n}", r) for n, r in rates.items())]:
+        shares = ", ".join(f"{name} {share * 100:.0f}%" for name, share in run.cpu.items())
+        total = sum(run.cpu.values()) * 100
+        print(f"  {label}: {shares}; total {total:.0f}%")
 
 
 if __name__ == "__main__":
