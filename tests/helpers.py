@@ -261,3 +261,23 @@ def start_serve(data_dir: Path, env: dict[str, str] | None = None) -> tuple[Any,
     url = f"http://127.0.0.1:{port}"
     wait_healthy(url, proc)
     return proc, url
+
+
+def commit_durability(conn: Any) -> str:
+    """What a COMMIT on ``conn`` would do now: "durable" (flushed) or "relaxed" (not flushed);
+    SQLite's synchronous level, PostgreSQL's synchronous_commit."""
+    if conn.dialect.name == "sqlite":
+        level = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+        return {1: "relaxed", 2: "durable"}[level]
+    setting = conn.exec_driver_sql("SELECT current_setting('synchronous_commit')").scalar()
+    return "relaxed" if setting == "off" else "durable"
+
+
+def durable_by_default(engine: Any) -> None:
+    """The throwaway test cluster runs with synchronous_commit=off for speed; this test's
+    database is made durable again, so that what a relaxed transaction changes can be seen."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            name = conn.exec_driver_sql("SELECT current_database()").scalar()
+            conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit TO on')
+        engine.dispose()

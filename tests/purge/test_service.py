@@ -8,15 +8,9 @@ import pytest
 from callvault.demo import seed_calls
 from callvault.purge import service as purge_service
 from callvault.purge.service import PurgeService
+from helpers import commit_durability, durable_by_default
 
 PHONE = "+15125550177"
-
-
-def _durability(conn) -> str:
-    if conn.dialect.name == "sqlite":
-        return {1: "relaxed", 2: "durable"}[conn.exec_driver_sql("PRAGMA synchronous").scalar()]
-    setting = conn.exec_driver_sql("SELECT current_setting('synchronous_commit')").scalar()
-    return "relaxed" if setting == "off" else "durable"
 
 
 @pytest.fixture
@@ -26,16 +20,11 @@ def recorded(runtime, monkeypatch):
     original = purge_service.purges.insert_request
 
     def spy(conn, request_id, kind, what_if, *args, **kwargs):
-        seen.append((what_if, _durability(conn)))
+        seen.append((what_if, commit_durability(conn)))
         return original(conn, request_id, kind, what_if, *args, **kwargs)
 
     monkeypatch.setattr(purge_service.purges, "insert_request", spy)
-    if runtime.engine.dialect.name == "postgresql":
-        # The throwaway test cluster runs relaxed everywhere; make this database durable.
-        with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            name = conn.exec_driver_sql("SELECT current_database()").scalar()
-            conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit TO on')
-        runtime.engine.dispose()
+    durable_by_default(runtime.engine)
     return seen
 
 

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from callvault.store.engine import make_engine, write_transaction
+from helpers import commit_durability, durable_by_default
 
 
 def test_sqlite_pragmas(tmp_path):
@@ -20,49 +21,30 @@ def test_sqlite_pragmas(tmp_path):
     engine.dispose()
 
 
-def _durability(conn):
-    """What the connection would do at COMMIT: SQLite's synchronous level, PostgreSQL's
-    synchronous_commit."""
-    if conn.dialect.name == "sqlite":
-        return {1: "relaxed", 2: "durable"}[conn.exec_driver_sql("PRAGMA synchronous").scalar()]
-    value = conn.exec_driver_sql("SHOW synchronous_commit").scalar()
-    return "relaxed" if value == "off" else "durable"
-
-
-def _durable_by_default(engine):
-    # The throwaway test cluster runs with synchronous_commit=off for speed; this database is
-    # made durable again, so that what a relaxed transaction changes can be seen.
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            name = conn.exec_driver_sql("SELECT current_database()").scalar()
-            conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit TO on')
-        engine.dispose()
-
-
 @pytest.mark.both_backends
 def test_a_relaxed_transaction_skips_the_flush_and_leaves_the_next_one_durable(runtime):
     engine = runtime.engine
-    _durable_by_default(engine)
+    durable_by_default(engine)
     with write_transaction(engine) as conn:
-        assert _durability(conn) == "durable"
+        assert commit_durability(conn) == "durable"
     with write_transaction(engine, durable=False) as conn:
-        assert _durability(conn) == "relaxed"
+        assert commit_durability(conn) == "relaxed"
     # The pooled connection goes back durable, whichever transaction takes it next.
     for _ in range(3):
         with write_transaction(engine) as conn:
-            assert _durability(conn) == "durable"
+            assert commit_durability(conn) == "durable"
         with engine.connect() as conn:
-            assert _durability(conn) == "durable"
+            assert commit_durability(conn) == "durable"
 
 
 @pytest.mark.both_backends
 def test_a_failed_relaxed_transaction_leaves_the_connection_durable(runtime):
     engine = runtime.engine
-    _durable_by_default(engine)
+    durable_by_default(engine)
     with pytest.raises(RuntimeError), write_transaction(engine, durable=False):
         raise RuntimeError("boom")
     with write_transaction(engine) as conn:
-        assert _durability(conn) == "durable"
+        assert commit_durability(conn) == "durable"
 
 
 def test_a_relaxed_commit_survives_the_process_being_killed(tmp_path):

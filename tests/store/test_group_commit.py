@@ -12,6 +12,7 @@ from sqlalchemy import Connection, event
 
 from callvault.store.engine import make_engine
 from callvault.store.group_commit import GroupCommitter
+from helpers import commit_durability
 
 
 @pytest.fixture
@@ -174,8 +175,5 @@ def test_finish_runs_once_per_batch_after_every_unit(engine):
 
 
 def test_a_relaxed_committer_runs_its_units_without_the_flush(engine):
-    def level(conn: Connection) -> int:
-        return int(conn.exec_driver_sql("PRAGMA synchronous").scalar())
-
-    assert GroupCommitter(engine).run(level) == 2  # FULL
-    assert GroupCommitter(engine, durable=False).run(level) == 1  # NORMAL
+    assert GroupCommitter(engine).run(commit_durability) == "durable"
+    assert GroupCommitter(engine, durable=False).run(commit_durability) == "relaxed"

@@ -111,7 +111,7 @@ class PurgeService:
         # A preview changes nothing, so its record (request, items, confirm token, audit event)
         # is committed without waiting for the disk: a power failure may lose the last moments'
         # previews, never a purge, and the next durable commit flushes them (docs/api.md,
-        # "Durability of previews"). That flush was a third of a customer whatIf's time.
+        # "Durability of previews").
         self._previews = GroupCommitter(runtime.engine, finish=self._append_events, durable=False)
 
     def purge_calls(
