@@ -23,19 +23,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent / "tests"))
 from loadgen import load, post_json  # noqa: E402
 from million_store import TARGET_PHONE, settings_for  # noqa: E402
-from run_all import _multipart, _sample_ids  # noqa: E402
+from run_all import Server, _multipart, _sample_ids, _token  # noqa: E402
 
 from callvault.auth.users import create_user  # noqa: E402
 from callvault.demo import seed_calls  # noqa: E402
 from callvault.runtime import Runtime  # noqa: E402
-from helpers import free_port, wait_healthy  # noqa: E402
 
 IDLE = ("Queue.get (queue.py", "select (selectors.py")
 
@@ -93,46 +90,21 @@ def main() -> None:
     store = args.store or scratch
     runtime = Runtime.open(settings_for(store))
     try:
-        if args.store is None:
-            seed_calls(
-                runtime,
-                max(2000, args.requests * 100 if args.what == "intake" else 0),
-                phones=None,
-                seed=3,
-                batch=5000,
-            )
         need = args.requests * 100 if args.what == "intake" else 2000
-        ids = _sample_ids(runtime, need, seed=time.time_ns())
+        if args.store is None:
+            # A fresh store: the calls just seeded (run_all's sampler picks its "bulk-" ones).
+            ids = seed_calls(runtime, max(2000, need), seed=3, batch=5000)[:need]
+        else:
+            ids = _sample_ids(runtime, need, seed=time.time_ns())
         creds = create_user(runtime.engine, f"profile-{time.time_ns()}", ["purge", "capture"])
     finally:
         runtime.close()
-    port = free_port()
-    env = {**os.environ, "CALLVAULT_RATE_LIMIT_PER_MINUTE": "0"}
-    server = subprocess.Popen(
-        [
-            "taskset",
-            "-c",
-            "0",
-            sys.executable,
-            str(BENCH / "intake_server.py"),
-            str(store / "data"),
-            str(port),
-        ],
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
     args.out.mkdir(parents=True, exist_ok=True)
     raw = args.out / f"{args.what}{'-gil' if args.gil else ''}.txt"
+    server = Server(store)  # run_all's: bench/intake_server.py on CPU 0, rate limit off
+    port = server.port
     try:
-        wait_healthy(url, server)
-        token = httpx.post(
-            f"{url}/Token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": creds.client_id,
-                "client_secret": creds.client_secret,
-            },
-        ).json()["access_token"]
+        token = _token(server.url, creds.client_id, creds.client_secret)
         requests, connections = _requests(args.what, ids, token, args.requests)
         if args.what != "intake":
             load(port, requests[:50], connections)  # warm-up (an intake would use up its IDs)
@@ -141,7 +113,7 @@ def main() -> None:
                 str(Path(sys.executable).parent / "py-spy"),
                 "record",
                 "-p",
-                str(server.pid),
+                str(server.proc.pid),
                 "-o",
                 str(raw),
                 "-f",
@@ -158,8 +130,7 @@ def main() -> None:
         spy.send_signal(2)
         spy.wait(timeout=60)
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        server.stop()
         shutil.rmtree(scratch, ignore_errors=True)
     print(
         f"{args.what}: {result.rate:,.1f} req/s, p50 {result.pct_ms(50):.2f} ms, "
