@@ -39,6 +39,17 @@ def _parse(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
         != phonenumbers.ValidationResult.IS_POSSIBLE
     ):
         return None
+    # A few numbers of leading zeros (DE "000000") format to an E.164 that libphonenumber reads
+    # back as another number ("+4900000" -> "+490000"). Indexed under one form and asked for
+    # under the other, such a number could never be purged: every form answered here must read
+    # back as itself, or it is not a phone number.
+    e164 = _e164(number)
+    try:
+        again = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if _e164(again) != e164:
+        return None
     return number
 
 
