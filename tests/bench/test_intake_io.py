@@ -1,0 +1,46 @@
+"""bench/intake_io.py still runs on a small store, and leaves it as it found it (what it queued
+is erased again). Its figures are read by a person, never asserted."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from callvault.runtime import Runtime
+from callvault.settings import Settings
+from callvault.store.tables import calls, purge_jobs
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+sys.path.insert(0, str(BENCH))
+from million_store import ensure_store  # noqa: E402
+
+
+def _live_and_queued(store: Path) -> tuple[int, int]:
+    runtime = Runtime.open(Settings(data_dir=store / "data", run_worker=False))
+    try:
+        with runtime.engine.connect() as conn:
+            live = conn.execute(select(func.count()).select_from(calls)).scalar_one()
+            queued = conn.execute(select(func.count()).select_from(purge_jobs)).scalar_one()
+        return int(live), int(queued)
+    finally:
+        runtime.close()
+
+
+def test_intake_io_prints_each_statement_and_erases_what_it_queued(tmp_path):
+    store = tmp_path / "store"
+    ensure_store(store, 500, say=False)  # the store run_all.py keeps, at 500 calls
+    run = subprocess.run(
+        [sys.executable, str(BENCH / "intake_io.py"), "--store", str(store), "--requests", "3"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=BENCH,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "3 requests of 100 IDs" in run.stdout
+    assert "UPDATE calls SET status" in run.stdout
+    assert "erased the 300 queued calls again" in run.stdout
+    assert _live_and_queued(store) == (200, 0)
