@@ -9,8 +9,11 @@ run (the drain after it checkpoints), which shows what the checkpoints cost the 
 
     .venv/bin/python bench/intake_io.py --store /var/tmp/callvault-bench [--autocheckpoint 0]
 
-The calls it queues are erased afterwards (``PurgeWorker.drain``), so a kept store is left as
-found.
+``--whatif`` measures the customer whatIf of run_all.py instead (the number with 20 calls): a
+preview, whose commit does not wait for the disk.
+
+The calls an intake run queues are erased afterwards (``PurgeWorker.drain``), so a kept store is
+left as found.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from million_store import settings_for
+from million_store import TARGET_PHONE, settings_for
 from run_all import _sample_ids
 from sqlalchemy import event
 
@@ -60,6 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--store", type=Path, default=Path("/var/tmp/callvault-bench"))
     parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--whatif", action="store_true", help="customer previews instead")
     parser.add_argument("--autocheckpoint", type=int, help="PRAGMA wal_autocheckpoint (pages)")
     args = parser.parse_args()
 
@@ -70,18 +74,22 @@ def main() -> None:
             event.listen(runtime.engine, "connect", lambda dbapi, _record: dbapi.execute(pragma))
             runtime.engine.dispose()  # every connection from here on is a new one
         service = PurgeService(runtime)
-        ids = _sample_ids(runtime, args.requests * 100, seed=time.time_ns())
+        ids = [] if args.whatif else _sample_ids(runtime, args.requests * 100, time.time_ns())
         meter = StatementMeter(runtime)
         reads, writes = _io()
         began = time.perf_counter()
         for i in range(args.requests):
-            service.purge_calls(ids[i * 100 : i * 100 + 100], False, "bench-intake-io")
+            if args.whatif:
+                service.purge_customer(TARGET_PHONE, True, "bench-intake-io", region="US")
+            else:
+                service.purge_calls(ids[i * 100 : i * 100 + 100], False, "bench-intake-io")
         seconds = time.perf_counter() - began
         reads, writes = _io()[0] - reads, _io()[1] - writes
-        calls = args.requests * 100
+        calls = args.requests * (20 if args.whatif else 100)
         in_statements = sum(row[3] for row in meter.stats.values())
+        what = "customer previews" if args.whatif else "requests of 100 IDs"
         print(
-            f"{args.requests} requests of 100 IDs, each committed alone: "
+            f"{args.requests} {what}, each committed alone: "
             f"{args.requests / seconds:.1f} req/s, {1000 * seconds / args.requests:.1f} ms each"
         )
         print(
@@ -94,8 +102,9 @@ def main() -> None:
         print(f"{'count':>6} {'reads':>8} {'writes':>8} {'ms each':>8}  statement")
         for text, (count, r, w, t) in sorted(meter.stats.items(), key=lambda kv: -kv[1][3]):
             print(f"{count:6.0f} {r:8.0f} {w:8.0f} {1000 * t / count:8.2f}  {text}")
-        drained = PurgeWorker(runtime, WorkerOptions(batch_size=1000)).drain()
-        print(f"(erased the {drained} queued calls again)")
+        if not args.whatif:
+            drained = PurgeWorker(runtime, WorkerOptions(batch_size=1000)).drain()
+            print(f"(erased the {drained} queued calls again)")
     finally:
         runtime.close()
 

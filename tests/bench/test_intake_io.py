@@ -44,3 +44,19 @@ def test_intake_io_prints_each_statement_and_erases_what_it_queued(tmp_path):
     assert "UPDATE calls SET status" in run.stdout
     assert "erased the 300 queued calls again" in run.stdout
     assert _live_and_queued(store) == (200, 0)
+
+
+def test_intake_io_measures_customer_previews_without_queueing_anything(tmp_path):
+    store = tmp_path / "store"
+    ensure_store(store, 500, say=False)
+    run = subprocess.run(
+        [sys.executable, str(BENCH / "intake_io.py"), "--store", str(store), "--whatif"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=BENCH,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "50 customer previews" in run.stdout
+    assert "INSERT INTO confirm_tokens" in run.stdout
+    assert _live_and_queued(store) == (500, 0)
