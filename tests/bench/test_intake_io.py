@@ -29,34 +29,30 @@ def _live_and_queued(store: Path) -> tuple[int, int]:
         runtime.close()
 
 
-def test_intake_io_prints_each_statement_and_erases_what_it_queued(tmp_path):
-    store = tmp_path / "store"
-    ensure_store(store, 500, say=False)  # the store run_all.py keeps, at 500 calls
+def _intake_io(store: Path, *args: str) -> str:
+    """intake_io.py's output on ``store``, a 500-call store like the one run_all.py keeps."""
+    ensure_store(store, 500, say=False)
     run = subprocess.run(
-        [sys.executable, str(BENCH / "intake_io.py"), "--store", str(store), "--requests", "3"],
+        [sys.executable, str(BENCH / "intake_io.py"), "--store", str(store), *args],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=BENCH,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "3 requests of 100 IDs" in run.stdout
-    assert "UPDATE calls SET status" in run.stdout
-    assert "erased the 300 queued calls again" in run.stdout
-    assert _live_and_queued(store) == (200, 0)
+    return run.stdout
+
+
+def test_intake_io_prints_each_statement_and_erases_what_it_queued(tmp_path):
+    out = _intake_io(tmp_path / "store", "--requests", "3")
+    assert "3 requests of 100 IDs" in out
+    assert "UPDATE calls SET status" in out
+    assert "erased the 300 queued calls again" in out
+    assert _live_and_queued(tmp_path / "store") == (200, 0)
 
 
 def test_intake_io_measures_customer_previews_without_queueing_anything(tmp_path):
-    store = tmp_path / "store"
-    ensure_store(store, 500, say=False)
-    run = subprocess.run(
-        [sys.executable, str(BENCH / "intake_io.py"), "--store", str(store), "--whatif"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=BENCH,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "50 customer previews" in run.stdout
-    assert "INSERT INTO confirm_tokens" in run.stdout
-    assert _live_and_queued(store) == (500, 0)
+    out = _intake_io(tmp_path / "store", "--whatif")
+    assert "50 customer previews" in out
+    assert "INSERT INTO confirm_tokens" in out
+    assert _live_and_queued(tmp_path / "store") == (500, 0)
