@@ -25,7 +25,8 @@ def check_region(region: str) -> str:
     return code
 
 
-def _parse(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
+def _parse(raw: str, region: str) -> tuple[phonenumbers.PhoneNumber, str] | None:
+    """The number and its E.164 form, or None when it is not a possible phone number."""
     if not raw or len(raw) > MAX_PHONE_CHARS:
         return None
     try:
@@ -50,7 +51,7 @@ def _parse(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
         return None
     if _e164(again) != e164:
         return None
-    return number
+    return number, e164
 
 
 def _e164(number: phonenumbers.PhoneNumber) -> str:
@@ -60,8 +61,8 @@ def _e164(number: phonenumbers.PhoneNumber) -> str:
 def to_e164(raw: str, region: str) -> str | None:
     """The E.164 form of ``raw`` (no extension: E.164 has none), or None when it is not a
     possible phone number."""
-    number = _parse(raw, region)
-    return None if number is None else _e164(number)
+    parsed = _parse(raw, region)
+    return None if parsed is None else parsed[1]
 
 
 def index_form(raw: str, region: str) -> str | None:
@@ -73,7 +74,8 @@ def index_form(raw: str, region: str) -> str | None:
 
         index_form("(512) 555-0300 x12", "US") == "+15125550300;ext=12"
     """
-    number = _parse(raw, region)
-    if number is None:
+    parsed = _parse(raw, region)
+    if parsed is None:
         return None
-    return _e164(number) + (f";ext={number.extension}" if number.extension else "")
+    number, e164 = parsed
+    return e164 + (f";ext={number.extension}" if number.extension else "")
