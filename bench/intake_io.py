@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from million_store import TARGET_PHONE, settings_for
+from million_store import TARGET_CALLS, TARGET_PHONE, settings_for
 from run_all import _sample_ids
 from sqlalchemy import event
 
@@ -84,8 +84,9 @@ def main() -> None:
             else:
                 service.purge_calls(ids[i * 100 : i * 100 + 100], False, "bench-intake-io")
         seconds = time.perf_counter() - began
-        reads, writes = _io()[0] - reads, _io()[1] - writes
-        calls = args.requests * (20 if args.whatif else 100)
+        reads_after, writes_after = _io()
+        reads, writes = reads_after - reads, writes_after - writes
+        calls = args.requests * (TARGET_CALLS if args.whatif else 100)
         in_statements = sum(row[3] for row in meter.stats.values())
         what = "customer previews" if args.whatif else "requests of 100 IDs"
         print(
