@@ -26,6 +26,11 @@ from callvault.store.types import utcnow
 
 GENESIS = "0" * 64
 APPEND_LOCK = 0x6361_6C6C  # any constant, shared by every appender
+# Built once: every acceptance and capture appends (see store/purges.py on prebuilt statements).
+_LAST_EVENT = (
+    select(audit_events.c.seq, audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)
+)
+_INSERT_EVENTS = insert(audit_events)
 
 
 @dataclass(frozen=True)
@@ -68,11 +73,7 @@ class AuditTrail:
             # SQLite's write lock already serialises appenders; PostgreSQL needs its own, or two
             # workers would chain their events to the same predecessor.
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK})
-        last = conn.execute(
-            select(audit_events.c.seq, audit_events.c.hash)
-            .order_by(audit_events.c.seq.desc())
-            .limit(1)
-        ).first()
+        last = conn.execute(_LAST_EVENT).first()
         seq, prev = (last.seq, last.hash) if last is not None else (0, GENESIS)
         now = utcnow()
         rows = []
@@ -93,7 +94,7 @@ class AuditTrail:
             digest = _chain(self._key, prev, payload)
             rows.append({**row, "prev_hash": prev, "hash": digest})
             prev = digest
-        conn.execute(insert(audit_events), rows)
+        conn.execute(_INSERT_EVENTS, rows)
 
     def verify(self, engine: Engine) -> tuple[int, str | None]:
         """Walk the chain; returns (events checked, None) or (position, what is wrong)."""

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, insert, update
+from sqlalchemy import Connection, bindparam, delete, insert, update
 
 from callvault.store.tables import confirm_tokens
 
 # Expired tokens are swept when new ones are issued, a day after they expire.
 _KEEP_EXPIRED = timedelta(days=1)
+# Built once (every customer preview issues a token): see store/purges.py on prebuilt statements.
+_SWEEP = delete(confirm_tokens).where(confirm_tokens.c.expires_at < bindparam("before"))
+_INSERT = insert(confirm_tokens)
 
 
 def issue(
@@ -21,15 +24,16 @@ def issue(
     now: datetime,
     expires_at: datetime,
 ) -> None:
-    conn.execute(delete(confirm_tokens).where(confirm_tokens.c.expires_at < now - _KEEP_EXPIRED))
+    conn.execute(_SWEEP, {"before": now - _KEEP_EXPIRED})
     conn.execute(
-        insert(confirm_tokens).values(
-            token_hash=token_hash,
-            user_name=user_name,
-            phone_digest=phone_digest,
-            calls_digest=calls_digest,
-            expires_at=expires_at,
-        )
+        _INSERT,
+        {
+            "token_hash": token_hash,
+            "user_name": user_name,
+            "phone_digest": phone_digest,
+            "calls_digest": calls_digest,
+            "expires_at": expires_at,
+        },
     )
 
 

@@ -98,7 +98,11 @@ def insert_hold(
 
 def _load(conn: Connection, condition: Any, newest_first: bool = False) -> list[HoldRow]:
     order = legal_holds.c.created_at.desc() if newest_first else legal_holds.c.created_at
-    heads = conn.execute(select(legal_holds).where(condition).order_by(order)).all()
+    return _with_entries(conn, conn.execute(select(legal_holds).where(condition).order_by(order)))
+
+
+def _with_entries(conn: Connection, heads_result: Any) -> list[HoldRow]:
+    heads = heads_result.all()
     if not heads:
         return []
     ids = [h.hold_id for h in heads]
@@ -128,8 +132,15 @@ def list_holds(conn: Connection, state: str | None) -> list[HoldRow]:
     return _load(conn, condition, newest_first=True)
 
 
+# Built once: every acceptance and preview reads the active holds (see store/purges.py on
+# prebuilt statements).
+_ACTIVE = (
+    select(legal_holds).where(legal_holds.c.state == ACTIVE).order_by(legal_holds.c.created_at)
+)
+
+
 def active_holds(conn: Connection) -> list[HoldRow]:
-    return _load(conn, legal_holds.c.state == ACTIVE)
+    return _with_entries(conn, conn.execute(_ACTIVE))
 
 
 def mark_released(conn: Connection, hold_id: str, by: str, reason: str, at: datetime) -> bool:

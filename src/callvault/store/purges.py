@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    bindparam,
     delete,
     exists,
     func,
@@ -70,27 +71,43 @@ class Job:
 _LIVE = (calls.c.call_id, calls.c.session_id, calls.c.status)
 
 
-def _live(conn: Connection, condition: Any, lock: bool) -> Any:
-    # Locking the rows makes two concurrent purges of one call queue it once: the second waits,
-    # then reads the committed status `Purging` (SQLite's write lock does the same implicitly).
-    query = select(*_LIVE).where(condition)
-    return conn.execute(query.with_for_update() if lock else query)
+# Statements of the hot paths (an acceptance, a customer preview) are built once: SQLAlchemy
+# memoizes a statement's cache key on the statement object, so one built per request pays for its
+# construction and its key every time (bench/README.md, "Customer whatIf"). Lists are bound as
+# expanding parameters.
+_BY_ID = select(*_LIVE).where(calls.c.call_id.in_(bindparam("ids", expanding=True)))
+_BY_SESSION = select(*_LIVE).where(calls.c.session_id.in_(bindparam("ids", expanding=True)))
+# Locking the rows makes two concurrent purges of one call queue it once: the second waits, then
+# reads the committed status `Purging` (SQLite's write lock does the same implicitly).
+_BY_ID_LOCKED = _BY_ID.with_for_update()
+_BY_SESSION_LOCKED = _BY_SESSION.with_for_update()
 
 
 def calls_by_id(conn: Connection, ids: Sequence[str], lock: bool = False) -> dict[str, LiveCall]:
-    rows = _live(conn, calls.c.call_id.in_(set(ids)), lock)
+    rows = conn.execute(_BY_ID_LOCKED if lock else _BY_ID, {"ids": list(set(ids))})
     return {r.call_id: LiveCall(r.call_id, r.session_id, r.status) for r in rows}
 
 
 def calls_by_session(
     conn: Connection, ids: Sequence[str], lock: bool = False
 ) -> dict[str, LiveCall]:
-    rows = _live(conn, calls.c.session_id.in_(set(ids)), lock)
+    rows = conn.execute(_BY_SESSION_LOCKED if lock else _BY_SESSION, {"ids": list(set(ids))})
     return {r.session_id: LiveCall(r.call_id, r.session_id, r.status) for r in rows}
 
 
 def calls_by_customer(conn: Connection, digest: bytes, lock: bool = False) -> list[LiveCall]:
     return calls_by_customers(conn, [digest], lock)
+
+
+_BY_ONE_CUSTOMER = (
+    select(*_LIVE)
+    .join(customer_phones, customer_phones.c.call_id == calls.c.call_id)
+    .where(customer_phones.c.digest == bindparam("digest"))
+    .order_by(calls.c.start_time, calls.c.call_id)
+)
+_BY_ONE_CUSTOMER_LOCKED = _BY_ONE_CUSTOMER.with_for_update(of=calls)
+_INSERT_REQUEST = insert(purge_requests)
+_INSERT_ITEMS = insert(purge_items)
 
 
 def calls_by_customers(
@@ -99,18 +116,18 @@ def calls_by_customers(
     """Live calls with a Customer contact of any of these blind-index digests (phones, e-mail
     addresses), each call once, by start time."""
     if len(digests) == 1:
-        query = (
-            select(*_LIVE)
-            .join(customer_phones, customer_phones.c.call_id == calls.c.call_id)
-            .where(customer_phones.c.digest == digests[0])
-        )
+        query = _BY_ONE_CUSTOMER_LOCKED if lock else _BY_ONE_CUSTOMER
+        rows = conn.execute(query, {"digest": digests[0]})
     else:
         matching = select(customer_phones.c.call_id).where(
             customer_phones.c.digest.in_(set(digests))
         )
-        query = select(*_LIVE).where(calls.c.call_id.in_(matching))
-    query = query.order_by(calls.c.start_time, calls.c.call_id)
-    rows = conn.execute(query.with_for_update(of=calls) if lock else query)
+        many = (
+            select(*_LIVE)
+            .where(calls.c.call_id.in_(matching))
+            .order_by(calls.c.start_time, calls.c.call_id)
+        )
+        rows = conn.execute(many.with_for_update(of=calls) if lock else many)
     return [LiveCall(r.call_id, r.session_id, r.status) for r in rows]
 
 
@@ -128,22 +145,23 @@ def insert_request(
 ) -> None:
     now = utcnow()
     conn.execute(
-        insert(purge_requests).values(
-            queued=queued,
-            erase_after=erase_after,
-            request_id=request_id,
-            created_at=now,
-            kind=kind,
-            what_if=what_if,
-            requested_by=requested_by,
-            state=state,
-            phone_hash=phone_hash,
-            completed_at=now if state != "Purging" else None,
-        )
+        _INSERT_REQUEST,
+        {
+            "queued": queued,
+            "erase_after": erase_after,
+            "request_id": request_id,
+            "created_at": now,
+            "kind": kind,
+            "what_if": what_if,
+            "requested_by": requested_by,
+            "state": state,
+            "phone_hash": phone_hash,
+            "completed_at": now if state != "Purging" else None,
+        },
     )
     if items:
         conn.execute(
-            insert(purge_items),
+            _INSERT_ITEMS,
             [{"request_id": request_id, "position": i, **item} for i, item in enumerate(items)],
         )
 
@@ -162,23 +180,26 @@ def enqueue(
     # The jobs are made from the calls' rows by the database: one statement whose parameters are
     # bound once, instead of a row of parameters per call for the driver to convert (at 100 IDs a
     # request that conversion cost more than the inserts; see bench/README.md, intake).
-    wanted = calls.c.call_id.in_(call_ids)
+    wanted = {"ids": list(call_ids)}
     conn.execute(
-        insert(purge_jobs).from_select(
-            ["call_id", "request_id", "status", "attempts", "available_at", "created_at"],
-            select(
-                calls.c.call_id,
-                literal(request_id, String),
-                literal("queued", String),
-                literal(0, Integer),
-                literal(available_at or now, UTCDateTime),
-                literal(now, UTCDateTime),
-            ).where(wanted),
-        )
+        _QUEUE_JOBS, {**wanted, "request_id": request_id, "due": available_at or now, "now": now}
     )
-    conn.execute(
-        update(calls).where(wanted).values(status="Purging", status_before_purge=calls.c.status)
-    )
+    conn.execute(_HIDE, wanted)
+
+
+_WANTED = calls.c.call_id.in_(bindparam("ids", expanding=True))
+_QUEUE_JOBS = insert(purge_jobs).from_select(
+    ["call_id", "request_id", "status", "attempts", "available_at", "created_at"],
+    select(
+        calls.c.call_id,
+        bindparam("request_id", type_=String),
+        literal("queued", String),
+        literal(0, Integer),
+        bindparam("due", type_=UTCDateTime),
+        bindparam("now", type_=UTCDateTime),
+    ).where(_WANTED),
+)
+_HIDE = update(calls).where(_WANTED).values(status="Purging", status_before_purge=calls.c.status)
 
 
 def queued_total_since(conn: Connection, user: str, since: datetime) -> int:
