@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, bindparam, delete, insert, select
 
 from callvault.auth.permissions import Permission, parse_permissions
 from callvault.auth.users import hash_secret
@@ -78,21 +78,26 @@ def issue_token(engine: Engine, client_id: str, client_secret: str, ttl: int) ->
     return IssuedToken(access_token=token, expires_in=ttl)
 
 
+# Every authenticated request runs this lookup: built once, its SQLAlchemy cache key memoized on
+# the statement (see store/purges.py).
+_LOOKUP = (
+    select(
+        api_users.c.id,
+        api_users.c.name,
+        api_users.c.permissions,
+        api_users.c.disabled,
+        api_users.c.region,
+        access_tokens.c.expires_at,
+    )
+    .join(api_users, api_users.c.id == access_tokens.c.user_id)
+    .where(access_tokens.c.token_hash == bindparam("token_hash"))
+)
+
+
 def authenticate(engine: Engine, token: str) -> Principal:
     """The user behind a bearer token; Unauthenticated if unknown, expired or user disabled."""
     with engine.connect() as conn:
-        row = conn.execute(
-            select(
-                api_users.c.id,
-                api_users.c.name,
-                api_users.c.permissions,
-                api_users.c.disabled,
-                api_users.c.region,
-                access_tokens.c.expires_at,
-            )
-            .join(api_users, api_users.c.id == access_tokens.c.user_id)
-            .where(access_tokens.c.token_hash == _token_hash(token))
-        ).first()
+        row = conn.execute(_LOOKUP, {"token_hash": _token_hash(token)}).first()
     if row is None:
         raise Unauthenticated("the access token is unknown or revoked; request a new one at /Token")
     if row.expires_at <= utcnow():

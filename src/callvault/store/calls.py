@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from callvault.errors import Conflict
@@ -61,9 +61,24 @@ class CallRow:
         )
 
 
+# The statements every capture, status poll and read runs are built once: SQLAlchemy memoizes a
+# statement's cache key on the statement object (see store/purges.py).
+_SESSION_IN_USE = select(calls.c.call_id).where(calls.c.session_id == bindparam("session_id"))
+_INSERT_CALL = insert(calls)
+_INSERT_DIGESTS = insert(customer_phones)
+_GET_CALL = select(calls).where(calls.c.call_id == bindparam("call_id"))
+_CALL_STATUS = select(calls.c.status).where(calls.c.call_id == bindparam("call_id"))
+# (An UPDATE's own parameters may not take its columns' names, which its SET clause reserves.)
+_MARK_PROCESSED = (
+    update(calls)
+    .where(calls.c.call_id == bindparam("processed_id"), calls.c.status == "Concluded")
+    .values(status="Complete", duration_sec=bindparam("measured"))
+)
+
+
 def session_in_use(engine: Engine, session_id: str) -> bool:
     with engine.connect() as conn:
-        found = conn.execute(select(calls.c.call_id).where(calls.c.session_id == session_id))
+        found = conn.execute(_SESSION_IN_USE, {"session_id": session_id})
         return found.first() is not None
 
 
@@ -98,11 +113,10 @@ def insert_call(
     digests = sorted(set(phone_digests))
     try:
         with write_transaction(engine) as conn:
-            conn.execute(insert(calls).values(**values))
+            conn.execute(_INSERT_CALL, values)
             if digests:
                 conn.execute(
-                    insert(customer_phones),
-                    [{"digest": d, "call_id": row.call_id} for d in digests],
+                    _INSERT_DIGESTS, [{"digest": d, "call_id": row.call_id} for d in digests]
                 )
             if also is not None:
                 also(conn)
@@ -114,16 +128,14 @@ def insert_call(
 
 
 def get_call(conn: Connection, call_id: str) -> CallRow | None:
-    row = conn.execute(select(calls).where(calls.c.call_id == call_id)).mappings().first()
+    row = conn.execute(_GET_CALL, {"call_id": call_id}).mappings().first()
     return None if row is None else CallRow.from_mapping(row)
 
 
 def call_status(engine: Engine, call_id: str) -> str | None:
     """The call's status, None once its row is gone (erased)."""
     with engine.connect() as conn:
-        status: str | None = conn.execute(
-            select(calls.c.status).where(calls.c.call_id == call_id)
-        ).scalar()
+        status: str | None = conn.execute(_CALL_STATUS, {"call_id": call_id}).scalar()
     return status
 
 
@@ -161,8 +173,4 @@ def mark_processed(engine: Engine, call_id: str, duration_sec: float | None) -> 
     Relaxed (no flush before it returns): lost to a power failure, the call is Concluded again
     and the start-up backlog processes it again. It saved a capture one fsync of five."""
     with write_transaction(engine, durable=False) as conn:
-        conn.execute(
-            update(calls)
-            .where(calls.c.call_id == call_id, calls.c.status == "Concluded")
-            .values(status="Complete", duration_sec=duration_sec)
-        )
+        conn.execute(_MARK_PROCESSED, {"processed_id": call_id, "measured": duration_sec})

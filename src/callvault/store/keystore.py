@@ -21,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     delete,
     insert,
     select,
@@ -51,6 +52,10 @@ signing_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# Every capture puts a key and every read gets one: built once (see store/purges.py).
+_PUT = insert(data_keys)
+_GET = select(data_keys.c.wrapped).where(data_keys.c.call_id == bindparam("call_id"))
+
 
 @dataclass(frozen=True)
 class StoredSigningKey:
@@ -67,15 +72,11 @@ class KeyStore:
 
     def put(self, call_id: str, wrapped: bytes) -> None:
         with write_transaction(self.engine) as conn:
-            conn.execute(
-                insert(data_keys).values(call_id=call_id, wrapped=wrapped, created_at=utcnow())
-            )
+            conn.execute(_PUT, {"call_id": call_id, "wrapped": wrapped, "created_at": utcnow()})
 
     def get(self, call_id: str) -> bytes | None:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(data_keys.c.wrapped).where(data_keys.c.call_id == call_id)
-            ).first()
+            row = conn.execute(_GET, {"call_id": call_id}).first()
         return None if row is None else bytes(row[0])
 
     def existing(self, call_ids: Iterable[str]) -> set[str]:

@@ -182,7 +182,7 @@ def enqueue(
     # request that conversion cost more than the inserts; see bench/README.md, intake).
     wanted = {"ids": list(call_ids)}
     conn.execute(
-        _QUEUE_JOBS, {**wanted, "request_id": request_id, "due": available_at or now, "now": now}
+        _QUEUE_JOBS, {**wanted, "for_request": request_id, "due": available_at or now, "now": now}
     )
     conn.execute(_HIDE, wanted)
 
@@ -192,7 +192,7 @@ _QUEUE_JOBS = insert(purge_jobs).from_select(
     ["call_id", "request_id", "status", "attempts", "available_at", "created_at"],
     select(
         calls.c.call_id,
-        bindparam("request_id", type_=String),
+        bindparam("for_request", type_=String),
         literal("queued", String),
         literal(0, Integer),
         bindparam("due", type_=UTCDateTime),
