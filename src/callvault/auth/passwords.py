@@ -15,8 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Engine, delete, select, update
 
-from callvault.auth.permissions import parse_permissions
-from callvault.auth.tokens import Principal
+from callvault.auth.tokens import PRINCIPAL_COLUMNS, Principal, principal_of
 from callvault.errors import NotFound
 from callvault.store.engine import write_transaction
 from callvault.store.tables import api_users, console_sessions
@@ -75,14 +74,9 @@ def verify_login(engine: Engine, name: str, password: str) -> Principal:
     if 0 < len(name) <= 200 and is_clean(name) and len(password) <= MAX_LENGTH:
         with engine.connect() as conn:
             row = conn.execute(
-                select(
-                    api_users.c.id,
-                    api_users.c.name,
-                    api_users.c.permissions,
-                    api_users.c.disabled,
-                    api_users.c.region,
-                    api_users.c.password_hash,
-                ).where(api_users.c.name == name)
+                select(*PRINCIPAL_COLUMNS, api_users.c.password_hash).where(
+                    api_users.c.name == name
+                )
             ).first()
     stored = row.password_hash if row is not None and row.password_hash else None
     ok: bool
@@ -92,9 +86,4 @@ def verify_login(engine: Engine, name: str, password: str) -> Principal:
         ok = False
     if row is None or stored is None or not ok or row.disabled:
         raise InvalidLogin
-    return Principal(
-        user_id=row.id,
-        name=row.name,
-        permissions=parse_permissions(row.permissions.split(",")),
-        region=row.region,
-    )
+    return principal_of(row)

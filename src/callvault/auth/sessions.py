@@ -22,8 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from callvault.auth import passwords
-from callvault.auth.permissions import parse_permissions
-from callvault.auth.tokens import Principal
+from callvault.auth.tokens import Principal, principal_of
 from callvault.errors import RateLimited, Unauthenticated
 from callvault.ratelimit import RateLimiter, retry_after_header
 from callvault.store import sessions as session_store
@@ -100,13 +99,7 @@ class ConsoleSessions:
             return None
         if now - row.last_seen_at >= TOUCH_EVERY:
             session_store.touch(self.engine, id_hash, now)
-        principal = Principal(
-            user_id=row.id,
-            name=row.name,
-            permissions=parse_permissions(row.permissions.split(",")),
-            region=row.region,
-        )
-        return ConsoleSession(session_id, principal)
+        return ConsoleSession(session_id, principal_of(row))
 
     def logout(self, session_id: str) -> None:
         session_store.remove(self.engine, _id_hash(session_id))

@@ -11,6 +11,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Engine, bindparam, delete, insert, select
 
@@ -35,6 +36,27 @@ class Principal:
     name: str
     permissions: frozenset[Permission]
     region: str | None = None  # for national phone numbers; None: the instance's default
+
+
+# The user's columns a Principal is made of, for every lookup that authenticates someone (token,
+# password, console session): one list, one constructor.
+PRINCIPAL_COLUMNS = (
+    api_users.c.id,
+    api_users.c.name,
+    api_users.c.permissions,
+    api_users.c.disabled,
+    api_users.c.region,
+)
+
+
+def principal_of(row: Any) -> Principal:
+    """The Principal of a row that has ``PRINCIPAL_COLUMNS``."""
+    return Principal(
+        user_id=row.id,
+        name=row.name,
+        permissions=parse_permissions(row.permissions.split(",")),
+        region=row.region,
+    )
 
 
 @dataclass(frozen=True)
@@ -81,14 +103,7 @@ def issue_token(engine: Engine, client_id: str, client_secret: str, ttl: int) ->
 # Every authenticated request runs this lookup: built once, its SQLAlchemy cache key memoized on
 # the statement (see store/purges.py).
 _LOOKUP = (
-    select(
-        api_users.c.id,
-        api_users.c.name,
-        api_users.c.permissions,
-        api_users.c.disabled,
-        api_users.c.region,
-        access_tokens.c.expires_at,
-    )
+    select(*PRINCIPAL_COLUMNS, access_tokens.c.expires_at)
     .join(api_users, api_users.c.id == access_tokens.c.user_id)
     .where(access_tokens.c.token_hash == bindparam("token_hash"))
 )
@@ -104,9 +119,4 @@ def authenticate(engine: Engine, token: str) -> Principal:
         raise Unauthenticated("the access token has expired; request a new one at /Token")
     if row.disabled:
         raise Unauthenticated("the API user of this token is disabled")
-    return Principal(
-        user_id=row.id,
-        name=row.name,
-        permissions=parse_permissions(row.permissions.split(",")),
-        region=row.region,
-    )
+    return principal_of(row)
