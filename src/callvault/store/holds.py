@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, false, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Select, and_, false, func, insert, or_, select, text, update
 
 from callvault.store.tables import calls, customer_phones, hold_entries, hold_phones, legal_holds
 
@@ -98,11 +98,12 @@ def insert_hold(
 
 def _load(conn: Connection, condition: Any, newest_first: bool = False) -> list[HoldRow]:
     order = legal_holds.c.created_at.desc() if newest_first else legal_holds.c.created_at
-    return _with_entries(conn, conn.execute(select(legal_holds).where(condition).order_by(order)))
+    return _with_entries(conn, select(legal_holds).where(condition).order_by(order))
 
 
-def _with_entries(conn: Connection, heads_result: Any) -> list[HoldRow]:
-    heads = heads_result.all()
+def _with_entries(conn: Connection, heads_query: Select[Any]) -> list[HoldRow]:
+    """The holds ``heads_query`` selects, each with its entries."""
+    heads = conn.execute(heads_query).all()
     if not heads:
         return []
     ids = [h.hold_id for h in heads]
@@ -140,7 +141,7 @@ _ACTIVE = (
 
 
 def active_holds(conn: Connection) -> list[HoldRow]:
-    return _with_entries(conn, conn.execute(_ACTIVE))
+    return _with_entries(conn, _ACTIVE)
 
 
 def mark_released(conn: Connection, hold_id: str, by: str, reason: str, at: datetime) -> bool:

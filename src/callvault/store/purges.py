@@ -75,12 +75,34 @@ _LIVE = (calls.c.call_id, calls.c.session_id, calls.c.status)
 # memoizes a statement's cache key on the statement object, so one built per request pays for its
 # construction and its key every time (bench/README.md, "Customer whatIf"). Lists are bound as
 # expanding parameters.
-_BY_ID = select(*_LIVE).where(calls.c.call_id.in_(bindparam("ids", expanding=True)))
+_WANTED = calls.c.call_id.in_(bindparam("ids", expanding=True))
+_BY_ID = select(*_LIVE).where(_WANTED)
 _BY_SESSION = select(*_LIVE).where(calls.c.session_id.in_(bindparam("ids", expanding=True)))
 # Locking the rows makes two concurrent purges of one call queue it once: the second waits, then
 # reads the committed status `Purging` (SQLite's write lock does the same implicitly).
 _BY_ID_LOCKED = _BY_ID.with_for_update()
 _BY_SESSION_LOCKED = _BY_SESSION.with_for_update()
+_BY_ONE_CUSTOMER = (
+    select(*_LIVE)
+    .join(customer_phones, customer_phones.c.call_id == calls.c.call_id)
+    .where(customer_phones.c.digest == bindparam("digest"))
+    .order_by(calls.c.start_time, calls.c.call_id)
+)
+_BY_ONE_CUSTOMER_LOCKED = _BY_ONE_CUSTOMER.with_for_update(of=calls)
+_INSERT_REQUEST = insert(purge_requests)
+_INSERT_ITEMS = insert(purge_items)
+_QUEUE_JOBS = insert(purge_jobs).from_select(
+    ["call_id", "request_id", "status", "attempts", "available_at", "created_at"],
+    select(
+        calls.c.call_id,
+        bindparam("for_request", type_=String),
+        literal("queued", String),
+        literal(0, Integer),
+        bindparam("due", type_=UTCDateTime),
+        bindparam("now", type_=UTCDateTime),
+    ).where(_WANTED),
+)
+_HIDE = update(calls).where(_WANTED).values(status="Purging", status_before_purge=calls.c.status)
 
 
 def calls_by_id(conn: Connection, ids: Sequence[str], lock: bool = False) -> dict[str, LiveCall]:
@@ -97,17 +119,6 @@ def calls_by_session(
 
 def calls_by_customer(conn: Connection, digest: bytes, lock: bool = False) -> list[LiveCall]:
     return calls_by_customers(conn, [digest], lock)
-
-
-_BY_ONE_CUSTOMER = (
-    select(*_LIVE)
-    .join(customer_phones, customer_phones.c.call_id == calls.c.call_id)
-    .where(customer_phones.c.digest == bindparam("digest"))
-    .order_by(calls.c.start_time, calls.c.call_id)
-)
-_BY_ONE_CUSTOMER_LOCKED = _BY_ONE_CUSTOMER.with_for_update(of=calls)
-_INSERT_REQUEST = insert(purge_requests)
-_INSERT_ITEMS = insert(purge_items)
 
 
 def calls_by_customers(
@@ -185,21 +196,6 @@ def enqueue(
         _QUEUE_JOBS, {**wanted, "for_request": request_id, "due": available_at or now, "now": now}
     )
     conn.execute(_HIDE, wanted)
-
-
-_WANTED = calls.c.call_id.in_(bindparam("ids", expanding=True))
-_QUEUE_JOBS = insert(purge_jobs).from_select(
-    ["call_id", "request_id", "status", "attempts", "available_at", "created_at"],
-    select(
-        calls.c.call_id,
-        bindparam("for_request", type_=String),
-        literal("queued", String),
-        literal(0, Integer),
-        bindparam("due", type_=UTCDateTime),
-        bindparam("now", type_=UTCDateTime),
-    ).where(_WANTED),
-)
-_HIDE = update(calls).where(_WANTED).values(status="Purging", status_before_purge=calls.c.status)
 
 
 def queued_total_since(conn: Connection, user: str, since: datetime) -> int:
