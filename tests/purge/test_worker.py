@@ -142,16 +142,18 @@ def test_a_slow_batch_keeps_its_lease_by_heartbeat(runtime):
 
     class SlowBlobs(FlakyBlobs):
         def delete_many(self, keys, versions=None):
-            time.sleep(1.2)  # four lease lengths: only heartbeats keep the jobs ours
+            time.sleep(2.4)  # four lease lengths: only heartbeats keep the jobs ours
             return self.inner.delete_many(keys, versions)
 
     runtime.blobs = SlowBlobs(runtime.blobs, failing=False)
-    worker = PurgeWorker(runtime, WorkerOptions(lease_seconds=0.3))
+    # A 0.3 s lease (a beat every 0.1 s) was stolen once on PostgreSQL in a loaded full-suite
+    # run: one late beat is 0.2 s. 0.6 s leaves 0.4 s of slack and still needs every beat.
+    worker = PurgeWorker(runtime, WorkerOptions(lease_seconds=0.6))
     stolen: list[int] = []
     import threading
 
     def rival() -> None:
-        end = time.monotonic() + 1.0
+        end = time.monotonic() + 2.0
         while time.monotonic() < end:
             stolen.append(len(purges.claim(runtime.engine, "rival", 10, lease_seconds=30)))
             time.sleep(0.05)
