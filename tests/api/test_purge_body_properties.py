@@ -385,7 +385,10 @@ def test_id_endpoints_answer_every_body_and_purge_nothing(seeded):
                 what_ifs_seen.extend(i for i in result["items"] if i["status"] == "WhatIf")
 
     examples()
-    assert seeded.requests_accepted > 10  # the generator reaches the happy path too
+    # The generator reaches the happy path too: a guard against a strategy that stopped making
+    # valid bodies, not a quota. Ten runs accepted 18-66 of 240; one full-suite run accepted
+    # exactly 10, and the bound was > 10.
+    assert seeded.requests_accepted >= 3
     assert what_ifs_seen  # and IDs of live calls
     seeded.assert_untouched()
 
