@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
@@ -12,7 +12,8 @@ from callvault.blobs import BlobStore, open_blob_store
 from callvault.crypto import KeyRing, decode_master_key, generate_master_key
 from callvault.files import open_private, private_dir
 from callvault.settings import Settings
-from callvault.store.engine import make_engine
+from callvault.store.checkpointer import BackgroundCheckpointer
+from callvault.store.engine import is_sqlite, make_engine
 from callvault.store.keystore import KeyStore
 from callvault.store.migrate import upgrade
 
@@ -68,22 +69,33 @@ class Runtime:
     keystore: KeyStore
     blobs: BlobStore
     keys: KeyRing
+    # SQLite's WAL checkpoints, off the request path (store/checkpointer.py); none on PostgreSQL.
+    checkpointers: list[BackgroundCheckpointer] = field(default_factory=list)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
         private_dir(settings.data_dir)
         keys = KeyRing(load_master_key(settings))
-        engine = make_engine(settings.resolved_database_url)
+        engine = make_engine(settings.resolved_database_url, background_checkpoints=True)
         if migrate:
             upgrade(engine)
-        return cls(
+        keystore = KeyStore(settings.resolved_keystore_url, background_checkpoints=True)
+        runtime = cls(
             settings=settings,
             engine=engine,
-            keystore=KeyStore(settings.resolved_keystore_url),
+            keystore=keystore,
             blobs=open_blob_store(settings.resolved_blob_url, settings.s3_endpoint_url),
             keys=keys,
+            checkpointers=[
+                BackgroundCheckpointer(e) for e in (engine, keystore.engine) if is_sqlite(e)
+            ],
         )
+        for checkpointer in runtime.checkpointers:
+            checkpointer.start()
+        return runtime
 
     def close(self) -> None:
+        for checkpointer in self.checkpointers:
+            checkpointer.close()
         self.engine.dispose()
         self.keystore.dispose()

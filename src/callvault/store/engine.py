@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from callvault.files import ensure_private_file
+from callvault.store.checkpointer import BACKSTOP_PAGES
 
 BUSY_TIMEOUT_MS = 30_000
 CHECKPOINT_WAIT_MS = 250
@@ -27,7 +28,9 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, background_checkpoints: bool = False) -> Engine:
+    """``background_checkpoints``: a ``checkpointer.BackgroundCheckpointer`` will fold this
+    SQLite database's WAL, so a commit does so only past its backstop."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -46,6 +49,7 @@ def make_engine(url: str) -> Engine:
             "foreign_keys=ON",
             "synchronous=FULL",
             f"busy_timeout={BUSY_TIMEOUT_MS}",
+            *([f"wal_autocheckpoint={BACKSTOP_PAGES}"] if background_checkpoints else []),
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()

@@ -66,8 +66,8 @@ class StoredSigningKey:
 
 
 class KeyStore:
-    def __init__(self, url: str) -> None:
-        self.engine: Engine = make_engine(url)
+    def __init__(self, url: str, background_checkpoints: bool = False) -> None:
+        self.engine: Engine = make_engine(url, background_checkpoints)
         keystore_metadata.create_all(self.engine)
 
     def put(self, call_id: str, wrapped: bytes) -> None:
