@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -11,8 +12,8 @@ from sqlalchemy import text
 
 from callvault.runtime import Runtime
 from callvault.settings import Settings
-from callvault.store.checkpointer import BACKSTOP_PAGES, BackgroundCheckpointer
-from callvault.store.engine import make_engine, write_transaction
+from callvault.store.checkpointer import BACKSTOP_PAGES, BackgroundCheckpointer, checkpoint_lock
+from callvault.store.engine import checkpoint, make_engine, write_transaction
 
 # One commit of this many 4 KiB pages passes SQLite's default threshold (1,000 pages), below
 # which a commit never checkpoints, and stays under the backstop.
@@ -103,4 +104,25 @@ def test_a_failing_checkpoint_is_logged_and_retried(tmp_path, caplog):
     checkpointer.close()
     assert len(calls) >= 3  # the thread survived the first failure
     assert "checkpoint" in caplog.text
+    engine.dispose()
+
+
+def test_erasures_checkpoint_waits_for_the_background_one_instead_of_finding_it_busy(tmp_path):
+    """SQLite answers a second checkpoint 'busy' at once while one runs: in one process the
+    erasure's TRUNCATE checkpoint waits for the background round rather than being retried."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}", background_checkpoints=True)
+    _write_pages(engine, 10)
+    done = threading.Event()
+    results: list[bool] = []
+
+    def erasure_checkpoint() -> None:
+        results.append(checkpoint(engine, attempts=1))
+        done.set()
+
+    with checkpoint_lock(engine):  # a background round in progress
+        thread = threading.Thread(target=erasure_checkpoint)
+        thread.start()
+        assert not done.wait(0.3)  # waiting, not answered busy
+    thread.join()
+    assert results == [True]
     engine.dispose()

@@ -52,7 +52,9 @@ class Eraser:
             self.pending_checkpoints.discard(which)
         else:
             log.warning(
-                "WAL checkpoint of the %s database was blocked by a reader; will retry", which
+                "WAL checkpoint of the %s database was blocked (a reader, or another "
+                "process checkpointing); will retry",
+                which,
             )
             self.pending_checkpoints.add(which)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine
 
@@ -22,6 +23,20 @@ log = logging.getLogger(__name__)
 # 40 MB of WAL: reached only when the thread cannot keep up (or a reader holds old pages).
 BACKSTOP_PAGES = 10_000
 INTERVAL_SECONDS = 0.5
+
+_locks: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
+_locks_guard = threading.Lock()
+
+
+def checkpoint_lock(engine: Engine) -> threading.Lock:
+    """The lock every checkpoint of ``engine`` in this process holds. SQLite answers a second
+    checkpoint "busy" at once, without waiting, while one runs: an erasure's TRUNCATE checkpoint
+    that met a background round was put off to the worker's next retry."""
+    with _locks_guard:
+        lock = _locks.get(engine)
+        if lock is None:
+            lock = _locks[engine] = threading.Lock()
+        return lock
 
 
 class BackgroundCheckpointer:
@@ -38,7 +53,7 @@ class BackgroundCheckpointer:
         self.thread.start()
 
     def run_once(self) -> None:
-        with self.engine.connect() as conn:
+        with checkpoint_lock(self.engine), self.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     def close(self) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from callvault.files import ensure_private_file
-from callvault.store.checkpointer import BACKSTOP_PAGES
+from callvault.store.checkpointer import BACKSTOP_PAGES, checkpoint_lock
 
 BUSY_TIMEOUT_MS = 30_000
 CHECKPOINT_WAIT_MS = 250
@@ -111,7 +111,7 @@ def checkpoint(engine: Engine, attempts: int = 3, pause: float = 0.05) -> bool:
     if not is_sqlite(engine):
         return True
     for attempt in range(attempts):
-        with engine.connect() as conn:
+        with checkpoint_lock(engine), engine.connect() as conn:
             # A TRUNCATE checkpoint waits busy_timeout for readers; briefly, here: a blocked
             # checkpoint is retried later rather than holding up erasure for half a minute.
             conn.exec_driver_sql(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
