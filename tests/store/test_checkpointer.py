@@ -126,3 +126,20 @@ def test_erasures_checkpoint_waits_for_the_background_one_instead_of_finding_it_
     thread.join()
     assert results == [True]
     engine.dispose()
+
+
+def test_no_background_round_while_erasure_checkpoints_anyway(tmp_path):
+    """A worker checkpoints after every batch: a background round then would only contend."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'd.db'}", background_checkpoints=True)
+    _write_pages(engine, 10)
+    checkpointer = BackgroundCheckpointer(engine, interval=2.0)
+    rounds: list[int] = []
+    checkpointer.run_once = lambda: rounds.append(1)  # type: ignore[method-assign]
+    checkpointer.start()
+    end = time.monotonic() + 5
+    while time.monotonic() < end:
+        assert checkpoint(engine)
+        time.sleep(0.1)
+    checkpointer.close()
+    assert rounds == []
+    engine.dispose()

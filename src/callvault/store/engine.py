@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from callvault.files import ensure_private_file
-from callvault.store.checkpointer import BACKSTOP_PAGES, checkpoint_lock
+from callvault.store.checkpointer import BACKSTOP_PAGES, checkpoint_lock, mark_checkpointed
 
 BUSY_TIMEOUT_MS = 30_000
 CHECKPOINT_WAIT_MS = 250
@@ -120,6 +120,7 @@ def checkpoint(engine: Engine, attempts: int = 3, pause: float = 0.05) -> bool:
             finally:
                 conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         if not busy:
+            mark_checkpointed(engine)
             return True
         if attempt + 1 < attempts:
             time.sleep(pause)
