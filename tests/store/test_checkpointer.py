@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import threading
 import time
 from pathlib import Path
@@ -63,6 +64,9 @@ def test_the_commits_own_threshold_is_only_a_backstop(tmp_path):
 def test_a_runtime_checkpoints_both_databases_in_the_background_and_stops_on_close(tmp_path):
     runtime = Runtime.open(Settings(data_dir=tmp_path / "data"))
     try:
+        for engine in (runtime.engine, runtime.keystore.engine):
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == BACKSTOP_PAGES
         threads = [c.thread for c in runtime.checkpointers]
         assert len(threads) == 2
         assert all(t is not None and t.is_alive() for t in threads)
@@ -143,3 +147,31 @@ def test_no_background_round_while_erasure_checkpoints_anyway(tmp_path):
     checkpointer.close()
     assert rounds == []
     engine.dispose()
+
+
+def test_a_checkpoint_waits_for_another_processs_round_on_the_same_database(tmp_path):
+    """Two engines on one file stand for `callvault serve` and a separate `callvault worker`:
+    SQLite's own answer would be "busy" at once; the lock file makes the erasure wait."""
+    path = tmp_path / "shared.db"
+    serve = make_engine(f"sqlite:///{path}", background_checkpoints=True)
+    worker = make_engine(f"sqlite:///{path}", background_checkpoints=True)
+    _write_pages(serve, 10)
+    done = threading.Event()
+    results: list[bool] = []
+
+    def erasure_checkpoint() -> None:
+        results.append(checkpoint(worker, attempts=1))
+        done.set()
+
+    with checkpoint_lock(serve) as taken:  # serve's background round in progress
+        assert taken
+        with checkpoint_lock(worker, wait=False) as second:
+            assert not second  # a background round of the worker's would skip
+        thread = threading.Thread(target=erasure_checkpoint)
+        thread.start()
+        assert not done.wait(0.3)
+    thread.join(timeout=30)
+    assert results == [True]
+    assert stat.S_IMODE((tmp_path / "shared.db-checkpoint").stat().st_mode) == 0o600
+    serve.dispose()
+    worker.dispose()

@@ -12,9 +12,13 @@ sure no erased page image survives in the WAL (``engine.checkpoint``), are uncha
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine
@@ -29,8 +33,9 @@ INTERVAL_SECONDS = 0.5
 class _Checkpoints:
     """What this process knows of one engine's checkpoints."""
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
+    def __init__(self, lock_file: str | None) -> None:
+        self.lock = threading.Lock()  # this process's threads
+        self.lock_file = lock_file  # other processes on the same database (flock)
         self.last = 0.0  # time.monotonic() of the last one completed
 
 
@@ -42,15 +47,45 @@ def _of(engine: Engine) -> _Checkpoints:
     with _engines_guard:
         state = _engines.get(engine)
         if state is None:
-            state = _engines[engine] = _Checkpoints()
+            database = engine.url.database
+            on_disk = engine.url.get_backend_name() == "sqlite" and database not in (
+                None,
+                "",
+                ":memory:",
+            )
+            state = _engines[engine] = _Checkpoints(f"{database}-checkpoint" if on_disk else None)
         return state
 
 
-def checkpoint_lock(engine: Engine) -> threading.Lock:
-    """The lock every checkpoint of ``engine`` in this process holds. SQLite answers a second
-    checkpoint "busy" at once, without waiting, while one runs: an erasure's TRUNCATE checkpoint
-    that met a background round was put off to the worker's next retry."""
-    return _of(engine).lock
+@contextmanager
+def checkpoint_lock(engine: Engine, wait: bool = True) -> Iterator[bool]:
+    """Held by every checkpoint of ``engine``'s database, in this process and in the others that
+    share it (``callvault serve`` and ``callvault worker``): SQLite answers a second checkpoint
+    "busy" at once, without waiting, while one runs, and an erasure's TRUNCATE checkpoint that met
+    a background round was put off to the worker's next retry, its erased pages still in the
+    WAL. Yields whether it was taken: with ``wait`` False, False when another holds it."""
+    state = _of(engine)
+    if not state.lock.acquire(blocking=wait):
+        yield False
+        return
+    try:
+        if state.lock_file is None:
+            yield True
+            return
+        # A file of its own: an fd opened and closed on the database itself would drop the
+        # POSIX locks SQLite holds on it in this process.
+        fd = os.open(state.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(fd)  # and with it the flock
+    finally:
+        state.lock.release()
 
 
 def mark_checkpointed(engine: Engine) -> None:
@@ -79,8 +114,11 @@ class BackgroundCheckpointer:
         self.thread.start()
 
     def run_once(self) -> None:
-        with checkpoint_lock(self.engine), self.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        with checkpoint_lock(self.engine, wait=False) as taken:
+            if not taken:
+                return  # another process (or an erasure) is checkpointing: nothing to add
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
         mark_checkpointed(self.engine)
 
     def close(self) -> None:
