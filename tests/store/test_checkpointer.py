@@ -111,24 +111,31 @@ def test_a_failing_checkpoint_is_logged_and_retried(tmp_path, caplog):
     engine.dispose()
 
 
-def test_erasures_checkpoint_waits_for_the_background_one_instead_of_finding_it_busy(tmp_path):
-    """SQLite answers a second checkpoint 'busy' at once while one runs: in one process the
-    erasure's TRUNCATE checkpoint waits for the background round rather than being retried."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}", background_checkpoints=True)
-    _write_pages(engine, 10)
+def _waits_while_held(held_by, checkpointing) -> None:
+    """While a round of ``held_by``'s holds the lock, a round of ``checkpointing``'s would skip
+    and its erasure checkpoint waits (SQLite alone would answer busy), then succeeds."""
     done = threading.Event()
     results: list[bool] = []
 
     def erasure_checkpoint() -> None:
-        results.append(checkpoint(engine, attempts=1))
+        results.append(checkpoint(checkpointing, attempts=1))
         done.set()
 
-    with checkpoint_lock(engine):  # a background round in progress
+    with checkpoint_lock(held_by) as taken:
+        assert taken
+        with checkpoint_lock(checkpointing, wait=False) as second:
+            assert not second
         thread = threading.Thread(target=erasure_checkpoint)
         thread.start()
-        assert not done.wait(0.3)  # waiting, not answered busy
-    thread.join()
+        assert not done.wait(0.3)
+    thread.join(timeout=30)
     assert results == [True]
+
+
+def test_erasures_checkpoint_waits_for_the_background_one_instead_of_finding_it_busy(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}", background_checkpoints=True)
+    _write_pages(engine, 10)
+    _waits_while_held(engine, engine)
     engine.dispose()
 
 
@@ -151,27 +158,12 @@ def test_no_background_round_while_erasure_checkpoints_anyway(tmp_path):
 
 def test_a_checkpoint_waits_for_another_processs_round_on_the_same_database(tmp_path):
     """Two engines on one file stand for `callvault serve` and a separate `callvault worker`:
-    SQLite's own answer would be "busy" at once; the lock file makes the erasure wait."""
+    the lock file beside the database orders their checkpoints."""
     path = tmp_path / "shared.db"
     serve = make_engine(f"sqlite:///{path}", background_checkpoints=True)
     worker = make_engine(f"sqlite:///{path}", background_checkpoints=True)
     _write_pages(serve, 10)
-    done = threading.Event()
-    results: list[bool] = []
-
-    def erasure_checkpoint() -> None:
-        results.append(checkpoint(worker, attempts=1))
-        done.set()
-
-    with checkpoint_lock(serve) as taken:  # serve's background round in progress
-        assert taken
-        with checkpoint_lock(worker, wait=False) as second:
-            assert not second  # a background round of the worker's would skip
-        thread = threading.Thread(target=erasure_checkpoint)
-        thread.start()
-        assert not done.wait(0.3)
-    thread.join(timeout=30)
-    assert results == [True]
+    _waits_while_held(serve, worker)
     assert stat.S_IMODE((tmp_path / "shared.db-checkpoint").stat().st_mode) == 0o600
     serve.dispose()
     worker.dispose()
