@@ -34,8 +34,7 @@ class _Checkpoints:
     """What this process knows of one engine's checkpoints."""
 
     def __init__(self, lock_file: str | None) -> None:
-        self.lock = threading.Lock()  # this process's threads
-        self.lock_file = lock_file  # other processes on the same database (flock)
+        self.lock_file = lock_file  # None: a database in memory, which no one else shares
         self.last = 0.0  # time.monotonic() of the last one completed
 
 
@@ -47,45 +46,39 @@ def _of(engine: Engine) -> _Checkpoints:
     with _engines_guard:
         state = _engines.get(engine)
         if state is None:
-            database = engine.url.database
-            on_disk = engine.url.get_backend_name() == "sqlite" and database not in (
-                None,
-                "",
-                ":memory:",
-            )
-            state = _engines[engine] = _Checkpoints(f"{database}-checkpoint" if on_disk else None)
+            database = engine.url.database or ":memory:"
+            lock_file = None if database == ":memory:" else f"{database}-checkpoint"
+            state = _engines[engine] = _Checkpoints(lock_file)
         return state
 
 
 @contextmanager
 def checkpoint_lock(engine: Engine, wait: bool = True) -> Iterator[bool]:
-    """Held by every checkpoint of ``engine``'s database, in this process and in the others that
-    share it (``callvault serve`` and ``callvault worker``): SQLite answers a second checkpoint
-    "busy" at once, without waiting, while one runs, and an erasure's TRUNCATE checkpoint that met
-    a background round was put off to the worker's next retry, its erased pages still in the
-    WAL. Yields whether it was taken: with ``wait`` False, False when another holds it."""
-    state = _of(engine)
-    if not state.lock.acquire(blocking=wait):
-        yield False
+    """Held by every checkpoint of ``engine``'s database, by this process's threads and by the
+    other processes that share it (``callvault serve`` and ``callvault worker``): SQLite answers
+    a second checkpoint "busy" at once, without waiting, while one runs, and an erasure's
+    TRUNCATE checkpoint that met a background round was put off to the worker's next retry, its
+    erased pages still in the WAL. Yields whether it was taken: with ``wait`` False, False when
+    another holds it.
+
+    An flock belongs to the open file, not the process or thread: each call opens the lock file
+    anew, so two threads of one process exclude each other as two processes do."""
+    lock_file = _of(engine).lock_file
+    if lock_file is None:
+        yield True
         return
+    # A file of its own: an fd opened and closed on the database itself would drop the POSIX
+    # locks SQLite holds on it in this process.
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        if state.lock_file is None:
-            yield True
-            return
-        # A file of its own: an fd opened and closed on the database itself would drop the
-        # POSIX locks SQLite holds on it in this process.
-        fd = os.open(state.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError:
-                yield False
-                return
-            yield True
-        finally:
-            os.close(fd)  # and with it the flock
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
     finally:
-        state.lock.release()
+        os.close(fd)  # and with it the flock
 
 
 def mark_checkpointed(engine: Engine) -> None:

@@ -111,7 +111,7 @@ def checkpoint(engine: Engine, attempts: int = 3, pause: float = 0.05) -> bool:
     if not is_sqlite(engine):
         return True
     for attempt in range(attempts):
-        with checkpoint_lock(engine) as _, engine.connect() as conn:
+        with checkpoint_lock(engine), engine.connect() as conn:
             # A TRUNCATE checkpoint waits busy_timeout for readers; briefly, here: a blocked
             # checkpoint is retried later rather than holding up erasure for half a minute.
             conn.exec_driver_sql(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
