@@ -6,7 +6,9 @@ round the server runs once more until every accepted purge is done, the orphan s
 the invariants are checked:
 
 - every acknowledged capture that nobody purged is readable and intact (details and audio);
-- every accepted purge completed: its calls have no row, no key and no blob;
+- every accepted purge completed: its calls have no row, no key and no blob; a purge whose answer
+  the kill swallowed may or may not have been accepted, so its calls are either intact or erased
+  whole, and no request is left Purging;
 - a capture cut off by the kill either does not exist or is intact (never half-stored);
 - no blob without a row, no row without its blob, no key without a row;
 - `PRAGMA integrity_check` is ok on both databases and the audit chain verifies.
@@ -26,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +53,8 @@ class Ledger:
     acked: dict[str, tuple[str, str]] = field(default_factory=dict)  # session -> (call, sha)
     attempted: dict[str, str] = field(default_factory=dict)  # session -> audio sha, unanswered
     purged: set[str] = field(default_factory=set)  # call IDs in accepted purges
+    # Call IDs in purges sent but never answered (the server died): accepted or not, unknown.
+    unanswered: set[str] = field(default_factory=set)
     requests: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -117,7 +122,10 @@ def _purger(
             try:
                 answer = c.post(path, json=body)
             except httpx.HTTPError:
-                return  # not acknowledged: may or may not have been accepted
+                # Not acknowledged: the kill may have come after the commit, before the answer.
+                with ledger.lock:
+                    ledger.unanswered.update(cid for _, cid in batch)
+                return
             if answer.status_code == 200:
                 with ledger.lock:
                     ledger.purged.update(cid for _, cid in batch)
@@ -181,6 +189,46 @@ def _request(client: httpx.Client, request_id: str) -> dict[str, Any]:
         time.sleep(float(answer.headers.get("retry-after", "1")))
 
 
+@dataclass
+class Store:
+    """The call IDs that still have a row, a wrapped key, a blob."""
+
+    rows: set[str]
+    keys: set[str]
+    blobs: set[str]
+
+    def has_any(self, call_id: str) -> bool:
+        return call_id in self.rows or call_id in self.keys or call_id in self.blobs
+
+
+def acked_violations(
+    ledger: Ledger, store: Store, intact: Callable[[str, str, str], bool]
+) -> list[str]:
+    """The invariants for the captures the clients were told are stored; ``intact(call_id, sha,
+    session)`` reads one back."""
+    violations = []
+    for session, (call_id, sha) in ledger.acked.items():
+        if call_id in ledger.purged:
+            if store.has_any(call_id):
+                violations.append(f"purged call {call_id} left a row, key or blob")
+        elif call_id not in store.rows:
+            if call_id not in ledger.unanswered or store.has_any(call_id):
+                violations.append(f"acknowledged call {call_id} ({session}) is gone")
+        elif not intact(call_id, sha, session):
+            violations.append(f"acknowledged call {call_id} is not intact")
+    return violations
+
+
+def _purging(data_dir: Path) -> int:
+    """Requests still Purging, read beside the running server (SQLite lets a reader in)."""
+    db = sqlite3.connect(f"file:{data_dir / 'callvault.db'}?mode=ro", uri=True, timeout=30)
+    try:
+        query = "SELECT count(*) FROM purge_requests WHERE state = 'Purging'"
+        return int(db.execute(query).fetchone()[0])
+    finally:
+        db.close()
+
+
 def _settle_and_check(data_dir: Path, client_id: str, secret: str, ledger: Ledger) -> list[str]:
     violations: list[str] = []
     proc, url = start_serve(data_dir)
@@ -196,6 +244,12 @@ def _settle_and_check(data_dir: Path, client_id: str, secret: str, ledger: Ledge
                     time.sleep(0.05)
                 if doc["state"] == "Failed":
                     violations.append(f"purge request {rid} failed")
+            # Requests whose answer the kill swallowed are in no ledger: wait for those too.
+            while _purging(data_dir):
+                if time.monotonic() > deadline:
+                    violations.append(f"{_purging(data_dir)} purge requests never completed")
+                    break
+                time.sleep(0.05)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
@@ -236,14 +290,7 @@ def _settle_and_check(data_dir: Path, client_id: str, secret: str, ledger: Ledge
                 and reader.details(call_id, "test")["sessionId"] == session
             )
 
-        for session, (call_id, sha) in ledger.acked.items():
-            if call_id in ledger.purged:
-                if call_id in rows or call_id in keys or call_id in blobs:
-                    violations.append(f"purged call {call_id} left a row, key or blob")
-            elif call_id not in rows:
-                violations.append(f"acknowledged call {call_id} ({session}) is gone")
-            elif not intact(call_id, sha, session):
-                violations.append(f"acknowledged call {call_id} is not intact")
+        violations += acked_violations(ledger, Store(set(rows), keys, blobs), intact)
         by_session = {s: cid for cid, s in rows.items()}
         for session, sha in ledger.attempted.items():
             call_id = by_session.get(session)
