@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from helpers import TLS
+
 PASSWORD = "correct horse battery staple"
 
 
@@ -28,7 +30,7 @@ class Browserless:
 
 
 def log_in(url: str, name: str, password: str = PASSWORD) -> Browserless:
-    http = httpx.Client(base_url=url, timeout=30)
+    http = httpx.Client(base_url=url, timeout=30, verify=TLS)
     page = http.get("/console/login")
     answer = http.post(
         "/console/login",

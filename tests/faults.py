@@ -43,7 +43,7 @@ from callvault.runtime import Runtime
 from callvault.settings import Settings
 from callvault.store.keystore import data_keys
 from callvault.store.tables import calls
-from helpers import call_info, start_serve, wav_bytes
+from helpers import TLS, call_info, start_serve, wav_bytes
 
 
 @dataclass
@@ -73,15 +73,21 @@ def _token(url: str, client_id: str, secret: str) -> str:
     answer = httpx.post(
         f"{url}/Token",
         data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+        verify=TLS,
     )
     return str(answer.json()["access_token"])
+
+
+def _client(url: str, token: str, timeout: float = 10) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token}"}
+    return httpx.Client(base_url=url, headers=headers, timeout=timeout, verify=TLS)
 
 
 def _capturer(
     url: str, token: str, ledger: Ledger, rng: random.Random, stop: threading.Event, prefix: str
 ) -> None:
     n = 0
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as c:
+    with _client(url, token) as c:
         while not stop.is_set():
             session = f"{prefix}-{n}"
             n += 1
@@ -106,7 +112,7 @@ def _capturer(
 def _purger(
     url: str, token: str, ledger: Ledger, rng: random.Random, stop: threading.Event
 ) -> None:
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as c:
+    with _client(url, token) as c:
         while not stop.is_set():
             with ledger.lock:
                 candidates = [
@@ -234,7 +240,7 @@ def _settle_and_check(data_dir: Path, client_id: str, secret: str, ledger: Ledge
     proc, url = start_serve(data_dir)
     try:
         token = _token(url, client_id, secret)
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+        with _client(url, token, timeout=5) as c:  # httpx's default
             deadline = time.monotonic() + 120
             for rid in ledger.requests:
                 while (doc := _request(c, rid))["state"] == "Purging":
