@@ -195,6 +195,7 @@ def _fuzz(operation: Any, mode: GenerationMode, max_examples: int, **fixed: Any)
         yield f"{operation.label} [{mode.value}]: {exc}"
 
 
+@pytest.mark.slow
 def test_every_operation_conforms(live: LiveServer) -> None:
     schema, tally = _load(live)
     operations = [result.ok() for result in schema.get_all_operations()]

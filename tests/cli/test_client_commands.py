@@ -36,6 +36,7 @@ def _jobs(live) -> int:
         return conn.execute(select(func.count()).select_from(purge_jobs)).scalar_one()
 
 
+@pytest.mark.slow
 def test_ten_thousand_session_ids_from_a_csv_with_wait(live, cli, tmp_path):
     existing = seed_calls(live.runtime, 6000, seed=21)
     bystanders = seed_calls(live.runtime, 50, session_prefix="keep-", seed=22)

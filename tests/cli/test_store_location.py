@@ -112,6 +112,7 @@ def test_admin_commands_never_create_a_store(tmp_path, args):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_serve_script_says_where_the_store_is_and_what_to_do_next(tmp_path):
     repo = Path(__file__).resolve().parents[2]
     store, log, port = tmp_path / "store", tmp_path / "serve.log", free_port()

@@ -10,6 +10,7 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from callvault.auth.users import create_user
 from callvault.demo import seed_calls
@@ -31,6 +32,7 @@ def _token(url, creds):
     ).json()["access_token"]
 
 
+@pytest.mark.slow
 def test_api_without_worker_then_a_separate_worker_finishes(tmp_path):
     data = tmp_path / "data"
     runtime = Runtime.open(Settings(data_dir=data))

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from callvault.audit.trail import AuditTrail
@@ -37,6 +38,7 @@ def _snapshot(runtime, call_id: str) -> tuple[dict, bytes]:
     return reader.details(call_id, "test"), b"".join(chunks)
 
 
+@pytest.mark.slow
 def test_purges_survive_sigkill_at_random_moments(tmp_path):
     rng = random.Random(int(os.environ.get("CALLVAULT_CRASH_SEED", "7")))
     settings = Settings(data_dir=tmp_path / "data")

@@ -12,6 +12,7 @@ import sys
 import time
 from collections import Counter
 
+import pytest
 from sqlalchemy import select
 
 from callvault.audit.trail import AuditTrail
@@ -62,6 +63,7 @@ def _snapshot(runtime, call_id):
     return reader.details(call_id, "test"), b"".join(chunks)
 
 
+@pytest.mark.slow
 def test_two_workers_killed_at_random_erase_each_call_exactly_once(scale_out, tmp_path):
     rng = random.Random(int(os.environ.get("CALLVAULT_CRASH_SEED", "5")))
     settings = scale_out.settings(tmp_path / "data")
