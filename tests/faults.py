@@ -218,8 +218,12 @@ def acked_violations(
             if store.has_any(call_id):
                 violations.append(f"purged call {call_id} left a row, key or blob")
         elif call_id not in store.rows:
-            if call_id not in ledger.unanswered or store.has_any(call_id):
+            if call_id not in ledger.unanswered:
                 violations.append(f"acknowledged call {call_id} ({session}) is gone")
+            elif store.has_any(call_id):
+                violations.append(
+                    f"call {call_id} ({session}) of an unanswered purge is half-erased"
+                )
         elif not intact(call_id, sha, session):
             violations.append(f"acknowledged call {call_id} is not intact")
     return violations

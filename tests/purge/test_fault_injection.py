@@ -47,7 +47,9 @@ def test_a_purge_whose_answer_the_kill_swallowed_never_leaves_a_call_half_erased
     ledger = _ledger()
     ledger.unanswered = {"c3"}
     half = Store(rows={"c1"}, keys={"c1"}, blobs={"c1", "c3"})
-    assert acked_violations(ledger, half, _whole) == ["acknowledged call c3 (lost) is gone"]
+    assert acked_violations(ledger, half, _whole) == [
+        "call c3 (lost) of an unanswered purge is half-erased"
+    ]
 
 
 def test_an_acknowledged_purge_leaves_nothing():
