@@ -3,11 +3,12 @@ partial: moving a call from Complete to Purging must not rewrite index pages."""
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from callvault.store.engine import make_engine
-from callvault.store.migrate import upgrade
+from callvault.store.migrate import head_revision, upgrade
 from callvault.store.tables import metadata
 
 
@@ -97,4 +98,20 @@ def test_0014_leaves_existing_calls_without_a_blob_version(tmp_path):
     upgrade(engine, "0014")
     column = next(c for c in inspect(engine).get_columns("calls") if c["name"] == "blob_version")
     assert column["nullable"] is True
+    engine.dispose()
+
+
+def test_a_store_at_head_is_opened_without_running_alembic(tmp_path, monkeypatch):
+    """serve, worker and every CLI command upgrade the store as they open it; one already at head
+    needs neither Alembic's environment nor its scripts loaded (most of a reopen's time)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("Alembic ran on a store already at head")
+
+    monkeypatch.setattr(command, "upgrade", refuse)
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == head_revision()
     engine.dispose()
