@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import threading
+
 import pytest
 
+from callvault.blobs import folder as folder_module
 from callvault.blobs import open_blob_store
 from callvault.blobs.folder import FolderBlobStore
 
@@ -69,3 +73,60 @@ def test_a_folder_blob_has_no_version_and_ignores_given_ones(tmp_path):
     assert writer.version is None
     assert store.delete_many(["audio/a/v"], {"audio/a/v": "whatever"}) == {"audio/a/v": 1}
     assert list(store.iter_keys()) == []
+
+
+def _blobs(store: FolderBlobStore, keys: list[str]) -> None:
+    for key in keys:
+        writer = store.writer(key)
+        writer.write(b"x" * 100)
+        writer.commit()
+
+
+def test_delete_many_answers_for_each_key(tmp_path):
+    store = FolderBlobStore(tmp_path)
+    present = [f"audio/{folder}/{n}" for folder in "0a" for n in range(3)]
+    _blobs(store, present)
+    answer = store.delete_many([*present, "audio/0/missing", "../escape"])
+    assert {key: answer[key] for key in present} == dict.fromkeys(present, 1)
+    assert answer["audio/0/missing"] == 0
+    assert isinstance(answer["../escape"], ValueError)
+    assert list(store.iter_keys()) == []
+
+
+def test_a_folder_that_cannot_be_flushed_fails_its_own_keys_only(tmp_path, monkeypatch):
+    store = FolderBlobStore(tmp_path)
+    keys = [f"audio/{folder}/{n}" for folder in "0a" for n in range(3)]
+    _blobs(store, keys)
+    real = folder_module._fsync_dir
+
+    def failing(path):
+        if path.name == "a":
+            raise OSError("the disk said no")
+        real(path)
+
+    monkeypatch.setattr(folder_module, "_fsync_dir", failing)
+    answer = store.delete_many(keys)
+    assert [k for k in keys if answer[k] == 1] == [k for k in keys if "/0/" in k]
+    assert all(isinstance(answer[k], OSError) for k in keys if "/a/" in k)
+
+
+def test_each_folder_is_emptied_by_one_thread(tmp_path, monkeypatch):
+    """A thread per file spent more CPU handing out the unlinks than making them, and threads
+    unlinking in one folder queue on its lock: a folder's files go to one thread, at most
+    ``delete_threads`` of them."""
+    store = FolderBlobStore(tmp_path, delete_threads=4)
+    keys = [f"audio/{folder}/{n:02}" for folder in "0123456789abcdef" for n in range(20)]
+    _blobs(store, keys)
+    threads_of: dict[str, set[int]] = {}
+    real = os.unlink
+
+    def recorded(path, *args, **kwargs):
+        folder = os.path.basename(os.path.dirname(os.fspath(path)))
+        threads_of.setdefault(folder, set()).add(threading.get_ident())
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", recorded)
+    assert set(store.delete_many(keys).values()) == {1}
+    assert sorted(threads_of) == list("0123456789abcdef")
+    assert all(len(threads) == 1 for threads in threads_of.values())
+    assert len(set().union(*threads_of.values())) <= 4
