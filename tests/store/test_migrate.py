@@ -115,3 +115,54 @@ def test_a_store_at_head_is_opened_without_running_alembic(tmp_path, monkeypatch
     with engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == head_revision()
     engine.dispose()
+
+
+def test_0015_keeps_customer_phones_in_one_b_tree_digests_intact(tmp_path):
+    """An erasure deletes a call's digests at random places: as a rowid table with two indexes
+    that was three pages a digest, one B-tree keyed by (digest, call) and its call index two."""
+    from sqlalchemy import text
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine, "0014")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO calls (call_id, session_id, status, start_time, direction, "
+                "contact_types, sealed, audio_bytes, blob_key, captured_at) VALUES "
+                "('c1', 's1', 'Concluded', '2026-01-01', 'Inbound', '[]', x'00', 1, 'k1', "
+                "'2026-01-01'), ('c2', 's2', 'Concluded', '2026-01-01', 'Inbound', '[]', x'00', "
+                "1, 'k2', '2026-01-01')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO customer_phones (digest, call_id) VALUES "
+                "(x'01', 'c1'), (x'02', 'c1'), (x'01', 'c2')"
+            )
+        )
+    upgrade(engine, "0015")
+    with engine.connect() as conn:
+        sql = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'customer_phones'"
+        ).scalar_one()
+        rows = conn.execute(text("SELECT hex(digest), call_id FROM customer_phones")).all()
+    assert "WITHOUT ROWID" in sql.upper()
+    assert sorted(rows) == [("01", "c1"), ("01", "c2"), ("02", "c1")]
+    assert sorted(_declared_indexes_of(engine, "customer_phones")) == ["ix_customer_phones_call_id"]
+    with engine.begin() as conn:  # the foreign key still cascades
+        conn.execute(text("DELETE FROM calls WHERE call_id = 'c1'"))
+    with engine.connect() as conn:
+        left = conn.execute(text("SELECT call_id FROM customer_phones")).scalars().all()
+    assert left == ["c2"]
+    engine.dispose()
+
+
+def _declared_indexes_of(engine, table: str) -> list[str]:
+    with engine.connect() as conn:
+        return list(
+            conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master "
+                "WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+                (table,),
+            ).scalars()
+        )
