@@ -6,24 +6,42 @@ from __future__ import annotations
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 
 from callvault.store.engine import make_engine
 from callvault.store.migrate import head_revision, upgrade
 from callvault.store.tables import metadata
 
 
-def _declared_indexes(tmp_path, table: str) -> dict[str, str]:
-    """Name -> CREATE INDEX statement of ``table``'s explicit indexes, after every migration."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    upgrade(engine)
+def _indexes_of(engine, table: str) -> dict[str, str]:
+    """Name -> CREATE INDEX statement of ``table``'s explicit indexes."""
     with engine.connect() as conn:
         rows = conn.exec_driver_sql(
             "SELECT name, sql FROM sqlite_master "
             "WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
             (table,),
         ).all()
-    engine.dispose()
     return dict(rows)
+
+
+def _store_at(tmp_path, revision: str, *statements: str):
+    """A store migrated up to ``revision``, with ``statements`` run in it."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine, revision)
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+    return engine
+
+
+def _declared_indexes(tmp_path, table: str) -> dict[str, str]:
+    """``table``'s explicit indexes after every migration."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine)
+    try:
+        return _indexes_of(engine, table)
+    finally:
+        engine.dispose()
 
 
 def test_migrations_match_the_declared_tables(tmp_path):
@@ -51,17 +69,12 @@ def test_only_items_still_purging_are_indexed_by_call(tmp_path):
 
 
 def test_0007_adds_a_nullable_region_to_existing_users(tmp_path):
-    from sqlalchemy import text
-
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    upgrade(engine, "0005")
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO api_users (name, client_id, secret_hash, permissions, disabled, "
-                "created_at) VALUES ('old', 'cv_old', x'00', 'capture', 0, '2026-01-01')"
-            )
-        )
+    engine = _store_at(
+        tmp_path,
+        "0005",
+        "INSERT INTO api_users (name, client_id, secret_hash, permissions, disabled, "
+        "created_at) VALUES ('old', 'cv_old', x'00', 'capture', 0, '2026-01-01')",
+    )
     upgrade(engine, "0007")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT name, region FROM api_users")).all() == [("old", None)]
@@ -69,17 +82,14 @@ def test_0007_adds_a_nullable_region_to_existing_users(tmp_path):
 
 
 def test_0013_gives_existing_users_no_password_and_adds_console_sessions(tmp_path):
-    from sqlalchemy import inspect, text
+    from sqlalchemy import inspect
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    upgrade(engine, "0012")
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO api_users (name, client_id, secret_hash, permissions, disabled, "
-                "created_at) VALUES ('old', 'cv_old', x'00', 'purge', 0, '2026-01-01')"
-            )
-        )
+    engine = _store_at(
+        tmp_path,
+        "0012",
+        "INSERT INTO api_users (name, client_id, secret_hash, permissions, disabled, "
+        "created_at) VALUES ('old', 'cv_old', x'00', 'purge', 0, '2026-01-01')",
+    )
     upgrade(engine, "0013")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT name, password_hash FROM api_users")).all() == [
@@ -120,26 +130,16 @@ def test_a_store_at_head_is_opened_without_running_alembic(tmp_path, monkeypatch
 def test_0015_keeps_customer_phones_in_one_b_tree_digests_intact(tmp_path):
     """An erasure deletes a call's digests at random places: as a rowid table with two indexes
     that was three pages a digest, one B-tree keyed by (digest, call) and its call index two."""
-    from sqlalchemy import text
-
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    upgrade(engine, "0014")
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO calls (call_id, session_id, status, start_time, direction, "
-                "contact_types, sealed, audio_bytes, blob_key, captured_at) VALUES "
-                "('c1', 's1', 'Concluded', '2026-01-01', 'Inbound', '[]', x'00', 1, 'k1', "
-                "'2026-01-01'), ('c2', 's2', 'Concluded', '2026-01-01', 'Inbound', '[]', x'00', "
-                "1, 'k2', '2026-01-01')"
-            )
-        )
-        conn.execute(
-            text(
-                "INSERT INTO customer_phones (digest, call_id) VALUES "
-                "(x'01', 'c1'), (x'02', 'c1'), (x'01', 'c2')"
-            )
-        )
+    engine = _store_at(
+        tmp_path,
+        "0014",
+        "INSERT INTO calls (call_id, session_id, status, start_time, direction, contact_types, "
+        "sealed, audio_bytes, blob_key, captured_at) VALUES "
+        "('c1', 's1', 'Concluded', '2026-01-01', 'Inbound', '[]', x'00', 1, 'k1', '2026-01-01'), "
+        "('c2', 's2', 'Concluded', '2026-01-01', 'Inbound', '[]', x'00', 1, 'k2', '2026-01-01')",
+        "INSERT INTO customer_phones (digest, call_id) VALUES "
+        "(x'01', 'c1'), (x'02', 'c1'), (x'01', 'c2')",
+    )
     upgrade(engine, "0015")
     with engine.connect() as conn:
         sql = conn.exec_driver_sql(
@@ -148,21 +148,10 @@ def test_0015_keeps_customer_phones_in_one_b_tree_digests_intact(tmp_path):
         rows = conn.execute(text("SELECT hex(digest), call_id FROM customer_phones")).all()
     assert "WITHOUT ROWID" in sql.upper()
     assert sorted(rows) == [("01", "c1"), ("01", "c2"), ("02", "c1")]
-    assert sorted(_declared_indexes_of(engine, "customer_phones")) == ["ix_customer_phones_call_id"]
+    assert sorted(_indexes_of(engine, "customer_phones")) == ["ix_customer_phones_call_id"]
     with engine.begin() as conn:  # the foreign key still cascades
         conn.execute(text("DELETE FROM calls WHERE call_id = 'c1'"))
     with engine.connect() as conn:
         left = conn.execute(text("SELECT call_id FROM customer_phones")).scalars().all()
     assert left == ["c2"]
     engine.dispose()
-
-
-def _declared_indexes_of(engine, table: str) -> list[str]:
-    with engine.connect() as conn:
-        return list(
-            conn.exec_driver_sql(
-                "SELECT name FROM sqlite_master "
-                "WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
-                (table,),
-            ).scalars()
-        )
