@@ -314,3 +314,26 @@ def test_request_tracking_permissions_and_404(live, tokens):
     ]
     with live.client(tokens[0]) as client:
         assert client.get(f"/purge/v1/requests/{rid}").status_code == 403
+
+
+def _purge_item_counts(live) -> dict[str, float]:
+    with live.client(live.token("audit")) as client:
+        text = client.get("/metrics").text
+    prefix = 'callvault_purge_items_total{status="'
+    return {
+        line[len(prefix) :].split('"')[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(prefix)
+    }
+
+
+def test_metrics_count_each_answered_item_once_by_status(live, capture, tokens):
+    ids = _capture_many(live, capture, tokens[0], ["met-1", "met-2", "met-3"])
+    before = _purge_item_counts(live)
+    with live.client(tokens[1]) as client:
+        asked = [ids["met-1"], ids["met-2"], "no-such-call"]
+        assert client.post("/purge/v1/calls?whatIf=true", json={"ids": asked}).status_code == 200
+        client.post("/purge/v1/calls", json={"ids": [ids["met-3"]]})
+    after = _purge_item_counts(live)
+    grown = {s: after[s] - before.get(s, 0.0) for s in after if after[s] != before.get(s, 0.0)}
+    assert grown == {"WhatIf": 2.0, "NotFound": 1.0, "Purging": 1.0}

@@ -4,31 +4,19 @@ request per call of an endpoint, phones and e-mails of one customer included."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from callvault.api.deps import JsonBody, PurgeUser
+from callvault.api.responses import TethrJSONResponse
 from callvault.api.routes.capture import PROBLEMS
-from callvault.api.routes.purge import WhatIf, count_result, purge_service, what_if_of
+from callvault.api.routes.purge import WhatIf, answer, purge_service, what_if_of
 from callvault.api.routes.schemas import PurgeCustomerV2In, PurgeIdsV2In, PurgeV2Out
-from callvault.purge.service import PurgeResult
+from callvault.purge.service import PurgeItem
 
 router = APIRouter(tags=["tethr v2"])
-
-
-def _answer(result: PurgeResult, request: Request, response: Response) -> dict[str, Any]:
-    count_result(result, request)
-    if not result.what_if:
-        response.headers["Location"] = f"/purge/v1/requests/{result.request_id}"
-    answer: dict[str, Any] = {
-        "items": [i.to_v2_json() for i in result.items],
-        "requestId": result.request_id,
-    }
-    if result.confirm_token is not None:
-        answer["confirmToken"] = result.confirm_token
-    return answer
 
 
 @router.post(
@@ -43,10 +31,9 @@ def _answer(result: PurgeResult, request: Request, response: Response) -> dict[s
 async def purge_ids(
     body: PurgeIdsV2In,
     request: Request,
-    response: Response,
     user: PurgeUser,
     whatIf: WhatIf = None,
-) -> dict[str, Any]:
+) -> TethrJSONResponse:
     what_if = what_if_of(request)
     result = await run_in_threadpool(
         purge_service(request).purge_calls,
@@ -55,7 +42,7 @@ async def purge_ids(
         user.name,
         body.allowIncompleteInteraction,
     )
-    return _answer(result, request, response)
+    return answer(result, request, PurgeItem.to_v2_json)
 
 
 @router.post(
@@ -70,10 +57,9 @@ async def purge_ids(
 async def purge_sessions(
     body: PurgeIdsV2In,
     request: Request,
-    response: Response,
     user: PurgeUser,
     whatIf: WhatIf = None,
-) -> dict[str, Any]:
+) -> TethrJSONResponse:
     what_if = what_if_of(request)
     result = await run_in_threadpool(
         purge_service(request).purge_sessions,
@@ -82,7 +68,7 @@ async def purge_sessions(
         user.name,
         body.allowIncompleteInteraction,
     )
-    return _answer(result, request, response)
+    return answer(result, request, PurgeItem.to_v2_json)
 
 
 @router.post(
@@ -97,7 +83,6 @@ async def purge_sessions(
 async def purge_customer(
     body: PurgeCustomerV2In,
     request: Request,
-    response: Response,
     user: PurgeUser,
     whatIf: WhatIf = None,
     confirm: Annotated[
@@ -108,7 +93,7 @@ async def purge_customer(
             "user: the purge is accepted only for exactly the calls that preview showed.",
         ),
     ] = None,
-) -> dict[str, Any]:
+) -> TethrJSONResponse:
     what_if = what_if_of(request)
     result = await run_in_threadpool(
         lambda: purge_service(request).purge_customer_ids(
@@ -121,4 +106,4 @@ async def purge_customer(
             allow_incomplete=body.allowIncompleteInteraction,
         )
     )
-    return _answer(result, request, response)
+    return answer(result, request, PurgeItem.to_v2_json)
