@@ -1,0 +1,52 @@
+"""bench/capture_cpu.py still runs on a small store. Its figures are read by a person, never
+asserted: this checks that it captured, read the threads' CPU and left the store as found."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from callvault.runtime import Runtime
+from callvault.settings import Settings
+from callvault.store.tables import calls
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def _live_calls(store: Path) -> int:
+    runtime = Runtime.open(Settings(data_dir=store / "data", run_worker=False))
+    try:
+        with runtime.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(calls)).scalar_one())
+    finally:
+        runtime.close()
+
+
+def test_capture_cpu_splits_a_capture_by_thread_and_erases_what_it_captured(tmp_path):
+    store = tmp_path / "store"
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "capture_cpu.py"),
+            "--store",
+            str(store),
+            "--calls",
+            "300",
+            "--captures",
+            "30",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=BENCH,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "30 captures of 256 KiB, one connection" in run.stdout
+    assert re.search(r"ms a capture, \d+\.\d\d ms of it server CPU", run.stdout), run.stdout
+    assert "event loop thread:" in run.stdout
+    assert "other threads:" in run.stdout
+    assert _live_calls(store) == 300
