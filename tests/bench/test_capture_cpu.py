@@ -50,3 +50,38 @@ def test_capture_cpu_splits_a_capture_by_thread_and_erases_what_it_captured(tmp_
     assert "event loop thread:" in run.stdout
     assert "other threads:" in run.stdout
     assert _live_calls(store) == 300
+
+
+def test_capture_cpu_steps_times_the_thread_pool_steps_in_process(tmp_path):
+    store = tmp_path / "store"
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "capture_cpu.py"),
+            "--store",
+            str(store),
+            "--calls",
+            "300",
+            "--captures",
+            "30",
+            "--steps",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=BENCH,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "30 captures of 256 KiB in process, then processed" in run.stdout
+    for step in (
+        "session check",
+        "key store put and commit",
+        "row, digests, audit and commit",
+        "processing (duration, Complete)",
+        "encrypt and write the blob",
+        "blob fsync, rename, folder fsync",
+    ):
+        assert re.search(rf"^ +\d+\.\d{{3}} +\d+\.\d{{3}}  {re.escape(step)}$", run.stdout, re.M), (
+            step
+        )
+    assert _live_calls(store) == 300
