@@ -27,10 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from loadgen import load
-from million_store import ensure_store, settings_for
+from million_store import bench_user, ensure_store, settings_for
 from run_all import CAPTURE_BYTES, Server, _erase_captured, _multipart, _ok, _token
 
-from callvault.auth.users import create_user
 from callvault.capture.reads import CallReader
 from callvault.capture.service import CaptureService
 from callvault.purge.service import PurgeService
@@ -155,11 +154,7 @@ def main() -> None:
     if args.steps:
         steps(args.store, args.captures)
         return
-    runtime = Runtime.open(settings_for(args.store))
-    try:
-        creds = create_user(runtime.engine, f"bench-cpu-{time.time_ns()}", ["capture"])
-    finally:
-        runtime.close()
+    creds = bench_user(args.store, "bench-capture-cpu", ["capture"])
     server = Server(args.store)
     try:
         token = _token(server.url, creds.client_id, creds.client_secret)

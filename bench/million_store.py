@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from callvault.auth.users import NewCredentials, create_user
 from callvault.demo import seed_calls
 from callvault.phone import to_e164
 from callvault.purge.worker import PurgeWorker, WorkerOptions
@@ -45,6 +46,16 @@ class StoreReport:
 
 def settings_for(store: Path) -> Settings:
     return Settings(data_dir=store / "data", run_worker=False)
+
+
+def bench_user(store: Path, prefix: str, permissions: list[str]) -> NewCredentials:
+    """A new API user of the kept store, named afresh each run: a user's hourly purge quota and
+    rate limit would otherwise carry over from one run to the next."""
+    runtime = Runtime.open(settings_for(store))
+    try:
+        return create_user(runtime.engine, f"{prefix}-{time.time_ns()}", permissions)
+    finally:
+        runtime.close()
 
 
 def _count(runtime: Runtime) -> tuple[int, int]:

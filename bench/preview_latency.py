@@ -11,16 +11,12 @@ shared 2-core machine is wide: compare builds by alternating them, not by one ru
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import httpx
 from loadgen import load, post_json
-from million_store import TARGET_CALLS, TARGET_PHONE, ensure_store, settings_for
+from million_store import TARGET_CALLS, TARGET_PHONE, bench_user, ensure_store
 from run_all import Server, _ok, _token
-
-from callvault.auth.users import create_user
-from callvault.runtime import Runtime
 
 
 def main() -> None:
@@ -32,11 +28,7 @@ def main() -> None:
     args = parser.parse_args()
 
     built = ensure_store(args.store, args.calls)
-    runtime = Runtime.open(settings_for(args.store))
-    try:
-        creds = create_user(runtime.engine, f"bench-{time.time_ns()}", ["purge"])
-    finally:
-        runtime.close()
+    creds = bench_user(args.store, "bench-preview", ["purge"])
     server = Server(args.store)
     try:
         token = _token(server.url, creds.client_id, creds.client_secret)

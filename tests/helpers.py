@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import ssl
+import subprocess
+import sys
 import threading
 import time
 import wave
@@ -166,6 +168,21 @@ def files_under(root: Path) -> Iterator[Path]:
     for path in root.rglob("*"):
         if path.is_file():
             yield path
+
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def run_bench(script: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run ``bench/<script>`` with the suite's Python, from bench/ (its scripts import each
+    other), its output captured; the caller asserts on it."""
+    return subprocess.run(
+        [sys.executable, str(BENCH / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=BENCH,
+    )
 
 
 def free_port() -> int:

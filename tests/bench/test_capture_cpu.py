@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -13,8 +12,7 @@ from sqlalchemy import func, select
 from callvault.runtime import Runtime
 from callvault.settings import Settings
 from callvault.store.tables import calls
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from helpers import run_bench
 
 
 def _live_calls(store: Path) -> int:
@@ -26,24 +24,16 @@ def _live_calls(store: Path) -> int:
         runtime.close()
 
 
+def _capture_cpu(store: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """capture_cpu.py on a 300-call store, 30 captures."""
+    return run_bench(
+        "capture_cpu.py", "--store", str(store), "--calls", "300", "--captures", "30", *args
+    )
+
+
 def test_capture_cpu_splits_a_capture_by_thread_and_erases_what_it_captured(tmp_path):
     store = tmp_path / "store"
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH / "capture_cpu.py"),
-            "--store",
-            str(store),
-            "--calls",
-            "300",
-            "--captures",
-            "30",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=BENCH,
-    )
+    run = _capture_cpu(store)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "30 captures of 256 KiB, one connection" in run.stdout
     assert re.search(r"ms a capture, \d+\.\d\d ms of it server CPU", run.stdout), run.stdout
@@ -54,23 +44,7 @@ def test_capture_cpu_splits_a_capture_by_thread_and_erases_what_it_captured(tmp_
 
 def test_capture_cpu_steps_times_the_thread_pool_steps_in_process(tmp_path):
     store = tmp_path / "store"
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH / "capture_cpu.py"),
-            "--store",
-            str(store),
-            "--calls",
-            "300",
-            "--captures",
-            "30",
-            "--steps",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=BENCH,
-    )
+    run = _capture_cpu(store, "--steps")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "30 captures of 256 KiB in process, then processed" in run.stdout
     for step in (

@@ -4,24 +4,15 @@ asserted: this checks that it erased what it accepted, timed the phases and name
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *args], capture_output=True, text=True, timeout=300, cwd=BENCH
-    )
+from helpers import run_bench
 
 
 def test_erase_phases_times_each_phase_and_names_the_pages_written(tmp_path):
     store = str(tmp_path / "store")
-    built = _run(str(BENCH / "million_store.py"), "--store", store, "--calls", "1500")
+    built = run_bench("million_store.py", "--store", store, "--calls", "1500")
     assert built.returncode == 0, built.stdout + built.stderr
-    run = _run(str(BENCH / "erase_phases.py"), "--store", store, "--calls", "600", "--batch", "200")
+    run = run_bench("erase_phases.py", "--store", store, "--calls", "600", "--batch", "200")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "600 calls erased in batches of 200" in run.stdout
     for phase in ("key store", "blob", "finish_erased", "checkpoint"):

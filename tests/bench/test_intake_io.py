@@ -3,7 +3,6 @@ is erased again). Its figures are read by a person, never asserted."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,10 +11,10 @@ from sqlalchemy import func, select
 from callvault.runtime import Runtime
 from callvault.settings import Settings
 from callvault.store.tables import calls, purge_jobs
+from helpers import BENCH, run_bench
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
-from million_store import ensure_store  # noqa: E402
+from million_store import ensure_store
 
 
 def _live_and_queued(store: Path) -> tuple[int, int]:
@@ -32,13 +31,7 @@ def _live_and_queued(store: Path) -> tuple[int, int]:
 def _intake_io(store: Path, *args: str) -> str:
     """intake_io.py's output on ``store``, a 500-call store like the one run_all.py keeps."""
     ensure_store(store, 500, say=False)
-    run = subprocess.run(
-        [sys.executable, str(BENCH / "intake_io.py"), "--store", str(store), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=BENCH,
-    )
+    run = run_bench("intake_io.py", "--store", str(store), *args)
     assert run.returncode == 0, run.stdout + run.stderr
     return run.stdout
 

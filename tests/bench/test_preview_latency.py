@@ -3,31 +3,20 @@ asserted: this checks that it measured previews that found the target's calls.""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from helpers import run_bench
 
 
 def test_preview_latency_prints_a_round_of_previews_beside_the_noop(tmp_path):
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH / "preview_latency.py"),
-            "--store",
-            str(tmp_path / "store"),
-            "--calls",
-            "300",
-            "--requests",
-            "20",
-            "--rounds",
-            "2",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=BENCH,
+    run = run_bench(
+        "preview_latency.py",
+        "--store",
+        str(tmp_path / "store"),
+        "--calls",
+        "300",
+        "--requests",
+        "20",
+        "--rounds",
+        "2",
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "customer whatIf, 20 of 300 calls, one connection" in run.stdout

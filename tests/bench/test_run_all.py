@@ -4,37 +4,28 @@ asserted in tests."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from helpers import run_bench
 
 
 def test_run_all_prints_every_figure(tmp_path):
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH / "run_all.py"),
-            "--store",
-            str(tmp_path / "store"),
-            "--calls",
-            "3000",
-            "--requests",
-            "10",
-            "--connections",
-            "4",
-            "--whatif",
-            "20",
-            "--captures",
-            "25",
-            "--upload-mb",
-            "8",
-            "--floor-calls",
-            "500",
-        ],
-        capture_output=True,
-        text=True,
+    run = run_bench(
+        "run_all.py",
+        "--store",
+        str(tmp_path / "store"),
+        "--calls",
+        "3000",
+        "--requests",
+        "10",
+        "--connections",
+        "4",
+        "--whatif",
+        "20",
+        "--captures",
+        "25",
+        "--upload-mb",
+        "8",
+        "--floor-calls",
+        "500",
         timeout=600,
     )
     assert run.returncode == 0, run.stdout + run.stderr
