@@ -106,7 +106,7 @@ def steps(store: Path, captures: int) -> None:
         def writer(key: str, *, sync: bool = True) -> Any:
             blob = opened(key, sync=sync)
             for method, label in (
-                ("write", "encrypt and write the blob"),
+                ("write", "blob write (the encryption runs before, untimed)"),
                 ("commit", "blob fsync, rename, folder fsync"),
             ):
                 setattr(blob, method, clock.wrap(label, getattr(blob, method)))
