@@ -32,8 +32,6 @@ from run_all import CAPTURE_BYTES, Server, _erase_captured, _multipart, _ok, _to
 
 from callvault.capture.reads import CallReader
 from callvault.capture.service import CaptureService
-from callvault.purge.service import PurgeService
-from callvault.purge.worker import PurgeWorker, WorkerOptions
 from callvault.runtime import Runtime
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -113,13 +111,10 @@ def steps(store: Path, captures: int) -> None:
             return blob
 
         setattr(blobs, "writer", writer)  # noqa: B010 (mypy refuses assigning to a method)
-        captured: list[str] = []
 
         async def run(batch: list[tuple[str, bytes]]) -> None:
             for content_type, body in batch:
-                call_id = await service.capture(content_type, _chunks(body), "bench-capture-cpu")
-                process(call_id)
-                captured.append(call_id)
+                process(await service.capture(content_type, _chunks(body), "bench-capture-cpu"))
 
         asyncio.run(run(uploads[:WARM_UP]))
         clock.seconds.clear()
@@ -134,10 +129,7 @@ def steps(store: Path, captures: int) -> None:
         print(f"{'wall ms':>9} {'cpu ms':>8}  step (thread pool, per capture)")
         for name, (step_wall, step_cpu) in sorted(clock.seconds.items(), key=lambda kv: -kv[1][0]):
             print(f"{1000 * step_wall / captures:9.3f} {1000 * step_cpu / captures:8.3f}  {name}")
-        purges = PurgeService(runtime)
-        for start in range(0, len(captured), 100):
-            purges.purge_calls(captured[start : start + 100], False, "bench-capture-cpu")
-        PurgeWorker(runtime, WorkerOptions()).drain()
+        _erase_captured(runtime)
     finally:
         runtime.close()
 
