@@ -82,15 +82,15 @@ class ScaleOut:
         self.pg.execute(f"CREATE DATABASE cv_{n} TEMPLATE cv_template")
         self.pg.execute(f"CREATE DATABASE ks_{n}")
         # One versioned bucket, a prefix per test: SeaweedFS gives every bucket its own volumes.
-        return Settings(
-            data_dir=data_dir,
-            database_url=self.pg.url(f"cv_{n}"),
-            keystore_url=self.pg.url(f"ks_{n}"),
-            blob_url=f"s3://{BUCKET}/test-{n}",
-            s3_endpoint_url=self.s3.endpoint,
-            master_key=self.master_key,
-            **overrides,  # type: ignore[arg-type]
-        )
+        fields: dict[str, object] = {
+            "data_dir": data_dir,
+            "database_url": self.pg.url(f"cv_{n}"),
+            "keystore_url": self.pg.url(f"ks_{n}"),
+            "blob_url": f"s3://{BUCKET}/test-{n}",
+            "s3_endpoint_url": self.s3.endpoint,
+            "master_key": self.master_key,
+        }
+        return Settings(**{**fields, **overrides})  # type: ignore[arg-type]
 
     def drop(self, settings: Settings) -> None:
         """Drop a test's two databases, so that the cluster (in memory: servers.MEMORY_FOLDER)

@@ -8,6 +8,7 @@ import os
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from callvault.blobs.s3 import S3BlobStore
 from conftest import BUCKET
@@ -163,3 +164,114 @@ def test_keys_without_a_known_version_are_still_listed_every_version(store):
     assert result == {key: 2, other: 1}
     assert counting.listings == 1  # the unknown key's, alone
     assert list(store.iter_all_versions()) == []
+
+
+# Buckets are unversioned by default, and a bucket's versioning may be switched on or suspended
+# after calls were written to it. SeaweedFS gives every bucket volumes of its own (the test
+# server's are capped), so the tests share one bucket per state, each test under its own prefix.
+_made: dict[str | None, str] = {}
+
+
+def _bucket(scale_out, versioning: str | None, own: bool = False) -> S3BlobStore:
+    """A store on a bucket whose versioning is ``versioning`` (None: never set); ``own``: a new
+    bucket, for a test that changes the bucket's versioning."""
+    if versioning == "Enabled" and not own:
+        name = BUCKET
+    elif versioning in _made and not own:
+        name = _made[versioning]
+    else:
+        name = f"callvault-{str(versioning).lower()}-{next(_prefixes)}"
+        client = scale_out.s3.client()
+        client.create_bucket(Bucket=name)
+        if versioning is not None:
+            client.put_bucket_versioning(
+                Bucket=name, VersioningConfiguration={"Status": versioning}
+            )
+        if not own:
+            _made[versioning] = name
+    return S3BlobStore(
+        name, f"plain-{next(_prefixes)}", endpoint_url=scale_out.s3.endpoint, part_size=5 << 20
+    )
+
+
+def _everything(store):
+    """Every version and delete marker left under the store's prefix."""
+    listed = store.client.list_object_versions(Bucket=store.bucket, Prefix=store.prefix)
+    return listed.get("Versions", []) + listed.get("DeleteMarkers", [])
+
+
+@pytest.mark.parametrize("size", [10, 6 << 20])  # one PutObject; a multipart upload
+@pytest.mark.parametrize("versioning", [None, "Suspended"])
+def test_without_versioning_a_commit_names_the_null_version_and_erasure_lists_nothing(
+    scale_out, size, versioning
+):
+    # S3 names the one version of an object written while versioning is off (or suspended)
+    # "null", though the write's answer names none: deleting by it removes the object for good,
+    # so erasure needs no listing on the buckets most stores use.
+    store = _bucket(scale_out, versioning)
+    key = f"audio/h/n{size}"
+    writer = store.writer(key)
+    writer.write(os.urandom(size))
+    writer.commit()
+    assert writer.version == "null"
+    counting = _CountingClient(store.client)
+    store.client = counting
+    assert store.delete_many([key], {key: writer.version}) == {key: 1}
+    assert counting.listings == 0
+    assert _everything(store) == []
+    # A retry after a crash: the version is gone already, and that is no error.
+    assert store.delete_many([key], {key: writer.version}) == {key: 1}
+
+
+def test_a_null_version_is_still_erased_for_good_after_versioning_is_switched_on(scale_out):
+    # A plain DELETE would now only hide the object behind a delete marker; deleting the
+    # recorded "null" version removes the data itself.
+    store = _bucket(scale_out, None, own=True)
+    writer = store.writer("audio/h/before")
+    writer.write(b"recorded before versioning")
+    writer.commit()
+    store.client.put_bucket_versioning(
+        Bucket=store.bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
+    assert store.delete_many(["audio/h/before"], {"audio/h/before": writer.version}) == {
+        "audio/h/before": 1
+    }
+    assert _everything(store) == []
+
+
+class _Unsure:
+    """The real client, made to answer like a store that leaves the version out of a write's
+    answer, and optionally like credentials that may not read the bucket's versioning."""
+
+    def __init__(self, inner, may_ask: bool):
+        self.inner = inner
+        self.may_ask = may_ask
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def put_object(self, **kwargs):
+        return {k: v for k, v in self.inner.put_object(**kwargs).items() if k != "VersionId"}
+
+    def get_bucket_versioning(self, **kwargs):
+        if not self.may_ask:
+            raise ClientError({"Error": {"Code": "AccessDenied"}}, "GetBucketVersioning")
+        return self.inner.get_bucket_versioning(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("versioning", "may_ask"), [("Enabled", True), ("Enabled", False), (None, False)]
+)
+def test_a_version_not_known_for_sure_is_left_unnamed_and_erasure_lists(
+    scale_out, versioning, may_ask
+):
+    # "null" is assumed only when the bucket says its versioning is off or suspended: were it on
+    # and the answer silent, deleting "null" would leave the real version behind.
+    store = _bucket(scale_out, versioning)
+    store.client = _Unsure(store.client, may_ask)
+    writer = store.writer("audio/h/unsure")
+    writer.write(b"x")
+    writer.commit()
+    assert writer.version is None
+    assert store.delete_many(["audio/h/unsure"]) == {"audio/h/unsure": 1}
+    assert _everything(store) == []

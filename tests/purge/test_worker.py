@@ -13,6 +13,7 @@ from callvault.errors import NotFound
 from callvault.metrics import Metrics
 from callvault.purge.service import PurgeService
 from callvault.purge.worker import PurgeWorker, WorkerOptions
+from callvault.runtime import Runtime
 from callvault.store import purges
 from callvault.store.tables import audit_events, calls, customer_phones
 
@@ -167,6 +168,38 @@ def test_a_slow_batch_keeps_its_lease_by_heartbeat(runtime):
     erasing.join()
     assert sum(stolen) == 0
     assert not any(_exists(runtime, cid)["row"] for cid in ids)
+
+
+def test_on_a_bucket_without_versioning_erasure_lists_nothing_and_leaves_nothing(
+    scale_out, tmp_path
+):
+    # S3's default: capture records each object's one version as "null", and erasure deletes
+    # that version, asking the bucket for no listing; no version or delete marker is left.
+    bucket = "callvault-worker-unversioned"
+    scale_out.s3.client().create_bucket(Bucket=bucket)
+    settings = scale_out.settings(tmp_path / "data", blob_url=f"s3://{bucket}/w")
+    runtime = Runtime.open(settings)
+    try:
+        ids = seed_calls(runtime, 6, seed=43)
+        with runtime.engine.connect() as conn:
+            kept = conn.execute(select(calls.c.blob_version).where(calls.c.call_id.in_(ids)))
+            assert set(kept.scalars()) == {"null"}
+        listings: list[str] = []
+        runtime.blobs.client.meta.events.register(
+            "before-call.s3.ListObjectVersions", lambda **_: listings.append("listed")
+        )
+        PurgeService(runtime).purge_calls(ids, False, "tester")
+        assert PurgeWorker(runtime, WorkerOptions()).drain() == 6
+        assert listings == []
+        for call_id in ids:
+            assert _exists(runtime, call_id) == dict.fromkeys(
+                ("row", "index", "key", "blob"), False
+            )
+        left = runtime.blobs.client.list_object_versions(Bucket=bucket, Prefix="w/")
+        assert left.get("Versions", []) + left.get("DeleteMarkers", []) == []
+    finally:
+        runtime.close()
+        scale_out.drop(settings)
 
 
 def test_erasure_deletes_the_version_capture_recorded_and_every_other(runtime, backend):

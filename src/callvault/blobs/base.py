@@ -19,8 +19,9 @@ class BlobReader(Protocol):
 class BlobWriter(Protocol):
     """A blob being written. Nothing is visible under its key until ``commit`` returns."""
 
-    # After ``commit``: the backend's ID of the one version the commit made (S3 on a versioned
-    # bucket), kept beside the call so erasure deletes it without listing; None elsewhere.
+    # After ``commit``: the backend's ID of the one version the commit made (S3: the ID a
+    # versioned bucket names, or "null" where versioning is off or suspended), kept beside the
+    # call so erasure deletes it without listing; None elsewhere, or when not known for sure.
     version: str | None
 
     def write(self, data: bytes) -> None: ...

@@ -4,6 +4,13 @@ Uploads stream as multipart uploads (parts of ``part_size``), so memory stays fl
 visible under a key until the upload completes. Reads are ranged GETs behind a seekable file
 object. Erasure deletes *every version and delete marker* of a key by version ID: on a versioned
 bucket a plain DELETE only adds a delete marker and keeps the data.
+
+Each commit records the one version it made, so erasure deletes that version without listing the
+key's. A versioned bucket's answer names it. On a bucket whose versioning is off (the default) or
+suspended, S3 calls an object's one version ``null`` and the answer names none: deleting version
+``null`` removes the object for good, even after versioning is switched on (when a plain DELETE
+would only hide it behind a marker). ``null`` is assumed only when the bucket says its versioning
+is off or suspended; otherwise an unnamed version is left unknown and erasure lists the key.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 MIN_PART = 5 * 1024 * 1024  # S3's smallest part but the last
+NULL_VERSION = "null"  # S3's version ID of an object written while versioning was off/suspended
 DELETE_BATCH = 1000  # S3's most keys per DeleteObjects
 
 
@@ -81,8 +89,7 @@ class S3Writer:
                 MultipartUpload={"Parts": self._parts},
             )
         self._buffer.clear()
-        # A versioned bucket names the version this commit made; an unversioned one, none.
-        self.version = answer.get("VersionId") or None
+        self.version = self._store.version_written(answer)
         return self._size
 
     def abort(self) -> None:
@@ -157,6 +164,32 @@ class S3BlobStore:
         config = Config(retries={"mode": "standard", "max_attempts": 8}, max_pool_connections=32)
         self.client = client or boto3.client("s3", endpoint_url=endpoint_url, config=config)
         self._pool = ThreadPoolExecutor(delete_threads, thread_name_prefix="s3-delete")
+        self._versioning: str | None = None  # the bucket's, once asked: see _bucket_versioning
+
+    def version_written(self, answer: Mapping[str, Any]) -> str | None:
+        """The version a write made, from the write's answer (see the module's docstring); None
+        when not known for sure, so that erasure lists the key's versions."""
+        named = answer.get("VersionId")
+        if named:
+            return str(named)
+        # Were versioning on and the answer silent (a store that leaves it out), deleting "null"
+        # would leave the real version behind: assumed only where the bucket says it is off.
+        return NULL_VERSION if self._bucket_versioning() in ("", "Suspended") else None
+
+    def _bucket_versioning(self) -> str | None:
+        """The bucket's versioning: "" (never set), "Suspended" or "Enabled"; None when these
+        credentials may not ask (s3:GetBucketVersioning), which assumes nothing.
+
+        Asked once: a bucket switched from off to on later names its versions in the answers,
+        and one switched from on to suspended only costs its erasures a listing.
+        """
+        if self._versioning is None:
+            try:
+                answer = self.client.get_bucket_versioning(Bucket=self.bucket)
+            except (BotoCoreError, ClientError):
+                return None
+            self._versioning = str(answer.get("Status", ""))
+        return self._versioning
 
     def _full(self, key: str) -> str:
         if not key or key.startswith("/") or ".." in key.split("/"):

@@ -97,8 +97,9 @@ calls = Table(
     Column("audio_content_type", String(200), nullable=True),
     Column("audio_bytes", BigInteger, nullable=False),
     Column("blob_key", String(200), nullable=False),
-    # The blob store's version ID of the audio (S3, versioned bucket; migration 0014): erasure
-    # deletes exactly it instead of listing the key's versions. NULL: list them (folder, old rows).
+    # The blob store's version ID of the audio (S3; migration 0014; "null" on a bucket without
+    # versioning): erasure deletes exactly it instead of listing the key's versions. NULL: list
+    # them (folder, old rows, a version not known for sure).
     Column("blob_version", String(200), nullable=True),
     Column("duration_sec", Float, nullable=True),
     Column("captured_at", UTCDateTime, nullable=False),
