@@ -12,7 +12,10 @@ Beside each rate, the CPU time each process (with its children) spent while the 
 share of the elapsed time (the machine has os.cpu_count() cores: 2 cores is 200%), so a reader
 sees whether the machine or the design is the bound.
 
-    .venv/bin/python bench/scale_out_erase.py --calls 4000
+``--buckets`` picks the S3 bucket's versioning: a versioned bucket (each call's version ID kept
+at capture), an unversioned one (S3's default; the version recorded as ``null``), or both.
+
+    .venv/bin/python bench/scale_out_erase.py --calls 4000 [--buckets both]
 """
 
 from __future__ import annotations
@@ -123,44 +126,58 @@ def measure(settings: Settings, calls: int, workers: int, servers: dict[str, int
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=4000)
+    parser.add_argument(
+        "--buckets",
+        choices=["versioned", "unversioned", "both"],
+        default="both",
+        help="S3 bucket versioning to measure (unversioned is S3's default)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    kinds = ["versioned", "unversioned"] if args.buckets == "both" else [args.buckets]
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         embedded = measure(Settings(data_dir=base / "embedded"), args.calls, 1, {})
         pg = start_postgres(base / "pg")
         s3 = start_seaweedfs(base / "s3")
         try:
-            s3.new_bucket("callvault-bench")
             key = generate_master_key()
-            rates = {}
-            for n in (1, 2, 4):
-                pg.execute(f"CREATE DATABASE cv_{n}")
-                pg.execute(f"CREATE DATABASE ks_{n}")
-                settings = Settings(
-                    data_dir=base / f"pg-{n}",
-                    database_url=pg.url(f"cv_{n}"),
-                    keystore_url=pg.url(f"ks_{n}"),
-                    blob_url=f"s3://callvault-bench/run-{n}",
-                    s3_endpoint_url=s3.endpoint,
-                    master_key=key,
-                )
-                servers = {"PostgreSQL": pg.process_id, "SeaweedFS": s3.process.pid}
-                rates[n] = measure(settings, args.calls, n, servers)
+            rates: dict[tuple[str, int], Measured] = {}
+            for kind in kinds:
+                bucket = f"callvault-bench-{kind}"
+                if kind == "versioned":
+                    s3.new_bucket(bucket)
+                else:
+                    s3.client().create_bucket(Bucket=bucket)
+                for n in (1, 2, 4):
+                    database = f"{kind}_{n}"
+                    pg.execute(f"CREATE DATABASE cv_{database}")
+                    pg.execute(f"CREATE DATABASE ks_{database}")
+                    settings = Settings(
+                        data_dir=base / f"pg-{database}",
+                        database_url=pg.url(f"cv_{database}"),
+                        keystore_url=pg.url(f"ks_{database}"),
+                        blob_url=f"s3://{bucket}/run-{n}",
+                        s3_endpoint_url=s3.endpoint,
+                        master_key=key,
+                    )
+                    servers = {"PostgreSQL": pg.process_id, "SeaweedFS": s3.process.pid}
+                    rates[kind, n] = measure(settings, args.calls, n, servers)
         finally:
             s3.stop()
             pg.stop()
     print(
-        f"{'configuration (' + str(args.calls) + ' calls)':<40}{'calls/s':>10}{'vs embedded':>13}"
+        f"{'configuration (' + str(args.calls) + ' calls)':<52}{'calls/s':>10}{'vs embedded':>13}"
     )
-    print(f"{'embedded (SQLite + folder), 1 worker':<40}{embedded.rate:>10.0f}{1.0:>13.2f}")
-    for n, run in rates.items():
-        label = f"PostgreSQL + S3, {n} worker process{'es' if n > 1 else ''}"
-        print(f"{label:<40}{run.rate:>10.0f}{run.rate / embedded.rate:>13.2f}")
+    print(f"{'embedded (SQLite + folder), 1 worker':<52}{embedded.rate:>10.0f}{1.0:>13.2f}")
+    for (kind, n), run in rates.items():
+        label = f"PostgreSQL + S3 ({kind}), {n} worker process{'es' if n > 1 else ''}"
+        print(f"{label:<52}{run.rate:>10.0f}{run.rate / embedded.rate:>13.2f}")
     print(f"\nCPU while the clock ran, % of one core ({os.cpu_count()} cores)")
-    for label, run in [("embedded", embedded), *((f"PG + S3, {n}", r) for n, r in rates.items())]:
+    runs = [("embedded", embedded), *((f"PG + S3 {k}, {n}", r) for (k, n), r in rates.items())]
+    for label, run in runs:
         shares = ", ".join(f"{name} {share * 100:.0f}%" for name, share in run.cpu.items())
         total = sum(run.cpu.values()) * 100
         print(f"  {label}: {shares}; total {total:.0f}%")
