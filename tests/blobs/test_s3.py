@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 
 import boto3
 import pytest
@@ -275,3 +276,46 @@ def test_a_version_not_known_for_sure_is_left_unnamed_and_erasure_lists(
     assert writer.version is None
     assert store.delete_many(["audio/h/unsure"]) == {"audio/h/unsure": 1}
     assert _everything(store) == []
+
+
+class _SideBySide:
+    """The real client, whose DeleteObjects waits until a second one is in flight (so requests
+    sent one after the other fail on the barrier's timeout), and fails any batch holding
+    ``poisoned``."""
+
+    def __init__(self, inner, poisoned: str):
+        self.inner = inner
+        self.poisoned = poisoned
+        self.barrier = threading.Barrier(2, timeout=10)
+        self.requests = 0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def delete_objects(self, **kwargs):
+        self.requests += 1
+        self.barrier.wait()  # raises BrokenBarrierError if no other request comes
+        if any(o["Key"].endswith(self.poisoned) for o in kwargs["Delete"]["Objects"]):
+            raise ClientError({"Error": {"Code": "SlowDown"}}, "DeleteObjects")
+        return self.inner.delete_objects(**kwargs)
+
+
+def test_one_erasure_sends_its_deletes_side_by_side_and_a_failed_request_fails_its_keys(store):
+    # SeaweedFS spreads concurrent DeleteObjects over its cores, one request over one: a worker's
+    # batch of 1,000 goes as several requests at once. A request that fails fails its keys only.
+    keys = [f"audio/i/k{n:02}" for n in range(8)]
+    versions = {}
+    for key in keys:
+        writer = store.writer(key)
+        writer.write(b"x")
+        writer.commit()
+        versions[key] = writer.version
+    side_by_side = _SideBySide(store.client, poisoned="k00")
+    store.client = side_by_side
+    result = store.delete_many(keys, versions)
+    store.client = side_by_side.inner
+    assert side_by_side.requests == 4  # 8 keys over 4 requests of 2
+    assert isinstance(result.pop("audio/i/k00"), OSError | ClientError)
+    assert isinstance(result.pop("audio/i/k01"), OSError | ClientError)  # k00's request-mate
+    assert result == dict.fromkeys(keys[2:], 1)
+    assert [k for k, _, _ in store.iter_all_versions()] == ["audio/i/k00", "audio/i/k01"]
