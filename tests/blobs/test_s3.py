@@ -247,6 +247,7 @@ class _Unsure:
     def __init__(self, inner, may_ask: bool):
         self.inner = inner
         self.may_ask = may_ask
+        self.asked = 0
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
@@ -255,6 +256,7 @@ class _Unsure:
         return {k: v for k, v in self.inner.put_object(**kwargs).items() if k != "VersionId"}
 
     def get_bucket_versioning(self, **kwargs):
+        self.asked += 1
         if not self.may_ask:
             raise ClientError({"Error": {"Code": "AccessDenied"}}, "GetBucketVersioning")
         return self.inner.get_bucket_versioning(**kwargs)
@@ -269,12 +271,16 @@ def test_a_version_not_known_for_sure_is_left_unnamed_and_erasure_lists(
     # "null" is assumed only when the bucket says its versioning is off or suspended: were it on
     # and the answer silent, deleting "null" would leave the real version behind.
     store = _bucket(scale_out, versioning)
-    store.client = _Unsure(store.client, may_ask)
-    writer = store.writer("audio/h/unsure")
-    writer.write(b"x")
-    writer.commit()
-    assert writer.version is None
-    assert store.delete_many(["audio/h/unsure"]) == {"audio/h/unsure": 1}
+    store.client = unsure = _Unsure(store.client, may_ask)
+    for key in ("audio/h/unsure", "audio/h/unsure-too"):
+        writer = store.writer(key)
+        writer.write(b"x")
+        writer.commit()
+        assert writer.version is None
+    # Asked once, allowed or not: a refusal is not asked again at every capture.
+    assert unsure.asked == 1
+    result = store.delete_many(["audio/h/unsure", "audio/h/unsure-too"])
+    assert result == {"audio/h/unsure": 1, "audio/h/unsure-too": 1}
     assert _everything(store) == []
 
 

@@ -27,6 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 MIN_PART = 5 * 1024 * 1024  # S3's smallest part but the last
 NULL_VERSION = "null"  # S3's version ID of an object written while versioning was off/suspended
+UNKNOWN = "unknown"  # a bucket's versioning when the credentials may not read it
 DELETE_BATCH = 1000  # S3's most keys per DeleteObjects
 PARALLEL_DELETES = 4  # DeleteObjects requests one erasure batch sends at once
 
@@ -178,16 +179,22 @@ class S3BlobStore:
         return NULL_VERSION if self._bucket_versioning() in ("", "Suspended") else None
 
     def _bucket_versioning(self) -> str | None:
-        """The bucket's versioning: "" (never set), "Suspended" or "Enabled"; None when these
-        credentials may not ask (s3:GetBucketVersioning), which assumes nothing.
+        """The bucket's versioning: "" (never set), "Suspended" or "Enabled"; UNKNOWN when these
+        credentials may not ask (s3:GetBucketVersioning), None when asking failed: neither
+        assumes anything.
 
-        Asked once: a bucket switched from off to on later names its versions in the answers,
-        and one switched from on to suspended only costs its erasures a listing.
+        Asked once, a refusal included (not again at every capture); a failure is asked again.
+        A bucket switched from off to on later names its versions in the answers, and one
+        switched from on to suspended only costs its erasures a listing.
         """
         if self._versioning is None:
             try:
                 answer = self.client.get_bucket_versioning(Bucket=self.bucket)
-            except (BotoCoreError, ClientError):
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in ("AccessDenied", "403"):
+                    self._versioning = UNKNOWN
+                return None
+            except BotoCoreError:
                 return None
             self._versioning = str(answer.get("Status", ""))
         return self._versioning
