@@ -12,10 +12,12 @@ Beside each rate, the CPU time each process (with its children) spent while the 
 share of the elapsed time (the machine has os.cpu_count() cores: 2 cores is 200%), so a reader
 sees whether the machine or the design is the bound.
 
+``--threads`` gives each PostgreSQL + S3 worker process that many threads (``callvault worker
+--concurrency``: batches in flight side by side); the embedded worker keeps one.
 ``--buckets`` picks the S3 bucket's versioning: a versioned bucket (each call's version ID kept
 at capture), an unversioned one (S3's default; the version recorded as ``null``), or both.
 
-    .venv/bin/python bench/scale_out_erase.py --calls 4000 [--buckets both]
+    .venv/bin/python bench/scale_out_erase.py --calls 4000 [--buckets both] [--threads 1]
 """
 
 from __future__ import annotations
@@ -78,13 +80,16 @@ class Measured:
     cpu: dict[str, float]  # share of one core while the clock ran, per process (group)
 
 
-def measure(settings: Settings, calls: int, workers: int, servers: dict[str, int]) -> Measured:
+def measure(
+    settings: Settings, calls: int, workers: int, servers: dict[str, int], threads: int = 1
+) -> Measured:
     runtime = Runtime.open(settings)
     ids = seed_calls(runtime, calls, seed=1, audio_bytes=2048)
     env = {**os.environ, "CALLVAULT_DATA_DIR": str(settings.data_dir)}
     if settings.master_key:
         env["CALLVAULT_MASTER_KEY"] = settings.master_key
     args = [sys.executable, "-m", "callvault.cli.main", "worker", "--log-level", "warning"]
+    args += ["--concurrency", str(threads)]
     for flag, value in (
         ("--database-url", settings.database_url),
         ("--keystore-url", settings.keystore_url),
@@ -132,6 +137,9 @@ def main() -> None:
         default="both",
         help="S3 bucket versioning to measure (unversioned is S3's default)",
     )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads of each PostgreSQL + S3 worker process"
+    )
     args = parser.parse_args()
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
@@ -164,17 +172,18 @@ def main() -> None:
                         master_key=key,
                     )
                     servers = {"PostgreSQL": pg.process_id, "SeaweedFS": s3.process.pid}
-                    rates[kind, n] = measure(settings, args.calls, n, servers)
+                    rates[kind, n] = measure(settings, args.calls, n, servers, args.threads)
         finally:
             s3.stop()
             pg.stop()
     print(
-        f"{'configuration (' + str(args.calls) + ' calls)':<52}{'calls/s':>10}{'vs embedded':>13}"
+        f"{'configuration (' + str(args.calls) + ' calls)':<64}{'calls/s':>10}{'vs embedded':>13}"
     )
-    print(f"{'embedded (SQLite + folder), 1 worker':<52}{embedded.rate:>10.0f}{1.0:>13.2f}")
+    print(f"{'embedded (SQLite + folder), 1 worker':<64}{embedded.rate:>10.0f}{1.0:>13.2f}")
     for (kind, n), run in rates.items():
         label = f"PostgreSQL + S3 ({kind}), {n} worker process{'es' if n > 1 else ''}"
-        print(f"{label:<52}{run.rate:>10.0f}{run.rate / embedded.rate:>13.2f}")
+        label += f" x {args.threads} threads" if args.threads > 1 else ""
+        print(f"{label:<64}{run.rate:>10.0f}{run.rate / embedded.rate:>13.2f}")
     print(f"\nCPU while the clock ran, % of one core ({os.cpu_count()} cores)")
     runs = [("embedded", embedded), *((f"PG + S3 {k}, {n}", r) for (k, n), r in rates.items())]
     for label, run in runs:
