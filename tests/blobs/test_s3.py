@@ -1,4 +1,5 @@
-"""The S3 blob backend against a real S3 server (SeaweedFS) with a versioned bucket."""
+"""The S3 blob backend against a real S3 server (SeaweedFS): a versioned bucket, and buckets whose
+versioning is off, suspended or switched on later."""
 
 from __future__ import annotations
 
@@ -195,12 +196,6 @@ def _bucket(scale_out, versioning: str | None, own: bool = False) -> S3BlobStore
     )
 
 
-def _everything(store):
-    """Every version and delete marker left under the store's prefix."""
-    listed = store.client.list_object_versions(Bucket=store.bucket, Prefix=store.prefix)
-    return listed.get("Versions", []) + listed.get("DeleteMarkers", [])
-
-
 @pytest.mark.parametrize("size", [10, 6 << 20])  # one PutObject; a multipart upload
 @pytest.mark.parametrize("versioning", [None, "Suspended"])
 def test_without_versioning_a_commit_names_the_null_version_and_erasure_lists_nothing(
@@ -219,7 +214,7 @@ def test_without_versioning_a_commit_names_the_null_version_and_erasure_lists_no
     store.client = counting
     assert store.delete_many([key], {key: writer.version}) == {key: 1}
     assert counting.listings == 0
-    assert _everything(store) == []
+    assert list(store.iter_all_versions()) == []
     # A retry after a crash: the version is gone already, and that is no error.
     assert store.delete_many([key], {key: writer.version}) == {key: 1}
 
@@ -237,7 +232,7 @@ def test_a_null_version_is_still_erased_for_good_after_versioning_is_switched_on
     assert store.delete_many(["audio/h/before"], {"audio/h/before": writer.version}) == {
         "audio/h/before": 1
     }
-    assert _everything(store) == []
+    assert list(store.iter_all_versions()) == []
 
 
 class _Unsure:
@@ -281,7 +276,7 @@ def test_a_version_not_known_for_sure_is_left_unnamed_and_erasure_lists(
     assert unsure.asked == 1
     result = store.delete_many(["audio/h/unsure", "audio/h/unsure-too"])
     assert result == {"audio/h/unsure": 1, "audio/h/unsure-too": 1}
-    assert _everything(store) == []
+    assert list(store.iter_all_versions()) == []
 
 
 class _SideBySide:
