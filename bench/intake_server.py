@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import uvicorn
+from fastapi import APIRouter, FastAPI
 
 from callvault.api.app import create_app
 from callvault.api.deps import PurgeUser
@@ -18,15 +19,26 @@ from callvault.api.routes.schemas import PurgeIdsIn
 from callvault.settings import Settings
 
 
-def main() -> None:
-    data_dir, port = Path(sys.argv[1]), int(sys.argv[2])
+def build_app(data_dir: Path) -> FastAPI:
+    """callvault's app on ``data_dir`` (no purge worker) with the no-op endpoint."""
     app = create_app(Settings(data_dir=data_dir, run_worker=False))
+    router = APIRouter()
 
-    @app.post("/bench/noop")
+    @router.post("/bench/noop")
     async def noop(body: PurgeIdsIn, _user: PurgeUser) -> dict[str, object]:
         return {"items": [], "requestId": "noop"}
 
-    uvicorn.run(app, host="127.0.0.1", port=port, http="h11", log_level="warning")
+    # In a router of its own, as callvault's routes are, and first: FastAPI matches a path
+    # against each router in turn (twice in the router that has it), so appended last the
+    # no-op would pay about 0.2 ms a request that a purge route does not (bench/README.md).
+    app.include_router(router)
+    app.router.routes.insert(0, app.router.routes.pop())
+    return app
+
+
+def main() -> None:
+    data_dir, port = Path(sys.argv[1]), int(sys.argv[2])
+    uvicorn.run(build_app(data_dir), host="127.0.0.1", port=port, http="h11", log_level="warning")
 
 
 if __name__ == "__main__":
