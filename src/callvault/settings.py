@@ -1,4 +1,5 @@
-"""Typed settings: every field is a ``CALLVAULT_<NAME>`` environment variable and a CLI flag.
+"""Typed settings: every field is a ``CALLVAULT_<NAME>`` environment variable; the server
+commands take some of them as flags too (cli/options.py, cli/server.py).
 
 Settings are an object passed into ``create_app`` and the worker, never a module global, so a test
 can build as many independent instances as it likes.
