@@ -17,7 +17,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from anyio import to_thread
+from anyio import CancelScope, to_thread
 
 from callvault import emails
 from callvault.audit.trail import AuditEvent, AuditTrail
@@ -123,7 +123,10 @@ class CaptureService:
         encryptor = cipher.audio_encryptor()
         blob_key = blob_key_for(call_id)
         try:
-            writer = self.runtime.blobs.writer(blob_key)
+            # Every storage and database call of an upload runs in a worker thread: on the
+            # loop, a slow disk, S3 or PostgreSQL (or a pool with every connection taken)
+            # would stall every other request of this process.
+            writer = await to_thread.run_sync(self.runtime.blobs.writer, blob_key)
         except OSError as exc:
             raise StorageUnavailable("the audio store cannot be written to; retry later") from exc
         key_put: asyncio.Future[None] | None = None
@@ -137,13 +140,16 @@ class CaptureService:
             await to_thread.run_sync(writer.commit)
             await key_put
         except BaseException as exc:
-            writer.abort()
-            if key_put is not None:
-                # Settle the key's commit (it may have succeeded) before taking it back.
-                await asyncio.wait([key_put])
-                if not key_put.cancelled():
-                    key_put.exception()  # retrieved: the error raised is the first one
-                await to_thread.run_sync(self._undo, call_id, blob_key)
+            # Shielded: a cancelled upload (client gone, server stopping) still takes back
+            # what it wrote, though the clean-up waits on threads.
+            with CancelScope(shield=True):
+                await to_thread.run_sync(writer.abort)
+                if key_put is not None:
+                    # Settle the key's commit (it may have succeeded) before taking it back.
+                    await asyncio.wait([key_put])
+                    if not key_put.cancelled():
+                        key_put.exception()  # retrieved: the error raised is the first one
+                    await to_thread.run_sync(self._undo, call_id, blob_key)
             if isinstance(exc, OSError):
                 raise StorageUnavailable(
                     "the audio store failed while writing; retry later"
@@ -162,7 +168,8 @@ class CaptureService:
                 writer.version,
             )
         except BaseException:
-            await to_thread.run_sync(self._undo, call_id, blob_key)
+            with CancelScope(shield=True):
+                await to_thread.run_sync(self._undo, call_id, blob_key)
             raise
         return call_id
 
@@ -201,7 +208,7 @@ class CaptureService:
                     if upload.current == INFO_PART:
                         # Reject a bad info before the (possibly huge) audio is read.
                         upload.info = parse(bytes(upload.info_raw))
-                        self._check_session(upload.info.sessionid)
+                        await to_thread.run_sync(self._check_session, upload.info.sessionid)
                     upload.current = None
         except multipart.MultipartError as exc:
             raise BadInput(str(exc)) from None

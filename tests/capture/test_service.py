@@ -1,0 +1,119 @@
+"""CaptureService keeps the event loop free: every database read and storage call of an upload
+runs in a worker thread. On PostgreSQL a query on the loop would stall every other request for
+a network round trip, or for the pool's timeout when the threads hold every connection."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import pytest
+
+from callvault.capture import service as capture_service
+from callvault.capture.service import CaptureService
+from callvault.errors import Conflict
+from callvault.runtime import Runtime
+from helpers import call_info, wav_bytes
+
+BOUNDARY = "callvault-test-boundary"
+CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
+
+
+def _body(session_id: str) -> bytes:
+    info = json.dumps(call_info(session_id)).encode()
+    return (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="info"\r\n'
+        "Content-Type: application/json\r\n\r\n".encode()
+        + info
+        + f'\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name="data"; '
+        'filename="call.wav"\r\nContent-Type: audio/wav\r\n\r\n'.encode()
+        + wav_bytes()
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
+
+
+async def _chunks(body: bytes, size: int = 4096) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+def _on_the_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _watch(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> dict[str, bool]:
+    """Record, for the session check, the blob writer's creation and its abort, whether each
+    ran on the event loop's thread."""
+    seen: dict[str, bool] = {}
+    check = capture_service.session_in_use
+
+    def session_in_use(*args: Any) -> Any:
+        seen["session check"] = _on_the_loop()
+        return check(*args)
+
+    make_writer = runtime.blobs.writer
+
+    def writer(key: str) -> Any:
+        seen["blob writer"] = _on_the_loop()
+        made = make_writer(key)
+        abort = made.abort
+
+        def watched_abort() -> None:
+            seen["abort"] = _on_the_loop()
+            abort()
+
+        made.abort = watched_abort  # type: ignore[method-assign]
+        return made
+
+    monkeypatch.setattr(capture_service, "session_in_use", session_in_use)
+    monkeypatch.setattr(runtime.blobs, "writer", writer)
+    return seen
+
+
+def test_an_upload_checks_its_session_and_opens_its_blob_off_the_event_loop(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = _watch(runtime, monkeypatch)
+    capture = CaptureService(runtime).capture(CONTENT_TYPE, _chunks(_body("s-1")), "tester")
+    call_id = asyncio.run(capture)
+    assert call_id
+    assert seen == {"session check": False, "blob writer": False}
+
+
+def test_a_refused_upload_aborts_its_blob_off_the_event_loop(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = CaptureService(runtime)
+    asyncio.run(service.capture(CONTENT_TYPE, _chunks(_body("s-2")), "tester"))
+    seen = _watch(runtime, monkeypatch)
+    with pytest.raises(Conflict):  # the session is taken: refused after the blob was opened
+        asyncio.run(service.capture(CONTENT_TYPE, _chunks(_body("s-2")), "tester"))
+    assert seen == {"blob writer": False, "session check": False, "abort": False}
+
+
+def test_an_upload_cancelled_midway_still_aborts_its_blob(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cancelled upload (its client gone, the server stopping) takes back what it wrote, though
+    the abort now waits on a thread: a cancelled scope must not cancel the clean-up too."""
+    seen = _watch(runtime, monkeypatch)
+    body = _body("s-3")
+    head = body[: body.index(b"RIFF") + 1000]  # the info part and the audio's first bytes
+
+    async def stalling() -> AsyncIterator[bytes]:
+        yield head
+        await asyncio.Event().wait()  # the rest never comes
+
+    async def upload_cancelled() -> None:
+        with anyio.move_on_after(0.2):
+            await CaptureService(runtime).capture(CONTENT_TYPE, stalling(), "tester")
+
+    asyncio.run(upload_cancelled())
+    assert seen.get("abort") is False
