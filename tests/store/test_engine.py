@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import sqlalchemy
 
 from callvault.store.engine import make_engine, write_transaction
 from helpers import commit_durability, durable_by_default
@@ -68,3 +69,18 @@ os.kill(os.getpid(), signal.SIGKILL)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT v FROM t").scalars().all() == [7]
     engine.dispose()
+
+
+@pytest.mark.both_backends
+def test_a_failed_statement_does_not_carry_its_values_into_the_error(runtime):
+    """A database error reaches the logs with its traceback; the values bound to the statement
+    (a hold's reason, a user's name) must not ride along."""
+    secret = "Jane Doe, +15125550100"
+    statements = {
+        "qmark": "SELECT * FROM no_such_table WHERE x = ?",
+        "pyformat": "SELECT * FROM no_such_table WHERE x = %s",
+    }
+    statement = statements[runtime.engine.dialect.paramstyle]
+    with runtime.engine.connect() as conn, pytest.raises(sqlalchemy.exc.DBAPIError) as raised:
+        conn.exec_driver_sql(statement, (secret,))
+    assert secret not in str(raised.value)

@@ -30,14 +30,21 @@ def is_sqlite(engine: Engine) -> bool:
 
 def make_engine(url: str, background_checkpoints: bool = False) -> Engine:
     """``background_checkpoints``: a ``checkpointer.BackgroundCheckpointer`` will fold this
-    SQLite database's WAL, so a commit does so only past its backstop."""
+    SQLite database's WAL, so a commit does so only past its backstop.
+
+    ``hide_parameters``: a database error's message, logged with its traceback, names the
+    statement but not the values bound to it (a hold's reason, a name)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+        )
     if parsed.database and parsed.database != ":memory:":
         # Made 0600 before SQLite opens it: SQLite creates its -wal and -shm with the same mode.
         ensure_private_file(Path(parsed.database))
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    engine = create_engine(
+        url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
