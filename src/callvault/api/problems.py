@@ -8,7 +8,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
@@ -20,6 +21,10 @@ from callvault.ratelimit import retry_after_header
 log = logging.getLogger(__name__)
 
 PROBLEM_BASE = "https://callvault.dev/problems/"
+# What the database raises when it cannot be reached or is too busy to serve in time: PostgreSQL
+# down or restarting, SQLite's lock held past busy_timeout, every pooled connection taken.
+DATABASE_UNAVAILABLE = (OperationalError, PoolTimeout)
+DATABASE_RETRY_AFTER_SECONDS = 5
 _METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -51,6 +56,21 @@ def problem(
     }
     body.update(extra or {})
     return ProblemResponse(body, status_code=status, headers=headers or None)
+
+
+def database_unavailable(exc: Exception) -> Response:
+    """503 with Retry-After for a database that cannot serve now: the server's trouble, not the
+    client's, and passing, so the client retries rather than reports a bug. Logged without the
+    statement's parameters (``hide_parameters`` on the engines)."""
+    log.error("the database is unavailable", exc_info=exc)
+    return problem(
+        503,
+        "Service Unavailable",
+        "storage-unavailable",
+        "the database is unavailable or too busy to answer now; nothing was changed, retry "
+        f"in {DATABASE_RETRY_AFTER_SECONDS} s",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
 
 
 def error_response(exc: CallvaultError) -> Response:
@@ -125,6 +145,12 @@ def install(app: FastAPI) -> None:
         log.warning("database refused a value: %s", type(exc.orig).__name__)
         detail = "a value in the request cannot be stored (invalid characters or too long)"
         return problem(400, "Bad Request", "bad-request", detail)
+
+    for kind in DATABASE_UNAVAILABLE:
+
+        @app.exception_handler(kind)
+        async def _database(_request: Request, exc: Exception) -> Response:
+            return database_unavailable(exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> Response:
