@@ -11,7 +11,13 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
+
+# At most this many clients' buckets are kept. Past it (that many distinct clients within one
+# refill time, e.g. a flood of addresses at the open /Token), the least recently seen are
+# dropped: each of them then starts over with a full bucket, a leniency bounded by the flood.
+MAX_TRACKED = 100_000
 
 
 class RateLimiter:
@@ -19,9 +25,19 @@ class RateLimiter:
         self.per_minute = per_minute
         self.capacity = max(1.0, per_minute / 6)
         self.rate = per_minute / 60.0
+        # A bucket left alone this long is full again: the same as none, so it is forgotten.
+        self._refill_seconds = self.capacity / self.rate if per_minute > 0 else 0.0
         self._clock = clock
-        self._buckets: dict[Hashable, tuple[float, float]] = {}
+        # Least recently touched first, so the idle buckets are at the front, where each
+        # request drops a few: memory follows the clients of the last refill time, not of all
+        # time, at a constant cost a request.
+        self._buckets: OrderedDict[Hashable, tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """How many clients' buckets are held now."""
+        with self._lock:
+            return len(self._buckets)
 
     @property
     def enabled(self) -> bool:
@@ -45,15 +61,24 @@ class RateLimiter:
             return None
         now = self._clock()
         with self._lock:
-            tokens, last = self._buckets.get(key, (self.capacity, now))
+            self._forget(now)
+            # Popped and put back: the key moves to the end, the most recently touched.
+            tokens, last = self._buckets.pop(key, (self.capacity, now))
             tokens = min(self.capacity, tokens + (now - last) * self.rate)
             if tokens >= 1.0:
                 self._buckets[key] = (tokens - 1.0, now)
                 return None
             self._buckets[key] = (tokens, now)
-            if len(self._buckets) > 100_000:  # forget idle clients rather than grow forever
-                self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 60}
             return (1.0 - tokens) / self.rate
+
+    def _forget(self, now: float) -> None:
+        """Drop the buckets that have refilled, and the oldest past MAX_TRACKED (lock held)."""
+        buckets = self._buckets
+        while buckets:
+            _, last = buckets[next(iter(buckets))]
+            if now - last < self._refill_seconds and len(buckets) < MAX_TRACKED:
+                return
+            buckets.popitem(last=False)
 
 
 def retry_after_header(seconds: float) -> str:
