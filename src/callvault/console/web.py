@@ -65,6 +65,8 @@ _env = Environment(
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True,
     lstrip_blocks=True,
+    # The templates ship with the package: no stat of each one at every render (on the loop).
+    auto_reload=False,
 )
 
 
