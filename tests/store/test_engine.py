@@ -9,7 +9,7 @@ import sys
 import pytest
 import sqlalchemy
 
-from callvault.store.engine import make_engine, write_transaction
+from callvault.store.engine import is_transient, make_engine, write_transaction
 from helpers import commit_durability, durable_by_default
 
 
@@ -55,7 +55,7 @@ def test_a_relaxed_commit_survives_the_process_being_killed(tmp_path):
     script = """
 import os, signal, sys
 from sqlalchemy import text
-from callvault.store.engine import make_engine, write_transaction
+from callvault.store.engine import is_transient, make_engine, write_transaction
 engine = make_engine("sqlite:///" + sys.argv[1])
 with write_transaction(engine) as conn:
     conn.execute(text("CREATE TABLE t (v INTEGER)"))
@@ -84,3 +84,36 @@ def test_a_failed_statement_does_not_carry_its_values_into_the_error(runtime):
     with runtime.engine.connect() as conn, pytest.raises(sqlalchemy.exc.DBAPIError) as raised:
         conn.exec_driver_sql(statement, (secret,))
     assert secret not in str(raised.value)
+
+
+def test_sqlite_locked_past_its_wait_is_transient_and_a_bad_statement_is_not(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as conn, pytest.raises(sqlalchemy.exc.DBAPIError) as missing:
+        conn.exec_driver_sql("SELECT * FROM no_such_table")
+    assert not is_transient(missing.value)
+    with write_transaction(engine), engine.connect() as other:
+        other.exec_driver_sql("PRAGMA busy_timeout=0")
+        with pytest.raises(sqlalchemy.exc.DBAPIError) as locked:
+            other.exec_driver_sql("BEGIN IMMEDIATE")
+    assert "locked" in str(locked.value)
+    assert is_transient(locked.value)
+    engine.dispose()
+
+
+def test_a_postgresql_server_that_cannot_be_reached_is_transient():
+    engine = sqlalchemy.create_engine("postgresql+psycopg://callvault@127.0.0.1:1/none")
+    with pytest.raises(sqlalchemy.exc.DBAPIError) as refused:
+        engine.connect()
+    assert is_transient(refused.value)
+
+
+@pytest.mark.parametrize("backend", ["pg-s3"], indirect=True)
+def test_postgresql_errors_of_the_statement_itself_are_not_transient(runtime):
+    with runtime.engine.connect() as conn:
+        with pytest.raises(sqlalchemy.exc.DBAPIError) as missing:
+            conn.exec_driver_sql("SELECT * FROM no_such_table")
+        assert not is_transient(missing.value)
+    too_many = ", ".join(["%s"] * 70_000)  # past the protocol's 65,535 bound values
+    with runtime.engine.connect() as conn, pytest.raises(sqlalchemy.exc.DBAPIError) as limit:
+        conn.exec_driver_sql(f"SELECT 1 WHERE 1 IN ({too_many})", tuple(range(70_000)))
+    assert not is_transient(limit.value)

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from callvault.api.problems import DATABASE_UNAVAILABLE, database_unavailable, error_response
+from callvault.api.problems import DATABASE_ERRORS, database_error, error_response
 from callvault.auth.tokens import Principal, authenticate
 from callvault.errors import Unauthenticated
 from callvault.runtime import Runtime
@@ -76,9 +76,9 @@ class AuthenticateFirst:
             # 100 Continue, never sends it).
             await error_response(exc)(scope, receive, send)
             return
-        except DATABASE_UNAVAILABLE as exc:
+        except DATABASE_ERRORS as exc:
             # Outside FastAPI's exception handlers, so mapped here as they map it.
-            await database_unavailable(exc)(scope, receive, send)
+            await database_error(exc)(scope, receive, send)
             return
         scope.setdefault("state", {})[PRINCIPAL_KEY] = principal
         await self.app(scope, receive, send)

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
@@ -17,13 +17,14 @@ from starlette.responses import Response
 from callvault.api.responses import ProblemResponse
 from callvault.errors import CallvaultError, RateLimited, Unauthenticated
 from callvault.ratelimit import retry_after_header
+from callvault.store.engine import is_transient
 
 log = logging.getLogger(__name__)
 
 PROBLEM_BASE = "https://callvault.dev/problems/"
-# What the database raises when it cannot be reached or is too busy to serve in time: PostgreSQL
-# down or restarting, SQLite's lock held past busy_timeout, every pooled connection taken.
-DATABASE_UNAVAILABLE = (OperationalError, PoolTimeout)
+# The errors a database raises; those that store.engine.is_transient calls passing (down,
+# restarting, locked, every pooled connection taken) are a 503, the rest a 500 as before.
+DATABASE_ERRORS = (DBAPIError, PoolTimeout)
 DATABASE_RETRY_AFTER_SECONDS = 5
 _METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})
 
@@ -58,19 +59,27 @@ def problem(
     return ProblemResponse(body, status_code=status, headers=headers or None)
 
 
-def database_unavailable(exc: Exception) -> Response:
-    """503 with Retry-After for a database that cannot serve now: the server's trouble, not the
-    client's, and passing, so the client retries rather than reports a bug. Logged without the
-    statement's parameters (``hide_parameters`` on the engines)."""
+def database_error(exc: Exception) -> Response:
+    """A database that cannot serve now (``is_transient``) is a 503 with Retry-After: the
+    server's trouble, not the client's, and passing, so the client retries rather than reports
+    a bug. Any other database error is a fault: 500. Logged either way, without the statement's
+    values (``hide_parameters`` on the engines)."""
+    if not is_transient(exc):
+        return unexpected(exc)
     log.error("the database is unavailable", exc_info=exc)
     return problem(
         503,
         "Service Unavailable",
         "storage-unavailable",
-        "the database is unavailable or too busy to answer now; nothing was changed, retry "
-        f"in {DATABASE_RETRY_AFTER_SECONDS} s",
+        "the database is unavailable or too busy to answer now; retry in "
+        f"{DATABASE_RETRY_AFTER_SECONDS} s",
         headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
     )
+
+
+def unexpected(exc: Exception) -> Response:
+    log.error("unhandled error", exc_info=exc)
+    return problem(500, "Internal Server Error", "internal", "an unexpected error occurred")
 
 
 def error_response(exc: CallvaultError) -> Response:
@@ -146,13 +155,12 @@ def install(app: FastAPI) -> None:
         detail = "a value in the request cannot be stored (invalid characters or too long)"
         return problem(400, "Bad Request", "bad-request", detail)
 
-    for kind in DATABASE_UNAVAILABLE:
+    for kind in DATABASE_ERRORS:
 
         @app.exception_handler(kind)
         async def _database(_request: Request, exc: Exception) -> Response:
-            return database_unavailable(exc)
+            return database_error(exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> Response:
-        log.error("unhandled error", exc_info=exc)
-        return problem(500, "Internal Server Error", "internal", "an unexpected error occurred")
+        return unexpected(exc)

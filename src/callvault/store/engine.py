@@ -16,6 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from callvault.files import ensure_private_file
 from callvault.store.checkpointer import BACKSTOP_PAGES, checkpoint_lock, mark_checkpointed
@@ -26,6 +28,30 @@ CHECKPOINT_WAIT_MS = 250
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+# PostgreSQL's SQLSTATEs of a server that cannot serve now but may in a moment: connection
+# exceptions (08), insufficient resources (53: too many connections, disk full), operator
+# intervention (57P: shutting down, starting up), and a transaction that lost a serialization
+# or deadlock race (40001, 40P01).
+_PG_TRANSIENT_PREFIXES = ("08", "53", "57P", "40001", "40P01")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when a database error means "not now" rather than "never": the database is down
+    or unreachable, restarting, busy or locked, or every pooled connection is taken. Any other
+    error (a bad statement, a limit of the engine, a missing table) is a fault to fix."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated or exc.statement is None:
+        return True  # the connection dropped, or none could be made (statement None: connect)
+    sqlite_error = getattr(exc.orig, "sqlite_errorname", None)
+    if sqlite_error is not None:
+        return str(sqlite_error).startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith(_PG_TRANSIENT_PREFIXES)
 
 
 def make_engine(url: str, background_checkpoints: bool = False) -> Engine:
