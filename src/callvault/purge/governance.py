@@ -42,7 +42,7 @@ class Governance:
     def held_condition(conn: Connection) -> Any:
         """The SQL condition on ``calls`` that active legal holds cover a row: the same rule as
         ``held``, for counting what holds keep without loading every call (retention)."""
-        return hold_store.covered_by_any(hold_store.active_holds(conn))
+        return hold_store.covered_by_active()
 
     def spare(
         self, conn: Connection, call_ids: Sequence[str], actor: str

@@ -1,9 +1,11 @@
 """Queries of legal holds: placing, releasing, and which live calls a hold covers.
 
 A hold covers a call when the call matches any of the hold's call IDs, session IDs or customer
-phone digests (every call, when it names none) and started inside its window. Holds are few and
-long-lived, so coverage is asked per hold, each question restricted by the indexes on
-``calls.call_id``, ``calls.session_id`` and ``customer_phones.digest``.
+phone digests (every call, when it names none) and started inside its window. For a few
+calls (an acceptance's), coverage is asked per hold, each question restricted by the indexes on
+``calls.call_id``, ``calls.session_id`` and ``customer_phones.digest``. For counting over the
+whole store (retention), ``covered_by_active`` is one condition over the hold tables, whatever
+the number of holds or of their entries.
 """
 
 from __future__ import annotations
@@ -13,7 +15,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, false, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    exists,
+    func,
+    insert,
+    not_,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from callvault.store.tables import calls, customer_phones, hold_entries, hold_phones, legal_holds
 
@@ -195,12 +209,88 @@ def covering(
     return found
 
 
-def covered_by_any(holds: Sequence[HoldRow]) -> Any:
-    """The condition on ``calls`` that says one of ``holds`` covers a row (false when none): what
-    ``covering`` answers per call, for counting in SQL (the retention preview and forecast)."""
-    if not holds:
-        return false()
-    return or_(*(_covers(hold) for hold in holds))
+def _covered_by_active_hold() -> Any:
+    hold = legal_holds.c
+    active = hold.state == ACTIVE
+    windowless = and_(active, hold.started_after.is_(None), hold.started_before.is_(None))
+
+    # Holds without a window (most): the calls they name, as uncorrelated sets the database
+    # builds once per query and probes per call.
+    def named(kind: str) -> Any:
+        return (
+            select(hold_entries.c.value)
+            .join(legal_holds, legal_holds.c.hold_id == hold_entries.c.hold_id)
+            .where(windowless, hold_entries.c.kind == kind)
+        )
+
+    phones = (
+        select(hold_phones.c.digest)
+        .join(legal_holds, legal_holds.c.hold_id == hold_phones.c.hold_id)
+        .where(windowless)
+    )
+    by_windowless = or_(
+        calls.c.call_id.in_(named("call")),
+        calls.c.session_id.in_(named("session")),
+        calls.c.call_id.in_(
+            select(customer_phones.c.call_id).where(customer_phones.c.digest.in_(phones))
+        ),
+        exists().where(windowless, not_(hold.has_entries)).correlate(),  # covers every call
+    )
+
+    # Holds with a window (few): asked per call, each entry by its key. Correlated by name:
+    # nested two levels down, SQLAlchemy would otherwise put ``calls`` into the inner FROMs.
+    names = or_(
+        exists()
+        .where(
+            hold_entries.c.hold_id == hold.hold_id,
+            hold_entries.c.kind == "call",
+            hold_entries.c.value == calls.c.call_id,
+        )
+        .correlate(legal_holds, calls),
+        exists()
+        .where(
+            hold_entries.c.hold_id == hold.hold_id,
+            hold_entries.c.kind == "session",
+            hold_entries.c.value == calls.c.session_id,
+        )
+        .correlate(legal_holds, calls),
+        exists()
+        .where(
+            customer_phones.c.call_id == calls.c.call_id,
+            exists()
+            .where(
+                hold_phones.c.hold_id == hold.hold_id,
+                hold_phones.c.digest == customer_phones.c.digest,
+            )
+            .correlate(legal_holds, customer_phones),
+        )
+        .correlate(legal_holds, calls),
+    )
+    by_windowed = (
+        exists()
+        .where(
+            active,
+            or_(hold.started_after.isnot(None), hold.started_before.isnot(None)),
+            or_(hold.started_after.is_(None), calls.c.start_time >= hold.started_after),
+            or_(hold.started_before.is_(None), calls.c.start_time < hold.started_before),
+            or_(not_(hold.has_entries), names),
+        )
+        .correlate(calls)
+    )
+    return or_(by_windowless, by_windowed)
+
+
+# One condition over the hold tables, whose size does not grow with the holds or their
+# entries: an OR of every active hold's own condition, with its lists as bound values, passed
+# SQLite's expression depth (1,000) at 1,000 holds and the bound-parameter limits (32,766
+# SQLite, 65,535 PostgreSQL) at a dozen or two holds of the contract's size.
+_COVERED_BY_ACTIVE = _covered_by_active_hold()
+
+
+def covered_by_active() -> Any:
+    """The condition on ``calls`` that an active hold covers a row: the rule ``covering``
+    answers per call, for counting in SQL (the retention preview and forecast)."""
+    return _COVERED_BY_ACTIVE
 
 
 def count_covered(conn: Connection, hold: HoldRow) -> int:
