@@ -59,8 +59,8 @@ class RateLimiter:
         """Spend one request of ``key``; None if allowed, else seconds until one is."""
         if not self.enabled:
             return None
-        now = self._clock()
         with self._lock:
+            now = self._clock()  # read under the lock: the buckets' times only move forward
             self._forget(now)
             # Popped and put back: the key moves to the end, the most recently touched.
             tokens, last = self._buckets.pop(key, (self.capacity, now))

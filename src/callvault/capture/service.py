@@ -17,7 +17,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from anyio import CancelScope, to_thread
+from anyio import move_on_after, to_thread
 
 from callvault import emails
 from callvault.audit.trail import AuditEvent, AuditTrail
@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 # Plaintext gathered before one encrypt-and-write in a worker thread: big enough to amortise the
 # thread hop, small enough that memory stays flat whatever the upload size.
 WRITE_BATCH = 1024 * 1024
+# How long the clean-up after a failed or cancelled upload may take (S3's retries included).
+CLEANUP_SECONDS = 30
 INFO_PART = "info"
 DATA_PART = "data"
 
@@ -140,9 +142,10 @@ class CaptureService:
             await to_thread.run_sync(writer.commit)
             await key_put
         except BaseException as exc:
-            # Shielded: a cancelled upload (client gone, server stopping) still takes back
-            # what it wrote, though the clean-up waits on threads.
-            with CancelScope(shield=True):
+            # Shielded: a cancelled upload still takes back what it wrote, though the clean-up
+            # waits on threads; bounded, so a store that hangs cannot hold the request (what
+            # is left then, the orphan sweeper removes).
+            with move_on_after(CLEANUP_SECONDS, shield=True):
                 await to_thread.run_sync(writer.abort)
                 if key_put is not None:
                     # Settle the key's commit (it may have succeeded) before taking it back.
@@ -168,7 +171,7 @@ class CaptureService:
                 writer.version,
             )
         except BaseException:
-            with CancelScope(shield=True):
+            with move_on_after(CLEANUP_SECONDS, shield=True):
                 await to_thread.run_sync(self._undo, call_id, blob_key)
             raise
         return call_id
