@@ -239,21 +239,20 @@ def _covered_by_active_hold() -> Any:
 
     # Holds with a window (few): asked per call, each entry by its key. Correlated by name:
     # nested two levels down, SQLAlchemy would otherwise put ``calls`` into the inner FROMs.
+    def names_by(kind: str, column: Any) -> Any:
+        return (
+            exists()
+            .where(
+                hold_entries.c.hold_id == hold.hold_id,
+                hold_entries.c.kind == kind,
+                hold_entries.c.value == column,
+            )
+            .correlate(legal_holds, calls)
+        )
+
     names = or_(
-        exists()
-        .where(
-            hold_entries.c.hold_id == hold.hold_id,
-            hold_entries.c.kind == "call",
-            hold_entries.c.value == calls.c.call_id,
-        )
-        .correlate(legal_holds, calls),
-        exists()
-        .where(
-            hold_entries.c.hold_id == hold.hold_id,
-            hold_entries.c.kind == "session",
-            hold_entries.c.value == calls.c.session_id,
-        )
-        .correlate(legal_holds, calls),
+        names_by("call", calls.c.call_id),
+        names_by("session", calls.c.session_id),
         exists()
         .where(
             customer_phones.c.call_id == calls.c.call_id,
