@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from callvault.files import ensure_private_file
@@ -45,11 +45,13 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if not isinstance(exc, DBAPIError):
         return False
-    if exc.connection_invalidated or exc.statement is None:
-        return True  # the connection dropped, or none could be made (statement None: connect)
+    if exc.connection_invalidated:
+        return True  # the connection dropped
     sqlite_error = getattr(exc.orig, "sqlite_errorname", None)
     if sqlite_error is not None:
         return str(sqlite_error).startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+    if exc.statement is None and isinstance(exc, OperationalError):
+        return True  # no connection could be made (no statement yet: the connect)
     sqlstate = getattr(exc.orig, "sqlstate", None)
     return isinstance(sqlstate, str) and sqlstate.startswith(_PG_TRANSIENT_PREFIXES)
 
