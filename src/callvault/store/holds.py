@@ -19,6 +19,7 @@ from sqlalchemy import (
     Connection,
     Select,
     and_,
+    bindparam,
     exists,
     func,
     insert,
@@ -193,20 +194,68 @@ def _covers(hold: HoldRow) -> Any:
     return and_(*conditions)
 
 
-def covering(
-    conn: Connection, call_ids: Sequence[str], holds: Sequence[HoldRow] | None = None
-) -> dict[str, list[str]]:
+def covering(conn: Connection, call_ids: Sequence[str]) -> dict[str, list[str]]:
     """For each of ``call_ids`` covered by an active hold: those holds' IDs, oldest first."""
-    if not call_ids:
+    # Most of the time no hold is active: one look at the state index says so, where the
+    # pairs' query would first read every asked call (about 60 us more for 20 calls).
+    if not call_ids or conn.execute(_ANY_ACTIVE).first() is None:
         return {}
-    holds = active_holds(conn) if holds is None else holds
     found: dict[str, list[str]] = {}
-    for hold in holds:
-        for (call_id,) in conn.execute(
-            select(calls.c.call_id).where(calls.c.call_id.in_(call_ids), _covers(hold))
-        ):
-            found.setdefault(call_id, []).append(hold.hold_id)
+    for call_id, hold_id in conn.execute(_COVERING, {"ids": list(call_ids)}):
+        found.setdefault(call_id, []).append(hold_id)
     return found
+
+
+def _pair_covered() -> Any:
+    """The condition that the hold of ``legal_holds`` covers the call of ``calls``: its window,
+    and each entry asked by its key (correlated by name: nested two levels down, SQLAlchemy
+    would otherwise put ``calls`` into the inner FROMs)."""
+    hold = legal_holds.c
+
+    def names_by(kind: str, column: Any) -> Any:
+        return (
+            exists()
+            .where(
+                hold_entries.c.hold_id == hold.hold_id,
+                hold_entries.c.kind == kind,
+                hold_entries.c.value == column,
+            )
+            .correlate(legal_holds, calls)
+        )
+
+    names = or_(
+        names_by("call", calls.c.call_id),
+        names_by("session", calls.c.session_id),
+        exists()
+        .where(
+            customer_phones.c.call_id == calls.c.call_id,
+            exists()
+            .where(
+                hold_phones.c.hold_id == hold.hold_id,
+                hold_phones.c.digest == customer_phones.c.digest,
+            )
+            .correlate(legal_holds, customer_phones),
+        )
+        .correlate(legal_holds, calls),
+    )
+    return and_(
+        or_(hold.started_after.is_(None), calls.c.start_time >= hold.started_after),
+        or_(hold.started_before.is_(None), calls.c.start_time < hold.started_before),
+        or_(not_(hold.has_entries), names),
+    )
+
+
+_ANY_ACTIVE = select(legal_holds.c.hold_id).where(legal_holds.c.state == ACTIVE).limit(1)
+# Each (asked call, active hold) pair tested in one query, entries by their keys: the cost
+# follows the calls asked and the number of holds, not their entries. (Loading every active
+# hold with all its entries and asking hold by hold cost a 100-ID purge or preview 70 ms
+# with five holds of the contract's size, against 2.5 ms with none.)
+_COVERING = (
+    select(calls.c.call_id, legal_holds.c.hold_id)
+    .select_from(calls.join(legal_holds, legal_holds.c.state == ACTIVE))
+    .where(calls.c.call_id.in_(bindparam("ids", expanding=True)), _pair_covered())
+    .order_by(legal_holds.c.created_at, legal_holds.c.hold_id)
+)
 
 
 def _covered_by_active_hold() -> Any:
@@ -237,42 +286,13 @@ def _covered_by_active_hold() -> Any:
         exists().where(windowless, not_(hold.has_entries)).correlate(),  # covers every call
     )
 
-    # Holds with a window (few): asked per call, each entry by its key. Correlated by name:
-    # nested two levels down, SQLAlchemy would otherwise put ``calls`` into the inner FROMs.
-    def names_by(kind: str, column: Any) -> Any:
-        return (
-            exists()
-            .where(
-                hold_entries.c.hold_id == hold.hold_id,
-                hold_entries.c.kind == kind,
-                hold_entries.c.value == column,
-            )
-            .correlate(legal_holds, calls)
-        )
-
-    names = or_(
-        names_by("call", calls.c.call_id),
-        names_by("session", calls.c.session_id),
-        exists()
-        .where(
-            customer_phones.c.call_id == calls.c.call_id,
-            exists()
-            .where(
-                hold_phones.c.hold_id == hold.hold_id,
-                hold_phones.c.digest == customer_phones.c.digest,
-            )
-            .correlate(legal_holds, customer_phones),
-        )
-        .correlate(legal_holds, calls),
-    )
+    # Holds with a window (few): asked per call, each entry by its key.
     by_windowed = (
         exists()
         .where(
             active,
             or_(hold.started_after.isnot(None), hold.started_before.isnot(None)),
-            or_(hold.started_after.is_(None), calls.c.start_time >= hold.started_after),
-            or_(hold.started_before.is_(None), calls.c.start_time < hold.started_before),
-            or_(not_(hold.has_entries), names),
+            _pair_covered(),
         )
         .correlate(calls)
     )
