@@ -2,10 +2,10 @@
 
 A hold covers a call when the call matches any of the hold's call IDs, session IDs or customer
 phone digests (every call, when it names none) and started inside its window. For a few
-calls (an acceptance's), coverage is asked per hold, each question restricted by the indexes on
-``calls.call_id``, ``calls.session_id`` and ``customer_phones.digest``. For counting over the
-whole store (retention), ``covered_by_active`` is one condition over the hold tables, whatever
-the number of holds or of their entries.
+calls (an acceptance's), ``covering`` tests each (call, active hold) pair in one query, each
+entry by its key. For counting over the whole store (retention), ``covered_by_active`` is one
+condition over the hold tables. Neither grows with the number of holds' entries. A single
+hold's own calls (``count_covered``, ``covered_being_erased``) are asked with its lists.
 """
 
 from __future__ import annotations
