@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
 import pytest
+from sqlalchemy import select
 
 from callvault.capture import service as capture_service
 from callvault.capture.service import CaptureService
 from callvault.errors import Conflict
 from callvault.runtime import Runtime
-from helpers import call_info, wav_bytes
+from callvault.store.tables import calls
+from helpers import blob_objects, call_info, wav_bytes
 
 BOUNDARY = "callvault-test-boundary"
 CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
@@ -117,3 +121,45 @@ def test_an_upload_cancelled_midway_still_aborts_its_blob(
 
     asyncio.run(upload_cancelled())
     assert seen.get("abort") is False
+
+
+def test_an_upload_cancelled_while_its_row_commits_is_stored_whole_or_not_at_all(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain task cancel (the server shutting down) that lands while the call's row is being
+    committed in its thread: the clean-up must not take back the key and audio of a call whose
+    row then commits, which would leave a call that reads as stored and whose data is gone."""
+    service = CaptureService(runtime)
+    storing, stored = threading.Event(), threading.Event()
+    store = service._store
+
+    def slow_store(*args: Any) -> None:
+        storing.set()
+        try:
+            time.sleep(0.3)  # the cancel arrives while the thread is still at work
+            store(*args)
+        finally:
+            stored.set()
+
+    monkeypatch.setattr(service, "_store", slow_store)
+
+    async def cancelled_mid_store() -> None:
+        task = asyncio.ensure_future(service.capture(CONTENT_TYPE, _chunks(_body("s-4")), "t"))
+        await asyncio.to_thread(storing.wait, 5)
+        task.cancel()
+        await asyncio.sleep(0.05)
+        task.cancel()  # asked twice, as a server stopping may
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancelled_mid_store())
+    assert stored.wait(5)  # the thread's commit, whatever the task did meanwhile
+    with runtime.engine.connect() as conn:
+        rows = conn.execute(select(calls.c.call_id).where(calls.c.session_id == "s-4")).all()
+    call_ids = [r.call_id for r in rows]
+    live_blobs = [b for b in blob_objects(runtime) if b.startswith("audio/")]
+    if call_ids:  # stored: whole
+        assert runtime.keystore.get(call_ids[0]) is not None
+        assert any(call_ids[0] in b for b in live_blobs)
+    else:  # or not at all
+        assert live_blobs == []

@@ -158,8 +158,8 @@ class CaptureService:
                     "the audio store failed while writing; retry later"
                 ) from exc
             raise
-        try:
-            await to_thread.run_sync(
+        storing = asyncio.ensure_future(
+            to_thread.run_sync(
                 self._store,
                 call_id,
                 cipher,
@@ -170,9 +170,16 @@ class CaptureService:
                 region,
                 writer.version,
             )
+        )
+        try:
+            await asyncio.shield(storing)
         except BaseException:
+            # Settle the row's commit first: cancelled while its thread is at work, the call
+            # may be stored all the same, and its key and audio must then stay.
             with move_on_after(CLEANUP_SECONDS, shield=True):
-                await to_thread.run_sync(self._undo, call_id, blob_key)
+                await asyncio.wait([storing])
+                if storing.done() and (storing.cancelled() or storing.exception() is not None):
+                    await to_thread.run_sync(self._undo, call_id, blob_key)
             raise
         return call_id
 
