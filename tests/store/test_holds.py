@@ -57,7 +57,10 @@ def _by_each_hold(conn, call_ids) -> dict[str, list[str]]:
     """The rule asked hold by hold, each with its own lists (holds._covers, as a hold's
     placement counts its calls): the reference both faster forms must agree with."""
     found: dict[str, list[str]] = {}
-    for hold in holds.active_holds(conn):
+    oldest_first = sorted(
+        holds.list_holds(conn, holds.ACTIVE), key=lambda h: (h.created_at, h.hold_id)
+    )
+    for hold in oldest_first:
         query = select(calls.c.call_id).where(calls.c.call_id.in_(call_ids), holds._covers(hold))
         for call_id in conn.execute(query).scalars():
             found.setdefault(call_id, []).append(hold.hold_id)

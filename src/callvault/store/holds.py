@@ -148,17 +148,6 @@ def list_holds(conn: Connection, state: str | None) -> list[HoldRow]:
     return _load(conn, condition, newest_first=True)
 
 
-# Built once: every acceptance and preview reads the active holds (see store/purges.py on
-# prebuilt statements).
-_ACTIVE = (
-    select(legal_holds).where(legal_holds.c.state == ACTIVE).order_by(legal_holds.c.created_at)
-)
-
-
-def active_holds(conn: Connection) -> list[HoldRow]:
-    return _with_entries(conn, _ACTIVE)
-
-
 def mark_released(conn: Connection, hold_id: str, by: str, reason: str, at: datetime) -> bool:
     """Release an active hold; False when it was not active (released already)."""
     done = conn.execute(
