@@ -4,7 +4,7 @@ wall time and its CPU time (all threads, kernel included) per erased call, in on
     .venv/bin/python bench/erase_phases.py [--store DIR] [--calls N] [--batch N]
 
 ``--calls`` random live calls of the kept store (bench/million_store.py's) are accepted in
-requests of 100, then one ``PurgeWorker.drain()`` erases them with each phase timed: the legal
+requests of 100, then one ``ErasureLoop.drain()`` erases them with each phase timed: the legal
 hold check, the key store's deletes and its checkpoint, the blob deletes, ``finish_erased`` (rows,
 blind-index entries, items, jobs), the audit events and the calls database's checkpoint. Wall
 time above CPU time is waiting (fsync, page reads).
@@ -34,8 +34,8 @@ from million_store import settings_for
 from run_all import _sample_ids
 
 from callvault.purge import eraser as eraser_module
+from callvault.purge.loop import ErasureLoop, ErasureOptions
 from callvault.purge.service import PurgeService
-from callvault.purge.worker import PurgeWorker, WorkerOptions
 from callvault.runtime import Runtime
 from callvault.store import purges
 from callvault.store.engine import checkpoint
@@ -110,7 +110,7 @@ class WalPages:
 
 @contextlib.contextmanager
 def instrumented(
-    runtime: Runtime, worker: PurgeWorker, phases: Phases, wal: WalPages
+    runtime: Runtime, worker: ErasureLoop, phases: Phases, wal: WalPages
 ) -> Iterator[None]:
     eraser = worker.eraser
     wrap = [
@@ -154,7 +154,7 @@ def main() -> None:
         actor = f"bench-erase-phases-{time.time_ns()}"
         for i in range(0, len(ids), 100):
             service.purge_calls(ids[i : i + 100], False, actor)
-        worker = PurgeWorker(runtime, WorkerOptions(batch_size=args.batch))
+        worker = ErasureLoop(runtime, ErasureOptions(batch_size=args.batch))
         phases = Phases()
         database = Path(str(runtime.engine.url.database))
         wal = WalPages(database)

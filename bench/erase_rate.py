@@ -1,6 +1,6 @@
 """End-to-end erasure rate on the embedded store, beside a bare floor measured in the same run.
 
-Figure: calls accepted (100 IDs a request, through PurgeService) and erased (PurgeWorker.drain:
+Figure: calls accepted (100 IDs a request, through PurgeService) and erased (ErasureLoop.drain:
 key destroyed first, blobs, rows, index, items, audit, WAL checkpoints) per second.
 Floor: the same key-store deletes, calls/index deletes and blob unlinks of the same number of
 calls in a plain loop, on an identical store with the same SQLite settings.
@@ -19,14 +19,15 @@ from pathlib import Path
 from sqlalchemy import delete, select
 
 from callvault.demo import seed_calls
+from callvault.purge.loop import ErasureLoop, ErasureOptions
 from callvault.purge.service import PurgeService
-from callvault.purge.worker import PurgeWorker, WorkerOptions, WorkerThreads
 from callvault.runtime import Runtime
 from callvault.settings import Settings
 from callvault.store import purges
 from callvault.store.engine import checkpoint, write_transaction
 from callvault.store.keystore import data_keys
 from callvault.store.tables import calls, customer_phones
+from callvault.worker.process import WorkerOptions, WorkerThreads
 
 
 def _store(root: Path, count: int) -> tuple[Runtime, list[str]]:
@@ -61,7 +62,7 @@ def measured(runtime: Runtime, ids: list[str], batch: int) -> tuple[float, float
     for i in range(0, len(ids), 100):
         service.purge_calls(ids[i : i + 100], False, "bench")
     accepted = time.perf_counter()
-    erased = PurgeWorker(runtime, WorkerOptions(batch_size=batch)).drain()
+    erased = ErasureLoop(runtime, ErasureOptions(batch_size=batch)).drain()
     done = time.perf_counter()
     assert erased == len(ids), erased
     return (
@@ -74,7 +75,10 @@ def measured(runtime: Runtime, ids: list[str], batch: int) -> tuple[float, float
 def concurrent(runtime: Runtime, ids: list[str], batch: int) -> float:
     """Acceptance and erasure at once, as in `serve`: first request to last call erased."""
     workers = WorkerThreads(
-        runtime, WorkerOptions(batch_size=batch, idle_poll_seconds=0.01), 1, None
+        runtime,
+        WorkerOptions(erasure=ErasureOptions(batch_size=batch), idle_poll_seconds=0.01),
+        1,
+        None,
     )
     service = PurgeService(runtime, on_queued=workers.notify)
     workers.start()

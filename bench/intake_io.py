@@ -12,7 +12,7 @@ run (the drain after it checkpoints), which shows what the checkpoints cost the 
 ``--whatif`` measures the customer whatIf of run_all.py instead (the number with 20 calls): a
 preview, whose commit does not wait for the disk.
 
-The calls an intake run queues are erased afterwards (``PurgeWorker.drain``), so a kept store is
+The calls an intake run queues are erased afterwards (``ErasureLoop.drain``), so a kept store is
 left as found.
 """
 
@@ -28,8 +28,8 @@ from million_store import TARGET_CALLS, TARGET_PHONE, settings_for
 from run_all import _sample_ids
 from sqlalchemy import event
 
+from callvault.purge.loop import ErasureLoop, ErasureOptions
 from callvault.purge.service import PurgeService
-from callvault.purge.worker import PurgeWorker, WorkerOptions
 from callvault.runtime import Runtime
 
 
@@ -104,7 +104,7 @@ def main() -> None:
         for text, (count, r, w, t) in sorted(meter.stats.items(), key=lambda kv: -kv[1][3]):
             print(f"{count:6.0f} {r:8.0f} {w:8.0f} {1000 * t / count:8.2f}  {text}")
         if not args.whatif:
-            drained = PurgeWorker(runtime, WorkerOptions(batch_size=1000)).drain()
+            drained = ErasureLoop(runtime, ErasureOptions(batch_size=1000)).drain()
             print(f"(erased the {drained} queued calls again)")
     finally:
         runtime.close()

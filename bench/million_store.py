@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from callvault.auth.users import NewCredentials, create_user
 from callvault.demo import seed_calls
 from callvault.phone import to_e164
-from callvault.purge.worker import PurgeWorker, WorkerOptions
+from callvault.purge.loop import ErasureLoop, ErasureOptions
 from callvault.runtime import Runtime
 from callvault.settings import Settings
 from callvault.store.engine import checkpoint
@@ -78,7 +78,7 @@ def ensure_store(store: Path, total: int, say: bool = True) -> StoreReport:
     try:
         # A run cut short may have left accepted purges behind: finish them, so the erasure
         # figure of this run counts only its own backlog.
-        PurgeWorker(runtime, WorkerOptions()).drain()
+        ErasureLoop(runtime, ErasureOptions()).drain()
         live, target = _count(runtime)
         started = time.perf_counter()
         added = 0

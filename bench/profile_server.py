@@ -149,15 +149,15 @@ def erase(store: Path, out: Path, top: int) -> None:
     drain = (
         "import sys, pathlib; from million_store import settings_for; "
         "from callvault.runtime import Runtime; "
-        "from callvault.purge.worker import PurgeWorker, WorkerOptions; "
+        "from callvault.purge.loop import ErasureLoop, ErasureOptions; "
         "rt = Runtime.open(settings_for(pathlib.Path(sys.argv[1]))); "
-        "print('erased', PurgeWorker(rt, WorkerOptions(batch_size=1000)).drain()); rt.close()"
+        "print('erased', ErasureLoop(rt, ErasureOptions(batch_size=1000)).drain()); rt.close()"
     )
     spy = str(Path(sys.executable).parent / "py-spy")
     command = [spy, "record", "-o", str(raw), "-f", "raw", "-r", "200", "--idle", "--"]
     env = {**os.environ, "PYTHONPATH": str(BENCH)}
     subprocess.run([*command, sys.executable, "-c", drain, str(store)], check=True, env=env)
-    print("erasure of the queue (PurgeWorker.drain)")
+    print("erasure of the queue (ErasureLoop.drain)")
     print(summarise(raw, top))
 
 

@@ -49,8 +49,8 @@ from loadgen import LoadResult, load, post_json  # noqa: E402
 from million_store import TARGET_CALLS, TARGET_PHONE, ensure_store, settings_for  # noqa: E402
 
 from callvault.auth.users import create_user  # noqa: E402
+from callvault.purge.loop import ErasureLoop, ErasureOptions  # noqa: E402
 from callvault.purge.service import PurgeService  # noqa: E402
-from callvault.purge.worker import PurgeWorker, WorkerOptions  # noqa: E402
 from callvault.runtime import Runtime  # noqa: E402
 from callvault.store.tables import calls  # noqa: E402
 from helpers import free_port, wait_healthy  # noqa: E402
@@ -210,7 +210,7 @@ def _erase_captured(runtime: Runtime) -> None:
     service = PurgeService(runtime)
     for i in range(0, len(captured), 100):
         service.purge_sessions(captured[i : i + 100], False, "bench")
-    PurgeWorker(runtime, WorkerOptions()).drain()
+    ErasureLoop(runtime, ErasureOptions()).drain()
 
 
 def main() -> None:
@@ -357,7 +357,7 @@ def main() -> None:
     try:
         floor_rate = bare_erase(runtime, floor_ids, 1000)
         started = time.perf_counter()
-        erased = PurgeWorker(runtime, WorkerOptions(batch_size=1000)).drain()
+        erased = ErasureLoop(runtime, ErasureOptions(batch_size=1000)).drain()
         seconds = time.perf_counter() - started
         if erased != backlog:
             raise SystemExit(f"erased {erased} calls, expected {backlog}")

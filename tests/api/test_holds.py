@@ -321,9 +321,9 @@ def test_hold_placed_while_queued_saves_the_call_and_release_resumes_it(live, to
         with live.client(tokens["admin"]) as reader:
             assert reader.get(f"/calls/v1/{ids['q1']}").status_code == 404
 
-        from callvault.purge.worker import PurgeWorker, WorkerOptions
+        from callvault.purge.loop import ErasureLoop, ErasureOptions
 
-        PurgeWorker(live.runtime, WorkerOptions()).run_once()
+        ErasureLoop(live.runtime, ErasureOptions()).run_once()
         done = wait_state(client, accepted["requestId"])
     assert done["state"] == "Complete"
     assert [i["status"] for i in done["items"]] == ["Purged", "Purged"]

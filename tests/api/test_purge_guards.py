@@ -226,9 +226,9 @@ def test_grace_window_hides_at_once_erases_later_and_cancel_restores(live, token
         status = client.post("/callCapture/v1/status", json={"CallSessionIds": ["g-1"]}).json()
         assert status == before  # Tethr's status is kept until erased
     # A worker finds nothing due inside the window.
-    from callvault.purge.worker import PurgeWorker, WorkerOptions
+    from callvault.purge.loop import ErasureLoop, ErasureOptions
 
-    assert PurgeWorker(live.runtime, WorkerOptions()).run_once() == 0
+    assert ErasureLoop(live.runtime, ErasureOptions()).run_once() == 0
     with live.client(tokens[1]) as client:
         cancelled = client.post(f"/purge/v1/requests/{accepted['requestId']}/cancel")
         assert cancelled.status_code == 200, cancelled.text

@@ -27,7 +27,7 @@ import pytest
 from callvault.api.app import create_app
 from callvault.auth.users import create_user
 from callvault.client import verify_certificate
-from callvault.purge.worker import PurgeWorker, WorkerOptions
+from callvault.purge.loop import ErasureLoop, ErasureOptions
 from callvault.runtime import Runtime
 from callvault.settings import Settings
 from console_helpers import PASSWORD
@@ -305,7 +305,7 @@ def test_lookup_preview_and_purge_to_purged_with_live_progress_and_certificate(
     shot(fresh, "request-purging", phone_too=False)
     page_marker = fresh.execute_script("return window.performance.timeOrigin")
     # The worker erases now; the page, not reloaded, follows by itself (htmx polling).
-    assert PurgeWorker(site.runtime, WorkerOptions()).drain() == 2
+    assert ErasureLoop(site.runtime, ErasureOptions()).drain() == 2
     state = wait_for(fresh, "#state", "Complete")
     assert fresh.execute_script("return window.performance.timeOrigin") == page_marker
     statuses = [e.text for e in fresh.find_elements(By.CSS_SELECTOR, "#items .badge")]

@@ -11,7 +11,7 @@ import os
 import signal
 from collections.abc import Iterable
 
-from callvault.purge.worker import PurgeWorker, WorkerOptions
+from callvault.purge.loop import ErasureLoop, ErasureOptions
 from callvault.runtime import Runtime
 from callvault.settings import Settings
 
@@ -29,7 +29,7 @@ def main() -> None:
         return destroyed
 
     runtime.keystore.destroy = destroy_then_die  # type: ignore[method-assign]
-    PurgeWorker(runtime, WorkerOptions(lease_seconds=1)).run_once()
+    ErasureLoop(runtime, ErasureOptions(lease_seconds=1)).run_once()
     raise SystemExit("the worker was expected to die inside its erasure")
 
 

@@ -19,8 +19,8 @@ import pytest
 from callvault.capture.reads import CallReader
 from callvault.demo import seed_calls
 from callvault.holds.service import HoldScope, HoldService
+from callvault.purge.loop import ErasureLoop, ErasureOptions
 from callvault.purge.service import PurgeService
-from callvault.purge.worker import PurgeWorker, WorkerOptions
 from callvault.store import purges
 
 pytestmark = pytest.mark.both_backends
@@ -46,7 +46,7 @@ def _assert_saved(runtime, call_id: str) -> None:
 def test_hold_committed_after_claim_is_seen_by_the_eraser(runtime):
     (call_id,) = seed_calls(runtime, 1, seed=11)
     accepted = PurgeService(runtime).purge_calls([call_id], False, "tester")
-    worker = PurgeWorker(runtime, WorkerOptions())
+    worker = ErasureLoop(runtime, ErasureOptions())
     jobs = purges.claim(runtime.engine, worker.worker_id, 10, 30)
     assert [j.call_id for j in jobs] == [call_id]
     # The hold lands between the claim and the erasure; its placement saves the queued call.
@@ -67,7 +67,7 @@ def test_eraser_spares_a_call_covered_by_a_hold_placement_did_not_see(runtime, m
     _hold(runtime, [call_id])
     monkeypatch.undo()
     assert _item_statuses(runtime, accepted.request_id) == ["Purging"]
-    assert PurgeWorker(runtime, WorkerOptions()).drain() == 1
+    assert ErasureLoop(runtime, ErasureOptions()).drain() == 1
     assert _item_statuses(runtime, accepted.request_id) == ["Held"]
     assert PurgeService(runtime).request(accepted.request_id)["state"] == "Held"
     _assert_saved(runtime, call_id)
@@ -88,7 +88,7 @@ def test_a_hold_placed_while_keys_are_being_destroyed_waits_and_does_not_count_t
         return real_destroy(ids)
 
     runtime.keystore.destroy = paused_destroy
-    worker = PurgeWorker(runtime, WorkerOptions())
+    worker = ErasureLoop(runtime, ErasureOptions())
     erasing = threading.Thread(target=worker.run_once)
     erasing.start()
     assert inside.wait(30)
@@ -131,7 +131,7 @@ def test_worker_killed_between_hold_check_and_commit(runtime, tmp_path, when):
     assert run.returncode == -9, run.stderr.decode()[-2000:]
 
     hold = _hold(runtime, [call_id])
-    worker = PurgeWorker(runtime, WorkerOptions(lease_seconds=1))
+    worker = ErasureLoop(runtime, ErasureOptions(lease_seconds=1))
     if when == "before-destroy":
         assert hold["coveredCalls"] == 1
         assert _item_statuses(runtime, accepted.request_id) == ["Held"]
@@ -164,7 +164,7 @@ def test_a_hold_saves_an_erasure_that_gave_up_and_its_release_resumes_it(runtime
     assert (doc["state"], doc["items"][0]["status"]) == ("Held", "Held")
     _assert_saved(runtime, call_id)
     HoldService(runtime).release(hold["holdId"], "over", "legal")
-    assert PurgeWorker(runtime, WorkerOptions()).drain() == 1
+    assert ErasureLoop(runtime, ErasureOptions()).drain() == 1
     assert _item_statuses(runtime, accepted.request_id) == ["Purged"]
     assert runtime.keystore.get(call_id) is None
 

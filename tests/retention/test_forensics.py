@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from callvault.demo import seed_calls
-from callvault.purge.worker import PurgeWorker, WorkerOptions
+from callvault.purge.loop import ErasureLoop, ErasureOptions
 from callvault.retention.service import RetentionService
 from callvault.store.tables import calls
 from helpers import stored_bytes
@@ -50,7 +50,7 @@ def test_no_byte_of_a_call_erased_by_retention_survives(runtime):
     service = RetentionService(runtime)
     service.put("one-year", 365, None, "officer")
     assert service.sweep().queued == 1
-    assert PurgeWorker(runtime, WorkerOptions()).drain() == 1
+    assert ErasureLoop(runtime, ErasureOptions()).drain() == 1
     stored = stored_bytes(runtime)
     for name, value in secrets[expired].items():
         assert value not in stored, f"the {name} of a call erased by retention survives"

@@ -14,8 +14,8 @@ from callvault.certificates.service import CertificateService
 from callvault.demo import seed_calls
 from callvault.errors import BadInput, NotFound
 from callvault.holds.service import HoldScope, HoldService
+from callvault.purge.loop import ErasureLoop, ErasureOptions
 from callvault.purge.service import PurgeService
-from callvault.purge.worker import PurgeWorker, WorkerOptions
 from callvault.retention.service import MAX_CALLS_PER_REQUEST, RetentionService
 from callvault.store.tables import audit_events, calls, purge_items, purge_jobs, purge_requests
 
@@ -150,7 +150,7 @@ def test_what_if_saves_nothing_and_counts_what_the_sweep_then_erases(runtime):
     assert real["expiredNow"] == preview["expiredNow"]
     swept = service.sweep()
     assert swept.queued == preview["expiredNow"]
-    assert PurgeWorker(runtime, WorkerOptions()).drain() == preview["expiredNow"]
+    assert ErasureLoop(runtime, ErasureOptions()).drain() == preview["expiredNow"]
     remaining = _live(runtime, old_in + young + old_out)
     assert remaining == set(young)
     for call_id in old_in + old_out:
@@ -170,7 +170,7 @@ def test_sweep_queues_expired_calls_as_retention_requests_erased_like_any_purge(
     ((request_id, by, items),) = _retention_requests(runtime)
     assert by == "retention:thirty"
     assert sorted(items) == sorted(expired)
-    assert PurgeWorker(runtime, WorkerOptions()).drain() == 2
+    assert ErasureLoop(runtime, ErasureOptions()).drain() == 2
     doc = PurgeService(runtime).request(request_id)
     assert doc["kind"] == "retention"
     assert doc["requestedBy"] == "retention:thirty"
@@ -272,7 +272,7 @@ def test_held_calls_are_skipped_and_erased_at_the_sweep_after_release(runtime):
     assert service.sweep().queued == 1
     ((_, _, items),) = _retention_requests(runtime)
     assert items == [free]
-    assert PurgeWorker(runtime, WorkerOptions()).drain() == 1
+    assert ErasureLoop(runtime, ErasureOptions()).drain() == 1
     assert _live(runtime, [held]) == {held}
     assert runtime.keystore.get(held) is not None
     assert service.sweep().queued == 0  # still held: skipped again, no empty request
@@ -280,7 +280,7 @@ def test_held_calls_are_skipped_and_erased_at_the_sweep_after_release(runtime):
     holds.release(hold["holdId"], "matter settled", "legal")
     assert service.sweep().queued == 1
     assert _retention_requests(runtime)[-1][2] == [held]
-    assert PurgeWorker(runtime, WorkerOptions()).drain() == 1
+    assert ErasureLoop(runtime, ErasureOptions()).drain() == 1
     assert runtime.keystore.get(held) is None
 
 
@@ -291,14 +291,14 @@ def test_a_hold_placed_after_the_sweep_queued_a_call_saves_it_until_released(run
     assert service.sweep().queued == 1
     holds = HoldService(runtime)
     hold = holds.place("M", "r", HoldScope(call_ids=[call_id]), "legal")
-    PurgeWorker(runtime, WorkerOptions()).drain()
+    ErasureLoop(runtime, ErasureOptions()).drain()
     ((request_id, _, _),) = _retention_requests(runtime)
     purges = PurgeService(runtime)
     assert purges.request(request_id)["state"] == "Held"
     assert runtime.keystore.get(call_id) is not None
     # The retention request's erasure resumes by itself at the release, as any purge's does.
     holds.release(hold["holdId"], "matter settled", "legal")
-    assert PurgeWorker(runtime, WorkerOptions()).drain() == 1
+    assert ErasureLoop(runtime, ErasureOptions()).drain() == 1
     resumed = purges.request(request_id)
     assert resumed["state"] == "Complete"
     assert [i["status"] for i in resumed["items"]] == ["Purged"]

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from callvault.demo import seed_calls
-from callvault.purge.worker import PurgeWorker, WorkerOptions
+from callvault.purge.loop import ErasureLoop, ErasureOptions
 from callvault.retention.service import RetentionService
 from callvault.runtime import Runtime
 from callvault.store import retention as retention_store
@@ -107,4 +107,4 @@ def test_two_workers_sweeping_at_once_queue_each_call_once(
     assert set(counts.values()) == {1}, "a call was queued twice"
     with runtime.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(purge_jobs)).scalar_one() == CALLS
-    assert PurgeWorker(runtime, WorkerOptions()).drain() == CALLS
+    assert ErasureLoop(runtime, ErasureOptions()).drain() == CALLS

@@ -40,11 +40,11 @@ from callvault.console.web import PREFIX as CONSOLE_PREFIX
 from callvault.holds.service import HoldService
 from callvault.metrics import Metrics
 from callvault.purge.service import PurgeService
-from callvault.purge.worker import WorkerOptions, WorkerThreads
 from callvault.ratelimit import RateLimiter
 from callvault.retention.service import RetentionService
 from callvault.runtime import Runtime
 from callvault.settings import Settings
+from callvault.worker.process import WorkerThreads, worker_options
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +63,6 @@ async def _process_backlog(runtime: Runtime) -> None:
         except Exception:
             log.warning("processing of captured calls failed; will retry", exc_info=True)
         await asyncio.sleep(PROCESS_INTERVAL_SECONDS)
-
-
-def worker_options(settings: Settings) -> WorkerOptions:
-    return WorkerOptions(
-        batch_size=settings.purge_batch_size,
-        lease_seconds=settings.purge_lease_seconds,
-        max_attempts=settings.purge_max_attempts,
-        retention_interval_seconds=settings.retention_interval_seconds,
-    )
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:

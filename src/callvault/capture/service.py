@@ -6,7 +6,7 @@ reach the database; customer phones are stored only as blind-index digests.
 
 Order of durable writes: the blob and the wrapped key (side by side), then the call row. A crash
 between them leaves an orphan blob or key with no row, never a row without its data; the orphan
-sweeper (``purge/sweeper.py``) destroys such keys and blobs once they have had no row for a grace
+sweeper (``capture/orphans.py``) destroys such keys and blobs once they have had no row for a grace
 period.
 """
 

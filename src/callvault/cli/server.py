@@ -149,8 +149,7 @@ def worker(
     import signal
     import threading
 
-    from callvault.api.app import worker_options
-    from callvault.purge.worker import WorkerThreads
+    from callvault.worker.process import WorkerThreads, worker_options
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
     runtime = store.start(
@@ -186,7 +185,7 @@ def sweep(
     """Remove keys, blobs and temporaries a crash left without a call (workers also do this)."""
     import time
 
-    from callvault.purge.sweeper import OrphanSweeper
+    from callvault.capture.orphans import OrphanSweeper
 
     runtime = store.open()
     try:

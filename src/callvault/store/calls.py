@@ -127,6 +127,16 @@ def insert_call(
         ) from None
 
 
+def existing_calls(engine: Engine, call_ids: Sequence[str]) -> set[str]:
+    """Which of the call IDs have a call row."""
+    if not call_ids:
+        return set()
+    with engine.connect() as conn:
+        return set(
+            conn.execute(select(calls.c.call_id).where(calls.c.call_id.in_(call_ids))).scalars()
+        )
+
+
 def get_call(conn: Connection, call_id: str) -> CallRow | None:
     row = conn.execute(_GET_CALL, {"call_id": call_id}).mappings().first()
     return None if row is None else CallRow.from_mapping(row)

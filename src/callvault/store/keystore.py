@@ -123,6 +123,19 @@ class KeyStore:
                 ).scalars()
             )
 
+    def owners_created_before(self, cutoff: datetime, after: str, limit: int) -> list[str]:
+        """Up to ``limit`` call IDs after ``after`` (in ID order) whose key was made before
+        ``cutoff``: the orphan sweeper's pages."""
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(data_keys.c.call_id)
+                    .where(data_keys.c.created_at < cutoff, data_keys.c.call_id > after)
+                    .order_by(data_keys.c.call_id)
+                    .limit(limit)
+                ).scalars()
+            )
+
     def destroy(self, call_ids: Iterable[str]) -> int:
         """Delete the wrapped keys: from here on every copy of those calls' data is unreadable."""
         ids = list(call_ids)

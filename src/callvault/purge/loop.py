@@ -1,8 +1,9 @@
-"""Purge workers: claim due jobs with a lease, erase, and retry failures with backoff.
+"""The erasure loop purge offers the worker host: claim due jobs with a lease, erase, and retry
+failures with backoff.
 
-Runs in a thread beside the API (``callvault serve``) or on its own (``callvault worker``), as many
-at once as needed: claiming is one statement, so two workers never hold the same job, and a job
-whose worker died is claimed again when its lease runs out.
+Runs in every worker host (``worker/``), in a thread beside the API (``callvault serve``) or on its
+own (``callvault worker``), as many at once as needed: claiming is one statement, so two loops
+never hold the same job, and a job whose loop died is claimed again when its lease runs out.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from dataclasses import dataclass
 from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.metrics import Metrics
 from callvault.purge.eraser import Eraser
-from callvault.purge.sweeper import OrphanSweeper
-from callvault.retention.service import RetentionService
 from callvault.runtime import Runtime
 from callvault.store import purges
 from callvault.store.engine import vacuum, write_transaction
@@ -32,17 +31,13 @@ ERASED_TABLES = ("calls", "customer_phones", "purge_jobs")
 
 
 @dataclass(frozen=True)
-class WorkerOptions:
+class ErasureOptions:
     batch_size: int = 1000
     lease_seconds: float = 30.0
-    idle_poll_seconds: float = 0.5
     max_attempts: int = 8
     max_backoff_seconds: float = 300.0
     vacuum_interval_seconds: float = 60.0
     vacuum_idle_seconds: float = 5.0
-    sweep_interval_seconds: float = 300.0
-    orphan_grace_seconds: float = 600.0
-    retention_interval_seconds: float = 60.0
 
 
 def backoff(attempt: int, cap: float) -> float:
@@ -50,9 +45,15 @@ def backoff(attempt: int, cap: float) -> float:
     return float(random.uniform(0.5, 1.0) * min(cap, 0.5 * 2**attempt))
 
 
-class PurgeWorker:
+class ErasureLoop:
+    """Erases what purges queued; at every pass of its host."""
+
+    name = "erasure"
+    every_seconds = 0.0
+    when_idle = False
+
     def __init__(
-        self, runtime: Runtime, options: WorkerOptions, metrics: Metrics | None = None
+        self, runtime: Runtime, options: ErasureOptions, metrics: Metrics | None = None
     ) -> None:
         self.runtime = runtime
         self.options = options
@@ -60,12 +61,16 @@ class PurgeWorker:
         self.worker_id = f"{socket.gethostname()}:{secrets.token_hex(4)}"
         self.eraser = Eraser(runtime, self.worker_id)
         self.trail = AuditTrail(runtime.keys.audit_chain_key)
-        self.wake = threading.Event()
         self._last_vacuum = time.monotonic()
-        self.sweeper = OrphanSweeper(runtime, options.orphan_grace_seconds)
-        self._last_sweep = 0.0
-        self.retention = RetentionService(runtime)
-        self._last_retention = float("-inf")
+
+    def step(self) -> int:
+        """One batch, then the checkpoints a failed batch left to write (the host's step)."""
+        try:
+            claimed = self.run_once()
+        finally:
+            if self.eraser.pending_checkpoints:
+                self.eraser.retry_checkpoints()
+        return claimed
 
     def run_once(self) -> int:
         """Claim and erase one batch; returns how many jobs were claimed."""
@@ -89,32 +94,6 @@ class PurgeWorker:
         for call_id, error in outcome.failed.items():
             self._failed(by_id[call_id], error)
         return len(jobs)
-
-    def _sweep_if_due(self) -> None:
-        """Sweep orphans when idle, at most every interval (each worker does; it is idempotent)."""
-        now = time.monotonic()
-        if now - self._last_sweep < self.options.sweep_interval_seconds:
-            return
-        self._last_sweep = now
-        try:
-            self.sweeper.sweep()
-        except Exception:
-            log.warning("orphan sweep failed; will retry", exc_info=True)
-
-    def _retention_if_due(self) -> None:
-        """Sweep for calls past their retention policy, at most every interval, busy or idle
-        (each worker does; on PostgreSQL one at a time, the others skip)."""
-        now = time.monotonic()
-        if now - self._last_retention < self.options.retention_interval_seconds:
-            return
-        self._last_retention = now
-        try:
-            outcome = self.retention.sweep()
-        except Exception:
-            log.warning("retention sweep failed; will retry", exc_info=True)
-            return
-        if outcome.queued and self.metrics is not None:
-            self.metrics.retention_queued.inc(outcome.queued)
 
     def _vacuum_if_due(self, drained: bool) -> None:
         """Vacuum the erased rows' tables when the queue runs dry, and at least every interval
@@ -191,48 +170,3 @@ class PurgeWorker:
         if self.eraser.pending_checkpoints:
             self.eraser.retry_checkpoints()
         return total
-
-    def run(self, stop: threading.Event) -> None:
-        log.info("purge worker %s started", self.worker_id)
-        while not stop.is_set():
-            try:
-                claimed = self.run_once()
-            except Exception:
-                log.exception("purge worker iteration failed; retrying")
-                claimed = 0
-            if self.eraser.pending_checkpoints:
-                self.eraser.retry_checkpoints()
-            self._retention_if_due()
-            if not claimed:
-                self._sweep_if_due()
-                self.wake.wait(self.options.idle_poll_seconds)
-                self.wake.clear()
-        log.info("purge worker %s stopped", self.worker_id)
-
-
-class WorkerThreads:
-    """N purge workers in threads of this process."""
-
-    def __init__(
-        self, runtime: Runtime, options: WorkerOptions, count: int, metrics: Metrics | None
-    ) -> None:
-        self.workers = [PurgeWorker(runtime, options, metrics) for _ in range(count)]
-        self.stop = threading.Event()
-        self.threads = [
-            threading.Thread(target=w.run, args=(self.stop,), name=f"purge-{i}", daemon=True)
-            for i, w in enumerate(self.workers)
-        ]
-
-    def start(self) -> None:
-        for thread in self.threads:
-            thread.start()
-
-    def notify(self) -> None:
-        for worker in self.workers:
-            worker.wake.set()
-
-    def close(self, timeout: float = 30) -> None:
-        self.stop.set()
-        self.notify()
-        for thread in self.threads:
-            thread.join(timeout)

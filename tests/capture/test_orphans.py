@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
+from callvault.capture.orphans import OrphanSweeper
 from callvault.capture.reads import CallReader
 from callvault.capture.service import blob_key_for
 from callvault.crypto import new_data_key
 from callvault.demo import seed_calls
 from callvault.ids import new_call_id
-from callvault.purge.sweeper import OrphanSweeper
 from callvault.store.keystore import data_keys
 from callvault.store.types import utcnow
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from callvault.purge.sweeper import OrphanSweeper
+from callvault.capture.orphans import OrphanSweeper
 
 
 def test_sweeper_removes_old_upload_temporaries(runtime):

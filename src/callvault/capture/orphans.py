@@ -15,14 +15,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.blobs.folder import FolderBlobStore
 from callvault.runtime import Runtime
+from callvault.store.calls import existing_calls
 from callvault.store.engine import checkpoint, write_transaction
-from callvault.store.keystore import data_keys
-from callvault.store.tables import calls
 from callvault.store.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -62,25 +59,14 @@ class OrphanSweeper:
         self._suspects: set[str] = set()
 
     def _without_row(self, call_ids: list[str]) -> list[str]:
-        with self.runtime.engine.connect() as conn:
-            present = set(
-                conn.execute(select(calls.c.call_id).where(calls.c.call_id.in_(call_ids))).scalars()
-            )
+        present = existing_calls(self.runtime.engine, call_ids)
         return [cid for cid in call_ids if cid not in present]
 
     def _old_key_owners(self) -> Iterator[str]:
         cutoff = utcnow() - timedelta(seconds=self.grace_seconds)
         after = ""
         while True:
-            with self.runtime.keystore.engine.connect() as conn:
-                page = list(
-                    conn.execute(
-                        select(data_keys.c.call_id)
-                        .where(data_keys.c.created_at < cutoff, data_keys.c.call_id > after)
-                        .order_by(data_keys.c.call_id)
-                        .limit(PAGE)
-                    ).scalars()
-                )
+            page = self.runtime.keystore.owners_created_before(cutoff, after, PAGE)
             yield from page
             if len(page) < PAGE:
                 return

@@ -11,8 +11,8 @@ from callvault.capture.reads import CallReader
 from callvault.demo import seed_calls
 from callvault.errors import NotFound
 from callvault.metrics import Metrics
+from callvault.purge.loop import ErasureLoop, ErasureOptions
 from callvault.purge.service import PurgeService
-from callvault.purge.worker import PurgeWorker, WorkerOptions
 from callvault.runtime import Runtime
 from callvault.store import purges
 from callvault.store.tables import audit_events, calls, customer_phones
@@ -44,7 +44,7 @@ def test_drain_erases_exactly_the_calls_asked_for(runtime):
     result = PurgeService(runtime).purge_calls(asked, False, "tester")
     assert {i.status for i in result.items} == {"Purging"}
     metrics = Metrics(runtime.engine)
-    assert PurgeWorker(runtime, WorkerOptions(batch_size=7), metrics).drain() == 15
+    assert ErasureLoop(runtime, ErasureOptions(batch_size=7), metrics).drain() == 15
     for cid in asked:
         assert _exists(runtime, cid) == {"row": False, "index": False, "key": False, "blob": False}
     for cid in kept:
@@ -91,7 +91,7 @@ def test_storage_failure_is_retried_until_it_succeeds(runtime):
     flaky = FlakyBlobs(runtime.blobs)
     runtime.blobs = flaky
     result = PurgeService(runtime).purge_calls(ids, False, "tester")
-    worker = PurgeWorker(runtime, WorkerOptions(max_backoff_seconds=0.01))
+    worker = ErasureLoop(runtime, ErasureOptions(max_backoff_seconds=0.01))
     assert worker.run_once() == 4
     doc = PurgeService(runtime).request(result.request_id)
     assert doc["state"] == "Purging"
@@ -114,7 +114,7 @@ def test_an_erasure_that_keeps_failing_ends_in_error(runtime):
     runtime.blobs = FlakyBlobs(runtime.blobs)
     result = PurgeService(runtime).purge_sessions(["demo-0"], False, "tester")
     metrics = Metrics(runtime.engine)
-    worker = PurgeWorker(runtime, WorkerOptions(max_attempts=2, max_backoff_seconds=0.01), metrics)
+    worker = ErasureLoop(runtime, ErasureOptions(max_attempts=2, max_backoff_seconds=0.01), metrics)
     deadline = time.monotonic() + 10
     while PurgeService(runtime).request(result.request_id)["state"] == "Purging":
         worker.run_once()
@@ -149,7 +149,7 @@ def test_a_slow_batch_keeps_its_lease_by_heartbeat(runtime):
     runtime.blobs = SlowBlobs(runtime.blobs, failing=False)
     # A 0.3 s lease (a beat every 0.1 s) was stolen once on PostgreSQL in a loaded full-suite
     # run: one late beat is 0.2 s. 0.6 s leaves 0.4 s of slack and still needs every beat.
-    worker = PurgeWorker(runtime, WorkerOptions(lease_seconds=0.6))
+    worker = ErasureLoop(runtime, ErasureOptions(lease_seconds=0.6))
     stolen: list[int] = []
     import threading
 
@@ -189,7 +189,7 @@ def test_on_a_bucket_without_versioning_erasure_lists_nothing_and_leaves_nothing
             "before-call.s3.ListObjectVersions", lambda **_: listings.append("listed")
         )
         PurgeService(runtime).purge_calls(ids, False, "tester")
-        assert PurgeWorker(runtime, WorkerOptions()).drain() == 6
+        assert ErasureLoop(runtime, ErasureOptions()).drain() == 6
         assert listings == []
         for call_id in ids:
             assert _exists(runtime, call_id) == dict.fromkeys(
@@ -220,7 +220,7 @@ def test_erasure_deletes_the_version_capture_recorded_and_every_other(runtime, b
         with runtime.engine.begin() as conn:  # a call stored before migration 0014: no ID kept
             conn.execute(update(calls).where(calls.c.call_id == ids[0]).values(blob_version=None))
     PurgeService(runtime).purge_calls(ids, False, "tester")
-    assert PurgeWorker(runtime, WorkerOptions()).drain() == 6
+    assert ErasureLoop(runtime, ErasureOptions()).drain() == 6
     for call_id in ids:
         assert _exists(runtime, call_id) == dict.fromkeys(("row", "index", "key", "blob"), False)
     if backend != "embedded":

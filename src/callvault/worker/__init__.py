@@ -1,0 +1,1 @@
+"""The worker process: a generic host (host.py) running the loops services offer (process.py)."""

@@ -1,0 +1,67 @@
+"""The worker process's wiring: which loops each worker host runs, in which order, and with what
+settings. The one module that names the services' loops (``<service>/loop.py``).
+
+Each host runs, at every pass: the erasure loop (purge), the retention sweep when its interval is
+due (retention), and, in a pass where neither did anything, the orphan sweep when its interval is
+due (capture). ``callvault serve`` runs ``worker_concurrency`` hosts in threads beside the API;
+``callvault worker`` runs them alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from callvault.capture.loop import OrphanLoop
+from callvault.metrics import Metrics
+from callvault.purge.loop import ErasureLoop, ErasureOptions
+from callvault.retention.loop import RetentionLoop
+from callvault.runtime import Runtime
+from callvault.settings import Settings
+from callvault.worker.host import HostThreads, Loop, WorkerHost
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    erasure: ErasureOptions = field(default_factory=ErasureOptions)
+    idle_poll_seconds: float = 0.5
+    sweep_interval_seconds: float = 300.0
+    orphan_grace_seconds: float = 600.0
+    retention_interval_seconds: float = 60.0
+
+
+def worker_options(settings: Settings) -> WorkerOptions:
+    return WorkerOptions(
+        erasure=ErasureOptions(
+            batch_size=settings.purge_batch_size,
+            lease_seconds=settings.purge_lease_seconds,
+            max_attempts=settings.purge_max_attempts,
+        ),
+        retention_interval_seconds=settings.retention_interval_seconds,
+    )
+
+
+def service_loops(
+    runtime: Runtime, options: WorkerOptions, metrics: Metrics | None = None
+) -> list[Loop]:
+    return [
+        ErasureLoop(runtime, options.erasure, metrics),
+        RetentionLoop(runtime, options.retention_interval_seconds, metrics),
+        OrphanLoop(runtime, options.sweep_interval_seconds, options.orphan_grace_seconds),
+    ]
+
+
+def worker_host(
+    runtime: Runtime, options: WorkerOptions, metrics: Metrics | None = None, name: str = "worker"
+) -> WorkerHost:
+    return WorkerHost(service_loops(runtime, options, metrics), options.idle_poll_seconds, name)
+
+
+class WorkerThreads(HostThreads):
+    """``count`` worker hosts in threads of this process."""
+
+    def __init__(
+        self, runtime: Runtime, options: WorkerOptions, count: int, metrics: Metrics | None
+    ) -> None:
+        super().__init__(
+            [worker_host(runtime, options, metrics, f"worker-{i}") for i in range(count)]
+        )

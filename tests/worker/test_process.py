@@ -1,0 +1,42 @@
+"""The worker process's wiring: each host runs every service's loop, with the settings'
+values."""
+
+from __future__ import annotations
+
+from callvault.capture.loop import OrphanLoop
+from callvault.purge.loop import ErasureLoop
+from callvault.retention.loop import RetentionLoop
+from callvault.settings import Settings
+from callvault.worker.process import WorkerOptions, WorkerThreads, worker_host, worker_options
+
+
+def test_the_settings_reach_each_loop(tmp_path):
+    options = worker_options(
+        Settings(
+            data_dir=tmp_path,
+            purge_batch_size=7,
+            purge_lease_seconds=9,
+            purge_max_attempts=3,
+            retention_interval_seconds=11,
+        )
+    )
+    assert (options.erasure.batch_size, options.erasure.lease_seconds) == (7, 9)
+    assert options.erasure.max_attempts == 3
+    assert options.retention_interval_seconds == 11
+
+
+def test_a_host_runs_erasure_then_retention_then_orphans_when_idle(runtime):
+    host = worker_host(runtime, WorkerOptions(retention_interval_seconds=5))
+    erasure, retention, orphans = host.loops
+    assert isinstance(erasure, ErasureLoop)
+    assert (erasure.every_seconds, erasure.when_idle) == (0.0, False)
+    assert isinstance(retention, RetentionLoop)
+    assert (retention.every_seconds, retention.when_idle) == (5, False)
+    assert isinstance(orphans, OrphanLoop)
+    assert orphans.when_idle
+
+
+def test_threads_are_one_host_each(runtime):
+    threads = WorkerThreads(runtime, WorkerOptions(), 3, None)
+    assert [h.name for h in threads.hosts] == ["worker-0", "worker-1", "worker-2"]
+    assert len({id(h.loops[0]) for h in threads.hosts}) == 3
