@@ -40,3 +40,9 @@ def test_marking_a_call_processed_is_relaxed(runtime, durability):
     with runtime.engine.connect() as conn:
         row = conn.execute(select(calls.c.status, calls.c.duration_sec)).one()
     assert (row.status, row.duration_sec) == ("Complete", 12.5)
+
+
+def test_existing_calls_names_only_the_calls_with_a_row(runtime):
+    stored = seed_calls(runtime, 2, session_prefix="e-")
+    assert call_store.existing_calls(runtime.engine, [*stored, "never-stored"]) == set(stored)
+    assert call_store.existing_calls(runtime.engine, []) == set()

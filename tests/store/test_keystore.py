@@ -83,3 +83,18 @@ def test_a_key_store_of_the_rowid_layout_is_rebuilt_once_keys_intact(tmp_path):
     with contextlib.closing(sqlite3.connect(path)) as db:
         names = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
     assert names == {"data_keys", "signing_keys", "sqlite_autoindex_signing_keys_1"}
+
+
+def test_owners_created_before_pages_in_call_id_order(tmp_path):
+    from datetime import timedelta
+
+    from callvault.store.types import utcnow
+
+    store = KeyStore(f"sqlite:///{tmp_path / 'keys.db'}")
+    for call_id in ["c", "a", "d", "b"]:
+        store.put(call_id, os.urandom(60))
+    later = utcnow() + timedelta(seconds=5)
+    assert store.owners_created_before(later, "", 3) == ["a", "b", "c"]
+    assert store.owners_created_before(later, "c", 3) == ["d"]
+    assert store.owners_created_before(utcnow() - timedelta(hours=1), "", 3) == []
+    store.dispose()
