@@ -13,12 +13,11 @@ import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine
 
-from callvault.auth.tokens import PRINCIPAL_COLUMNS, Principal, principal_of
+from callvault.auth.identity import Principal, principal_of
 from callvault.errors import NotFound
-from callvault.store.engine import write_transaction
-from callvault.store.tables import api_users, console_sessions
+from callvault.store import users as user_store
 from callvault.text import is_clean
 
 MIN_LENGTH, MAX_LENGTH = 12, 1024
@@ -56,15 +55,8 @@ def _dummy_hash() -> str:
 
 def set_password(engine: Engine, name: str, password: str) -> None:
     """Give an API user a (new) console password; its open console sessions end."""
-    digest = hash_password(password)
-    with write_transaction(engine) as conn:
-        user_id = conn.execute(select(api_users.c.id).where(api_users.c.name == name)).scalar()
-        if user_id is None:
-            raise NotFound(f"no API user named {name!r}; `callvault users list` shows them")
-        conn.execute(
-            update(api_users).where(api_users.c.id == user_id).values(password_hash=digest)
-        )
-        conn.execute(delete(console_sessions).where(console_sessions.c.user_id == user_id))
+    if not user_store.set_password_hash(engine, name, hash_password(password)):
+        raise NotFound(f"no API user named {name!r}; `callvault users list` shows them")
 
 
 def verify_login(engine: Engine, name: str, password: str) -> Principal:
@@ -72,12 +64,7 @@ def verify_login(engine: Engine, name: str, password: str) -> Principal:
     was wrong)."""
     row = None
     if 0 < len(name) <= 200 and is_clean(name) and len(password) <= MAX_LENGTH:
-        with engine.connect() as conn:
-            row = conn.execute(
-                select(*PRINCIPAL_COLUMNS, api_users.c.password_hash).where(
-                    api_users.c.name == name
-                )
-            ).first()
+        row = user_store.login_row(engine, name)
     stored = row.password_hash if row is not None and row.password_hash else None
     ok: bool
     try:

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from callvault.auth import passwords
-from callvault.auth.tokens import Principal, principal_of
+from callvault.auth.identity import Principal, principal_of
 from callvault.errors import RateLimited, Unauthenticated
 from callvault.ratelimit import RateLimiter, retry_after_header
 from callvault.store import sessions as session_store

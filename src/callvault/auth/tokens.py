@@ -11,16 +11,16 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, insert, select
+from sqlalchemy import Engine
 
-from callvault.auth.permissions import Permission, parse_permissions
-from callvault.auth.users import hash_secret
+from callvault.auth.identity import Principal, hash_secret, principal_of
 from callvault.errors import Unauthenticated
-from callvault.store.engine import write_transaction
-from callvault.store.tables import access_tokens, api_users
+from callvault.store import tokens as token_store
+from callvault.store import users as user_store
 from callvault.store.types import utcnow
+
+__all__ = ["InvalidClient", "IssuedToken", "Principal", "authenticate", "issue_token"]
 
 # Compared against when the client_id is unknown, so both failures take the same time.
 _DUMMY_HASH = hashlib.sha256(b"callvault-no-such-client").digest()
@@ -28,35 +28,6 @@ _DUMMY_HASH = hashlib.sha256(b"callvault-no-such-client").digest()
 
 class InvalidClient(Exception):
     """Unknown client, wrong secret or disabled user (deliberately not told apart)."""
-
-
-@dataclass(frozen=True)
-class Principal:
-    user_id: int
-    name: str
-    permissions: frozenset[Permission]
-    region: str | None = None  # for national phone numbers; None: the instance's default
-
-
-# The user's columns a Principal is made of, for every lookup that authenticates someone (token,
-# password, console session): one list, one constructor.
-PRINCIPAL_COLUMNS = (
-    api_users.c.id,
-    api_users.c.name,
-    api_users.c.permissions,
-    api_users.c.disabled,
-    api_users.c.region,
-)
-
-
-def principal_of(row: Any) -> Principal:
-    """The Principal of a row that has ``PRINCIPAL_COLUMNS``."""
-    return Principal(
-        user_id=row.id,
-        name=row.name,
-        permissions=parse_permissions(row.permissions.split(",")),
-        region=row.region,
-    )
 
 
 @dataclass(frozen=True)
@@ -70,49 +41,22 @@ def _token_hash(token: str) -> bytes:
 
 
 def issue_token(engine: Engine, client_id: str, client_secret: str, ttl: int) -> IssuedToken:
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(api_users.c.id, api_users.c.secret_hash, api_users.c.disabled).where(
-                api_users.c.client_id == client_id
-            )
-        ).first()
-    stored = bytes(row.secret_hash) if row is not None else _DUMMY_HASH
+    row = user_store.client(engine, client_id)
+    stored = row.secret_hash if row is not None else _DUMMY_HASH
     matches = hmac.compare_digest(stored, hash_secret(client_secret))
     if row is None or not matches or row.disabled:
         raise InvalidClient
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    with write_transaction(engine) as conn:
-        # Expired tokens of this user are dead weight; drop them while we hold the lock anyway.
-        conn.execute(
-            delete(access_tokens).where(
-                access_tokens.c.user_id == row.id, access_tokens.c.expires_at < now
-            )
-        )
-        conn.execute(
-            insert(access_tokens).values(
-                token_hash=_token_hash(token),
-                user_id=row.id,
-                expires_at=now + timedelta(seconds=ttl),
-                created_at=now,
-            )
-        )
+    token_store.insert_token(
+        engine, _token_hash(token), row.user_id, now, now + timedelta(seconds=ttl)
+    )
     return IssuedToken(access_token=token, expires_in=ttl)
-
-
-# Every authenticated request runs this lookup: built once, its SQLAlchemy cache key memoized on
-# the statement (see store/purges.py).
-_LOOKUP = (
-    select(*PRINCIPAL_COLUMNS, access_tokens.c.expires_at)
-    .join(api_users, api_users.c.id == access_tokens.c.user_id)
-    .where(access_tokens.c.token_hash == bindparam("token_hash"))
-)
 
 
 def authenticate(engine: Engine, token: str) -> Principal:
     """The user behind a bearer token; Unauthenticated if unknown, expired or user disabled."""
-    with engine.connect() as conn:
-        row = conn.execute(_LOOKUP, {"token_hash": _token_hash(token)}).first()
+    row = token_store.lookup(engine, _token_hash(token))
     if row is None:
         raise Unauthenticated("the access token is unknown or revoked; request a new one at /Token")
     if row.expires_at <= utcnow():
