@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 
 from callvault.store.types import UTCDateTime
@@ -53,6 +54,9 @@ api_users = Table(
     # The console's login (contract §17): an Argon2id PHC string, NULL for a machine-only user,
     # who cannot log in to the console at all.
     Column("password_hash", String(200), nullable=True),
+    # Its own confirmation threshold (migration 0016; contract §10): NULL, the instance's
+    # CALLVAULT_PURGE_CONFIRM_ABOVE; -1, never; N >= 0, a customer purge above N calls.
+    Column("confirm_above", Integer, nullable=True),
 )
 
 console_sessions = Table(
@@ -103,6 +107,9 @@ calls = Table(
     Column("blob_version", String(200), nullable=True),
     Column("duration_sec", Float, nullable=True),
     Column("captured_at", UTCDateTime, nullable=False),
+    # False when a Customer number could not be indexed (migration 0017; contract §19): no
+    # customer purge or hold finds the call by it until `callvault calls reindex`.
+    Column("customer_indexed", Boolean, nullable=False, default=True, server_default=true()),
     # Only calls still awaiting processing are looked up by status. A partial index keeps purge
     # acceptance (Complete -> Purging) from rewriting index pages at a million calls.
     Index(
