@@ -15,22 +15,17 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, text
+from sqlalchemy import Connection, Engine
 
-from callvault.store.tables import audit_events
+from callvault.store import audit as audit_store
 from callvault.store.types import utcnow
 
 GENESIS = "0" * 64
-APPEND_LOCK = 0x6361_6C6C  # any constant, shared by every appender
-# Built once: every acceptance and capture appends (see store/purges.py on prebuilt statements).
-_LAST_EVENT = (
-    select(audit_events.c.seq, audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)
-)
-_INSERT_EVENTS = insert(audit_events)
 
 
 @dataclass(frozen=True)
@@ -69,12 +64,8 @@ class AuditTrail:
         """Append events inside the caller's write transaction (which serialises appenders)."""
         if not events:
             return
-        if conn.dialect.name == "postgresql":
-            # SQLite's write lock already serialises appenders; PostgreSQL needs its own, or two
-            # workers would chain their events to the same predecessor.
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK})
-        last = conn.execute(_LAST_EVENT).first()
-        seq, prev = (last.seq, last.hash) if last is not None else (0, GENESIS)
+        audit_store.lock_for_append(conn)
+        seq, prev = audit_store.head(conn) or (0, GENESIS)
         now = utcnow()
         rows = []
         for event in events:
@@ -94,7 +85,7 @@ class AuditTrail:
             digest = _chain(self._key, prev, payload)
             rows.append({**row, "prev_hash": prev, "hash": digest})
             prev = digest
-        conn.execute(_INSERT_EVENTS, rows)
+        audit_store.insert_events(conn, rows)
 
     def verify(self, engine: Engine) -> tuple[int, str | None]:
         """Walk the chain; returns (events checked, None) or (position, what is wrong)."""
@@ -114,11 +105,9 @@ class AuditTrail:
     def iter_rows(
         engine: Engine, after: int = 0, limit: int | None = None
     ) -> Iterator[dict[str, Any]]:
-        query = select(audit_events).where(audit_events.c.seq > after).order_by(audit_events.c.seq)
-        if limit is not None:
-            query = query.limit(limit)
-        with engine.connect() as conn:
-            for row in conn.execute(query).mappings():
+        # Closed with this generator, so that one left unfinished gives its connection back.
+        with closing(audit_store.iter_events(engine, after, limit)) as rows:
+            for row in rows:
                 yield {**row, "details": json.loads(row["details"])}
 
 
