@@ -17,17 +17,14 @@ import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from callvault.errors import Conflict, RateLimited
-from callvault.store import confirmations, purges
+from callvault.store import confirmations, purges, quotas
 from callvault.store.types import utcnow
 
 CONFIRM_TTL = timedelta(minutes=15)
 QUOTA_WINDOW = timedelta(hours=1)
-# PostgreSQL advisory lock that makes the quota exact across API nodes: taken first in every
-# acceptance that may queue (before any row lock, so the lock order stays quota, rows, audit).
-QUOTA_LOCK = 0x7175_6F74
 MAX_TOKEN_CHARS = 200
 
 
@@ -96,8 +93,10 @@ def check_customer_purge(
 
 
 def lock_quota(conn: Connection) -> None:
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": QUOTA_LOCK})
+    """Make the quota exact across API nodes (PostgreSQL's advisory lock; SQLite's write lock
+    already is): taken first in every acceptance that may queue, before any row lock, so that the
+    lock order stays quota, rows, audit."""
+    quotas.lock_quota(conn)
 
 
 def check_quota(conn: Connection, user: str, queueing: int, quota: int) -> None:
