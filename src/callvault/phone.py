@@ -5,9 +5,15 @@ request is strict enough to reject what cannot be a phone number at all, but not
 an out-of-date numbering plan blocks an erasure (``is_possible_number``, not ``is_valid_number``).
 A number's extension is kept in the form the blind index hashes (``index_form``), so a purge
 reaches the same extension only.
+
+A number the region cannot read is read once more with a leading international prefix (``00``,
+``011``) as ``+`` (contract §19): a US recorder's ``0044 20 7946 0958`` is ``+442079460958``, as
+it would be in the UK, so every capture, purge and hold reads it as one number.
 """
 
 from __future__ import annotations
+
+import re
 
 import phonenumbers
 
@@ -25,10 +31,32 @@ def check_region(region: str) -> str:
     return code
 
 
+# A leading international prefix as dialled from most of the world (00) or from North America
+# (011), after any spaces or brackets; what follows it is the country code.
+_INTERNATIONAL_PREFIX = re.compile(r"[\s()\[\].\-/]*(?:00|011)(?=.)", re.ASCII | re.DOTALL)
+
+
+def is_number(raw: str) -> bool:
+    """Whether ``raw`` is meant as a number at all: it has a digit. A recorder's placeholder
+    (``anonymous``, ``private``, ``unknown``, an empty string) is not; ``12`` is a number, if
+    not one callvault can index."""
+    return any(char.isdecimal() for char in raw)
+
+
 def _parse(raw: str, region: str) -> tuple[phonenumbers.PhoneNumber, str] | None:
-    """The number and its E.164 form, or None when it is not a possible phone number."""
+    """The number and its E.164 form, or None when it is not a possible phone number, neither
+    as the region reads it nor with a leading international prefix read as ``+``."""
     if not raw or len(raw) > MAX_PHONE_CHARS:
         return None
+    parsed = _parse_once(raw, region)
+    if parsed is None:
+        prefix = _INTERNATIONAL_PREFIX.match(raw)
+        if prefix is not None:
+            parsed = _parse_once("+" + raw[prefix.end() :], region)
+    return parsed
+
+
+def _parse_once(raw: str, region: str) -> tuple[phonenumbers.PhoneNumber, str] | None:
     try:
         number = phonenumbers.parse(raw, region.upper())
     except phonenumbers.NumberParseException:
