@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert
-
 from callvault.capture.info import parse_info
 from callvault.capture.sealed import contacts_document, seal_details
 from callvault.capture.service import blob_key_for
@@ -25,9 +23,8 @@ from callvault.crypto import CallCipher, new_data_key
 from callvault.ids import new_call_id
 from callvault.phone import index_form
 from callvault.runtime import Runtime
+from callvault.store import calls as call_store
 from callvault.store.engine import write_transaction
-from callvault.store.keystore import data_keys
-from callvault.store.tables import calls, customer_phones
 from callvault.store.types import utcnow
 
 FIRST = ["Ann", "Bob", "Chen", "Dana", "Eli", "Fatima", "Goran", "Hana", "Ivan", "Jo"]
@@ -121,12 +118,9 @@ class _Seeder:
         versions = list(self.pool.map(self._put, blobs))
         for row, version in zip(call_rows, versions, strict=True):
             row["blob_version"] = version
-        with write_transaction(rt.keystore.engine) as conn:
-            conn.execute(insert(data_keys), key_rows)
+        rt.keystore.put_many(key_rows)
         with write_transaction(rt.engine) as conn:
-            conn.execute(insert(calls), call_rows)
-            if index_rows:
-                conn.execute(insert(customer_phones), index_rows)
+            call_store.insert_many(conn, call_rows, index_rows)
         return [row["call_id"] for row in call_rows]
 
 

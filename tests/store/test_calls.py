@@ -5,11 +5,14 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
 
 from callvault.demo import seed_calls
 from callvault.store import calls as call_store
-from callvault.store.tables import calls
+from callvault.store.engine import write_transaction
+from callvault.store.tables import calls, customer_phones
+from callvault.store.types import utcnow
 
 
 @pytest.fixture
@@ -46,3 +49,72 @@ def test_existing_calls_names_only_the_calls_with_a_row(runtime):
     stored = seed_calls(runtime, 2, session_prefix="e-")
     assert call_store.existing_calls(runtime.engine, [*stored, "never-stored"]) == set(stored)
     assert call_store.existing_calls(runtime.engine, []) == set()
+
+
+def _bulk_row(n: int) -> dict[str, object]:
+    return {
+        "call_id": f"bulk{n:028d}",
+        "session_id": f"bulk-session-{n}",
+        "status": "Complete",
+        "start_time": utcnow(),
+        "end_time": None,
+        "direction": "Inbound",
+        "contact_types": "Agent\x1fCustomer",
+        "sealed": b"sealed-%d" % n,
+        "audio_format": "wav",
+        "audio_content_type": "audio/wav",
+        "audio_bytes": 100 + n,
+        "blob_key": f"audio/bulk{n}",
+        "blob_version": None,
+        "duration_sec": None,
+        "captured_at": utcnow(),
+    }
+
+
+@pytest.mark.both_backends
+def test_calls_stored_in_bulk_take_one_insert_per_table(runtime):
+    """demo.seed_calls stores a batch of calls in bulk: one insert of the calls, one of their
+    blind-index rows, whatever the batch's size."""
+    engine = runtime.engine
+    rows = [_bulk_row(n) for n in range(5)]
+    index = [{"digest": bytes([n]) * 32, "call_id": rows[n]["call_id"]} for n in range(3)]
+    inserts: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT"):
+            inserts.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with write_transaction(engine) as conn:
+            call_store.insert_many(conn, rows, index)
+        with write_transaction(engine) as conn:
+            call_store.insert_many(conn, [_bulk_row(9)], [])  # no index rows: no second insert
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(inserts) == 3, inserts
+    with engine.connect() as conn:
+        stored = call_store.get_call(conn, "bulk" + "0" * 28)
+        digests = conn.execute(select(customer_phones.c.digest, customer_phones.c.call_id)).all()
+        count = len(conn.execute(select(calls.c.call_id)).all())
+    assert stored is not None
+    assert (stored.session_id, stored.sealed, stored.audio_bytes) == (
+        "bulk-session-0",
+        b"sealed-0",
+        100,
+    )
+    assert stored.contact_types == ("Agent", "Customer")
+    assert count == 6
+    assert sorted((bytes(d), c) for d, c in digests) == sorted(
+        (r["digest"], r["call_id"]) for r in index
+    )
+
+
+@pytest.mark.both_backends
+def test_a_bulk_insert_with_a_live_twin_stores_nothing_of_its_batch(runtime):
+    with write_transaction(runtime.engine) as conn:
+        call_store.insert_many(conn, [_bulk_row(1)], [])
+    twin = {**_bulk_row(2), "session_id": "bulk-session-1"}
+    with pytest.raises(IntegrityError), write_transaction(runtime.engine) as conn:
+        call_store.insert_many(conn, [_bulk_row(3), twin], [])
+    assert call_store.existing_calls(runtime.engine, [_bulk_row(3)["call_id"]]) == set()

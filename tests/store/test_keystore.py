@@ -98,3 +98,30 @@ def test_owners_created_before_pages_in_call_id_order(tmp_path):
     assert store.owners_created_before(later, "c", 3) == ["d"]
     assert store.owners_created_before(utcnow() - timedelta(hours=1), "", 3) == []
     store.dispose()
+
+
+def test_keys_stored_in_bulk_take_one_insert(tmp_path):
+    """demo.seed_calls stores a batch's keys in bulk: one insert, one transaction."""
+    from sqlalchemy import event
+
+    from callvault.store.types import utcnow
+
+    store = KeyStore(f"sqlite:///{tmp_path / 'keys.db'}")
+    rows = [
+        {"call_id": f"call-{n}", "wrapped": os.urandom(60), "created_at": utcnow()}
+        for n in range(5)
+    ]
+    inserts: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT"):
+            inserts.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        store.put_many(rows)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+    assert len(inserts) == 1, inserts
+    assert [store.get(r["call_id"]) for r in rows] == [r["wrapped"] for r in rows]
+    store.dispose()

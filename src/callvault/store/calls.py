@@ -137,6 +137,19 @@ def existing_calls(engine: Engine, call_ids: Sequence[str]) -> set[str]:
         )
 
 
+def insert_many(
+    conn: Connection,
+    call_rows: Sequence[Mapping[str, Any]],
+    index_rows: Sequence[Mapping[str, Any]],
+) -> None:
+    """Bulk-store calls already made (``demo.seed_calls``): one insert of every call row, one of
+    every blind-index row (``digest``, ``call_id``), inside the caller's write transaction. Rows
+    are columns of ``calls`` and ``customer_phones``; a live twin raises IntegrityError."""
+    conn.execute(_INSERT_CALL, call_rows)
+    if index_rows:
+        conn.execute(_INSERT_DIGESTS, index_rows)
+
+
 def get_call(conn: Connection, call_id: str) -> CallRow | None:
     row = conn.execute(_GET_CALL, {"call_id": call_id}).mappings().first()
     return None if row is None else CallRow.from_mapping(row)

@@ -13,9 +13,10 @@ key) are rebuilt once as they open, in one transaction (``_one_b_tree``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -105,6 +106,12 @@ class KeyStore:
     def put(self, call_id: str, wrapped: bytes) -> None:
         with write_transaction(self.engine) as conn:
             conn.execute(_PUT, {"call_id": call_id, "wrapped": wrapped, "created_at": utcnow()})
+
+    def put_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Bulk-store wrapped keys (``call_id``, ``wrapped``, ``created_at``): one insert, one
+        transaction (``demo.seed_calls``)."""
+        with write_transaction(self.engine) as conn:
+            conn.execute(_PUT, rows)
 
     def get(self, call_id: str) -> bytes | None:
         with self.engine.connect() as conn:
