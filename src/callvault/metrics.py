@@ -60,6 +60,12 @@ class Metrics:
         self.erase_batch_seconds = Histogram(
             "callvault_erase_batch_seconds", "Time to erase one claimed batch.", registry=r
         )
+        self.customer_numbers_unindexed = Counter(
+            "callvault_customer_numbers_unindexed",
+            "Customer phone numbers captured that could not be indexed: no customer purge or hold "
+            "finds their calls by them (`callvault calls unindexed` lists the calls).",
+            registry=r,
+        )
         self.http_requests = Counter(
             "callvault_http_requests",
             "HTTP requests by route and status.",

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from helpers import call_info, wav_bytes
+from helpers import call_info, post_v2_call, v2_customer_info, wav_bytes
 
 pytestmark = pytest.mark.both_backends
 
@@ -145,3 +145,56 @@ def test_a_download_of_a_call_that_stays_readable_is_served_whole(live, capture)
         while len(body) < len(audio) and (piece := sock.recv(65536)):
             body += piece
     assert body == audio
+
+
+UNINDEXED_METRIC = "callvault_customer_numbers_unindexed_total"
+
+
+def _unindexed_count(live) -> float:
+    with live.client(live.token("audit")) as client:
+        text = client.get("/metrics").text
+    lines = [line for line in text.splitlines() if line.startswith(UNINDEXED_METRIC + " ")]
+    assert len(lines) == 1, text
+    return float(lines[0].split()[1])
+
+
+def _customers(*phones: str | None) -> list[dict[str, object]]:
+    contacts: list[dict[str, object]] = [{"type": "Agent", "phoneNumber": "12"}]
+    for phone in phones:
+        contacts.append(
+            {"type": "Customer", "phoneNumber": phone} if phone else {"type": "Customer"}
+        )
+    return contacts
+
+
+def test_a_customer_number_that_cannot_be_indexed_is_marked_counted_and_shown(live, capture):
+    """Contract §19: never silent. `12` is a number no reading makes a phone number; a
+    placeholder (`anonymous`) and an absent number are no number at all, and an Agent's number is
+    never indexed, so none of them marks a call."""
+    assert _unindexed_count(live) == 0
+    cases = {
+        "short": (_customers("12"), False),
+        "two-bad": (_customers("12", "(512) 555-0101", "555-1234"), False),
+        "good": (_customers("(512) 555-0102"), True),
+        "prefix": (_customers("0044 20 7946 0958"), True),
+        "anonymous": (_customers("anonymous"), True),
+        "absent": (_customers(None), True),
+        "agent-only": ([{"type": "Agent", "phoneNumber": "12"}], True),
+    }
+    ids = {}
+    with live.client(live.token("capture")) as client:
+        for session, (contacts, _) in cases.items():
+            answer = capture(client, call_info(session, contacts=contacts))
+            assert answer.status_code == 200, answer.text
+            ids[session] = answer.json()["callId"]
+        v2 = post_v2_call(client, v2_customer_info("v2-short", phone="12"))
+        assert v2.status_code == 200, v2.text
+        ids["v2-short"] = v2.json()["id"]
+    with live.client(live.token("read")) as client:
+        for session, call_id in ids.items():
+            doc = client.get(f"/calls/v1/{call_id}").json()
+            expected = cases[session][1] if session in cases else False
+            assert doc["customerIndexed"] is expected, session
+            assert list(doc)[-1] == "customerIndexed"  # after the fields §6 lists
+    # One count a number: "12" twice and "555-1234" (local only, no area code) once, and v2's.
+    assert _unindexed_count(live) == 4

@@ -88,3 +88,32 @@ def test_a_recorder_without_a_region_uses_the_instance_default(live, capture):
     with live.client(live.token("read")) as client:
         doc = client.get(f"/calls/v1/{ids['us']}").json()
     assert doc["contacts"][0]["phoneE164"] == "+15512345678"
+
+
+def test_an_international_prefix_is_one_number_for_capture_purge_and_hold(live, capture):
+    # Issue 33 item 10: `0044 …` under the US region was stored unindexed, so a hold covered
+    # five of the customer's six calls and a purge would have missed the sixth.
+    spellings = {
+        "uk-1": "+44 20 7946 0958",
+        "uk-2": "+442079460958",
+        "uk-3": "+44 (0)20 7946 0958",
+        "uk-4": "011 44 20 7946 0958",
+        "uk-5": "+44-20-7946-0958",
+        "uk-6": "0044 20 7946 0958",
+    }
+    ids = _capture_customers(live, capture, live.token("capture"), spellings)
+    purger = live.token("purge")
+    assert _preview(live, purger, "+44 20 7946 0958") == sorted(spellings)
+    assert _preview(live, purger, "0044 20 7946 0958") == sorted(spellings)
+    with live.client(live.token("hold")) as client:
+        hold = client.post(
+            "/holds/v1",
+            json={"matter": "M-1", "reason": "notice", "phoneNumbers": ["0044 20 7946 0958"]},
+        )
+    assert hold.status_code == 201, hold.text
+    assert hold.json()["coveredCalls"] == 6
+    assert hold.json()["scope"]["phoneNumbers"] == ["+442079460958"]
+    with live.client(live.token("read")) as client:
+        doc = client.get(f"/calls/v1/{ids['uk-6']}").json()
+    assert doc["contacts"][0]["phoneE164"] == "+442079460958"
+    assert doc["customerIndexed"] is True

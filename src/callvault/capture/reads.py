@@ -151,6 +151,9 @@ class CallReader:
             "audioFormat": row.audio_format,
             "durationSec": row.duration_sec,
             "status": row.status,
+            # False: a Customer number could not be indexed, so no customer purge or hold finds
+            # this call by it until `callvault calls reindex` can (contract §19).
+            "customerIndexed": row.customer_indexed,
         }
 
     def _open_audio(self, row: CallRow, cipher: CallCipher) -> DecryptedAudio:

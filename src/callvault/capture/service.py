@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 
 from anyio import move_on_after, to_thread
 
-from callvault import emails
 from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.blobs import BlobWriter
 from callvault.capture import multipart
 from callvault.capture.audio import format_from_content_type
+from callvault.capture.customers import customer_index
 from callvault.capture.info import CaptureInfo, parse_info
 from callvault.capture.sealed import contacts_document, seal_details
 from callvault.crypto import AudioEncryptor, CallCipher, new_data_key
@@ -36,7 +36,7 @@ from callvault.errors import (
     UnsupportedMediaType,
 )
 from callvault.ids import new_call_id
-from callvault.phone import index_form
+from callvault.metrics import Metrics
 from callvault.runtime import Runtime
 from callvault.store.calls import CallRow, insert_call, session_in_use
 from callvault.store.types import utcnow
@@ -95,8 +95,9 @@ class _Upload:
 
 
 class CaptureService:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, metrics: Metrics | None = None) -> None:
         self.runtime = runtime
+        self.metrics = metrics  # counts the Customer numbers that cannot be indexed
         self.trail = AuditTrail(runtime.keys.audit_chain_key)
 
     async def capture(
@@ -280,18 +281,10 @@ class CaptureService:
         rt = self.runtime
         region = region or rt.settings.default_region
         contacts = contacts_document(info, region)
-        forms = {
-            index_form(contact.phonenumber, region)
-            for contact in info.contacts
-            if contact.is_customer and contact.phonenumber
-        }
-        # A customer's e-mail is indexed beside its phone, in a form no phone can take.
-        forms |= {
-            emails.index_form(contact.email)
-            for contact in info.contacts
-            if contact.is_customer and contact.email
-        }
-        digests = [rt.keys.blind_index(form) for form in forms if form]
+        index = customer_index(
+            ((c.phonenumber, c.email) for c in info.contacts if c.is_customer), region
+        )
+        digests = [rt.keys.blind_index(form) for form in index.forms]
         content_type = upload.data_content_type
         audio_format = (info.audio.format if info.audio else None) or format_from_content_type(
             content_type
@@ -312,11 +305,15 @@ class CaptureService:
             blob_key=blob_key_for(call_id),
             blob_version=blob_version,
             duration_sec=None,
+            # A Customer number no customer purge or hold can find the call by (contract §19).
+            customer_indexed=index.complete,
         )
         event = AuditEvent("call.captured", actor, None, call_id, info.sessionid)
         insert_call(
             rt.engine, row, utcnow(), digests, also=lambda conn: self.trail.append(conn, [event])
         )
+        if index.unindexed and self.metrics is not None:
+            self.metrics.customer_numbers_unindexed.inc(index.unindexed)
 
     def _put_key(self, call_id: str, data_key: bytes) -> None:
         rt = self.runtime

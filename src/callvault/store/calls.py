@@ -32,6 +32,9 @@ class CallRow:
     duration_sec: float | None
     status_before_purge: str | None = None
     blob_version: str | None = None
+    # False: a Customer number could not be indexed, so no customer purge or hold finds the call
+    # by it (contract §19).
+    customer_indexed: bool = True
 
     @property
     def tethr_status(self) -> str:
@@ -58,6 +61,7 @@ class CallRow:
             duration_sec=m["duration_sec"],
             status_before_purge=m.get("status_before_purge"),
             blob_version=m.get("blob_version"),
+            customer_indexed=bool(m.get("customer_indexed", True)),
         )
 
 
@@ -109,6 +113,7 @@ def insert_call(
         "blob_version": row.blob_version,
         "duration_sec": row.duration_sec,
         "captured_at": captured_at,
+        "customer_indexed": row.customer_indexed,
     }
     digests = sorted(set(phone_digests))
     try:

@@ -85,7 +85,7 @@ async def archive(
     request: Request, runtime: RuntimeDep, user: CaptureUser, background: BackgroundTasks
 ) -> dict[str, str]:
     check_length(request, runtime.settings.max_upload_bytes)
-    call_id = await CaptureService(runtime).capture(
+    call_id = await CaptureService(runtime, request.app.state.metrics).capture(
         request.headers.get("content-type"), request.stream(), user.name, user.region
     )
     background.add_task(run_in_threadpool, CallReader(runtime).process, call_id)

@@ -146,6 +146,10 @@ class CallOut(BaseModel):
     audioFormat: str | None
     durationSec: float | None
     status: str
+    customerIndexed: bool = Field(
+        description="False when a Customer phone number could not be indexed: no customer purge "
+        "or hold finds the call by it (`callvault calls unindexed`, `callvault calls reindex`)."
+    )
 
 
 def spells_what_if(key: str) -> bool:

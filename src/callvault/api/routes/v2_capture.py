@@ -35,7 +35,7 @@ async def capture_call(
     request: Request, runtime: RuntimeDep, user: CaptureUser, background: BackgroundTasks
 ) -> dict[str, str]:
     check_length(request, runtime.settings.max_upload_bytes)
-    call_id = await CaptureService(runtime).capture(
+    call_id = await CaptureService(runtime, request.app.state.metrics).capture(
         request.headers.get("content-type"),
         request.stream(),
         user.name,
