@@ -61,7 +61,16 @@ class Settings(BaseSettings):
         default=6000, ge=0, description="Requests a minute per API user and node (0: no limit)."
     )
     token_rate_limit_per_minute: int = Field(
-        default=600, ge=0, description="Token requests a minute per client address (0: no limit)."
+        default=600,
+        ge=0,
+        description="Failed /Token attempts a minute per client address and node (0: no limit); "
+        "over it, every /Token request from that address is 429 until its bucket refills.",
+    )
+    token_issue_rate_limit_per_minute: int = Field(
+        default=6000,
+        ge=0,
+        description="Tokens issued a minute per client_id and node (0: no limit): generous, "
+        "since Tethr's C++ client asks for a token before every call.",
     )
     read_timeout_seconds: float = Field(
         default=60.0,

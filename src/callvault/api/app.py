@@ -120,7 +120,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     if runtime is not None:
         app.state.runtime = runtime
     app.state.user_limiter = RateLimiter(settings.rate_limit_per_minute)
-    app.state.token_limiter = RateLimiter(settings.token_rate_limit_per_minute)
+    # /Token: failed attempts per client address, tokens issued per client_id (routes/token.py).
+    app.state.token_failures = RateLimiter(settings.token_rate_limit_per_minute)
+    app.state.token_issues = RateLimiter(settings.token_issue_rate_limit_per_minute)
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi_document(_user: AnyUser) -> JSONResponse:

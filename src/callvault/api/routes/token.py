@@ -1,4 +1,22 @@
-"""``POST /Token``: OAuth 2.0 client credentials, answered exactly as Tethr does."""
+"""``POST /Token``: OAuth 2.0 client credentials, answered exactly as Tethr does.
+
+Throttling (contract §2). Tethr's C++ client asks for a new token before every call, so a busy
+recorder, or every recorder behind one NAT address, asks for many; guessing secrets is what a
+limit here must stop. So two token buckets (``callvault.ratelimit``), per node:
+
+- **failed attempts per client address** (``CALLVAULT_TOKEN_RATE_LIMIT_PER_MINUTE``, 600): every
+  400 or 401 this route answers (wrong or unknown credentials, a malformed request) spends one.
+  Once an address has spent its bucket, *every* request from it is 429 with ``Retry-After``
+  before its credentials are looked at, good ones too: were good credentials still answered 200,
+  a throttled guesser would learn from each answer whether its guess was right, and the throttle
+  would stop nothing. A guesser locks out only its own address (and whoever shares it, behind
+  one NAT); a good client elsewhere is not touched.
+- **tokens issued per client_id** (``CALLVAULT_TOKEN_ISSUE_RATE_LIMIT_PER_MINUTE``, 6000: 100 a
+  second, bursts of 1000): bounds the tokens one API user can make the store hold. Checked before
+  the credentials (spending nothing), spent after a success, so a guesser naming a client_id
+  never uses up that client's allowance; concurrent requests of one client may pass it by as
+  many as are in flight. Its 429 is no failed attempt.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +33,7 @@ from callvault.api.problems import PROBLEM_SCHEMA
 from callvault.api.responses import TethrJSONResponse
 from callvault.auth.tokens import InvalidClient, issue_token
 from callvault.ratelimit import RateLimiter, retry_after_header
+from callvault.runtime import Runtime
 from callvault.text import is_clean
 
 router = APIRouter(tags=["token"])
@@ -90,15 +109,26 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
     },
 )
 async def token(request: Request, runtime: RuntimeDep) -> Response:
-    limiter: RateLimiter = request.app.state.token_limiter
-    wait = limiter.acquire(request.client.host if request.client else "unknown")
-    if wait is not None:  # slows down secret guessing from one address
+    address = request.client.host if request.client else "unknown"
+    failures: RateLimiter = request.app.state.token_failures
+    wait = failures.waiting(address)
+    if wait is not None:  # refused before the credentials are checked: no oracle (see above)
         return _oauth_error(
             "temporarily_unavailable",
-            "too many token requests from this address; retry later",
+            "too many failed token requests from this address; retry after "
+            f"{retry_after_header(wait)} s",
             429,
             **{"Retry-After": retry_after_header(wait)},
         )
+    answer = await _exchange(request, runtime)
+    if answer.status_code in (400, 401):
+        failures.acquire(address)
+    return answer
+
+
+async def _exchange(request: Request, runtime: Runtime) -> Response:
+    """The token request judged: a token, an OAuth error, or 429 for a client over its
+    allowance of tokens."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         return _oauth_error("invalid_request", "send the form as application/x-www-form-urlencoded")
@@ -121,6 +151,17 @@ async def token(request: Request, runtime: RuntimeDep) -> Response:
     client_id, secret = basic or (fields.get("client_id", ""), fields.get("client_secret", ""))
     if not (is_clean(client_id) and is_clean(secret)):
         client_id, secret = "", ""  # cannot match any client; answered like any wrong secret
+    issues: RateLimiter = request.app.state.token_issues
+    wait = issues.waiting(client_id)
+    if wait is not None:
+        return _oauth_error(
+            "temporarily_unavailable",
+            f"too many tokens for this client: at most {issues.per_minute} a minute; a token "
+            f"lasts {runtime.settings.token_ttl_seconds} s and can be reused; retry after "
+            f"{retry_after_header(wait)} s",
+            429,
+            **{"Retry-After": retry_after_header(wait)},
+        )
     try:
         issued = await run_in_threadpool(
             issue_token, runtime.engine, client_id, secret, runtime.settings.token_ttl_seconds
@@ -134,6 +175,7 @@ async def token(request: Request, runtime: RuntimeDep) -> Response:
                 **{"WWW-Authenticate": 'Basic realm="callvault"'},
             )
         return _oauth_error("invalid_client", "unknown client or wrong secret")
+    issues.acquire(client_id)
     return TethrJSONResponse(
         {
             "access_token": issued.access_token,
