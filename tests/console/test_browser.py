@@ -13,7 +13,6 @@ for any Content-Security-Policy violation.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -24,34 +23,31 @@ from typing import Any
 import httpx
 import pytest
 
-from callvault.api.app import create_app
-from callvault.auth.users import create_user
 from callvault.client import verify_certificate
 from callvault.purge.loop import ErasureLoop, ErasureOptions
-from callvault.runtime import Runtime
-from callvault.settings import Settings
-from console_helpers import PASSWORD
-from helpers import LiveServer, call_info, post_call, serve_in_thread
-
-webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.common.exceptions import (  # noqa: E402
-    StaleElementReferenceException,
-    TimeoutException,
-    WebDriverException,
+from console_browser import (
+    SHOTS,
+    WAIT,
+    capture,
+    chromium,
+    csp_violations,
+    live_site,
+    log_in,
+    person,
+    shot,
+    wait_for,
 )
-from selenium.webdriver.chrome.options import Options  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
-from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+from console_helpers import PASSWORD
+from helpers import LiveServer, call_info, post_call
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "build" / "console-screenshots"
+pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import Select
+
 PHONE = "(512) 555-0186"
 HOLD_PHONE = "+1 512 555 0142"
-WAIT = 30  # seconds a page may take on a loaded 2-core machine (a deadline, not a measure)
 
 
 @dataclass
@@ -82,32 +78,26 @@ def seen() -> Seen:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, seen: Seen) -> Iterator[LiveServer]:
     # The worker runs only when a test says so, so a request page is seen while Purging.
-    settings = Settings(data_dir=tmp_path_factory.mktemp("console") / "data", run_worker=False)
-    runtime = Runtime.open(settings)
-    app = create_app(settings, runtime)
+    def recording(app: Any) -> Any:
+        async def recorded(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                query = scope.get("query_string", b"").decode("latin-1")
+                seen.urls.append(f"{scope['method']} {scope['path']}?{query}")
+            await app(scope, receive, send)
 
-    async def recording(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            query = scope.get("query_string", b"").decode("latin-1")
-            seen.urls.append(f"{scope['method']} {scope['path']}?{query}")
-        await app(scope, receive, send)
+        return recorded
 
     recorder = _Recorder(seen)
     root = logging.getLogger()
     old_level = root.level
     root.addHandler(recorder)
     root.setLevel(logging.DEBUG)
-    server, thread, port = serve_in_thread(recording, settings)
     try:
-        yield LiveServer(
-            url=f"http://127.0.0.1:{port}", runtime=runtime, port=port, app_state=app.state
-        )
+        with live_site(tmp_path_factory.mktemp("console") / "data", recording) as live:
+            yield live
     finally:
-        server.should_exit = True
-        thread.join(timeout=20)
         root.removeHandler(recorder)
         root.setLevel(old_level)
-        runtime.close()
 
 
 @pytest.fixture(scope="module")
@@ -117,43 +107,8 @@ def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser(downloads: Path) -> Iterator[WebDriver]:
-    if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
-        pytest.fail("chromium and chromedriver are missing: run scripts/ensure-chromium.sh")
-    # Explicit paths, and Selenium Manager told to stay offline: nothing is ever downloaded.
-    os.environ["SE_OFFLINE"] = "true"
-    options = Options()
-    options.binary_location = CHROMIUM
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--disable-gpu",
-        "--window-size=1280,800",
-        "--no-first-run",
-        "--disable-extensions",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ):
-        options.add_argument(argument)
-    options.add_experimental_option(
-        "prefs",
-        {
-            "download.default_directory": str(downloads),
-            "download.prompt_for_download": False,
-            "safebrowsing.enabled": False,
-        },
-    )
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.execute_cdp_cmd(
-        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
-    )
-    try:
+    with chromium(downloads) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture
@@ -163,87 +118,6 @@ def fresh(browser: WebDriver, site: LiveServer) -> WebDriver:
     browser.delete_all_cookies()
     browser.set_window_size(1280, 800)
     return browser
-
-
-def shot(driver: WebDriver, name: str, phone_too: bool = True) -> None:
-    driver.save_screenshot(str(SHOTS / f"{name}.png"))
-    if phone_too:
-        driver.set_window_size(390, 844)
-        driver.save_screenshot(str(SHOTS / f"{name}-phone.png"))
-        # A phone's width must not need sideways scrolling of the page (tables scroll inside).
-        width = driver.execute_script("return document.documentElement.scrollWidth")
-        assert width <= 390 + 1, f"{name} is {width}px wide at a phone's width: {wider(driver)}"
-        driver.set_window_size(1280, 800)
-
-
-def wider(driver: WebDriver, limit: int = 391) -> list[str]:
-    """The elements that reach past ``limit`` pixels: what makes a page scroll sideways."""
-    found: list[str] = driver.execute_script(
-        "return Array.from(document.querySelectorAll('body *'))"
-        ".filter(e => e.getBoundingClientRect().right > arguments[0])"
-        ".map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : ''))",
-        limit,
-    )
-    return found
-
-
-def csp_violations(driver: WebDriver) -> list[str]:
-    return [
-        entry["message"]
-        for entry in driver.get_log("browser")
-        if "Content Security Policy" in entry["message"] or "Refused to" in entry["message"]
-    ]
-
-
-def person(site: LiveServer, name: str, *permissions: str) -> str:
-    create_user(site.runtime.engine, name, list(permissions), password=PASSWORD)
-    return name
-
-
-def log_in(driver: WebDriver, site: LiveServer, name: str, password: str = PASSWORD) -> None:
-    driver.get(site.url + "/console/login")
-    driver.find_element(By.ID, "username").send_keys(name)
-    driver.find_element(By.ID, "password").send_keys(password)
-    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    # Until the answer is in: the next page, or the login page again with its alert.
-    WebDriverWait(driver, WAIT, poll_frequency=0.1).until(
-        lambda d: (
-            not d.current_url.endswith("/console/login") or d.find_elements(By.ID, "login-error")
-        )
-    )
-
-
-def wait_for(driver: WebDriver, css: str, text: str | None = None) -> Any:
-    def ready(d: WebDriver) -> Any:
-        found = d.find_elements(By.CSS_SELECTOR, css)
-        if found and (text is None or text in found[0].text):
-            return found[0]
-        return False
-
-    try:
-        # A page being replaced detaches what was found: look again.
-        waiting = WebDriverWait(
-            driver,
-            WAIT,
-            poll_frequency=0.1,
-            ignored_exceptions=(StaleElementReferenceException, WebDriverException),
-        )
-        return waiting.until(ready)
-    except TimeoutException:
-        raise AssertionError(
-            f"{css!r} with {text!r} did not appear on {driver.current_url}"
-        ) from None
-
-
-def capture(site: LiveServer, sessions: list[str], phone: str) -> list[str]:
-    ids = []
-    with site.client(site.token("capture")) as client:
-        for sid in sessions:
-            info = call_info(sid, contacts=[{"type": "Customer", "phoneNumber": phone}])
-            answer = post_call(client, info)
-            assert answer.status_code == 200, answer.text
-            ids.append(answer.json()["callId"])
-    return ids
 
 
 def test_login_refuses_a_wrong_password_then_lets_the_person_in(fresh, site):
