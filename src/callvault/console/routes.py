@@ -388,3 +388,15 @@ async def verify_chain(request: Request, session: AuditViewer) -> Response:
     trail = AuditTrail(runtime.keys.audit_chain_key)
     checked, problem = await run_in_threadpool(trail.verify, runtime.engine)
     return render(request, "verify.html", {"checked": checked, "problem": problem})
+
+
+# ---------------------------------------------------------------------------- any other path
+
+# Last, and only partly matching (web.Unrouted): a path no console route takes answers a page.
+router.add_api_route(
+    "/{path:path}",
+    web.unrouted,
+    methods=list(web.METHODS),
+    include_in_schema=False,
+    route_class_override=web.Unrouted,
+)

@@ -8,6 +8,9 @@ Security model (docs/console.md says it at length):
 - every state-changing form carries the session's CSRF token (``csrf``), compared in constant
   time; the login form, before any session exists, carries a double-submit token of its own
   cookie (``callvault_login``);
+- every answer under ``/console/`` is a page, never JSON: a domain error, a value the address or
+  form gets wrong, an unknown path (``Unrouted``), a method a path does not take and a fault are
+  ``error.html`` with their status;
 - every answer carries a Content-Security-Policy that allows nothing but this server (no inline
   script or style, no frames, forms post only here), ``X-Content-Type-Options: nosniff``,
   ``Referrer-Policy: no-referrer``, and pages ``Cache-Control: no-store`` (a preview page holds
@@ -17,6 +20,7 @@ Security model (docs/console.md says it at length):
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,7 +29,14 @@ from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Match
+from starlette.types import Receive, Scope, Send
 
 from callvault import __version__
 from callvault.auth.permissions import Permission, grants
@@ -37,6 +48,9 @@ from callvault.errors import (
     UnsupportedMediaType,
 )
 from callvault.ratelimit import RateLimiter, retry_after_header
+from callvault.store.engine import is_transient
+
+log = logging.getLogger(__name__)
 
 PREFIX = "/console"
 SESSION_COOKIE = "callvault_session"
@@ -57,6 +71,8 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 PAGE_HEADERS = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
+DATABASE_RETRY_AFTER_SECONDS = 5
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -118,17 +134,28 @@ def render(
     return HTMLResponse(html, status_code=status, headers={**PAGE_HEADERS, **(headers or {})})
 
 
+def page_of_error(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The error page (``error.html``): a title, a sentence for a person, the status kept."""
+    return render(
+        request,
+        "error.html",
+        {"title": title, "status": status, "detail": detail},
+        status=status,
+        headers=headers,
+    )
+
+
 def error_page(request: Request, exc: CallvaultError) -> Response:
     headers = {}
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = retry_after_header(exc.retry_after)
-    return render(
-        request,
-        "error.html",
-        {"title": exc.title, "status": exc.status, "detail": exc.detail},
-        status=exc.status,
-        headers=headers,
-    )
+    return page_of_error(request, exc.status, exc.title, exc.detail, headers)
 
 
 def redirect(path: str) -> Response:
@@ -136,9 +163,50 @@ def redirect(path: str) -> Response:
     return RedirectResponse(path, status_code=303, headers=PAGE_HEADERS)
 
 
+# Titles of the HTTP errors Starlette raises itself (a body over the limit, a form it cannot read).
+_HTTP_TITLES = {
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Content Too Large",
+}
+
+
+def _fault_page(request: Request, exc: Exception) -> Response:
+    """A failure of the server's (the database, a bug): logged with its traceback, and a page
+    that says so and what to do; a passing database outage is a 503 to retry."""
+    if isinstance(exc, DataError):
+        log.warning("database refused a value: %s", type(exc.orig).__name__)
+        detail = "a value in the form cannot be stored (invalid characters or too long)"
+        return page_of_error(request, 400, "Bad Request", detail)
+    if isinstance(exc, DBAPIError | PoolTimeout) and is_transient(exc):
+        log.error("the database is unavailable", exc_info=exc)
+        detail = (
+            "the database is unavailable or too busy to answer now; "
+            f"retry in {DATABASE_RETRY_AFTER_SECONDS} s"
+        )
+        headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+        return page_of_error(request, 503, "Service Unavailable", detail, headers)
+    log.error("unhandled error on a console page", exc_info=exc)
+    detail = (
+        "something went wrong on the server and nothing more was done; retry, and if it "
+        "happens again tell your administrator the time it happened"
+    )
+    return page_of_error(request, 500, "Internal Server Error", detail)
+
+
+# Every console route made, so that a 405 page can say which methods a path takes.
+CONSOLE_ROUTES: list[APIRoute] = []
+
+
 class ConsoleRoute(APIRoute):
-    """Console routes answer HTML: a domain error becomes an error page with its status, a
-    missing session a trip to the login page."""
+    """Console routes answer HTML, whatever happens: a domain error becomes an error page with
+    its status, a missing session a trip to the login page, a method the path does not take a
+    405 page, a fault a 500 page (never the API's JSON problem)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        CONSOLE_ROUTES.append(self)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -150,29 +218,89 @@ class ConsoleRoute(APIRoute):
                 if request.method == "GET" and "hx-request" not in request.headers:
                     return redirect(f"{PREFIX}/login")
                 # htmx (a live progress poll) follows HX-Redirect to the login page.
-                return render(
+                return page_of_error(
                     request,
-                    "error.html",
-                    {
-                        "title": "Signed out",
-                        "status": 401,
-                        "detail": "your console session has ended; log in again",
-                    },
-                    status=401,
+                    401,
+                    "Signed out",
+                    "your console session has ended; log in again",
                     headers={"HX-Redirect": f"{PREFIX}/login"},
                 )
             except CallvaultError as exc:
                 return error_page(request, exc)
             except RequestValidationError:
                 detail = "a value in the address or the form is not valid; go back and retry"
-                return render(
-                    request,
-                    "error.html",
-                    {"title": "Bad Request", "status": 400, "detail": detail},
-                    status=400,
+                return page_of_error(request, 400, "Bad Request", detail)
+            except HTTPException as exc:
+                title = _HTTP_TITLES.get(exc.status_code, "Error")
+                detail = exc.detail if exc.detail and exc.detail != title else title
+                return page_of_error(
+                    request, exc.status_code, title, detail, dict(exc.headers or {})
                 )
+            except ClientDisconnect:
+                raise  # nobody is there to read a page
+            except Exception as exc:
+                return _fault_page(request, exc)
 
         return route
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A method this path does not take: FastAPI would raise a 405 the API's handler turns
+        # into JSON, before any route handler of ours runs.
+        if self.methods and scope["method"] not in self.methods:
+            response = await unrouted(Request(scope, receive))
+            await response(scope, receive, send)
+            return
+        await super().handle(scope, receive, send)
+
+
+class Unrouted(ConsoleRoute):
+    """The console's last resort, at ``/console/{path:path}``: a path no console route takes.
+
+    It matches only partially (``Match.PARTIAL``, as a path whose method is wrong does), so any
+    route that takes the request wins over it wherever the router lists it, and it is chosen
+    only when no route of the app takes the path: then its page says 404, or 405 when some
+    console route takes the path with another method (a router's own answer would be JSON)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        return (Match.NONE, {}) if match is Match.NONE else (Match.PARTIAL, child)
+
+
+def allowed_methods(path: str) -> list[str]:
+    """The methods the console's routes take at ``path``, for a 405's ``Allow``."""
+    methods: set[str] = set()
+    for route in CONSOLE_ROUTES:
+        if not isinstance(route, Unrouted) and route.path_regex.match(path):
+            methods.update(route.methods or ())
+    return sorted(methods)
+
+
+async def unrouted(request: Request) -> Response:
+    """The page of a console path or method no route takes: 404, or 405 with ``Allow``. The
+    person's session, when there is one, gives the page its navigation (and counts against its
+    rate limit like any page)."""
+    try:
+        await run_in_threadpool(signed_in, request)
+    except LoginRequired:
+        pass
+    except RateLimited as exc:
+        return error_page(request, exc)
+    allowed = allowed_methods(request.url.path)
+    if allowed:
+        return page_of_error(
+            request,
+            405,
+            "Method Not Allowed",
+            "this console address does not take that kind of request; use the page's own "
+            "links and buttons",
+            {"Allow": ", ".join(allowed)},
+        )
+    return page_of_error(
+        request,
+        404,
+        "Not Found",
+        "there is no such console page; it may have moved, or the address was mistyped",
+    )
 
 
 def sessions(request: Request) -> ConsoleSessions:
