@@ -64,7 +64,8 @@ def chart(days: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _day_label(iso: str) -> str:
-    return date.fromisoformat(iso).strftime("%a %d %b")
+    """A forecast day as its row reads: the ISO 8601 date and its weekday, ``2026-12-07 (Mon)``."""
+    return f"{iso} ({date.fromisoformat(iso).strftime('%a')})"
 
 
 async def _page(

@@ -20,8 +20,10 @@ Security model (docs/console.md says it at length):
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from collections.abc import Callable, Coroutine
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -71,6 +73,8 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 PAGE_HEADERS = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
+# What a page shows where a value is absent (a release time of an active hold), never nothing.
+ABSENT = "—"
 DATABASE_RETRY_AFTER_SECONDS = 5
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 
@@ -84,6 +88,42 @@ _env = Environment(
     # The templates ship with the package: no stat of each one at every render (on the loop).
     auto_reload=False,
 )
+
+
+def utc(value: Any) -> str:
+    """A time as people read it here: ISO 8601 UTC to the second (``2026-12-07T08:00:00Z``), from
+    a ``datetime`` or an ISO 8601 string; ``ABSENT`` when there is none."""
+    if value is None or value == "":
+        return ABSENT
+    moment = value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value  # not a time at all: shown as it is rather than a page failing
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)  # the store's times are UTC
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(moment, date):
+        return moment.isoformat()
+    return str(value)
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime | date):
+        return utc(value)
+    return str(value)
+
+
+def as_json(value: Any) -> str:
+    """A value written as JSON (``true``, ``null``, ``"text"``, ``{"a": 1}``): how an audit
+    event's ``details`` are shown, the way the API gives them, never a language's repr."""
+    return json.dumps(value, ensure_ascii=False, default=_json_default)
+
+
+_env.filters["utc"] = utc
+_env.filters["json"] = as_json
 
 
 class LoginRequired(Exception):
