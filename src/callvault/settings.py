@@ -81,7 +81,9 @@ class Settings(BaseSettings):
         default=10.0,
         gt=0,
         description="A request's line and headers must arrive within this long of the connection "
-        "opening (or of the previous answer): else 408 and close; a silent connection is closed.",
+        "opening (its first request) or of the request's first byte (later ones): else 408 and "
+        "close; a connection that sends nothing is closed. Never counted from the previous "
+        "answer: a kept-alive connection idle between requests waits keep_alive_seconds.",
     )
     max_connections: int = Field(
         default=512,
@@ -90,7 +92,11 @@ class Settings(BaseSettings):
         "503 with Retry-After and closed.",
     )
     keep_alive_seconds: int = Field(
-        default=5, ge=1, description="Idle keep-alive connections are closed after this long."
+        default=130,
+        ge=1,
+        description="A kept-alive connection idle between requests is closed after this long; "
+        "longer than .NET keeps idle pooled connections (100-120 s), which it reuses without "
+        "retrying a call the server closed under it.",
     )
     run_worker: bool = Field(
         default=True, description="Run the purge worker inside `serve` (off: --no-worker)."

@@ -272,7 +272,11 @@ def test_connections_over_the_cap_get_503_and_close(guarded):
 
 
 def test_callvault_serve_runs_the_guarded_protocol_with_its_settings(tmp_path):
-    env = {"CALLVAULT_HEADER_TIMEOUT_SECONDS": "1", "CALLVAULT_MAX_CONNECTIONS": "2"}
+    env = {
+        "CALLVAULT_HEADER_TIMEOUT_SECONDS": "1",
+        "CALLVAULT_MAX_CONNECTIONS": "2",
+        "CALLVAULT_KEEP_ALIVE_SECONDS": "4",
+    }
     proc, url = start_serve(tmp_path / "data", env)
     try:
         port = int(url.rsplit(":", 1)[1])
@@ -281,6 +285,14 @@ def test_callvault_serve_runs_the_guarded_protocol_with_its_settings(tmp_path):
         assert closed
         answers, closed = exchange(port, head("GET", "/healthz", "X-Filler: " + "a" * 70_000))
         assert [a.status for a in answers] == [431]
+        # Kept alive past the header timeout (contract §10): a second call after a pause.
+        with socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT) as sock:
+            sock.sendall(head("GET", "/healthz"))
+            assert _read_answers_until_one(sock)[0][0].status == 200
+            time.sleep(2)
+            sock.sendall(head("GET", "/healthz", "Connection: close"))
+            answers, closed = _read_answers(sock)
+        assert [a.status for a in answers] == [200]
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)

@@ -10,8 +10,12 @@ uvicorn's ``H11Protocol`` lacks, this subclass adds:
 - **A bounded head.** Request line plus headers of at most 64 KiB, or a 431 problem. h11 enforces
   its limit only on a head still incomplete, so a larger head that arrived in one read passed.
 - **A header timeout.** A request head must arrive whole within ``header_timeout`` seconds of the
-  connection opening (or of the previous answer): else a 408 problem (nothing arrived: just a
-  close). A silent connection is closed the same way.
+  connection opening (the first request) or of its own first byte (every later one): else a 408
+  problem. A connection that sends nothing at all is closed after ``header_timeout``, without an
+  answer. It never counts from the previous answer: between requests a kept-alive connection is
+  idle, not late, and closes after ``keep_alive_seconds`` (contract §10: .NET pools idle
+  connections 100–120 s and does not retry a call sent on one the server closed; the default
+  130 s outlasts it). The connection cap bounds what idle connections can hold.
 - **A connection cap.** Over ``max_connections`` open connections, a new one is answered 503
   with ``Retry-After`` and closed.
 - **Problem details.** uvicorn's own answer to a request it cannot parse is ``text/plain``; here it
@@ -97,14 +101,19 @@ class GuardedH11Protocol(H11Protocol):
 
     header_timeout: float = 10.0
     max_connections: int | None = None
+    keep_alive_seconds: float | None = None  # None: uvicorn's ``timeout_keep_alive``
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.keep_alive_seconds is not None:
+            self.timeout_keep_alive = self.keep_alive_seconds  # type: ignore[assignment]
         self.guarded = _GuardedConnection(MAX_HEAD_BYTES)
         self.guarded.on_head = self._head_arrived
         self.conn = self.guarded
         self._head_timer: asyncio.TimerHandle | None = None
         self._lingering = False
+        self._answered = False  # a response has been completed on this connection
+        self._timing_body = False
 
     # -- connection life
 
@@ -131,21 +140,51 @@ class GuardedH11Protocol(H11Protocol):
         if self._lingering:
             return  # what a refused client still sends is dropped
         super().data_received(data)
+        self._settle()
 
     def eof_received(self) -> None:
         if self._lingering:
             self.transport.close()
 
     def on_response_complete(self) -> None:
-        if not self.transport.is_closing():
-            self._arm_head_timer()  # the next head has as long as the first
-        super().on_response_complete()
+        self._answered = True
+        super().on_response_complete()  # arms uvicorn's keep-alive timer; reads what is pipelined
+        self._settle()
 
     # -- the header timeout
 
-    def _arm_head_timer(self) -> None:
+    def _arm_head_timer(self, for_body: bool = False) -> None:
         self._cancel_head_timer()
         self._head_timer = self.loop.call_later(self.header_timeout, self._head_timed_out)
+        self._timing_body = for_body  # timing the unread body of an answered request
+
+    def _settle(self) -> None:
+        """The timer the connection's state calls for, after what was read or answered:
+
+        - between requests, nothing of the next one read: idle, uvicorn's keep-alive timer (on
+          a new connection that has sent nothing, the header timer armed at its opening);
+        - a head begun and not whole: the header timer, from the connection's opening for its
+          first request, else from the head's first byte (the first read that found it begun);
+        - answered while the request's body still arrives (an early 401 or 413): the header
+          timer too, so an unread body cannot hold the connection (it closes, nothing to say);
+        - a request being served: neither (the read timeout of uploads is the app's).
+        """
+        if self.transport.is_closing() or self._lingering:
+            return
+        their, ours = self.conn.their_state, self.conn.our_state
+        if their is h11.IDLE and ours is h11.IDLE:
+            if self.conn.trailing_data[0]:
+                if self._head_timer is None or self._timing_body:
+                    self._unset_keepalive_if_required()
+                    self._arm_head_timer()
+            elif self._answered:
+                self._cancel_head_timer()  # a body read to its end after its answer: idle now
+                if self.timeout_keep_alive_task is None:
+                    self.timeout_keep_alive_task = self.loop.call_later(
+                        self.timeout_keep_alive, self.timeout_keep_alive_handler
+                    )
+        elif ours is h11.DONE and their is h11.SEND_BODY and self._head_timer is None:
+            self._arm_head_timer(for_body=True)
 
     def _cancel_head_timer(self) -> None:
         if self._head_timer is not None:
@@ -219,11 +258,12 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.close()
 
 
-def http_protocol(settings: Settings) -> type[H11Protocol]:
+def http_protocol(settings: Settings) -> type[GuardedH11Protocol]:
     """The protocol class for ``uvicorn.run(http=...)``, with the instance's limits."""
 
     class Configured(GuardedH11Protocol):
         header_timeout = settings.header_timeout_seconds
         max_connections = settings.max_connections
+        keep_alive_seconds = settings.keep_alive_seconds
 
     return Configured

@@ -41,7 +41,7 @@ Every setting is an environment variable (flags above override them):
   CALLVAULT_READ_TIMEOUT_SECONDS  a capture body silent this long is dropped, 408 (default 60)
   CALLVAULT_HEADER_TIMEOUT_SECONDS  request headers must arrive within this, else 408 (default 10)
   CALLVAULT_MAX_CONNECTIONS      open connections per process; above it 503 (default 512)
-  CALLVAULT_KEEP_ALIVE_SECONDS   idle keep-alive connections close after this (default 5)
+  CALLVAULT_KEEP_ALIVE_SECONDS   idle kept-alive connections close after this (default 130)
   CALLVAULT_RUN_WORKER           run the purge worker inside serve (default true; --no-worker)
   CALLVAULT_WORKER_CONCURRENCY   purge worker threads (default 1)
   CALLVAULT_PURGE_BATCH_SIZE     calls erased per batch (default 1000)
