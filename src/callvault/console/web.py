@@ -31,6 +31,7 @@ from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
@@ -90,29 +91,39 @@ _env = Environment(
 )
 
 
-def utc(value: Any) -> str:
+def iso_utc(value: Any) -> str | None:
     """A time as people read it here: ISO 8601 UTC to the second (``2026-12-07T08:00:00Z``), from
-    a ``datetime`` or an ISO 8601 string; ``ABSENT`` when there is none."""
-    if value is None or value == "":
-        return ABSENT
+    a ``datetime`` or an ISO 8601 string; None when there is none or it is no time."""
     moment = value
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
-            return value  # not a time at all: shown as it is rather than a page failing
-    if isinstance(moment, datetime):
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)  # the store's times are UTC
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(moment, date):
-        return moment.isoformat()
-    return str(value)
+            return None
+    if not isinstance(moment, datetime):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # the store's times are UTC
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc(value: Any) -> Markup:
+    """The ``utc`` filter: a ``<time>`` of ``iso_utc`` (kept on one line by the style sheet),
+    ``ABSENT`` when there is no time, and anything else escaped as it is rather than a page
+    failing."""
+    if value is None or value == "":
+        return escape(ABSENT)
+    shown = iso_utc(value)
+    if shown is None:
+        return escape(str(value))
+    return Markup('<time datetime="{0}">{0}</time>').format(shown)
 
 
 def _json_default(value: Any) -> str:
-    if isinstance(value, datetime | date):
-        return utc(value)
+    if isinstance(value, datetime):
+        return iso_utc(value) or str(value)
+    if isinstance(value, date):
+        return value.isoformat()
     return str(value)
 
 
