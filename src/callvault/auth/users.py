@@ -86,6 +86,15 @@ def list_users(engine: Engine) -> list[UserInfo]:
     ]
 
 
+def set_user_region(engine: Engine, name: str, region: str | None) -> None:
+    """Set the region (e.g. ``GB``; None: the instance's) the user's captures and customer purges
+    read national phone numbers in. Calls it captured before keep their index until
+    ``callvault calls reindex`` reads them again in it. ValueError for an unknown region."""
+    code = None if region is None else check_region(region)
+    if not user_store.set_region(engine, name, code):
+        raise NotFound(f"no API user named {name!r}; `callvault users list` shows them")
+
+
 def disable_user(engine: Engine, name: str) -> None:
     """Disable a user and revoke its tokens at once (each request checks the user)."""
     if not user_store.disable(engine, name):

@@ -7,7 +7,7 @@ import sys
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from callvault.cli import audit, certificates, client, holds, retention, server
+from callvault.cli import audit, calls, certificates, client, holds, retention, server
 from callvault.cli.errors import PROGRAM
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ app.command("status")(client.status)
 app.command("capture")(client.capture)
 app.add_typer(server.db_app, name="db")
 app.add_typer(server.users_app, name="users")
+app.add_typer(calls.calls_app, name="calls")
 
 
 class _Argument(TyperArgument):

@@ -394,6 +394,31 @@ def users_list(
         typer.echo(f"{row['name']}\t{row['client_id']}\t{perms}\t{region}\t{state}")
 
 
+@users_app.command("set-region")
+@server_command
+def users_set_region(
+    name: Annotated[str, typer.Argument(help="The API user.")],
+    region: Annotated[str, typer.Argument(help="Region of its national phone numbers, e.g. GB.")],
+    *,
+    store: Store,
+) -> None:
+    """Set the region an API user's captures and customer purges read national phone numbers in.
+    Its calls captured before keep their index until `callvault calls reindex`."""
+    from callvault.auth.users import set_user_region
+    from callvault.errors import CallvaultError
+
+    runtime = store.open()
+    try:
+        set_user_region(runtime.engine, name, region)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    except CallvaultError as exc:
+        fail(exc.detail)
+    finally:
+        runtime.close()
+    typer.echo(f"region of {name} set; `callvault calls reindex` re-reads its calls", err=True)
+
+
 @users_app.command("disable")
 @server_command
 def users_disable(

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from callvault.errors import Conflict
 from callvault.store.engine import write_transaction
-from callvault.store.tables import calls, customer_phones
+from callvault.store.tables import api_users, audit_events, calls, customer_phones
 
 
 @dataclass(frozen=True)
@@ -202,3 +202,97 @@ def mark_processed(engine: Engine, call_id: str, duration_sec: float | None) -> 
     and the start-up backlog processes it again. It saved a capture one fsync of five."""
     with write_transaction(engine, durable=False) as conn:
         conn.execute(_MARK_PROCESSED, {"processed_id": call_id, "measured": duration_sec})
+
+
+# ------------------------------------------------------------ calls with unindexed customers
+
+# Calls being erased are left out: no one fixes the index of a call about to be gone.
+_LIVE = calls.c.status != "Purging"
+
+
+@dataclass(frozen=True)
+class UnindexedCall:
+    call_id: str
+    session_id: str
+    start_time: datetime
+
+
+def unindexed_calls(engine: Engine) -> list[UnindexedCall]:
+    """Live calls with a Customer number that is not in the blind index, by start time."""
+    query = (
+        select(calls.c.call_id, calls.c.session_id, calls.c.start_time)
+        .where(calls.c.customer_indexed.is_(False), _LIVE)
+        .order_by(calls.c.start_time, calls.c.call_id)
+    )
+    with engine.connect() as conn:
+        return [UnindexedCall(r.call_id, r.session_id, r.start_time) for r in conn.execute(query)]
+
+
+@dataclass(frozen=True)
+class SealedCall:
+    """What re-indexing reads of a call: its sealed details and its blind-index entries."""
+
+    call_id: str
+    sealed: bytes
+    customer_indexed: bool
+    digests: frozenset[bytes]
+
+
+def sealed_calls_after(engine: Engine, after: str, limit: int) -> list[SealedCall]:
+    """Up to ``limit`` live calls whose ID sorts after ``after``, in ID order (a keyset page),
+    each with its blind-index digests."""
+    query = (
+        select(calls.c.call_id, calls.c.sealed, calls.c.customer_indexed)
+        .where(calls.c.call_id > after, _LIVE)
+        .order_by(calls.c.call_id)
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+        digests: dict[str, set[bytes]] = {r.call_id: set() for r in rows}
+        if digests:
+            found = conn.execute(
+                select(customer_phones.c.call_id, customer_phones.c.digest).where(
+                    customer_phones.c.call_id.in_(list(digests))
+                )
+            )
+            for call_id, digest in found:
+                digests[call_id].add(bytes(digest))
+    return [
+        SealedCall(
+            r.call_id, bytes(r.sealed), bool(r.customer_indexed), frozenset(digests[r.call_id])
+        )
+        for r in rows
+    ]
+
+
+def capturing_regions(engine: Engine) -> dict[str, str]:
+    """Call ID -> the region of the API user who captured it (its ``call.captured`` event's
+    actor), for the calls of users who have a region; the others read in the default region."""
+    query = (
+        select(audit_events.c.call_id, api_users.c.region)
+        .join(api_users, api_users.c.name == audit_events.c.actor)
+        .where(audit_events.c.action == "call.captured", api_users.c.region.is_not(None))
+    )
+    with engine.connect() as conn:
+        return {r.call_id: r.region for r in conn.execute(query) if r.call_id}
+
+
+def reindex_call(engine: Engine, call_id: str, digests: Iterable[bytes], indexed: bool) -> bool:
+    """Add the call's missing blind-index ``digests`` and set its ``customer_indexed``, in one
+    transaction; False (nothing written) when the call is gone or being erased meanwhile."""
+    with write_transaction(engine) as conn:
+        marked = conn.execute(
+            update(calls).where(calls.c.call_id == call_id, _LIVE).values(customer_indexed=indexed)
+        )
+        if marked.rowcount == 0:
+            return False
+        present = set(
+            conn.execute(
+                select(customer_phones.c.digest).where(customer_phones.c.call_id == call_id)
+            ).scalars()
+        )
+        new = sorted(set(digests) - {bytes(d) for d in present})
+        if new:
+            conn.execute(insert(customer_phones), [{"digest": d, "call_id": call_id} for d in new])
+    return True

@@ -115,6 +115,16 @@ def disable(engine: Engine, name: str) -> bool:
     return True
 
 
+def set_region(engine: Engine, name: str, region: str | None) -> bool:
+    """Set the region the user's captures and customer purges read national numbers in (None:
+    the instance's default); False if there is no such user."""
+    with write_transaction(engine) as conn:
+        result = conn.execute(
+            update(api_users).where(api_users.c.name == name).values(region=region)
+        )
+    return result.rowcount > 0
+
+
 def set_password_hash(engine: Engine, name: str, password_hash: str) -> bool:
     """Store the user's new password hash and end its console sessions, in one transaction;
     False if there is no such user."""
