@@ -1,4 +1,5 @@
-"""Tethr call capture: upload (``archive``) and recorder heartbeats (``monitor``)."""
+"""Tethr call capture: upload (``archive``, v1's and v2's: ``capture_route``) and recorder
+heartbeats (``monitor``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from callvault.api.routes.schemas import (
     HeartbeatIn,
     HeartbeatOut,
 )
+from callvault.api.routes.shapes import V1, Shape
 from callvault.capture.reads import CallReader
 from callvault.capture.service import CaptureService
 from callvault.errors import BadInput, TooLarge
@@ -73,23 +75,42 @@ def check_length(request: Request, limit: int) -> None:
         raise TooLarge(f"the upload is larger than the limit of {limit} bytes")
 
 
-@router.post(
+def capture_route(router: APIRouter, path: str, shape: Shape, **route: Any) -> None:
+    """Declare the upload of a recorded call at ``path``: its ``info`` read in ``shape``, its
+    answer the new call's ID under ``shape``'s key."""
+
+    async def archive(
+        request: Request, runtime: RuntimeDep, user: CaptureUser, background: BackgroundTasks
+    ) -> dict[str, str]:
+        check_length(request, runtime.settings.max_upload_bytes)
+        call_id = await CaptureService(runtime, request.app.state.metrics).capture(
+            request.headers.get("content-type"),
+            request.stream(),
+            user.name,
+            user.region,
+            parse=shape.parse_info,
+        )
+        background.add_task(run_in_threadpool, CallReader(runtime).process, call_id)
+        return {shape.call_id: call_id}
+
+    router.add_api_route(
+        path,
+        archive,
+        methods=["POST"],
+        responses=CAPTURE_PROBLEMS,
+        openapi_extra={"requestBody": CAPTURE_BODY},
+        **route,
+    )
+
+
+capture_route(
+    router,
     "/callCapture/v1/archive",
+    V1,
     operation_id="capture_call",
     summary="Upload a recorded call (multipart: `info` JSON + `data` audio)",
     response_model=CaptureOut,
-    responses=CAPTURE_PROBLEMS,
-    openapi_extra={"requestBody": CAPTURE_BODY},
 )
-async def archive(
-    request: Request, runtime: RuntimeDep, user: CaptureUser, background: BackgroundTasks
-) -> dict[str, str]:
-    check_length(request, runtime.settings.max_upload_bytes)
-    call_id = await CaptureService(runtime, request.app.state.metrics).capture(
-        request.headers.get("content-type"), request.stream(), user.name, user.region
-    )
-    background.add_task(run_in_threadpool, CallReader(runtime).process, call_id)
-    return {"callId": call_id}
 
 
 def _heartbeat_status(value: int | str) -> str:

@@ -1,10 +1,13 @@
-"""The seed's three purge endpoints, and purge-request tracking (callvault's extension)."""
+"""The seed's three purge endpoints, and purge-request tracking (callvault's extension).
+
+``purge_route`` builds the one handler of a purge, v1's and v2's (``v2_purge``): the query's
+``whatIf``, the service call in the thread pool, the metrics, the answer and its ``Location``."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -13,14 +16,17 @@ from callvault.api.deps import JsonBody, PurgeOrAuditUser, PurgeUser, RuntimeDep
 from callvault.api.responses import TethrJSONResponse
 from callvault.api.routes.capture import PROBLEMS
 from callvault.api.routes.schemas import (
+    PurgeBodyIn,
     PurgeCustomerIn,
     PurgeIdsIn,
     PurgeOut,
     PurgeRequestOut,
     spells_what_if,
 )
+from callvault.api.routes.shapes import V1, Shape, declared
+from callvault.auth.tokens import Principal
 from callvault.errors import BadInput
-from callvault.purge.service import PurgeItem, PurgeResult, PurgeService
+from callvault.purge.service import PurgeResult, PurgeService
 
 router = APIRouter(tags=["purge"])
 
@@ -86,13 +92,9 @@ def count_result(result: PurgeResult, request: Request) -> None:
         metrics.purge_items.labels(status).inc(count)
 
 
-def answer(
-    result: PurgeResult,
-    request: Request,
-    item_json: Callable[[PurgeItem], dict[str, Any]] = PurgeItem.to_json,
-) -> TethrJSONResponse:
-    """A purge's answer, v1 and v2 alike (``item_json`` names the items' keys), counted in the
-    metrics, with its ``Location`` unless a preview.
+def answer(result: PurgeResult, request: Request, shape: Shape) -> TethrJSONResponse:
+    """A purge's answer in ``shape`` (v1's or v2's item keys), counted in the metrics, with its
+    ``Location`` unless a preview.
 
     Returned as the response itself: the route's ``response_model`` still documents the shape
     (and the schemathesis test holds every answer to it), but the dict built here needs no
@@ -100,7 +102,7 @@ def answer(
     rather than per item, a customer preview costs the server about 0.1 ms less CPU."""
     count_result(result, request)
     body: dict[str, Any] = {
-        "items": [item_json(item) for item in result.items],
+        "items": [shape.purge_item(item) for item in result.items],
         "requestId": result.request_id,
     }
     if result.confirm_token is not None:
@@ -109,83 +111,104 @@ def answer(
     return TethrJSONResponse(body, headers=headers)
 
 
-@router.post(
+Body = TypeVar("Body", bound=PurgeBodyIn)
+# What a purge body asks of the service: (service, body, whatIf, user, ?confirm=) -> result.
+Run = Callable[[PurgeService, Body, bool, Principal, str | None], PurgeResult]
+
+
+def purge_route(
+    router: APIRouter,
+    path: str,
+    body: type[Body],
+    run: Run[Body],
+    shape: Shape,
+    *,
+    confirm: str | None = None,
+    **route: Any,
+) -> None:
+    """Declare the purge endpoint at ``path``, v1's or v2's: ``body`` (its model) is asked of the
+    service by ``run``, after the one ``whatIf`` of the query; the answer is in ``shape``.
+    ``confirm`` documents ``?confirm=`` where the endpoint takes it (a customer's purge)."""
+
+    async def purge(
+        body: Body,
+        request: Request,
+        user: PurgeUser,
+        whatIf: WhatIf = None,
+        confirm: str | None = None,
+    ) -> TethrJSONResponse:
+        what_if = what_if_of(request)
+        result = await run_in_threadpool(run, purge_service(request), body, what_if, user, confirm)
+        return answer(result, request, shape)
+
+    confirm_query = Annotated[str | None, Query(max_length=200, description=confirm)]
+    router.add_api_route(
+        path,
+        declared(purge, body=body, confirm=None if confirm is None else confirm_query),
+        methods=["POST"],
+        dependencies=[JsonBody],
+        response_model_exclude_unset=True,
+        responses=PROBLEMS,
+        **route,
+    )
+
+
+def by_call_ids(
+    service: PurgeService, body: PurgeIdsIn, what_if: bool, user: Principal, _: str | None
+) -> PurgeResult:
+    return service.purge_calls(body.ids, what_if, user.name, body.allow_incomplete)
+
+
+def by_session_ids(
+    service: PurgeService, body: PurgeIdsIn, what_if: bool, user: Principal, _: str | None
+) -> PurgeResult:
+    return service.purge_sessions(body.ids, what_if, user.name, body.allow_incomplete)
+
+
+def by_phone(
+    service: PurgeService,
+    body: PurgeCustomerIn,
+    what_if: bool,
+    user: Principal,
+    confirm: str | None,
+) -> PurgeResult:
+    return service.purge_customer(
+        body.phoneNumber, what_if, user.name, confirm=confirm, region=user.region
+    )
+
+
+purge_route(
+    router,
     "/purge/v1/calls",
+    PurgeIdsIn,
+    by_call_ids,
+    V1,
     operation_id="purge_calls",
-    dependencies=[JsonBody],
     summary="Purge calls by call ID (1 to 100)",
     response_model=PurgeOut,
-    response_model_exclude_unset=True,
-    responses=PROBLEMS,
 )
-async def purge_calls(
-    body: PurgeIdsIn,
-    request: Request,
-    user: PurgeUser,
-    whatIf: WhatIf = None,
-) -> TethrJSONResponse:
-    what_if = what_if_of(request)
-    result = await run_in_threadpool(
-        purge_service(request).purge_calls, body.ids, what_if, user.name
-    )
-    return answer(result, request)
-
-
-@router.post(
+purge_route(
+    router,
     "/purge/v1/calls/sessions",
+    PurgeIdsIn,
+    by_session_ids,
+    V1,
     operation_id="purge_sessions",
-    dependencies=[JsonBody],
     summary="Purge calls by session ID (1 to 100)",
     response_model=PurgeOut,
-    response_model_exclude_unset=True,
-    responses=PROBLEMS,
 )
-async def purge_sessions(
-    body: PurgeIdsIn,
-    request: Request,
-    user: PurgeUser,
-    whatIf: WhatIf = None,
-) -> TethrJSONResponse:
-    what_if = what_if_of(request)
-    result = await run_in_threadpool(
-        purge_service(request).purge_sessions, body.ids, what_if, user.name
-    )
-    return answer(result, request)
-
-
-@router.post(
+purge_route(
+    router,
     "/purge/v1/calls/customer",
+    PurgeCustomerIn,
+    by_phone,
+    V1,
+    confirm="The confirmToken of a whatIf of this number by this user: the purge is accepted "
+    "only for exactly the calls that preview showed.",
     operation_id="purge_customer",
-    dependencies=[JsonBody],
     summary="Purge every call of a customer phone number",
     response_model=PurgeOut,
-    response_model_exclude_unset=True,
-    responses=PROBLEMS,
 )
-async def purge_customer(
-    body: PurgeCustomerIn,
-    request: Request,
-    user: PurgeUser,
-    whatIf: WhatIf = None,
-    confirm: Annotated[
-        str | None,
-        Query(
-            max_length=200,
-            description="The confirmToken of a whatIf of this number by this user: the purge "
-            "is accepted only for exactly the calls that preview showed.",
-        ),
-    ] = None,
-) -> TethrJSONResponse:
-    what_if = what_if_of(request)
-    result = await run_in_threadpool(
-        purge_service(request).purge_customer,
-        body.phoneNumber,
-        what_if,
-        user.name,
-        confirm=confirm,
-        region=user.region,
-    )
-    return answer(result, request)
 
 
 @router.get(

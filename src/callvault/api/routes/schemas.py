@@ -56,6 +56,10 @@ class SessionIdsIn(CaseInsensitiveModel):
         max_length=100, description="Session IDs, at most 100."
     )
 
+    @property
+    def session_ids(self) -> list[str]:
+        return self.CallSessionIds
+
 
 TethrCallStatus = Literal["InProgress", "Concluded", "Complete", "NotFound", "Excluded"]
 
@@ -190,9 +194,23 @@ class PurgeIdsIn(PurgeBodyIn):
         min_length=1, max_length=100, description="1 to 100 call or session IDs."
     )
 
+    @property
+    def allow_incomplete(self) -> bool:
+        """v1 knows no ``allowIncompleteInteraction``: a call still processing is purged too."""
+        return True
+
 
 class PurgeCustomerIn(PurgeBodyIn):
     phoneNumber: StrictStr = Field(description="The customer's phone number, any format.")
+
+
+ConfirmToken = Annotated[
+    str | SkipJsonSchema[None],
+    Field(
+        description="Customer whatIf only: confirms the purge of exactly the previewed calls "
+        "(?confirm=), for this user, within 15 minutes, once.",
+    ),
+]
 
 
 class PurgeItemOut(BaseModel):
@@ -205,11 +223,7 @@ class PurgeItemOut(BaseModel):
 class PurgeOut(BaseModel):
     items: list[PurgeItemOut]
     requestId: str
-    confirmToken: str | SkipJsonSchema[None] = Field(
-        default=None,
-        description="Customer whatIf only: confirms the purge of exactly the previewed calls "
-        "(?confirm=), for this user, within 15 minutes, once.",
-    )
+    confirmToken: ConfirmToken = None
 
 
 class PurgeRequestItemOut(PurgeItemOut):
@@ -236,6 +250,10 @@ class PurgeRequestOut(BaseModel):
 
 class SessionIdsV2In(CaseInsensitiveModel):
     sessionIds: list[Identifier] = Field(max_length=100, description="Session IDs, at most 100.")
+
+    @property
+    def session_ids(self) -> list[str]:
+        return self.sessionIds
 
 
 class SessionV2Out(BaseModel):
@@ -264,11 +282,12 @@ AllowIncomplete = Annotated[
 ]
 
 
-class PurgeIdsV2In(PurgeBodyIn):
-    ids: list[Identifier] = Field(
-        min_length=1, max_length=100, description="1 to 100 call or session IDs."
-    )
+class PurgeIdsV2In(PurgeIdsIn):
     allowIncompleteInteraction: AllowIncomplete = False
+
+    @property
+    def allow_incomplete(self) -> bool:
+        return self.allowIncompleteInteraction
 
 
 class PurgeCustomerV2In(PurgeBodyIn):
@@ -293,11 +312,7 @@ class PurgeItemV2Out(BaseModel):
 class PurgeV2Out(BaseModel):
     items: list[PurgeItemV2Out]
     requestId: str = Field(description="callvault's extension: GET /purge/v1/requests/{id}.")
-    confirmToken: str | SkipJsonSchema[None] = Field(
-        default=None,
-        description="Customer whatIf only: confirms the purge of exactly the previewed calls "
-        "(?confirm=), for this user, within 15 minutes, once.",
-    )
+    confirmToken: ConfirmToken = None
 
 
 class AuditEventOut(BaseModel):
