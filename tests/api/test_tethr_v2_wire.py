@@ -23,6 +23,7 @@ from api.test_tethr_wire import (
     build_request,
     details,
     raw_capture,
+    raw_get,
     send_raw,
     wait_for_complete,
 )
@@ -405,3 +406,35 @@ def test_purge_needs_the_purge_permission(live):
     body = {"ids": ["x"], "allowIncompleteInteraction": False}
     assert sdk_post(live.port, "/interactions/v2/purge", live.token("capture"), body).status == 403
     assert sdk_post(live.port, "/interactions/v2/purge", "bogus", body).status == 401
+
+
+def test_the_v2_heartbeat_is_recorded_like_v1s(live):
+    """``TethrCapture.UploadAsync(CaptureStatusHeartbeatRequest)`` posts to
+    ``/capture/v2/status/monitor``: camelCase, the status as its enum's name (.NET 8's string
+    enum converter), a DateTimeOffset, and ``name`` left out when null."""
+    token = live.token("capture")
+    named = {
+        "status": "Warning",
+        "timeStamp": "2026-12-07T08:00:00.1234567+00:00",
+        "name": "broker-7",
+        "softwareVersion": "2.1.0",
+    }
+    answer = sdk_post(live.port, "/capture/v2/status/monitor", token, named)
+    assert answer.status == 200, answer.body
+    assert_tethr_json(answer)
+    unnamed = {"status": "Healthy", "timeStamp": "2026-12-07T08:00:01+00:00"}
+    assert sdk_post(live.port, "/capture/v2/status/monitor", token, unnamed).status == 200
+    listed = assert_tethr_json(raw_get(live.port, "/callCapture/v1/monitor", live.token("admin")))
+    by_name = {item["name"]: item for item in listed}
+    assert by_name["broker-7"]["status"] == "Warning"
+    assert by_name["broker-7"]["softwareVersion"] == "2.1.0"
+    # A broker that sends no name is its API user's one broker (the SDK's own remark).
+    assert [item["status"] for name, item in by_name.items() if name != "broker-7"] == ["Healthy"]
+
+
+@pytest.mark.parametrize("status", ["Sleepy", 7, None])
+def test_a_bad_v2_heartbeat_is_a_400(live, status):
+    body = {"status": status, "name": "broker-8"}
+    assert_problem(
+        sdk_post(live.port, "/capture/v2/status/monitor", live.token("capture"), body), 400
+    )

@@ -132,10 +132,12 @@ def _heartbeat_status(value: int | str) -> str:
     summary="Record a recorder's heartbeat",
     responses=PROBLEMS,
 )
-async def heartbeat(body: HeartbeatIn, runtime: RuntimeDep, _user: CaptureUser) -> dict[str, Any]:
+async def heartbeat(body: HeartbeatIn, runtime: RuntimeDep, user: CaptureUser) -> dict[str, Any]:
+    """v1's and v2's (``/capture/v2/status/monitor``, the same body and answer)."""
     status = _heartbeat_status(body.Status)
+    name = body.Name or user.name
     await run_in_threadpool(
-        monitors.record, runtime.engine, body.Name, status, body.TimeStamp, body.SoftwareVersion
+        monitors.record, runtime.engine, name, status, body.TimeStamp, body.SoftwareVersion
     )
     return {}
 

@@ -110,7 +110,10 @@ class HeartbeatIn(CaseInsensitiveModel):
     TimeStamp: CleanText | None = Field(
         default=None, max_length=64, json_schema_extra={"pattern": NO_NUL}
     )
-    Name: CleanText = Field(min_length=1, max_length=200, json_schema_extra={"pattern": NO_NUL})
+    # Tethr's v2 SDK leaves a null name out; the heartbeat is then its API user's one broker.
+    Name: CleanText | None = Field(
+        default=None, min_length=1, max_length=200, json_schema_extra={"pattern": NO_NUL}
+    )
     SoftwareVersion: CleanText | None = Field(
         default=None, max_length=200, json_schema_extra={"pattern": NO_NUL}
     )

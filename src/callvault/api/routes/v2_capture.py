@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from callvault.api.deps import CaptureUser, RuntimeDep
-from callvault.api.routes.capture import PROBLEMS, capture_route
+from callvault.api.deps import CaptureUser, JsonBody, RuntimeDep
+from callvault.api.routes.capture import PROBLEMS, capture_route, heartbeat
 from callvault.api.routes.schemas import CaptureV2Out, SessionIdsV2In, SessionsV2Out, SessionV2Out
 from callvault.api.routes.shapes import V2
 from callvault.api.routes.status import SessionId, exclude_route, status_route, statuses_route
@@ -45,6 +45,13 @@ statuses_route(
     summary="Status of up to 100 calls by session ID, in the order given, Tethr v2",
     response_model=SessionsV2Out,
 )
+router.post(
+    "/capture/v2/status/monitor",
+    operation_id="record_heartbeat_v2",
+    dependencies=[JsonBody],
+    summary="Record a recorder's heartbeat, Tethr v2 (TethrCapture's; v1's body and answer)",
+    responses=PROBLEMS,
+)(heartbeat)
 exclude_route(
     router,
     "/capture/v2/status/exclude",
