@@ -193,7 +193,8 @@ def test_bad_info_is_400_naming_the_field_and_stores_nothing(live, capture, info
     with live.client(live.token("capture")) as client:
         answer = capture(client, info)
     assert answer.status_code == 400, answer.text
-    assert answer.headers["content-type"] == "application/problem+json"
+    # A Tethr endpoint; httpx's Accept */* names no problem+json: Tethr JSON (contract §8).
+    assert answer.headers["content-type"] == "application/json; charset=utf-8"
     body = answer.json()
     assert body["status"] == 400
     assert body["type"]
@@ -231,7 +232,8 @@ def test_wrong_content_type_is_415(live, content_type):
             "/callCapture/v1/archive", content=b"{}", headers={"Content-Type": content_type}
         )
     assert answer.status_code == 415
-    assert answer.headers["content-type"] == "application/problem+json"
+    # A Tethr endpoint; httpx's Accept */* names no problem+json: Tethr JSON (contract §8).
+    assert answer.headers["content-type"] == "application/json; charset=utf-8"
     _stored_nothing(live)
 
 

@@ -13,7 +13,8 @@ TOKEN_FORM = {"grant_type": "client_credentials", "client_id": "x", "client_secr
 
 def _assert_retry_later(answer):
     assert answer.status_code == 503, answer.text
-    assert answer.headers["content-type"] == "application/problem+json"
+    # A Tethr endpoint; httpx's Accept */* names no problem+json: Tethr JSON (contract §8).
+    assert answer.headers["content-type"] == "application/json; charset=utf-8"
     assert int(answer.headers["retry-after"]) > 0
     assert "retry" in answer.json()["detail"]
 

@@ -30,7 +30,8 @@ def test_unstorable_ids_in_a_purge_are_400(live, path, value):
     with live.client(live.token("purge")) as client:
         answer = _raw_json(client, path, '{"ids": [' + json.dumps(value) + "]}")
     assert answer.status_code == 400, answer.text
-    assert answer.headers["content-type"] == "application/problem+json"
+    # A Tethr endpoint; httpx's Accept */* names no problem+json: Tethr JSON (contract §8).
+    assert answer.headers["content-type"] == "application/json; charset=utf-8"
 
 
 @pytest.mark.parametrize("value", BAD_TEXT)
@@ -167,7 +168,8 @@ def test_oversized_chunked_json_body_is_413(live):
             "/purge/v1/calls", content=body(), headers={"Content-Type": "application/json"}
         )
     assert answer.status_code == 413
-    assert answer.headers["content-type"] == "application/problem+json"
+    # A Tethr endpoint; httpx's Accept */* names no problem+json: Tethr JSON (contract §8).
+    assert answer.headers["content-type"] == "application/json; charset=utf-8"
 
 
 @pytest.mark.parametrize(
@@ -232,7 +234,8 @@ def test_info_that_could_not_be_served_back_is_400_at_capture(live, capture, ove
     with live.client(live.token("capture")) as client:
         answer = capture(client, _info_bytes(**overrides))
     assert answer.status_code == 400, answer.text
-    assert answer.headers["content-type"] == "application/problem+json"
+    # A Tethr endpoint; httpx's Accept */* names no problem+json: Tethr JSON (contract §8).
+    assert answer.headers["content-type"] == "application/json; charset=utf-8"
     assert "info" in answer.json()["detail"]
     with live.runtime.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(calls)).scalar_one() == 0
@@ -292,7 +295,8 @@ def test_an_audio_content_type_that_is_not_plain_is_400_at_capture(live, content
     with live.client(live.token("capture")) as client:
         answer = _raw_capture(client, content_type)
     assert answer.status_code == 400, answer.text
-    assert answer.headers["content-type"] == "application/problem+json"
+    # A Tethr endpoint; httpx's Accept */* names no problem+json: Tethr JSON (contract §8).
+    assert answer.headers["content-type"] == "application/json; charset=utf-8"
     assert "Content-Type" in answer.json()["detail"]
     with live.runtime.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(calls)).scalar_one() == 0

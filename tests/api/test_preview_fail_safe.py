@@ -65,7 +65,8 @@ def test_a_malformed_what_if_in_the_query_is_400(live, seeded, path, key):
         for query in MALFORMED_QUERIES:
             answer = client.post(f"{path}?{query}", json=_body(path, key, seeded))
             assert answer.status_code == 400, (query, answer.text)
-            assert answer.headers["content-type"] == "application/problem+json"
+            # A Tethr endpoint; httpx's Accept */* names no problem+json: Tethr JSON (contract §8).
+            assert answer.headers["content-type"] == "application/json; charset=utf-8"
             assert "whatIf" in answer.json()["detail"], query
     _nothing_purged(live)
 
@@ -78,7 +79,8 @@ def test_a_what_if_in_the_body_is_400(live, seeded, path, key):
                 body = {**_body(path, key, seeded), body_key: value}
                 answer = client.post(path, json=body)
                 assert answer.status_code == 400, (body, answer.text)
-                assert answer.headers["content-type"] == "application/problem+json"
+                # A Tethr endpoint, Accept */*: the problem as Tethr JSON (contract §8).
+                assert answer.headers["content-type"] == "application/json; charset=utf-8"
                 assert "whatIf" in answer.json()["detail"], body
     _nothing_purged(live)
 

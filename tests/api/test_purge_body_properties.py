@@ -306,7 +306,8 @@ def check_common(
     else:
         assert status == 200, (raw[:200], answer.text)
     if status != 200:
-        assert answer.headers["content-type"].startswith("application/problem+json")
+        # A Tethr endpoint; httpx's Accept */* names no problem+json: Tethr JSON (contract §8).
+        assert answer.headers["content-type"] == "application/json; charset=utf-8"
         problem = answer.json()
         assert isinstance(problem.get("detail"), str), problem
         assert problem["detail"].strip(), problem
@@ -441,6 +442,7 @@ def test_oversized_body_is_a_413_problem(seeded):
     for path in ("/purge/v1/calls", "/purge/v1/calls/sessions", "/purge/v1/calls/customer"):
         answer = seeded.post(path, raw, "application/json", ("whatIf", "true"))
         assert answer.status_code == 413, answer.text
-        assert answer.headers["content-type"].startswith("application/problem+json")
+        # A Tethr endpoint; httpx's Accept */* names no problem+json: Tethr JSON (contract §8).
+        assert answer.headers["content-type"] == "application/json; charset=utf-8"
         assert answer.json()["detail"]
     seeded.assert_untouched()

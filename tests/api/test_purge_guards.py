@@ -68,7 +68,8 @@ def test_a_large_customer_purge_needs_the_previews_token(live, tokens):
     with live.client(tokens[1]) as client:
         refused = client.post(CUSTOMER, json={"phoneNumber": PHONE})
         assert refused.status_code == 409
-        assert refused.headers["content-type"] == "application/problem+json"
+        # A Tethr endpoint; httpx's Accept */* names no problem+json: Tethr JSON (contract §8).
+        assert refused.headers["content-type"] == "application/json; charset=utf-8"
         problem = refused.json()
         assert problem["matched"] == 4
         assert "4" in problem["detail"]
@@ -173,7 +174,8 @@ def test_the_hourly_quota_refuses_a_request_whole(live, tokens):
         assert first.status_code == 200
         refused = client.post("/purge/v1/calls/sessions", json={"ids": sessions[4:6]})
         assert refused.status_code == 429
-        assert refused.headers["content-type"] == "application/problem+json"
+        # A Tethr endpoint; httpx's Accept */* names no problem+json: Tethr JSON (contract §8).
+        assert refused.headers["content-type"] == "application/json; charset=utf-8"
         retry_after = int(refused.headers["retry-after"])
         assert 3500 <= retry_after <= 3600
         assert "quota" in refused.json()["detail"]

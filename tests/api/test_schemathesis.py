@@ -246,4 +246,5 @@ def test_405_allow_lists_every_method_of_the_path(live: LiveServer, method: str)
         answer = client.request(method, "/callCapture/v1/monitor")
     assert answer.status_code == 405
     assert answer.headers["allow"] == "GET, POST"
-    assert answer.headers["content-type"] == "application/problem+json"
+    # A Tethr endpoint; httpx's Accept */* names no problem+json: Tethr JSON (contract §8).
+    assert answer.headers["content-type"] == "application/json; charset=utf-8"

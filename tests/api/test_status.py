@@ -59,7 +59,8 @@ def test_bad_status_bodies_are_400(live, body, mentions):
     with live.client(live.token("capture")) as client:
         answer = client.post("/callCapture/v1/status", json=body)
     assert answer.status_code == 400, answer.text
-    assert answer.headers["content-type"] == "application/problem+json"
+    # A Tethr endpoint; httpx's Accept */* names no problem+json: Tethr JSON (contract §8).
+    assert answer.headers["content-type"] == "application/json; charset=utf-8"
     assert mentions in answer.json()["detail"]
 
 
@@ -82,7 +83,8 @@ def test_huge_json_body_is_413(live):
             headers={"Content-Type": "application/json"},
         )
     assert answer.status_code == 413
-    assert answer.headers["content-type"] == "application/problem+json"
+    # A Tethr endpoint; httpx's Accept */* names no problem+json: Tethr JSON (contract §8).
+    assert answer.headers["content-type"] == "application/json; charset=utf-8"
 
 
 def test_exclude_marks_live_calls_and_ignores_unknown(live, capture):

@@ -24,7 +24,6 @@ from helpers import call_info, wav_bytes
 from tethr_clients import assert_tethr_clients_read
 
 TETHR_JSON = "application/json; charset=utf-8"
-PROBLEM_JSON = "application/problem+json"
 SOCKET_TIMEOUT = 30.0
 STATUS_KEYS = {"callId", "sessionId", "status", "durationSec"}
 
@@ -161,8 +160,10 @@ def assert_tethr_json(answer: RawResponse) -> Any:
 
 
 def assert_problem(answer: RawResponse, status: int) -> dict[str, Any]:
+    """A problem as Tethr's clients get it: they name no ``application/problem+json`` in an
+    ``Accept``, so the problem body comes as Tethr JSON, its status kept (contract §8)."""
     assert answer.status == status, (answer.status, answer.body[:500])
-    assert answer.header("content-type") == PROBLEM_JSON
+    assert answer.header("content-type") == TETHR_JSON
     doc: dict[str, Any] = answer.json()
     assert {"type", "title", "status", "detail"} <= set(doc)
     assert doc["status"] == status

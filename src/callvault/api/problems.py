@@ -1,4 +1,16 @@
-"""RFC 9457 problem details: the one place domain errors become HTTP responses."""
+"""RFC 9457 problem details: the one place domain errors become HTTP responses.
+
+Every problem is sent as ``application/problem+json``, but to a Tethr endpoint (contract §8):
+Tethr's C++ client reads an answer's body only when its type is exactly
+``application/json; charset=utf-8`` and otherwise reports "Unexpected content type" without the
+status. So a request to a Tethr endpoint (``TETHR_PREFIXES``) that does not name
+``application/problem+json`` in its ``Accept`` (no ``Accept``, ``*/*``, ``application/json``)
+gets the same body as ``application/json; charset=utf-8``, status kept. The choice is made
+when the response is sent (``NegotiatedProblem``), so the problems of the middleware
+(authenticate-first 401s, body-limit 413s) and of every exception handler follow it alike;
+``api.protocol`` asks ``problem_media_type`` too for the one protocol-level answer that knows
+its request (431).
+"""
 
 from __future__ import annotations
 
@@ -13,8 +25,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
-from callvault.api.responses import ProblemResponse
+from callvault.api.responses import ProblemResponse, TethrJSONResponse
 from callvault.errors import CallvaultError, RateLimited, Unauthenticated
 from callvault.ratelimit import retry_after_header
 from callvault.store.engine import is_transient
@@ -28,6 +41,17 @@ DATABASE_ERRORS = (DBAPIError, PoolTimeout)
 DATABASE_RETRY_AFTER_SECONDS = 5
 _METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})
 
+PROBLEM_JSON = ProblemResponse.media_type
+TETHR_JSON = TethrJSONResponse.media_type
+# The Tethr endpoints (contract §2–5, §10, §16): a path equal to one of these or under it.
+TETHR_PREFIXES = (
+    "/Token",
+    "/callCapture/v1",
+    "/purge/v1/calls",
+    "/capture/v2",
+    "/interactions/v2",
+)
+
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["type", "title", "status", "detail"],
@@ -40,6 +64,74 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+def is_tethr_path(path: str) -> bool:
+    """True for a path of a Tethr endpoint (``/purge/v1/calls/customer``; not
+    ``/purge/v1/requests/…``, which is callvault's own)."""
+    return any(path == p or path.startswith(p + "/") for p in TETHR_PREFIXES)
+
+
+def names_problem_json(accept: str | None) -> bool:
+    """True when an ``Accept`` value names ``application/problem+json`` with a weight above 0
+    (RFC 9110 §12.5.1). Wildcards (``*/*``, ``application/*``) do not name it."""
+    for media_range in (accept or "").split(","):
+        media_type, *params = (part.strip() for part in media_range.split(";"))
+        if media_type.lower() != PROBLEM_JSON:
+            continue
+        weight = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value.strip())
+                except ValueError:
+                    weight = 1.0
+        if weight > 0:
+            return True
+    return False
+
+
+def problem_media_type(path: str, accept: str | None) -> str:
+    """The content type of a problem answering a request for ``path`` with this ``Accept``."""
+    if is_tethr_path(path) and not names_problem_json(accept):
+        return TETHR_JSON
+    return PROBLEM_JSON
+
+
+def _accept_of(scope: Scope) -> str | None:
+    values = [v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"accept"]
+    return ", ".join(values) if values else None
+
+
+class NegotiatedProblem(ProblemResponse):
+    """A problem whose content type is chosen, when it is sent, by the request it answers."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope.get("type") == "http" and is_tethr_path(path):
+            media_type = problem_media_type(path, _accept_of(scope)).encode()
+            self.raw_headers = [
+                (k, media_type if k == b"content-type" else v) for k, v in self.raw_headers
+            ]
+            self.raw_headers.append((b"vary", b"Accept"))  # the type depends on it here
+        await super().__call__(scope, receive, send)
+
+
+def document_tethr_problems(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Lists ``application/json; charset=utf-8`` beside every problem answer of a Tethr
+    endpoint in the OpenAPI document (in place): both are what such an endpoint may send."""
+    for path, operations in openapi.get("paths", {}).items():
+        if not is_tethr_path(path):
+            continue
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for answer in operation.get("responses", {}).values():
+                content = answer.get("content", {})
+                if PROBLEM_JSON in content and TETHR_JSON not in content:
+                    content[TETHR_JSON] = content[PROBLEM_JSON]
+    return openapi
+
+
 def problem(
     status: int,
     title: str,
@@ -48,7 +140,8 @@ def problem(
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """RFC 9457 problem details; ``extra`` members (e.g. ``matched``) extend the body."""
+    """RFC 9457 problem details; ``extra`` members (e.g. ``matched``) extend the body. Sent as
+    ``application/problem+json``, or as Tethr JSON to a Tethr client (``NegotiatedProblem``)."""
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + slug,
         "title": title,
@@ -56,7 +149,7 @@ def problem(
         "detail": detail,
     }
     body.update(extra or {})
-    return ProblemResponse(body, status_code=status, headers=headers or None)
+    return NegotiatedProblem(body, status_code=status, headers=headers or None)
 
 
 def database_error(exc: Exception) -> Response:
@@ -119,6 +212,17 @@ _HTTP_TITLES = {
 
 
 def install(app: FastAPI) -> None:
+    build_openapi = app.openapi  # FastAPI's: cached, built anew when the routes change
+    documented: list[dict[str, Any]] = []
+
+    def openapi() -> dict[str, Any]:
+        document = build_openapi()
+        if not documented or documented[0] is not document:
+            documented[:] = [document_tethr_problems(document)]
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     @app.exception_handler(CallvaultError)
     async def _domain(_request: Request, exc: CallvaultError) -> Response:
         return error_response(exc)

@@ -19,7 +19,11 @@ uvicorn's ``H11Protocol`` lacks, this subclass adds:
 - **A connection cap.** Over ``max_connections`` open connections, a new one is answered 503
   with ``Retry-After`` and closed.
 - **Problem details.** uvicorn's own answer to a request it cannot parse is ``text/plain``; here it
-  is ``application/problem+json`` like every other error.
+  is ``application/problem+json`` like every other error, or, for a 431 whose head was read whole
+  and names a Tethr endpoint, whatever ``problems.problem_media_type`` says that request gets
+  (contract §8: ``application/json; charset=utf-8`` unless it asks for problem+json). The other
+  answers of this layer (400 for a head that does not parse, 408, 503 at the cap) answer no
+  request that could be read, so they name no endpoint and stay ``application/problem+json``.
 
 An error answer is followed by a lingering close (our side shut, what the client still sends read
 and dropped for a moment), so that a client still writing gets the answer rather than a reset.
@@ -31,11 +35,12 @@ import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from callvault.api.problems import PROBLEM_BASE
+from callvault.api.problems import PROBLEM_BASE, PROBLEM_JSON, problem_media_type
 from callvault.settings import Settings
 
 MAX_HEAD_BYTES = 64 * 1024
@@ -62,6 +67,7 @@ class _GuardedConnection(h11.Connection):
         super().__init__(h11.SERVER, max_incomplete_event_size=max_head_bytes)
         self.max_head_bytes = max_head_bytes
         self.error: h11.RemoteProtocolError | None = None
+        self.refused_head: h11.Request | None = None  # a whole head refused for its size
         self.close_after_response = False
         self.on_head: Callable[[], None] | None = None  # called when a whole head is read
 
@@ -75,6 +81,7 @@ class _GuardedConnection(h11.Connection):
             raise
         if isinstance(event, h11.Request):
             if before - len(self.trailing_data[0]) > self.max_head_bytes:
+                self.refused_head = event
                 self.error = h11.RemoteProtocolError(
                     "request line and headers are larger than 64 KiB", error_status_hint=431
                 )
@@ -220,16 +227,22 @@ class GuardedH11Protocol(H11Protocol):
             if error is not None
             else "the request is not valid HTTP/1.1"
         )
-        self._answer_and_close(status, detail)
+        self._answer_and_close(status, detail, media_type=_media_type(self.guarded.refused_head))
 
-    def _answer_and_close(self, status: int, detail: str, retry_after: str | None = None) -> None:
+    def _answer_and_close(
+        self,
+        status: int,
+        detail: str,
+        retry_after: str | None = None,
+        media_type: str = PROBLEM_JSON,
+    ) -> None:
         self._cancel_head_timer()
         title, slug = _TITLES[status]
         body = json.dumps(
             {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
         ).encode()
         headers = [
-            (b"content-type", b"application/problem+json"),
+            (b"content-type", media_type.encode()),
             (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
         ]
@@ -256,6 +269,15 @@ class GuardedH11Protocol(H11Protocol):
             self.loop.call_later(LINGER_SECONDS, self.transport.close)
         else:
             self.transport.close()
+
+
+def _media_type(head: h11.Request | None) -> str:
+    """The type of a problem answering ``head`` (None: no request was read)."""
+    if head is None:
+        return PROBLEM_JSON
+    path = unquote(head.target.partition(b"?")[0].decode("latin-1"))  # as uvicorn routes it
+    accept = [v.decode("latin-1") for k, v in head.headers if k == b"accept"]
+    return problem_media_type(path, ", ".join(accept) if accept else None)
 
 
 def http_protocol(settings: Settings) -> type[GuardedH11Protocol]:
