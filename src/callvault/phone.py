@@ -43,6 +43,20 @@ def is_number(raw: str) -> bool:
     return any(char.isdecimal() for char in raw)
 
 
+def unusable(field: str, raw: str) -> str:
+    """What a customer purge or hold answers for a number it cannot use: why, naming the field
+    (``phoneNumber``, ``phoneNumbers[2]``), never the value."""
+    if not is_number(raw):
+        return (
+            f"{field} is not a phone number (it has no digits): give the customer's number, "
+            "e.g. +15125551234"
+        )
+    return (
+        f"{field} is not a complete phone number: give it with its area code (and its country "
+        "code outside the default region), e.g. +15125551234"
+    )
+
+
 def _parse(raw: str, region: str) -> tuple[phonenumbers.PhoneNumber, str] | None:
     """The number and its E.164 form, or None when it is not a possible phone number, neither
     as the region reads it nor with a leading international prefix read as ``+``."""

@@ -143,6 +143,24 @@ def test_local_only_numbers_are_not_indexed_and_not_purgeable(live, capture):
     assert "area code" in answer.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/purge/v1/calls/customer", {"phoneNumber": "abc"}),
+        ("/interactions/v2/purge/customer", {"phoneNumbers": ["abc"]}),
+        ("/holds/v1", {"matter": "M", "reason": "R", "phoneNumbers": ["abc"]}),
+    ],
+)
+def test_a_phone_that_is_no_number_is_told_so_not_to_add_an_area_code(live, path, body):
+    with live.client(live.token("purge", "hold")) as client:
+        answer = client.post(path, json=body)
+    assert answer.status_code == 400
+    detail = answer.json()["detail"]
+    assert "no digits" in detail
+    assert "area code" not in detail
+    assert "abc" not in detail  # a problem names the field, never the value
+
+
 def test_null_direction_means_unknown(live, capture):
     with live.client(live.token("capture", "read")) as client:
         answer = capture(client, call_info("dir", direction=None))

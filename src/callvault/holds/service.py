@@ -20,7 +20,7 @@ from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.capture.info import parse_time
 from callvault.errors import BadInput, Conflict, NotFound
 from callvault.ids import new_request_id
-from callvault.phone import index_form
+from callvault.phone import index_form, unusable
 from callvault.purge.governance import Governance
 from callvault.runtime import Runtime
 from callvault.store import holds as hold_store
@@ -110,9 +110,9 @@ class HoldService:
             # Indexed like captures: E.164, with the extension when there is one.
             e164 = index_form(raw, region) if isinstance(raw, str) and is_clean(raw) else None
             if e164 is None:
+                field = f"phoneNumbers[{i}]"
                 raise BadInput(
-                    f"phoneNumbers[{i}] is not a complete phone number: give it with its area "
-                    "code (and its country code outside the default region), e.g. +15125551234"
+                    unusable(field, raw) if isinstance(raw, str) else f"{field} must be a string"
                 )
             phones.append(e164)
         phones = list(dict.fromkeys(phones))

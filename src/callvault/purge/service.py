@@ -21,7 +21,7 @@ from callvault import emails
 from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.errors import BadInput, Conflict, NotFound
 from callvault.ids import new_request_id
-from callvault.phone import index_form
+from callvault.phone import index_form, unusable
 from callvault.purge import guards
 from callvault.purge.governance import Governance
 from callvault.runtime import Runtime
@@ -154,10 +154,7 @@ class PurgeService:
         user's, else the instance's default). ``confirm``: a preview's confirmToken."""
         form = index_form(phone, region or self.runtime.settings.default_region)
         if form is None:
-            raise BadInput(
-                "phoneNumber is not a complete phone number: give it with its area code "
-                "(and its country code outside the default region), e.g. +15125551234"
-            )
+            raise BadInput(unusable("phoneNumber", phone))
         return self._purge_customer([form], what_if, actor, confirm, allow_incomplete=True)
 
     def purge_customer_ids(
@@ -179,10 +176,7 @@ class PurgeService:
         for i, phone in enumerate(phones):
             form = index_form(phone, region)
             if form is None:
-                raise BadInput(
-                    f"phoneNumbers[{i}] is not a complete phone number: give it with its area "
-                    "code (and its country code outside the default region), e.g. +15125551234"
-                )
+                raise BadInput(unusable(f"phoneNumbers[{i}]", phone))
             forms.append(form)
         for i, address in enumerate(addresses):
             try:
