@@ -19,10 +19,10 @@ Configured rather than fixed, because the behaviour is the contract's:
   ``POST /holds/v1/{holdId}/release`` (a hold released once is 409 the next time) and
   ``POST /purge/v1/requests/{requestId}/cancel`` (409 outside a grace window) and
   ``GET /purge/v1/requests/{requestId}/certificate`` (409 while the request is Purging).
-- ``allow_header_conformance`` is off for ``POST /callCapture/v1/status/exclude`` and
-  ``POST /capture/v2/status/exclude``: their 405 rightly lists GET too, because
-  ``GET /callCapture/v1/status/{sessionId}`` (``/capture/v2/status/{sessionId}``) serves the
-  session "exclude".
+- ``allow_header_conformance`` is off for ``POST /callCapture/v1/status/exclude``,
+  ``POST /capture/v2/status/exclude`` and ``POST /capture/v2/status/monitor``: their 405 rightly
+  lists GET too, because ``GET /callCapture/v1/status/{sessionId}``
+  (``/capture/v2/status/{sessionId}``) serves the session "exclude" (or "monitor").
 - Failures of a case with an empty path parameter are dropped: every path parameter has
   ``minLength: 1``, but stateful links copy response values as they are (``""`` is a valid
   session ID in a status request), and an empty segment addresses another resource.
@@ -76,7 +76,11 @@ def schemathesis_config(token: str, ids: dict[str, str] | None = None) -> dict[s
                 "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_ALSO_400}},
             },
             {
-                "include-operation-id": ["exclude_calls", "exclude_sessions_v2"],
+                "include-operation-id": [
+                    "exclude_calls",
+                    "exclude_sessions_v2",
+                    "record_heartbeat_v2",
+                ],
                 "checks": {"allow_header_conformance": {"enabled": False}},
             },
         ],
