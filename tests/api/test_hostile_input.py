@@ -161,6 +161,28 @@ def test_a_phone_that_is_no_number_is_told_so_not_to_add_an_area_code(live, path
     assert "abc" not in detail  # a problem names the field, never the value
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "said"),
+    [
+        ("/purge/v1/calls", {"ids": [f"i{n}" for n in range(101)]}, "ids: at most 100 items"),
+        ("/purge/v1/calls", {"ids": []}, "ids: at least 1 item"),
+        ("/purge/v1/calls", {"ids": "abc"}, "ids: must be a list"),
+        ("/purge/v1/calls", {"ids": [7]}, "ids[0]: must be a string"),
+        ("/purge/v1/calls", {}, "ids: is required"),
+        ("/purge/v1/calls/customer", {"phoneNumber": 5125551234}, "phoneNumber: must be a string"),
+        ("/callCapture/v1/status", {"CallSessionIds": ["s"] * 101}, "at most 100 items"),
+    ],
+)
+def test_a_bad_body_is_told_in_plain_words_not_pydantic_s(live, path, body, said):
+    with live.client(live.token("purge", "capture")) as client:
+        answer = client.post(path, json=body)
+    assert answer.status_code == 400
+    detail = answer.json()["detail"]
+    assert said in detail, detail
+    for pydantic_words in ("after validation", "Input should be", "Field required", "List should"):
+        assert pydantic_words not in detail, detail
+
+
 def test_null_direction_means_unknown(live, capture):
     with live.client(live.token("capture", "read")) as client:
         answer = capture(client, call_info("dir", direction=None))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -182,13 +183,68 @@ def error_response(exc: CallvaultError) -> Response:
     return problem(exc.status, exc.title, exc.slug, exc.detail, exc.extra, headers)
 
 
+# Pydantic's words for the common faults ("List should have at most 100 items after
+# validation, not 101", "Input should be a valid string") said as a person would, with the limit.
+_TYPE_NAMES = {
+    "string_type": "a string",
+    "list_type": "a list",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "dict_type": "a JSON object",
+    "model_type": "a JSON object",
+    "model_attributes_type": "a JSON object",
+    "float_type": "a number",
+    "float_parsing": "a number",
+}
+
+
+def _plural(count: Any, one: str) -> str:
+    return f"{count} {one}" if count == 1 else f"{count} {one}s"
+
+
+def _plain_words(error: Mapping[str, Any]) -> str:
+    kind = str(error.get("type", ""))
+    ctx = error.get("ctx") or {}
+    if kind in _TYPE_NAMES:
+        return f"must be {_TYPE_NAMES[kind]}"
+    if kind == "missing":
+        return "is required"
+    if kind == "too_long":
+        return (
+            f"at most {_plural(ctx.get('max_length'), 'item')} "
+            f"(this one has {ctx.get('actual_length')}); send the rest in another request"
+        )
+    if kind == "too_short":
+        return f"at least {_plural(ctx.get('min_length'), 'item')}"
+    if kind == "string_too_long":
+        return f"at most {_plural(ctx.get('max_length'), 'character')}"
+    if kind == "string_too_short":
+        return f"at least {_plural(ctx.get('min_length'), 'character')}"
+    return str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+
+
+def _where(loc: Sequence[Any]) -> str:
+    """``("body", "ids", 0)`` → ``ids[0]``."""
+    where = ""
+    for part in loc:
+        if part == "body":
+            continue
+        if isinstance(part, int):
+            where += f"[{part}]"
+        else:
+            where += f".{part}" if where else str(part)
+    return where
+
+
 def _describe_validation(exc: RequestValidationError) -> str:
     parts = []
     for error in exc.errors()[:10]:
-        loc = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
         if error.get("type") == "json_invalid":
             return "the request body is not valid JSON; send a JSON object"
-        message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+        loc = _where(error.get("loc", ()))
+        message = _plain_words(error)
         parts.append(f"{loc}: {message}" if loc else message)
     return "; ".join(parts) or "the request is invalid"
 
