@@ -15,6 +15,7 @@ from callvault import __version__
 from callvault.api import problems
 from callvault.api.authfirst import AuthenticateFirst
 from callvault.api.deps import AnyUser
+from callvault.api.downloads import Downloads
 from callvault.api.limits import BodyLimitMiddleware
 from callvault.api.responses import TethrJSONResponse
 from callvault.api.routes import (
@@ -81,9 +82,17 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             )
             workers.start()
         app.state.workers = workers
-        notify = workers.notify if workers is not None else None
-        app.state.purge_service = PurgeService(rt, on_queued=notify)
-        app.state.hold_service = HoldService(rt, on_queued=notify)
+        downloads = Downloads()
+        app.state.downloads = downloads
+
+        def queued() -> None:
+            # The downloads a purge revoked are reset before any worker is woken (§19).
+            downloads.cut_revoked()
+            if workers is not None:
+                workers.notify()
+
+        app.state.purge_service = PurgeService(rt, on_queued=queued)
+        app.state.hold_service = HoldService(rt, on_queued=queued)
         app.state.certificate_service = CertificateService(rt)
         app.state.retention_service = RetentionService(rt)
         app.state.console_sessions = ConsoleSessions(rt.engine, settings.console_idle_minutes)

@@ -32,9 +32,12 @@ and dropped for a moment), so that a client still writing gets the answer rather
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
+import struct
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote
 
 import h11
@@ -44,6 +47,8 @@ from callvault.api.problems import PROBLEM_BASE, PROBLEM_JSON, problem_media_typ
 from callvault.settings import Settings
 
 MAX_HEAD_BYTES = 64 * 1024
+# The ASGI scope extension through which a response ends its connection with a reset.
+RESET_EXTENSION = "callvault.reset"
 LINGER_SECONDS = 2.0
 _TITLES = {
     400: ("Bad Request", "bad-request"),
@@ -157,6 +162,33 @@ class GuardedH11Protocol(H11Protocol):
         self._answered = True
         super().on_response_complete()  # arms uvicorn's keep-alive timer; reads what is pipelined
         self._settle()
+
+    # -- a reset on demand (api/downloads.py)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        cycle = self.cycle
+        if cycle is None:
+            return
+        scope = cast(dict[str, Any], cycle.scope)
+        extensions = scope.setdefault("extensions", {})
+        # The cycle's task is only scheduled yet: it sees the extension when it starts.
+        extensions.setdefault(RESET_EXTENSION, self.reset)
+
+    def reset(self) -> None:
+        """End the connection with a TCP reset (``SO_LINGER`` 0): the kernel discards what it
+        has not sent, and the client reads no more of the response. The cut is intended, so
+        uvicorn is told the client is gone rather than log an incomplete response as an error."""
+        if self.transport.is_closing():
+            return
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.disconnected = True
+            self.cycle.message_event.set()  # a request body reader, if any, learns it at once
+        self.transport.abort()
 
     # -- the header timeout
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from callvault import emails
+from callvault.capture.info import is_customer_type
 from callvault.capture.sealed import open_details
 from callvault.crypto import CallCipher, DecryptionError
 from callvault.phone import index_form, is_number
@@ -69,11 +70,6 @@ def customer_index(
             # A customer's e-mail is indexed beside its phone, in a form no phone can take.
             forms.add(emails.index_form(email))
     return CustomerIndex(frozenset(forms), unindexed)
-
-
-def is_customer(contact_type: Any) -> bool:
-    """A stored contact's type read as capture reads it (trimmed, any case)."""
-    return isinstance(contact_type, str) and contact_type.strip().lower() == "customer"
 
 
 @dataclass
@@ -145,7 +141,9 @@ class Reindexer:
             # The call ID only: the details are personal data.
             log.warning("call %s: its details do not open; not re-indexed", call.call_id)
             return None
-        return [c for c in contacts or [] if isinstance(c, dict) and is_customer(c.get("type"))]
+        return [
+            c for c in contacts or [] if isinstance(c, dict) and is_customer_type(c.get("type"))
+        ]
 
     def _plan(self, call: SealedCall, region: str, regions: Sequence[str]) -> _Plan | None:
         customers = self._contacts(call)

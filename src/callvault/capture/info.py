@@ -49,6 +49,14 @@ def _lower_keys(value: Any, aliases: dict[str, str] | None = None) -> Any:
     return out
 
 
+CUSTOMER = "customer"
+
+
+def is_customer_type(value: Any) -> bool:
+    """A contact type that means Customer: trimmed (any Unicode space) and case-folded."""
+    return isinstance(value, str) and value.strip().casefold() == CUSTOMER
+
+
 def parse_time(value: Any) -> datetime:
     if not isinstance(value, str):
         raise ValueError("must be an ISO 8601 time string such as 2024-01-01T04:23:00Z")
@@ -105,7 +113,10 @@ class ContactInfo(BaseModel):
 
     @property
     def is_customer(self) -> bool:
-        return self.type.lower() == "customer"
+        """Whether the contact is the call's customer, its type read as a person means it
+        (contract §19): trimmed and case-folded, so ``"Customer "``, ``"customer\\t"`` and
+        ``" CUSTOMER"`` are Customer. The type itself is stored as it was sent."""
+        return is_customer_type(self.type)
 
 
 class AudioInfo(BaseModel):

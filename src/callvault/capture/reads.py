@@ -185,18 +185,18 @@ class CallReader:
                         piece = reader.read(AUDIO_PIECE)
                     except Exception:
                         # A blob deleted or a key gone under the reader: an erasure, not a fault.
-                        if not self._still_readable(call_id):
+                        if not self.still_readable(call_id):
                             raise ReadRevoked(call_id) from None
                         raise
                     if not piece:
                         return
-                    if not self._still_readable(call_id):
+                    if not self.still_readable(call_id):
                         raise ReadRevoked(call_id)
                     yield piece
 
         return content_type_for(row.audio_format, row.audio_content_type), reader.length, chunks()
 
-    def _still_readable(self, call_id: str) -> bool:
+    def still_readable(self, call_id: str) -> bool:
         return call_store.call_status(self.runtime.engine, call_id) in READABLE
 
     def process(self, call_id: str) -> None:

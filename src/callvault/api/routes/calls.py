@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
-from starlette.types import Send
+from starlette.types import Receive, Scope, Send
 
 from callvault.api.deps import ReadUser, RuntimeDep
+from callvault.api.downloads import WATCH_SECONDS, Download, Downloads
+from callvault.api.protocol import RESET_EXTENSION
 from callvault.api.responses import TethrJSONResponse
 from callvault.api.routes.capture import PROBLEMS
 from callvault.api.routes.schemas import CallOut
@@ -40,15 +45,48 @@ async def get_call(callId: CallId, runtime: RuntimeDep, user: ReadUser) -> Tethr
 
 
 class _RevocableStream(StreamingResponse):
-    """A stream that a purge can end: on ReadRevoked it stops without completing the response,
-    and the server closes the connection (the client sees a body short of its Content-Length,
-    never the rest of an erased call)."""
+    """A stream that a purge ends: its pieces stop at the first check that finds the call no
+    longer readable (ReadRevoked), and the connection is reset so that nothing the kernel still
+    holds reaches the client (``api/downloads.py``); a watch asks every ``WATCH_SECONDS`` while
+    the client is slow to read, and a purge accepted by this process cuts it at once."""
+
+    def __init__(
+        self, chunks: Iterator[bytes], still_readable: Callable[[], bool], **kwargs: Any
+    ) -> None:
+        super().__init__(chunks, **kwargs)
+        self.still_readable = still_readable
+        self.download: Download | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        reset = scope.get("extensions", {}).get(RESET_EXTENSION)
+        downloads: Downloads | None = getattr(scope["app"].state, "downloads", None)
+        if reset is None or downloads is None:  # not served by callvault's protocol
+            await super().__call__(scope, receive, send)
+            return
+        self.download = Download(self.still_readable, reset, asyncio.get_running_loop())
+        downloads.add(self.download)
+        watch = asyncio.create_task(self._watch(self.download))
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            watch.cancel()
+            downloads.remove(self.download)
+
+    @staticmethod
+    async def _watch(download: Download) -> None:
+        while not download.cut:
+            await asyncio.sleep(WATCH_SECONDS)
+            if not await run_in_threadpool(download.still_readable):
+                download.end()
 
     async def stream_response(self, send: Send) -> None:
         try:
             await super().stream_response(send)
         except ReadRevoked:
-            log.info("an audio download was ended: its call is being erased")
+            if self.download is not None:
+                self.download.end()
+            else:
+                log.info("an audio download was ended: its call is being erased")
 
 
 @router.get(
@@ -63,5 +101,8 @@ async def get_audio(callId: CallId, runtime: RuntimeDep, user: ReadUser) -> Stre
     reader = CallReader(runtime)
     content_type, length, chunks = await run_in_threadpool(reader.audio, callId, user.name)
     return _RevocableStream(
-        chunks, media_type=content_type, headers={"Content-Length": str(length)}
+        chunks,
+        partial(reader.still_readable, callId),
+        media_type=content_type,
+        headers={"Content-Length": str(length)},
     )
