@@ -7,11 +7,36 @@ can build as many independent instances as it likes.
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A confirmation threshold that never asks for a confirmation (``never``): the setting's and an
+# API user's own (``api_users.confirm_above``, where NULL means "the instance's").
+NEVER = -1
+
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+
+
+def parse_confirm_above(value: Any) -> int:
+    """A confirmation threshold as written: ``never`` (any case) → NEVER; a whole number >= 0
+    (an int, or its ASCII digits) → itself. ValueError for anything else (a negative number,
+    ``-1`` included, a fraction, a word, True)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() == "never":
+            return NEVER
+        if _WHOLE_NUMBER.fullmatch(text):
+            return int(text)
+    raise ValueError(
+        f"a confirmation threshold is a whole number of calls >= 0 or never, not {value!r}"
+    )
 
 
 class Settings(BaseSettings):
@@ -144,10 +169,17 @@ class Settings(BaseSettings):
     )
     purge_confirm_above: int = Field(
         default=100,
-        ge=0,
         description="A customer purge that would queue more calls than this needs the "
-        "confirmToken of a whatIf preview of the same number (409 otherwise).",
+        "confirmToken of a whatIf preview of the same number (409 otherwise); `never`: no "
+        "customer purge needs one. An API user's own threshold (`callvault users update NAME "
+        "--confirm-above N|never`) replaces it for that user.",
     )
+
+    @field_validator("purge_confirm_above", mode="before")
+    @classmethod
+    def _confirm_above(cls, value: Any) -> int:
+        """``never`` is NEVER; a whole number >= 0 is itself; anything else fails at start."""
+        return parse_confirm_above(value)
 
     @property
     def resolved_database_url(self) -> str:

@@ -84,10 +84,20 @@ PurgeLease = Annotated[
 
 
 def build_settings(**given: Any) -> Settings:
-    """Settings from flags (given) over environment over defaults."""
+    """Settings from flags (given) over environment over defaults. A value that is not
+    allowed is a one-line usage error (exit 2) naming its variable, never a traceback."""
+    from pydantic import ValidationError
+
+    from callvault.cli.errors import fail
     from callvault.settings import Settings
 
-    return Settings(**{k: v for k, v in given.items() if v is not None})
+    try:
+        return Settings(**{k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "CALLVAULT_" + "_".join(str(part) for part in first["loc"]).upper()
+        reason = first.get("ctx", {}).get("error") or first["msg"]
+        fail(f"{name}: {reason}", code=2)
 
 
 DEFAULT_DATA_DIR = Path("callvault-data")

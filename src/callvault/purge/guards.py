@@ -3,8 +3,10 @@
 A customer purge is the one request whose size the caller does not choose: a switchboard or test
 number may be the "customer" on thousands of calls. Every customer whatIf therefore answers a
 ``confirmToken`` bound to the user, the number and the exact calls it showed; a purge that would
-queue more than ``purge_confirm_above`` calls needs it, and any purge that carries one is held to
-it, so a client (the CLI does) can never erase more than it showed.
+queue more than the threshold (the API user's own, else ``purge_confirm_above``; NEVER: no
+purge) needs it, and any purge that carries one is held to it, so a client (the CLI does) can
+never erase more than it showed. Automation that cannot confirm (Tethr's SDKs) is given its own
+threshold; the quota bounds it still.
 
 A stolen purge credential is bounded by a quota: calls one API user may queue in a sliding hour,
 counted in the database so that it holds across every API node.
@@ -20,6 +22,7 @@ from datetime import timedelta
 from sqlalchemy import Connection
 
 from callvault.errors import Conflict, RateLimited
+from callvault.settings import NEVER
 from callvault.store import confirmations, purges, quotas
 from callvault.store.types import utcnow
 
@@ -68,8 +71,10 @@ def check_customer_purge(
     to_queue: Sequence[str],
     confirm: str | None,
     confirm_above: int,
+    whose: str = "the instance's CALLVAULT_PURGE_CONFIRM_ABOVE",
 ) -> None:
-    """Raise unless the purge may queue ``to_queue``; a fitting token is used up."""
+    """Raise unless the purge may queue ``to_queue``; a fitting token is used up.
+    ``confirm_above``: the threshold (NEVER: none), ``whose`` it is (said in the 409)."""
     if confirm is not None:
         fits = len(confirm) <= MAX_TOKEN_CHARS and confirmations.redeem(
             conn, _token_hash(confirm), user, phone_digest, _calls_digest(to_queue), utcnow()
@@ -83,11 +88,12 @@ def check_customer_purge(
                 len(to_queue),
             )
         return
-    if len(to_queue) > confirm_above:
+    if confirm_above != NEVER and len(to_queue) > confirm_above:
         raise ConfirmationRequired(
             f"this customer purge would erase {len(to_queue)} calls, more than the "
-            f"{confirm_above} allowed without confirmation: preview it with ?whatIf=true, check "
-            "the calls, then purge with ?confirm=<confirmToken of that preview>",
+            f"{confirm_above} allowed without confirmation ({whose}): preview it with "
+            "?whatIf=true, check the calls, then purge with ?confirm=<confirmToken of that "
+            "preview>",
             len(to_queue),
         )
 
