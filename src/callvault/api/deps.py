@@ -67,6 +67,10 @@ CaptureUser = Annotated[Principal, Depends(require(Permission.CAPTURE))]
 ReadUser = Annotated[Principal, Depends(require(Permission.READ))]
 PurgeUser = Annotated[Principal, Depends(require(Permission.PURGE))]
 PurgeOrAuditUser = Annotated[Principal, Depends(require(Permission.PURGE, Permission.AUDIT))]
+# Cancel: the service decides whose request each may cancel (purge/service.py, may_cancel).
+PurgeOrRetentionUser = Annotated[
+    Principal, Depends(require(Permission.PURGE, Permission.RETENTION))
+]
 AuditUser = Annotated[Principal, Depends(require(Permission.AUDIT))]
 HoldUser = Annotated[Principal, Depends(require(Permission.HOLD))]
 HoldOrAuditUser = Annotated[Principal, Depends(require(Permission.HOLD, Permission.AUDIT))]

@@ -29,7 +29,7 @@ from callvault.errors import (
     Unauthenticated,
 )
 from callvault.holds.service import HoldScope, HoldService
-from callvault.purge.service import WHAT_IF, PurgeResult, PurgeService
+from callvault.purge.service import WHAT_IF, PurgeResult, PurgeService, may_cancel
 from callvault.ratelimit import retry_after_header
 from callvault.runtime import Runtime
 from callvault.store.purges import REQUEST_KINDS, REQUEST_STATES
@@ -38,6 +38,8 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=web.Conso
 
 PurgeViewer = Annotated[ConsoleSession, Depends(needs(Permission.PURGE))]
 RequestsViewer = Annotated[ConsoleSession, Depends(needs(Permission.PURGE, Permission.AUDIT))]
+# Cancel: the service decides whose request each may cancel (as the API's route).
+Canceller = Annotated[ConsoleSession, Depends(needs(Permission.PURGE, Permission.RETENTION))]
 HoldViewer = Annotated[ConsoleSession, Depends(needs(Permission.HOLD, Permission.AUDIT))]
 HoldEditor = Annotated[ConsoleSession, Depends(needs(Permission.HOLD))]
 AuditViewer = Annotated[ConsoleSession, Depends(needs(Permission.AUDIT))]
@@ -251,14 +253,17 @@ async def requests_page(
     )
 
 
-async def _request(request: Request, request_id: str) -> dict[str, Any]:
+async def _request(request: Request, request_id: str, session: ConsoleSession) -> dict[str, Any]:
+    """A request page's context: the request, and whether this person may cancel it (the
+    button is offered only then)."""
     found: dict[str, Any] = await run_in_threadpool(_purges(request).request, request_id)
-    return found
+    allowed = may_cancel(session.principal, found["kind"], found["requestedBy"])
+    return {"r": found, "may_cancel": allowed}
 
 
 @router.get("/requests/{requestId}")
 async def request_page(request: Request, requestId: RequestId, session: RequestsViewer) -> Response:
-    return render(request, "request.html", {"r": await _request(request, requestId)})
+    return render(request, "request.html", await _request(request, requestId, session))
 
 
 @router.get("/requests/{requestId}/progress")
@@ -266,7 +271,7 @@ async def request_progress(
     request: Request, requestId: RequestId, session: RequestsViewer
 ) -> Response:
     """The live part of a request page: htmx polls it every second while ``Purging``."""
-    return render(request, "_progress.html", {"r": await _request(request, requestId)})
+    return render(request, "_progress.html", await _request(request, requestId, session))
 
 
 @router.get("/requests/{requestId}/certificate")
@@ -285,9 +290,9 @@ async def certificate(request: Request, requestId: RequestId, session: RequestsV
 
 
 @router.post("/requests/{requestId}/cancel")
-async def cancel(request: Request, requestId: RequestId, session: PurgeViewer) -> Response:
+async def cancel(request: Request, requestId: RequestId, session: Canceller) -> Response:
     await checked_form(request, session)
-    await run_in_threadpool(_purges(request).cancel, requestId, session.principal.name)
+    await run_in_threadpool(_purges(request).cancel, requestId, session.principal)
     return redirect(f"{PREFIX}/requests/{requestId}")
 
 

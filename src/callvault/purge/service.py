@@ -19,7 +19,9 @@ from sqlalchemy import Connection
 
 from callvault import emails
 from callvault.audit.trail import AuditEvent, AuditTrail
-from callvault.errors import BadInput, Conflict, NotFound
+from callvault.auth.identity import Principal
+from callvault.auth.permissions import Permission, grants
+from callvault.errors import BadInput, Conflict, NotFound, PermissionDenied
 from callvault.ids import new_request_id
 from callvault.phone import index_form, unusable
 from callvault.purge import guards
@@ -34,6 +36,7 @@ from callvault.text import is_clean
 
 PURGING, NOT_FOUND, WHAT_IF, PURGED, ERROR = "Purging", "NotFound", "WhatIf", "Purged", "Error"
 HELD = "Held"
+RETENTION = "retention"  # the kind of a request a retention policy made (purge_expired)
 # Statuses of a call still being processed: Tethr v2's `allowIncompleteInteraction` false spares
 # them (callvault's calls are never InProgress; Tethr's are while a live call runs).
 INCOMPLETE = ("InProgress", "Concluded")
@@ -391,8 +394,9 @@ class PurgeService:
                 to_queue.append(call.call_id)
         return items, to_queue, already
 
-    def cancel(self, request_id: str, actor: str) -> dict[str, Any]:
-        """Within its grace window, take a request's calls out of erasure (contract §13)."""
+    def cancel(self, request_id: str, actor: Principal) -> dict[str, Any]:
+        """Within its grace window, take a request's calls out of erasure (contract §13), if
+        ``actor`` may cancel it (``may_cancel``; else 403 and nothing changes)."""
         if not is_clean(request_id) or len(request_id) > 64:
             raise NotFound("no purge request with that requestId")
         now = utcnow()
@@ -400,6 +404,8 @@ class PurgeService:
             head = purges.lock_request(conn, request_id)
             if head is None:
                 raise NotFound(f"no purge request with requestId {request_id!r}")
+            if not may_cancel(actor, head.kind, head.requested_by):
+                raise PermissionDenied(who_may_cancel(head.kind))
             if head.what_if:
                 raise Conflict("a whatIf preview erased nothing: there is nothing to cancel")
             if head.erase_after is None:
@@ -421,7 +427,7 @@ class PurgeService:
                 [
                     AuditEvent(
                         "purge.cancelled",
-                        actor,
+                        actor.name,
                         request_id,
                         details={"callsRestored": len(restored)},
                     )
@@ -488,6 +494,31 @@ class PurgeService:
         if found is None:
             raise NotFound(f"no purge request with requestId {request_id!r}")
         return request_resource(*found)
+
+
+def may_cancel(user: Principal, kind: str, requested_by: str) -> bool:
+    """Who may cancel a request in its grace window (contract §13): ``admin`` any; any user
+    with ``retention`` a ``retention`` request (a policy's, not a person's); a user with
+    ``purge`` its own requests. The console asks the same to show its cancel button."""
+    held = user.permissions
+    if Permission.ADMIN in held:
+        return True
+    if kind == RETENTION:
+        return grants(held, Permission.RETENTION)
+    return grants(held, Permission.PURGE) and requested_by == user.name
+
+
+def who_may_cancel(kind: str) -> str:
+    """The 403's detail: who may cancel a request of ``kind``."""
+    if kind == RETENTION:
+        return (
+            "this request was requested by a retention policy: only a user with the "
+            "`retention` or `admin` permission may cancel it"
+        )
+    return (
+        "only the API user who requested this purge (with the `purge` permission) or a user "
+        "with `admin` may cancel it"
+    )
 
 
 def request_resource(head: Any, items: Sequence[Any]) -> dict[str, Any]:

@@ -12,7 +12,13 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from callvault.api.deps import JsonBody, PurgeOrAuditUser, PurgeUser, RuntimeDep
+from callvault.api.deps import (
+    JsonBody,
+    PurgeOrAuditUser,
+    PurgeOrRetentionUser,
+    PurgeUser,
+    RuntimeDep,
+)
 from callvault.api.responses import TethrJSONResponse
 from callvault.api.routes.capture import PROBLEMS
 from callvault.api.routes.schemas import (
@@ -231,10 +237,12 @@ async def get_request(
     "/purge/v1/requests/{requestId}/cancel",
     operation_id="cancel_purge_request",
     summary="Within its grace window, restore a purge request's calls (Cancelled)",
+    description="Who may: the API user who requested it (with `purge`); any user with "
+    "`retention` for a `retention` request; `admin` for any. Anyone else: 403.",
     response_model=PurgeRequestOut,
     responses=PROBLEMS,
 )
 async def cancel_request(
-    requestId: Annotated[str, Path(min_length=1)], request: Request, user: PurgeUser
+    requestId: Annotated[str, Path(min_length=1)], request: Request, user: PurgeOrRetentionUser
 ) -> dict[str, Any]:
-    return await run_in_threadpool(purge_service(request).cancel, requestId, user.name)
+    return await run_in_threadpool(purge_service(request).cancel, requestId, user)
