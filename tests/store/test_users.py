@@ -21,7 +21,9 @@ def engine(runtime):
     return runtime.engine
 
 
-def _add(engine, name, password_hash=None, region=None, permissions="purge,read"):
+def _add(
+    engine, name, password_hash=None, region=None, permissions="purge,read", confirm_above=None
+):
     return user_store.insert_user(
         engine,
         name=name,
@@ -30,6 +32,7 @@ def _add(engine, name, password_hash=None, region=None, permissions="purge,read"
         permissions=permissions,
         region=region,
         password_hash=password_hash,
+        confirm_above=confirm_above,
     )
 
 
@@ -129,6 +132,7 @@ def test_login_row_has_the_principal_columns_and_the_password_hash(engine):
         "permissions",
         "disabled",
         "region",
+        "confirm_above",
         "password_hash",
     }
     assert (row.name, row.permissions, row.disabled, row.region, row.password_hash) == (
@@ -139,3 +143,44 @@ def test_login_row_has_the_principal_columns_and_the_password_hash(engine):
         "$argon2id$h",
     )
     assert user_store.login_row(engine, "Alice") is None
+
+
+def test_every_lookup_that_authenticates_reads_the_users_own_threshold(engine):
+    """A token, a console session and a login all read ``confirm_above`` as stored at that
+    moment: a change reaches the user's next request, tokens and sessions already open
+    included."""
+    _add(engine, "robot", confirm_above=-1)
+    _add(engine, "plain")
+    now = utcnow()
+    robot = _id(engine, "robot")
+    token_store.insert_token(engine, b"r" * 32, robot, now, now + timedelta(hours=1))
+    session_store.create(engine, b"s" * 32, robot, now, now - timedelta(minutes=15))
+    assert token_store.lookup(engine, b"r" * 32).confirm_above == -1
+    assert session_store.find(engine, b"s" * 32).confirm_above == -1
+    assert user_store.login_row(engine, "robot").confirm_above == -1
+    assert user_store.login_row(engine, "plain").confirm_above is None
+    assert {r.name: r.confirm_above for r in user_store.all_users(engine)} == {
+        "robot": -1,
+        "plain": None,
+    }
+
+    assert user_store.update_user(engine, "robot", confirm_above=250)
+    assert token_store.lookup(engine, b"r" * 32).confirm_above == 250
+    assert session_store.find(engine, b"s" * 32).confirm_above == 250
+    assert user_store.login_row(engine, "plain").confirm_above is None
+
+
+def test_update_user_changes_only_what_it_is_given(engine):
+    _add(engine, "alice", region="MX", confirm_above=7)
+    assert user_store.update_user(engine, "alice", region="GB")
+    assert (user_store.login_row(engine, "alice").region,) == ("GB",)
+    assert user_store.login_row(engine, "alice").confirm_above == 7
+    assert user_store.update_user(engine, "alice", confirm_above=None)
+    row = user_store.login_row(engine, "alice")
+    assert (row.region, row.confirm_above) == ("GB", None)
+    assert user_store.update_user(engine, "alice", region=None, confirm_above=0)
+    row = user_store.login_row(engine, "alice")
+    assert (row.region, row.confirm_above) == (None, 0)
+    assert not user_store.update_user(engine, "nobody", confirm_above=3)
+    assert user_store.update_user(engine, "alice")  # nothing to change: the user exists
+    assert not user_store.update_user(engine, "nobody")

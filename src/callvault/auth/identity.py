@@ -23,6 +23,9 @@ class Principal:
     name: str
     permissions: frozenset[Permission]
     region: str | None = None  # for national phone numbers; None: the instance's default
+    # Its own confirmation threshold for customer purges (contract §13): None, the instance's
+    # CALLVAULT_PURGE_CONFIRM_ABOVE; settings.NEVER, none asked; N >= 0, above N calls.
+    confirm_above: int | None = None
 
 
 def principal_of(row: Any) -> Principal:
@@ -32,4 +35,5 @@ def principal_of(row: Any) -> Principal:
         name=row.name,
         permissions=parse_permissions(row.permissions.split(",")),
         region=row.region,
+        confirm_above=row.confirm_above,
     )

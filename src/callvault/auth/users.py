@@ -16,7 +16,21 @@ from callvault.auth.passwords import hash_password
 from callvault.auth.permissions import Permission, parse_permissions
 from callvault.errors import Conflict, NotFound
 from callvault.phone import check_region
+from callvault.settings import NEVER
 from callvault.store import users as user_store
+from callvault.store.users import KEEP, Keep
+
+__all__ = [
+    "KEEP",
+    "Keep",
+    "NewCredentials",
+    "UserInfo",
+    "create_user",
+    "disable_user",
+    "list_users",
+    "set_user_region",
+    "update_user",
+]
 
 
 @dataclass(frozen=True)
@@ -35,6 +49,14 @@ class UserInfo:
     created_at: datetime
     region: str | None = None  # its national phone numbers' region (None: the instance's)
     has_password: bool = False  # may log in to the console
+    # Its own confirmation threshold for customer purges: None, the instance's; NEVER; N >= 0.
+    confirm_above: int | None = None
+
+
+def _check_confirm_above(value: int | None) -> int | None:
+    if value is None or value == NEVER or (type(value) is int and value >= 0):
+        return value
+    raise ValueError(f"a confirmation threshold is a whole number >= 0 or never, not {value!r}")
 
 
 def create_user(
@@ -43,13 +65,18 @@ def create_user(
     permissions: list[str],
     region: str | None = None,
     password: str | None = None,
+    confirm_above: int | None = None,
 ) -> NewCredentials:
     """A new API user; ``region`` (e.g. ``MX``) is the region its captures and customer purges
     read national phone numbers in, instead of the instance's default. With ``password``, a
-    person may also log in to the console as this user (stored as an Argon2id hash)."""
+    person may also log in to the console as this user (stored as an Argon2id hash).
+    ``confirm_above`` is its own threshold for customer purges (None: the instance's
+    ``CALLVAULT_PURGE_CONFIRM_ABOVE``; NEVER: never asks for a confirmation; N: above N calls)
+    for automation that cannot confirm (Tethr's SDKs); the quota still applies to it."""
     password_hash = None if password is None else hash_password(password)
     name = name.strip()
     region = None if region is None else check_region(region)
+    confirm_above = _check_confirm_above(confirm_above)
     if not name or len(name) > 200:
         raise ValueError("the user name must be 1 to 200 characters")
     perms = parse_permissions(permissions)
@@ -65,6 +92,7 @@ def create_user(
         permissions=",".join(sorted(perms)),
         region=region,
         password_hash=password_hash,
+        confirm_above=confirm_above,
     )
     if not created:
         raise Conflict(f"an API user named {name!r} already exists; choose another name")
@@ -81,6 +109,7 @@ def list_users(engine: Engine) -> list[UserInfo]:
             created_at=row.created_at,
             region=row.region,
             has_password=row.has_password,
+            confirm_above=row.confirm_above,
         )
         for row in user_store.all_users(engine)
     ]
@@ -92,6 +121,26 @@ def set_user_region(engine: Engine, name: str, region: str | None) -> None:
     ``callvault calls reindex`` reads them again in it. ValueError for an unknown region."""
     code = None if region is None else check_region(region)
     if not user_store.set_region(engine, name, code):
+        raise NotFound(f"no API user named {name!r}; `callvault users list` shows them")
+
+
+def update_user(
+    engine: Engine,
+    name: str,
+    *,
+    region: str | Keep | None = KEEP,
+    confirm_above: int | Keep | None = KEEP,
+) -> None:
+    """Change what is given of a user, both or nothing (KEEP: leave it as it is; None: back to
+    the instance's setting): its ``region`` (as set_user_region) and its own confirmation
+    threshold ``confirm_above`` (as create_user). Its next request reads them, with a token
+    already issued too. ValueError for an unknown region or a bad threshold (nothing written),
+    NotFound for no such user."""
+    if isinstance(region, str):
+        region = check_region(region)
+    if not isinstance(confirm_above, Keep):
+        confirm_above = _check_confirm_above(confirm_above)
+    if not user_store.update_user(engine, name, region=region, confirm_above=confirm_above):
         raise NotFound(f"no API user named {name!r}; `callvault users list` shows them")
 
 

@@ -218,6 +218,7 @@ async def purge(request: Request, session: PurgeViewer) -> Response:
             principal.name,
             confirm=fields.get("confirm") or None,
             region=principal.region,
+            confirm_above=principal.confirm_above,
         )
     except Conflict as exc:
         # The calls changed since the preview (or its token ran out): show them anew.

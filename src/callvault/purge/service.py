@@ -152,13 +152,17 @@ class PurgeService:
         actor: str,
         confirm: str | None = None,
         region: str | None = None,
+        confirm_above: int | None = None,
     ) -> PurgeResult:
         """Purge a customer's calls; a national ``phone`` is read in ``region`` (the asking
-        user's, else the instance's default). ``confirm``: a preview's confirmToken."""
+        user's, else the instance's default). ``confirm``: a preview's confirmToken;
+        ``confirm_above``: the asking user's own threshold (None: the instance's)."""
         form = index_form(phone, region or self.runtime.settings.default_region)
         if form is None:
             raise BadInput(unusable("phoneNumber", phone))
-        return self._purge_customer([form], what_if, actor, confirm, allow_incomplete=True)
+        return self._purge_customer(
+            [form], what_if, actor, confirm, allow_incomplete=True, confirm_above=confirm_above
+        )
 
     def purge_customer_ids(
         self,
@@ -169,11 +173,13 @@ class PurgeService:
         confirm: str | None = None,
         region: str | None = None,
         allow_incomplete: bool = True,
+        confirm_above: int | None = None,
     ) -> PurgeResult:
         """Purge every call of one customer known by several phone numbers and e-mail
         addresses (Tethr v2): ONE request (one audit event, one certificate) for all of them.
         A call that matches several is one item. Every value must be valid, or nothing is
-        purged (400)."""
+        purged (400). ``confirm_above``: the asking user's own threshold (None: the
+        instance's)."""
         region = region or self.runtime.settings.default_region
         forms: list[str] = []
         for i, phone in enumerate(phones):
@@ -191,7 +197,12 @@ class PurgeService:
                 "give at least one phone number (phoneNumbers) or e-mail address (emails)"
             )
         return self._purge_customer(
-            distinct(forms), what_if, actor, confirm, allow_incomplete=allow_incomplete
+            distinct(forms),
+            what_if,
+            actor,
+            confirm,
+            allow_incomplete=allow_incomplete,
+            confirm_above=confirm_above,
         )
 
     def _purge_customer(
@@ -201,6 +212,7 @@ class PurgeService:
         actor: str,
         confirm: str | None,
         allow_incomplete: bool,
+        confirm_above: int | None,
     ) -> PurgeResult:
         keys = self.runtime.keys
         digests = [keys.blind_index(form) for form in forms]
@@ -215,12 +227,22 @@ class PurgeService:
                 (None, call) for call in purges.calls_by_customers(conn, digests, lock=not what_if)
             ]
 
-        confirm_above = self.runtime.settings.purge_confirm_above
+        # The asking user's own threshold (contract §10: automation that cannot confirm), else
+        # the instance's; either may be NEVER. The quota applies all the same.
+        if confirm_above is None:
+            threshold, whose = (
+                self.runtime.settings.purge_confirm_above,
+                "the instance's CALLVAULT_PURGE_CONFIRM_ABOVE",
+            )
+        else:
+            threshold, whose = confirm_above, "this API user's own threshold"
 
         def guard(conn: Connection, would_queue: list[str]) -> str | None:
             if what_if:
                 return guards.issue_confirm_token(conn, actor, customer, would_queue)
-            guards.check_customer_purge(conn, actor, customer, would_queue, confirm, confirm_above)
+            guards.check_customer_purge(
+                conn, actor, customer, would_queue, confirm, threshold, whose
+            )
             return None
 
         hashes = sorted(keys.audit_hash(form) for form in forms)

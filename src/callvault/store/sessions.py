@@ -23,7 +23,8 @@ def create(engine: Engine, id_hash: bytes, user_id: int, now: datetime, expired:
 
 
 def find(engine: Engine, id_hash: bytes) -> Any:
-    """The session row joined with its user (permissions, disabled, region), or None."""
+    """The session row joined with its user (permissions, disabled, region, confirm_above), or
+    None."""
     with engine.connect() as conn:
         return conn.execute(
             select(
@@ -33,6 +34,7 @@ def find(engine: Engine, id_hash: bytes) -> Any:
                 api_users.c.permissions,
                 api_users.c.disabled,
                 api_users.c.region,
+                api_users.c.confirm_above,
             )
             .join(api_users, api_users.c.id == console_sessions.c.user_id)
             .where(console_sessions.c.id_hash == id_hash)

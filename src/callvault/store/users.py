@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
@@ -22,7 +23,17 @@ PRINCIPAL_COLUMNS = (
     api_users.c.permissions,
     api_users.c.disabled,
     api_users.c.region,
+    api_users.c.confirm_above,
 )
+
+
+class Keep(Enum):
+    """update_user's "leave this column as it is" (None is a value there: the instance's)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,7 @@ class UserRow:
     created_at: datetime
     region: str | None
     has_password: bool
+    confirm_above: int | None  # its own confirmation threshold; None: the instance's; -1: never
 
 
 @dataclass(frozen=True)
@@ -54,8 +66,10 @@ def insert_user(
     permissions: str,
     region: str | None,
     password_hash: str | None,
+    confirm_above: int | None = None,
 ) -> bool:
-    """A new, enabled user; False (and nothing written) if a user of that name exists."""
+    """A new, enabled user; False (and nothing written) if a user of that name exists.
+    ``confirm_above``: its own confirmation threshold (None: the instance's; -1: never)."""
     try:
         with write_transaction(engine) as conn:
             conn.execute(
@@ -68,6 +82,7 @@ def insert_user(
                     created_at=utcnow(),
                     region=region,
                     password_hash=password_hash,
+                    confirm_above=confirm_above,
                 )
             )
     except IntegrityError:
@@ -87,6 +102,7 @@ def all_users(engine: Engine) -> list[UserRow]:
                 api_users.c.created_at,
                 api_users.c.region,
                 api_users.c.password_hash,
+                api_users.c.confirm_above,
             ).order_by(api_users.c.id)
         ).all()
     return [
@@ -98,6 +114,7 @@ def all_users(engine: Engine) -> list[UserRow]:
             created_at=row.created_at,
             region=row.region,
             has_password=row.password_hash is not None,
+            confirm_above=row.confirm_above,
         )
         for row in rows
     ]
@@ -122,6 +139,29 @@ def set_region(engine: Engine, name: str, region: str | None) -> bool:
         result = conn.execute(
             update(api_users).where(api_users.c.name == name).values(region=region)
         )
+    return result.rowcount > 0
+
+
+def update_user(
+    engine: Engine,
+    name: str,
+    *,
+    region: str | Keep | None = KEEP,
+    confirm_above: int | Keep | None = KEEP,
+) -> bool:
+    """Set the columns given (KEEP: leave it; None: back to the instance's setting), in one
+    statement; False if there is no such user. The user's next request reads them, from a
+    token or console session already open too (every lookup joins the user's row)."""
+    values: dict[str, Any] = {}
+    if not isinstance(region, Keep):
+        values["region"] = region
+    if not isinstance(confirm_above, Keep):
+        values["confirm_above"] = confirm_above
+    with write_transaction(engine) as conn:
+        if not values:
+            found = conn.execute(select(api_users.c.id).where(api_users.c.name == name)).first()
+            return found is not None
+        result = conn.execute(update(api_users).where(api_users.c.name == name).values(**values))
     return result.rowcount > 0
 
 

@@ -179,7 +179,12 @@ def by_phone(
     confirm: str | None,
 ) -> PurgeResult:
     return service.purge_customer(
-        body.phoneNumber, what_if, user.name, confirm=confirm, region=user.region
+        body.phoneNumber,
+        what_if,
+        user.name,
+        confirm=confirm,
+        region=user.region,
+        confirm_above=user.confirm_above,
     )
 
 

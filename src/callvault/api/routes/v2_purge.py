@@ -30,6 +30,7 @@ def by_customer_ids(
         confirm=confirm,
         region=user.region,
         allow_incomplete=body.allowIncompleteInteraction,
+        confirm_above=user.confirm_above,
     )
 
 
