@@ -47,7 +47,8 @@ Every setting is an environment variable (flags above override them):
   CALLVAULT_PURGE_BATCH_SIZE     calls erased per batch (default 1000)
   CALLVAULT_PURGE_LEASE_SECONDS  lease of a claimed job (default 30)
   CALLVAULT_PURGE_MAX_ATTEMPTS   attempts before an erasure gives up (default 8)
-  CALLVAULT_PURGE_CONFIRM_ABOVE  customer purges over this many calls need a preview's token (100)
+  CALLVAULT_PURGE_CONFIRM_ABOVE  customer purges over this many calls need a preview's token
+                                 (100; never: none; a user's own: users update --confirm-above)
   CALLVAULT_PURGE_QUOTA_PER_HOUR calls one API user may queue for erasure an hour (100000; 0 off)
   CALLVAULT_PURGE_GRACE_SECONDS  erase this long after acceptance; cancel until then (default 0)
   CALLVAULT_RETENTION_INTERVAL_SECONDS  how often each worker sweeps for expired calls (60)
@@ -255,6 +256,37 @@ def db_upgrade(*, store: Store) -> None:
     typer.echo("database schema is up to date", err=True)
 
 
+ConfirmAboveHelp = (
+    "Its own threshold for customer purges: above N calls one needs a preview's confirmToken "
+    "(409 otherwise); never: none needs one (automation that cannot confirm, such as Tethr's "
+    "SDKs); default: the instance's CALLVAULT_PURGE_CONFIRM_ABOVE. The erasure quota still "
+    "applies."
+)
+
+
+def _confirm_above(text: str) -> int | None:
+    """``--confirm-above``'s value: N >= 0, ``never`` (settings.NEVER) or ``default`` (None:
+    the instance's setting); anything else is a one-line usage error naming the flag."""
+    from callvault.settings import parse_confirm_above
+
+    if text.strip().lower() == "default":
+        return None
+    try:
+        return parse_confirm_above(text)
+    except ValueError:
+        fail(
+            f"--confirm-above takes a whole number of calls >= 0, never or default, not {text!r}",
+            code=2,
+        )
+
+
+def _shown_confirm_above(value: int | None) -> int | str | None:
+    """A user's threshold as `users list --json` shows it: N, "never" or null (the instance's)."""
+    from callvault.settings import NEVER
+
+    return "never" if value == NEVER else value
+
+
 PasswordPrompt = Annotated[
     bool,
     typer.Option(
@@ -287,6 +319,9 @@ def users_create(
     ] = None,
     password: PasswordPrompt = False,
     password_stdin: PasswordStdin = False,
+    confirm_above: Annotated[
+        str | None, typer.Option("--confirm-above", metavar="N|never", help=ConfirmAboveHelp)
+    ] = None,
     *,
     store: Store,
 ) -> None:
@@ -295,10 +330,13 @@ def users_create(
     from callvault.auth.users import create_user
     from callvault.errors import CallvaultError
 
+    threshold = None if confirm_above is None else _confirm_above(confirm_above)
     secret = _read_password(password, password_stdin)
     runtime = store.open()
     try:
-        creds = create_user(runtime.engine, name, permission, region, password=secret)
+        creds = create_user(
+            runtime.engine, name, permission, region, password=secret, confirm_above=threshold
+        )
     except (ValueError, CallvaultError) as exc:
         fail(str(exc), code=2 if isinstance(exc, ValueError) else 1)
     finally:
@@ -381,6 +419,7 @@ def users_list(
             "created_at": u.created_at.isoformat(),
             "region": u.region,
             "console": u.has_password,
+            "confirmAbove": _shown_confirm_above(u.confirm_above),
         }
         for u in users
     ]
@@ -391,7 +430,60 @@ def users_list(
         state = "disabled" if row["disabled"] else "active"
         perms = ",".join(row["permissions"])  # type: ignore[arg-type]
         region = row["region"] or "-"
-        typer.echo(f"{row['name']}\t{row['client_id']}\t{perms}\t{region}\t{state}")
+        # The threshold in the words `users update --confirm-above` takes: N, never, default.
+        above = "default" if row["confirmAbove"] is None else row["confirmAbove"]
+        typer.echo(f"{row['name']}\t{row['client_id']}\t{perms}\t{region}\t{above}\t{state}")
+
+
+@users_app.command("update")
+@server_command
+def users_update(
+    name: Annotated[str, typer.Argument(help="The API user.")],
+    confirm_above: Annotated[
+        str | None,
+        typer.Option("--confirm-above", metavar="N|never|default", help=ConfirmAboveHelp),
+    ] = None,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            "--region",
+            metavar="CC|default",
+            help="Region of its national phone numbers, e.g. GB; default: the instance's "
+            "CALLVAULT_DEFAULT_REGION. Its calls captured before keep their index until "
+            "`callvault calls reindex`.",
+        ),
+    ] = None,
+    *,
+    store: Store,
+) -> None:
+    """Change an API user's own settings: only those given, in one step. Its next request uses
+    them, with a token or console session already open too."""
+    from callvault.auth.users import KEEP, Keep, update_user
+    from callvault.errors import CallvaultError
+
+    if confirm_above is None and region is None:
+        fail("nothing to update: give --confirm-above N|never|default or --region CC|default", 2)
+    threshold: int | Keep | None = KEEP if confirm_above is None else _confirm_above(confirm_above)
+    new_region: str | Keep | None = KEEP
+    if region is not None:
+        new_region = None if region.strip().lower() == "default" else region
+    runtime = store.open()
+    try:
+        update_user(runtime.engine, name, region=new_region, confirm_above=threshold)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    except CallvaultError as exc:
+        fail(exc.detail)
+    finally:
+        runtime.close()
+    changed = []
+    if not isinstance(threshold, Keep):
+        above = "default" if threshold is None else _shown_confirm_above(threshold)
+        changed.append(f"confirm-above {above}")
+    if not isinstance(new_region, Keep):
+        shown = new_region.strip().upper() if new_region else "default"
+        changed.append(f"region {shown} (`callvault calls reindex` re-reads its calls)")
+    typer.echo(f"updated {name}: {', '.join(changed)}", err=True)
 
 
 @users_app.command("set-region")
