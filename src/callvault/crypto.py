@@ -101,7 +101,7 @@ class KeyRing:
         """Keyed hash a customer is looked up by, so the number or address is never stored.
 
         ``form`` is ``phone.index_form``'s output (E.164, with ``;ext=N`` when there is one) or
-        ``emails.index_form``'s (``mailto:`` and the address, lower-cased): two forms that can
+        ``emails.index_form``'s (``mailto:`` and the normalized address): two forms that can
         never coincide, so one index holds both.
         """
         return hmac.new(self._index_key, form.encode(), hashlib.sha256).digest()

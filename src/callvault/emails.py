@@ -1,34 +1,45 @@
-"""E-mail addresses: the one syntax rule callvault holds them to, and the form they are indexed by.
+"""E-mail addresses: when one is valid, and the one form all its spellings are indexed by.
 
 Tethr's v2 API carries a participant's e-mail address and purges a customer's calls by it
 (contract §16). An address is personal data: sealed with the call's contacts, and found only
-through the blind index, by the keyed hash of its index form (``index_form``): trimmed,
-lower-cased, prefixed ``mailto:`` (RFC 6068) so that no address can ever hash like a phone
-number's form (``+15125551234``).
+through the blind index, by the keyed hash of its index form (``index_form``): the normalized
+address prefixed ``mailto:`` (RFC 6068), so that no address can ever hash like a phone number's
+form (``+15125551234``).
 
-The syntax rule, deliberately simple (no DNS lookups: an erasure must not depend on a mail server
-still existing), is that of a mailbox ``local@domain`` as mail systems deliver to it:
+Normalized exactly as contract §16 says, in this order:
 
-- at most 254 characters in all (RFC 5321 §4.5.3.1.3), exactly one ``@``;
-- the local part: 1 to 64 characters, none of them a space, a control character or one of
-  ``"(),:;<>[\\]``, and no leading, trailing or doubled dot (quoted local parts, which no
-  recorder sends, are not accepted);
-- the domain: at least two labels separated by dots, each 1 to 63 letters, digits or hyphens
-  (letters of any script: internationalized domains), neither starting nor ending with a hyphen.
+1. trimmed (any Unicode space at either end);
+2. Unicode NFKC: full-width letters, ``＠`` and ``．`` become ``a``, ``@`` and ``.``; ``ﬁ``
+   becomes ``fi`` (then trimmed again: NFKC can turn a leading character into a space);
+3. the domain as its IDNA A-label per UTS #46 (the maintained ``idna`` package:
+   non-transitional processing, STD3 ASCII rules, hyphens and joiners checked, DNS lengths):
+   ``bücher.de`` and ``xn--bcher-kva.de`` are one domain; ``straße.de`` keeps its ``ß``
+   (``xn--strae-oqa.de``), as IDNA 2008 registers it;
+4. then the whole address case-folded (``str.casefold``): ``Jane@`` is ``jane@`` and, in the
+   part before ``@``, ``ß`` meets ``ss``.
 
-Lower-casing the whole address is a choice, said up front: RFC 5321 lets a local part be
+Case-folding the part before ``@`` is a choice said up front: RFC 5321 lets a mailbox be
 case-sensitive, but no mail system in use treats ``Jane@`` and ``jane@`` as two people, and a
-purge that missed a call over letter case would be the worse error. Example::
+purge that missed a call over letter case would be the worse error. Sub-addresses are not merged:
+``jane+x@`` and ``jane@`` are two addresses (a mail system decides what a tag means, not us).
 
-    index_form("  Jane.Doe+Calls@Example.COM ") == "mailto:jane.doe+calls@example.com"
+Invalid, and nothing else (no DNS lookup: an erasure must not depend on a mail server still
+existing): not exactly one ``@`` (after NFKC), an empty part on either side, a domain UTS #46
+refuses, or text that is not Unicode (a lone surrogate). The message says which rule an address
+breaks, never the address. Example::
+
+    index_form("  Jane.Doe+Calls@Bücher.DE ") == "mailto:jane.doe+calls@xn--bcher-kva.de"
 """
 
 from __future__ import annotations
 
+import unicodedata
+
+import idna
+
+# What a capture's `info` may carry in an e-mail field (a bound on the input, not a rule of
+# validity: RFC 5321's 254 characters, and room for spaces around it).
 MAX_EMAIL_CHARS = 254
-MAX_LOCAL_CHARS = 64
-MAX_LABEL_CHARS = 63
-_LOCAL_FORBIDDEN = frozenset('"(),:;<>[\\]@')
 INDEX_PREFIX = "mailto:"
 
 
@@ -36,44 +47,34 @@ class InvalidEmail(ValueError):
     """Says which rule an address breaks, never the address (messages reach logs and answers)."""
 
 
-def _check_local(local: str) -> None:
-    if not 1 <= len(local) <= MAX_LOCAL_CHARS:
-        raise InvalidEmail(f"its part before @ must be 1 to {MAX_LOCAL_CHARS} characters")
-    for ch in local:
-        if ch.isspace() or not ch.isprintable() or ch in _LOCAL_FORBIDDEN:
-            raise InvalidEmail(
-                'its part before @ holds a space, a control character or one of "(),:;<>[\\]'
-            )
-    if local.startswith(".") or local.endswith(".") or ".." in local:
-        raise InvalidEmail("its part before @ starts or ends with a dot, or has two in a row")
-
-
-def _check_domain(domain: str) -> None:
-    labels = domain.split(".")
-    if len(labels) < 2:
-        raise InvalidEmail("its domain needs at least two parts, e.g. example.com")
-    for label in labels:
-        if not 1 <= len(label) <= MAX_LABEL_CHARS:
-            raise InvalidEmail(f"each part of its domain must be 1 to {MAX_LABEL_CHARS} characters")
-        if not all(ch.isalnum() or ch == "-" for ch in label):
-            raise InvalidEmail("its domain may hold only letters, digits, hyphens and dots")
-        if label.startswith("-") or label.endswith("-"):
-            raise InvalidEmail("a part of its domain starts or ends with a hyphen")
+def _a_label(domain: str) -> str:
+    """The domain as UTS #46 maps it to ASCII, or InvalidEmail (never quoting the domain)."""
+    try:
+        encoded = idna.encode(domain, uts46=True, std3_rules=True, transitional=False)
+    except (idna.IDNAError, UnicodeError, ValueError):
+        raise InvalidEmail(
+            "its domain is not a valid domain name (IDNA, UTS #46): letters, digits and "
+            "hyphens in dot-separated labels of at most 63 characters"
+        ) from None
+    return encoded.decode("ascii")
 
 
 def normalize(raw: str) -> str:
-    """The address trimmed and lower-cased, or InvalidEmail saying which rule it breaks."""
-    address = raw.strip()
+    """The address as section 16 normalizes it (see the module docstring), or InvalidEmail
+    saying which rule it breaks."""
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidEmail("it is not valid Unicode text (a lone surrogate)") from None
+    address = unicodedata.normalize("NFKC", raw.strip()).strip()
     if not address:
         raise InvalidEmail("it is empty")
-    if len(address) > MAX_EMAIL_CHARS:
-        raise InvalidEmail(f"it is longer than {MAX_EMAIL_CHARS} characters")
     if address.count("@") != 1:
-        raise InvalidEmail("it must hold exactly one @, as in name@example.com")
+        raise InvalidEmail("it must hold exactly one @, as in name@domain")
     local, domain = address.split("@")
-    _check_local(local)
-    _check_domain(domain)
-    return address.lower()
+    if not local or not domain:
+        raise InvalidEmail("its part before or after the @ is empty")
+    return f"{local}@{_a_label(domain)}".casefold()
 
 
 def index_form(raw: str) -> str:

@@ -85,7 +85,8 @@ class ContactInfo(BaseModel):
     referenceid: str | None = Field(default=None, max_length=500)
     firstname: str | None = Field(default=None, max_length=500)
     lastname: str | None = Field(default=None, max_length=500)
-    # v2 participants only (v1 never sends one): sealed as given, indexed as emails.index_form.
+    # v2 participants (v1 never sends one): sealed as given, indexed as emails.index_form
+    # (trimmed, NFKC, the domain's IDNA A-label, case-folded; contract §16).
     email: str | None = Field(default=None, max_length=emails.MAX_EMAIL_CHARS + 100)
 
     @model_validator(mode="before")

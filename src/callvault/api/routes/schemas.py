@@ -300,7 +300,8 @@ class PurgeCustomerV2In(PurgeBodyIn):
     emails: list[StrictStr] | None = Field(
         default=None,
         max_length=100,
-        description="The customer's e-mail addresses (matched trimmed, in any case).",
+        description="The customer's e-mail addresses, matched as contract §16 normalizes them: "
+        "trimmed, NFKC, the domain's IDNA A-label (UTS #46), case-folded.",
     )
     allowIncompleteInteraction: AllowIncomplete = False
 
