@@ -46,6 +46,7 @@ def test_put_list_delete_over_http(live, tokens):
             "updatedBy",
             "updatedAt",
             "expiredNow",
+            "heldNow",
         }
         assert body["name"] == "pci-90d"
         assert body["maxAgeDays"] == 90

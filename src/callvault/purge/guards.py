@@ -10,6 +10,10 @@ threshold; the quota bounds it still.
 
 A stolen purge credential is bounded by a quota: calls one API user may queue in a sliding hour,
 counted in the database so that it holds across every API node.
+
+A retention policy change erases as surely as a purge (contract §15): it is guarded alike, with
+a token bound to the user, the policy as it would be saved and the exact calls it would expire,
+and the calls it expires at once charged to the saving user's quota.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ def _token_hash(token: str) -> bytes:
 def issue_confirm_token(
     conn: Connection, user: str, phone_digest: bytes, would_queue: Sequence[str]
 ) -> str:
+    """A preview's token: ``phone_digest`` is what it binds beside the user and the calls (a
+    customer's number digest, or ``policy_digest``)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     confirmations.issue(
@@ -62,6 +68,56 @@ def issue_confirm_token(
         now + CONFIRM_TTL,
     )
     return token
+
+
+def threshold(instance: int, own: int | None) -> tuple[int, str]:
+    """The confirmation threshold that applies to a user (its own, contract §10, else the
+    instance's; either may be NEVER) and whose it is, as a 409 says it."""
+    if own is None:
+        return instance, "the instance's CALLVAULT_PURGE_CONFIRM_ABOVE"
+    return own, "this API user's own threshold"
+
+
+def policy_digest(name: str, max_age_days: int, direction: str | None) -> bytes:
+    """What a retention preview's token binds beside the user and the calls: the policy as it
+    would be saved (stored where a customer token keeps its number's digest; the prefix keeps
+    the two kinds of token apart)."""
+    return hashlib.sha256(f"retention\n{name}\n{max_age_days}\n{direction}".encode()).digest()
+
+
+def check_policy_change(
+    conn: Connection,
+    user: str,
+    policy: bytes,
+    would_expire: Sequence[str],
+    confirm: str | None,
+    confirm_above: int,
+    whose: str = "the instance's CALLVAULT_PURGE_CONFIRM_ABOVE",
+) -> None:
+    """Raise unless a retention policy change may expire ``would_expire`` (expired and held
+    calls alike) now; a fitting token is used up. As ``check_customer_purge``."""
+    if confirm is not None:
+        fits = len(confirm) <= MAX_TOKEN_CHARS and confirmations.redeem(
+            conn, _token_hash(confirm), user, policy, _calls_digest(would_expire), utcnow()
+        )
+        if not fits:
+            raise ConfirmationRequired(
+                "this confirm token does not fit this policy change: it was issued to another "
+                "user or for another policy name, maxAgeDays or direction, it expired (15 "
+                "minutes) or was used, or the calls the change would expire changed since the "
+                f"preview ({len(would_expire)} now); preview anew with ?whatIf=true and "
+                "confirm with its confirmToken",
+                len(would_expire),
+            )
+        return
+    if confirm_above != NEVER and len(would_expire) > confirm_above:
+        raise ConfirmationRequired(
+            f"this retention policy change would expire {len(would_expire)} calls at once "
+            f"(held ones included: erased on release), more than the {confirm_above} allowed "
+            f"without confirmation ({whose}): preview it with ?whatIf=true, check the count, "
+            "then save it with ?confirm=<confirmToken of that preview>",
+            len(would_expire),
+        )
 
 
 def check_customer_purge(
@@ -106,9 +162,13 @@ def lock_quota(conn: Connection) -> None:
 
 
 def check_quota(conn: Connection, user: str, queueing: int, quota: int) -> None:
-    """Raise RateLimited unless ``user`` may queue ``queueing`` more calls this hour."""
+    """Raise RateLimited unless ``user`` may queue ``queueing`` more calls this hour (what its
+    requests queued and what was charged to it, ``quotas.charge``, count alike)."""
     now = utcnow()
-    used = purges.queued_total_since(conn, user, now - QUOTA_WINDOW)
+    since = now - QUOTA_WINDOW
+    used = purges.queued_total_since(conn, user, since) + quotas.charged_total_since(
+        conn, user, since
+    )
     if used + queueing <= quota:
         return
     if queueing > quota:
@@ -120,7 +180,8 @@ def check_quota(conn: Connection, user: str, queueing: int, quota: int) -> None:
         )
     # The earliest moment enough of the past hour's erasures fall out of the window.
     must_free, freed, wait = used + queueing - quota, 0, QUOTA_WINDOW.total_seconds()
-    for accepted_at, n in purges.queued_since(conn, user, now - QUOTA_WINDOW):
+    spent = sorted(purges.queued_since(conn, user, since) + quotas.charged_since(conn, user, since))
+    for accepted_at, n in spent:
         freed += n
         if freed >= must_free:
             wait = max(1.0, (accepted_at + QUOTA_WINDOW - now).total_seconds())

@@ -13,6 +13,13 @@ two workers sweeping at once cannot queue a call twice. On SQLite the sweep paus
 (``SQLITE_PAGE_PAUSE``) so a writer that waited on one gets the lock before the next. Legal holds
 are decided where every erasure decides them (``purge/governance.py``): a held call is left out,
 and the sweep after its release finds it again, still expired.
+
+A policy change erases as surely as a purge, so it is guarded like one (contract §15,
+``purge/guards.py``): above the saving user's confirmation threshold (its own, else the
+instance's) it needs the token of its own preview, bound to the user, the policy as saved and the
+exact calls it expires (held ones too: erased on release); and the calls it expires at once are
+charged to that user's hourly quota when it is saved (the sweep queues them later, as
+``retention:<name>``). Confirmation first, then the quota; refused, nothing is saved.
 """
 
 from __future__ import annotations
@@ -30,9 +37,11 @@ from sqlalchemy import Connection
 
 from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.errors import BadInput, NotFound
+from callvault.purge import guards
 from callvault.purge.governance import Governance
 from callvault.purge.service import PurgeResult, PurgeService
 from callvault.runtime import Runtime
+from callvault.store import quotas
 from callvault.store import retention as store
 from callvault.store.engine import is_sqlite, write_transaction
 from callvault.store.purges import LiveCall
@@ -112,7 +121,25 @@ class RetentionService:
         held = self.governance.held_condition(conn)
         return store.count(conn, policy.directions(), None, cutoff, ~held)
 
-    def _json(self, policy: PolicyRow, expired_now: int) -> dict[str, Any]:
+    def _held_now(self, conn: Connection, policy: PolicyRow, now: datetime) -> int:
+        """Live calls past this policy now that legal holds keep (erased on release)."""
+        cutoff = now - timedelta(days=policy.max_age_days)
+        held = self.governance.held_condition(conn)
+        return store.count(conn, policy.directions(), None, cutoff, held)
+
+    def _expiring(
+        self, conn: Connection, policy: PolicyRow, now: datetime
+    ) -> tuple[list[str], list[str]]:
+        """The calls this policy expires at once: (unheld, held), as ``_expired_now`` and
+        ``_held_now`` count them."""
+        cutoff = now - timedelta(days=policy.max_age_days)
+        held = self.governance.held_condition(conn)
+        return (
+            store.expired_ids(conn, policy.directions(), cutoff, ~held),
+            store.expired_ids(conn, policy.directions(), cutoff, held),
+        )
+
+    def _json(self, policy: PolicyRow, expired_now: int, held_now: int) -> dict[str, Any]:
         return {
             "name": policy.name,
             "maxAgeDays": policy.max_age_days,
@@ -120,6 +147,7 @@ class RetentionService:
             "updatedBy": policy.updated_by,
             "updatedAt": _iso(policy.updated_at),
             "expiredNow": expired_now,
+            "heldNow": held_now,
         }
 
     def put(
@@ -129,19 +157,37 @@ class RetentionService:
         direction: Any,
         actor: str,
         what_if: bool = False,
+        confirm: str | None = None,
+        confirm_above: int | None = None,
     ) -> dict[str, Any]:
-        """Create or change a policy (``what_if``: answer the same, save nothing)."""
+        """Create or change a policy (``what_if``: answer the same and a ``confirmToken``, save
+        nothing). ``confirm``: a preview's confirmToken; ``confirm_above``: the saving user's
+        own threshold (None: the instance's)."""
         name, max_age_days, direction = _check(name, max_age_days, direction)
         now = utcnow()
         policy = PolicyRow(name, max_age_days, direction, actor, now)
+        digest = guards.policy_digest(name, max_age_days, direction)
+        settings = self.runtime.settings
         if what_if:
-            with self.runtime.engine.connect() as conn:
-                return self._json(policy, self._expired_now(conn, policy, now))
+            with write_transaction(self.runtime.engine) as conn:
+                expired, held = self._expiring(conn, policy, now)
+                token = guards.issue_confirm_token(conn, actor, digest, expired + held)
+                return {**self._json(policy, len(expired), len(held)), "confirmToken": token}
+        threshold, whose = guards.threshold(settings.purge_confirm_above, confirm_above)
+        quota = settings.purge_quota_per_hour
         with write_transaction(self.runtime.engine) as conn:
+            if quota:
+                guards.lock_quota(conn)
             store.lock_policies(conn)
             previous = store.get_policy(conn, name, lock=True)
+            expired, held = self._expiring(conn, policy, now)
+            expiring = expired + held
+            guards.check_policy_change(conn, actor, digest, expiring, confirm, threshold, whose)
+            if quota and expiring:
+                guards.check_quota(conn, actor, len(expiring), quota)
+                quotas.charge(conn, actor, len(expiring), f"retention:{name}", now)
             store.save_policy(conn, policy, exists=previous is not None)
-            expired_now = self._expired_now(conn, policy, now)
+            expired_now, held_now = len(expired), len(held)
             event = AuditEvent(
                 "retention.policy.set",
                 actor,
@@ -153,16 +199,19 @@ class RetentionService:
                     if previous is None
                     else {"maxAgeDays": previous.max_age_days, "direction": previous.direction},
                     "expiredNow": expired_now,
+                    "heldNow": held_now,
+                    "confirmed": confirm is not None,
                 },
             )
             self.trail.append(conn, [event])
-        return self._json(policy, expired_now)
+        return self._json(policy, expired_now, held_now)
 
     def list(self) -> list[dict[str, Any]]:
         now = utcnow()
         with self.runtime.engine.connect() as conn:
             return [
-                self._json(p, self._expired_now(conn, p, now)) for p in store.list_policies(conn)
+                self._json(p, self._expired_now(conn, p, now), self._held_now(conn, p, now))
+                for p in store.list_policies(conn)
             ]
 
     def delete(self, name: Any, actor: str) -> None:

@@ -204,6 +204,24 @@ def count(
     return int(conn.execute(count_query(directions, since, before, held)).scalar_one())
 
 
+def expired_ids(
+    conn: Connection, directions: Sequence[str], before: datetime, held: Any | None
+) -> list[str]:
+    """The IDs of the calls ``count_query`` counts (``since`` None), in call ID order."""
+    query = (
+        select(calls.c.call_id)
+        .where(
+            calls.c.direction.in_(list(directions)),
+            calls.c.start_time < before,
+            calls.c.status != "Purging",
+        )
+        .order_by(calls.c.call_id)
+    )
+    if held is not None:
+        query = query.where(held)
+    return list(conn.execute(query).scalars())
+
+
 def count_by_start_day(
     conn: Connection, direction: str, since: datetime, before: datetime, held: Any | None
 ) -> dict[str, int]:

@@ -303,6 +303,21 @@ confirm_tokens = Table(
     Index(None, "expires_at"),
 )
 
+# Erasures charged to an API user's hourly quota (contract §13) that no purge request of that
+# user records: a retention policy change, whose expirations are queued later by the sweep under
+# ``retention:<name>``, is charged here to the user who saved it, when it is saved.
+quota_charges = Table(
+    "quota_charges",
+    metadata,
+    Column("charge_id", Integer, primary_key=True, autoincrement=True),
+    Column("user_name", String(200), nullable=False),
+    Column("charged_at", UTCDateTime, nullable=False),
+    Column("calls", Integer, nullable=False),
+    # What was charged, e.g. ``retention:<policy name>``.
+    Column("what", String(100), nullable=False),
+    Index(None, "user_name", "charged_at"),
+)
+
 certificates = Table(
     "certificates",
     metadata,

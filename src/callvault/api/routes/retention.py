@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -42,6 +43,7 @@ def _service(request: Request) -> RetentionService:
     dependencies=[JsonBody],
     summary="Create or change a retention policy; it applies to the calls already stored",
     response_model=RetentionPolicyOut,
+    response_model_exclude_unset=True,
     responses=PROBLEMS,
 )
 async def put_policy(
@@ -50,10 +52,27 @@ async def put_policy(
     request: Request,
     user: RetentionUser,
     whatIf: WhatIf = None,
+    confirm: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="The confirmToken of this change's own whatIf: needed when it would "
+            "expire more calls than the saving user's confirmation threshold.",
+        ),
+    ] = None,
 ) -> Any:
     what_if = what_if_of(request)
     return await run_in_threadpool(
-        _service(request).put, name, body.maxAgeDays, body.direction, user.name, what_if
+        partial(
+            _service(request).put,
+            name,
+            body.maxAgeDays,
+            body.direction,
+            user.name,
+            what_if,
+            confirm=confirm,
+            confirm_above=user.confirm_above,
+        )
     )
 
 

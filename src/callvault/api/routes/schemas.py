@@ -388,7 +388,7 @@ class HoldScopeOut(BaseModel):
     startedBefore: str | None
 
 
-class HoldOut(BaseModel):
+class HoldListItemOut(BaseModel):
     holdId: str
     matter: str
     reason: str
@@ -399,11 +399,19 @@ class HoldOut(BaseModel):
     releasedAt: str | None
     releaseReason: str | None
     scope: HoldScopeOut
-    coveredCalls: int
+
+
+class HoldOut(HoldListItemOut):
+    coveredCalls: int = Field(description="Live calls the hold covers now.")
 
 
 class HoldsOut(BaseModel):
-    holds: list[HoldOut]
+    holds: list[HoldListItemOut] = Field(
+        description="Newest first; coverage is counted only on one hold's own resource."
+    )
+    nextCursor: str | None = Field(
+        default=None, description="While more holds follow: give it back as ?cursor=."
+    )
 
 
 class RetentionPolicyIn(CaseInsensitiveModel):
@@ -461,6 +469,17 @@ class RetentionPolicyOut(BaseModel):
     expiredNow: int = Field(
         description="Live calls this policy matches that are past it now, not held and not "
         "already being erased: the next sweep queues every one of them."
+    )
+    heldNow: int = Field(
+        description="Live calls this policy matches that are past it now but kept by a legal "
+        "hold: erased on release. With expiredNow, what the confirmation threshold and the "
+        "hourly quota count when the policy is saved."
+    )
+    confirmToken: str | None = Field(
+        default=None,
+        description="Only a whatIf answers it: the token a save above the confirmation "
+        "threshold must carry as ?confirm= (bound to the user, this policy and the calls it "
+        "expires; 15 minutes; used once).",
     )
 
 
