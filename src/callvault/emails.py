@@ -29,6 +29,9 @@ refuses, or text that is not Unicode (a lone surrogate). The message says which 
 breaks, never the address. Example::
 
     index_form("  Jane.Doe+Calls@Bücher.DE ") == "mailto:jane.doe+calls@xn--bcher-kva.de"
+
+Calls indexed under the rule before (trimmed and lower-cased only) are re-indexed once, as the
+store first opens after migration 0018 (``store/reindex.py``).
 """
 
 from __future__ import annotations

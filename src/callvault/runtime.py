@@ -16,6 +16,7 @@ from callvault.store.checkpointer import BackgroundCheckpointer
 from callvault.store.engine import is_sqlite, make_engine
 from callvault.store.keystore import KeyStore
 from callvault.store.migrate import upgrade
+from callvault.store.reindex import reindex_marked
 
 
 class ConfigurationError(RuntimeError):
@@ -80,6 +81,10 @@ class Runtime:
         if migrate:
             upgrade(engine)
         keystore = KeyStore(settings.resolved_keystore_url, background_checkpoints=True)
+        if migrate:
+            # The half of migration 0018 that needs the key store: the calls it marked are
+            # re-indexed under today's rules before anything is served (store/reindex.py).
+            reindex_marked(engine, keystore, keys, settings.default_region)
         runtime = cls(
             settings=settings,
             engine=engine,

@@ -118,6 +118,17 @@ class KeyStore:
             row = conn.execute(_GET, {"call_id": call_id}).first()
         return None if row is None else bytes(row[0])
 
+    def get_many(self, call_ids: Iterable[str]) -> dict[str, bytes]:
+        """The wrapped keys of those calls that still have one, in one query."""
+        ids = list(call_ids)
+        if not ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(data_keys.c.call_id, data_keys.c.wrapped).where(data_keys.c.call_id.in_(ids))
+            )
+            return {call_id: bytes(wrapped) for call_id, wrapped in rows}
+
     def existing(self, call_ids: Iterable[str]) -> set[str]:
         """Which of the calls still have their data key (a hold can save only those)."""
         ids = list(call_ids)
