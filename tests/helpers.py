@@ -68,7 +68,12 @@ def serve_in_thread(
     """``app`` on real uvicorn in a thread, with the HTTP protocol ``serve`` uses (its limits
     from ``settings``, or the defaults)."""
     protocol = http_protocol(settings or Settings(data_dir=Path("unused")))
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, http=protocol, log_level="warning")
+    # proxy_headers off, as `serve` runs it: uvicorn's default would take X-Forwarded-For from
+    # 127.0.0.1 (every test client) as the client's address; the app alone decides, by
+    # CALLVAULT_FORWARDED_ALLOW_IPS.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, http=protocol, log_level="warning", proxy_headers=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

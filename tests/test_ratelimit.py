@@ -73,3 +73,50 @@ def test_forgetting_idle_clients_changes_no_answer(steps):
         clock.now += wait
         reference_clock.now += wait
         assert limiter.acquire(key) == reference.acquire(key)
+
+
+# --------------------------------------------------------------------------- client_address
+
+
+def networks(text: str):
+    from callvault.settings import parse_networks
+
+    return parse_networks(text)
+
+
+def test_without_a_trusted_proxy_the_peer_is_the_client():
+    forged = ["203.0.113.9"]
+    assert ratelimit.client_address("127.0.0.2", forged, ()) == "127.0.0.2"
+    assert ratelimit.client_address("127.0.0.2", forged, networks("10.0.0.0/8")) == "127.0.0.2"
+
+
+def test_behind_trusted_proxies_the_right_most_untrusted_entry_is_the_client():
+    trusted = networks("127.0.0.1, 10.0.0.0/8, 2001:db8::/32")
+    address = ratelimit.client_address
+    # The client forged "1.1.1.1"; the outer proxy appended the client (203.0.113.7), the inner
+    # one the outer proxy (10.1.2.3).
+    assert address("127.0.0.1", ["1.1.1.1, 203.0.113.7, 10.1.2.3"], trusted) == "203.0.113.7"
+    # Several headers read as one list, in order.
+    assert address("127.0.0.1", ["1.1.1.1", "203.0.113.7", "10.1.2.3"], trusted) == "203.0.113.7"
+    # Ports and brackets dropped, addresses written one way; a dual-stack IPv4 peer trusted.
+    assert address("::ffff:127.0.0.1", ["203.0.113.7:51234"], trusted) == "203.0.113.7"
+    assert address("127.0.0.1", ["[2001:0DB9::1]:443"], trusted) == "2001:db9::1"
+    # Nothing forwarded: the proxy itself; every hop trusted: the left-most.
+    assert address("127.0.0.1", [], trusted) == "127.0.0.1"
+    assert address("127.0.0.1", ["10.9.9.9, 10.1.1.1"], trusted) == "10.9.9.9"
+    # An entry that is no address is kept as written, cut short.
+    assert address("127.0.0.1", ["_hidden" + "x" * 500], trusted) == ("_hidden" + "x" * 500)[:64]
+
+
+def test_the_setting_names_addresses_and_networks_or_fails():
+    import pytest
+
+    assert networks("") == ()
+    assert [str(n) for n in networks(" 127.0.0.1 ,10.0.0.1/8,, ::1")] == [
+        "127.0.0.1/32",
+        "10.0.0.0/8",
+        "::1/128",
+    ]
+    for bad in ("*", "localhost", "10.0.0.0/33", "127.0.0.1 10.0.0.1"):
+        with pytest.raises(ValueError, match="not an IP address or a network"):
+            networks(bad)

@@ -41,6 +41,7 @@ PUBLIC = [
     "Progress",
     "PurgeItem",
     "PurgeRequest",
+    "PurgeRequestSummary",
     "PurgeResult",
     "RateLimitError",
     "RetentionForecast",

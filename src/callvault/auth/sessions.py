@@ -6,9 +6,13 @@ cannot be computed from anything in the database; forms carry it and it is compa
 time. A session ends on logout, after ``idle_minutes`` without a request, when its user is
 disabled, or when its user's password is set again.
 
-Failed logins are rate-limited per client address and per user name: ``LOGIN_FAILURES_PER_MINUTE``
+Failed logins are rate-limited per (client address, user name): ``LOGIN_FAILURES_PER_MINUTE``
 failures a minute with bursts of a sixth of that (five in a row, then one every two seconds);
-over it every attempt, right or wrong, is refused with 429 until the bucket refills.
+over it every attempt at that name from that address, right or wrong, is refused with 429 until
+the bucket refills. A guesser elsewhere so never locks a named person out: her own address has
+its own bucket (behind a reverse proxy, the address the trusted proxy forwards:
+``ratelimit.client_address``). One address spraying many names is capped apart, over every name:
+``ADDRESS_FAILURES_PER_MINUTE``, bursts of ten, then one a second.
 """
 
 from __future__ import annotations
@@ -28,7 +32,10 @@ from callvault.ratelimit import RateLimiter, retry_after_header
 from callvault.store import sessions as session_store
 from callvault.store.types import utcnow
 
-LOGIN_FAILURES_PER_MINUTE = 30
+LOGIN_FAILURES_PER_MINUTE = 30  # per (address, name)
+ADDRESS_FAILURES_PER_MINUTE = 60  # per address, whatever the names
+# A name longer than any user's (200) is cut here: a bucket key stays small.
+_NAME_KEY_CHARS = 201
 TOUCH_EVERY = timedelta(seconds=30)  # last_seen is written at most this often per session
 LOGIN_FAILED = "the user name or the password is wrong, or this user may not log in"
 _CSRF_LABEL = b"callvault-console-csrf"
@@ -61,11 +68,18 @@ class ConsoleSessions:
     def __init__(self, engine: Engine, idle_minutes: int) -> None:
         self.engine = engine
         self.idle = timedelta(minutes=idle_minutes)
-        self.failures = RateLimiter(LOGIN_FAILURES_PER_MINUTE)
+        self.failures = RateLimiter(LOGIN_FAILURES_PER_MINUTE)  # (address, name)
+        self.address_failures = RateLimiter(ADDRESS_FAILURES_PER_MINUTE)
 
     def login(self, name: str, password: str, address: str) -> ConsoleSession:
-        keys = (("address", address), ("name", name.strip().lower()))
-        waits = [w for w in (self.failures.waiting(k) for k in keys) if w is not None]
+        """A session for ``name`` with ``password``, asked from the client ``address``;
+        Unauthenticated for a wrong name or password, RateLimited when that address has failed
+        too often, for this name or across names."""
+        buckets = (
+            (self.failures, (address, name.strip().lower()[:_NAME_KEY_CHARS])),
+            (self.address_failures, address),
+        )
+        waits = [w for w in (limiter.waiting(key) for limiter, key in buckets) if w is not None]
         if waits:
             wait = max(waits)
             raise RateLimited(
@@ -74,8 +88,8 @@ class ConsoleSessions:
         try:
             principal = passwords.verify_login(self.engine, name.strip(), password)
         except passwords.InvalidLogin:
-            for key in keys:
-                self.failures.acquire(key)
+            for limiter, key in buckets:
+                limiter.acquire(key)
             raise Unauthenticated(LOGIN_FAILED) from None
         session_id = secrets.token_urlsafe(32)
         now = utcnow()

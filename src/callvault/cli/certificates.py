@@ -1,5 +1,5 @@
-"""``callvault certificate verify`` (client side, offline) and ``callvault keys
-rotate-signing-key`` (server side): certificates of erasure, contract §14."""
+"""``callvault certificate get`` and ``verify`` (client side; verify works offline) and
+``callvault keys rotate-signing-key`` (server side): certificates of erasure, contract §14."""
 
 from __future__ import annotations
 
@@ -11,28 +11,69 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from callvault.cli.connection import CaFile, Url, base_url
+from callvault.cli.client import call_sdk, client_command
+from callvault.cli.connection import Connection, Place, place_options
+from callvault.cli.depends import uses
 from callvault.cli.errors import fail
 from callvault.cli.options import Store, server_command
+from callvault.cli.output import stderr
 from callvault.client import CertificateError, verify_certificate
 
 certificate_app = typer.Typer(
-    help="Certificates of erasure: verify one offline.", no_args_is_help=True
+    help="Certificates of erasure: fetch one, verify one offline.", no_args_is_help=True
 )
 keys_app = typer.Typer(help="The instance's signing keys.", no_args_is_help=True)
 
 JWKS_PATH = "/.well-known/jwks.json"
 
 
-def _read_jwks(source: str | None, url: str | None, ca_file: Path | None) -> Any:
-    """The JWKS from a file, a URL, or (neither given) the instance at --url."""
+@certificate_app.command("get")
+@client_command
+def get(
+    request_id: Annotated[str, typer.Argument(help="A purge request ID.")],
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--output-file",
+            "-o",
+            metavar="FILE",
+            help="Write it to FILE, byte for byte (default, or -: stdout).",
+        ),
+    ] = None,
+    jti: Annotated[
+        str | None,
+        typer.Option("--jti", help="One issued before the request last changed (its jti)."),
+    ] = None,
+    *,
+    conn: Connection,
+) -> None:
+    """Fetch the certificate of erasure of a finished purge request (a compact JWS)."""
+    with conn.client() as client:
+        jws = call_sdk(lambda: client.get_certificate(request_id, jti))
+    if to is None or to == "-":
+        typer.echo(jws)
+        return
+    try:
+        Path(to).write_text(jws, encoding="ascii")
+    except OSError as exc:
+        fail(f"cannot write {to}: {exc.strerror or exc}", code=2)
+    stderr.print(f"certificate of request {request_id} written to {to}")
+
+
+def _read_jwks(source: str | None, place: Place) -> Any:
+    """The JWKS from a file, a URL, or (neither given) the instance every client command
+    connects to (--url, --instance, CALLVAULT_URL or the config file's profile)."""
     if source is None:
-        if not url:
-            fail("say which keys to verify with: --jwks FILE|URL, or --url of the instance", 2)
-        source = base_url(url) + JWKS_PATH
+        if place.base_url is None:
+            fail(
+                "say which keys to verify with: --jwks FILE|URL, or where the instance is "
+                "(--url, --instance, CALLVAULT_URL or a profile)",
+                2,
+            )
+        source = place.base_url + JWKS_PATH
     if source.startswith(("http://", "https://")):
         try:
-            answer = httpx.get(source, verify=str(ca_file) if ca_file else True, timeout=30)
+            answer = httpx.get(source, verify=place.verify, timeout=30)
         except httpx.HTTPError as exc:
             fail(f"cannot fetch the JWKS from {source}: {type(exc).__name__}: {exc}")
         if answer.status_code != 200:
@@ -50,21 +91,26 @@ def _read_jwks(source: str | None, url: str | None, ca_file: Path | None) -> Any
 
 
 @certificate_app.command("verify")
+@uses(place_options)
 def verify(
     file: Annotated[Path, typer.Argument(help="The certificate (a compact JWS) to check.")],
     jwks: Annotated[
         str | None,
-        typer.Option("--jwks", metavar="FILE|URL", help="The issuer's JWKS (default: --url's)."),
+        typer.Option(
+            "--jwks",
+            metavar="FILE|URL",
+            help="The issuer's JWKS (default: that of the instance the client commands use).",
+        ),
     ] = None,
-    url: Url = None,
-    ca_file: CaFile = None,
+    *,
+    place: Place,
 ) -> None:
     """Check a certificate of erasure offline: exit 0 and a summary, or 1 and why."""
     try:
         jws = file.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}", code=2)
-    keys = _read_jwks(jwks, url, ca_file)
+    keys = _read_jwks(jwks, place)
     try:
         claims = verify_certificate(jws, keys)
     except CertificateError as exc:

@@ -75,6 +75,19 @@ def call_sdk(action: Callable[[], T]) -> T:
         fail(f"cannot read {exc.filename or 'a local file'}: {exc.strerror or exc}", code=2)
 
 
+def _say_requests(result: PurgeResult, what_if: bool) -> None:
+    """Every purge names its request(s) on stderr, to act on later (``requests show``,
+    ``certificate get``); with --output json each row carries it too."""
+    made = result.request_ids
+    if not made:
+        return
+    kind = "preview request" if what_if else "request"
+    if len(made) == 1:
+        stderr.print(f"{kind} {made[0]}")
+    else:
+        stderr.print(f"{len(made)} {kind}s: {', '.join(made)}")
+
+
 def _rows(result: PurgeResult, finals: list[PurgeRequest] | None) -> list[dict[str, Any]]:
     final: dict[tuple[str, str | None], tuple[str, str | None]] = {}
     for request in finals or []:
@@ -94,6 +107,7 @@ def _rows(result: PurgeResult, finals: list[PurgeRequest] | None) -> list[dict[s
                 "sessionId": item.session_id,
                 "status": status,
                 "errorMsg": error,
+                "requestId": item.request_id,
             }
         )
     return rows
@@ -134,6 +148,7 @@ def _purge_ids(
     with conn.client() as client, ProgressReporter() as progress:
         method = client.purge_calls if kind == "calls" else client.purge_sessions
         result = call_sdk(lambda: method(asked, what_if=what_if, progress=progress))
+        _say_requests(result, what_if)
         finals = _wait(client, result, timeout, progress) if wait and not what_if else None
     _finish(_rows(result, finals), output)
 
@@ -192,6 +207,7 @@ def purge_customer(
     with conn.client() as client:
         preview = call_sdk(lambda: client.purge_customer(phone, what_if=True, emails=emails))
         if what_if:
+            _say_requests(preview, what_if=True)
             rows = _rows(preview, None)
             emit(rows, ("callId", "sessionId", "status"), output)
             stderr.print(f"{count(len(rows), 'call')} would be erased")
@@ -224,6 +240,7 @@ def purge_customer(
                 )
 
         result = call_sdk(confirmed)
+        _say_requests(result, what_if=False)
         finals = None
         if wait:
             with ProgressReporter() as progress:
@@ -272,6 +289,57 @@ def requests_show(
         else:
             request = call_sdk(lambda: client.get_purge_request(request_id))
     _show_request(request, output)
+
+
+REQUEST_STATES = ("Purging", "Held", "Complete", "Failed", "Cancelled")
+REQUEST_KINDS = ("calls", "sessions", "customer", "retention")
+REQUEST_COLUMNS = ("requestId", "createdAt", "kind", "state", "itemCount", "requestedBy")
+
+
+@requests_app.command("list")
+@client_command
+def requests_list(
+    state: Annotated[
+        str | None,
+        typer.Option("--state", help="Only requests in this state: " + ", ".join(REQUEST_STATES)),
+    ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", help="Only requests of this kind: " + ", ".join(REQUEST_KINDS)),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help="Show at most this many (0: every one).")
+    ] = 50,
+    output: Output = OutputFormat.table,
+    *,
+    conn: Connection,
+) -> None:
+    """Purge requests, newest first (previews left out)."""
+    with conn.client() as client:
+        found = call_sdk(
+            lambda: client.list_requests(state, kind, limit=limit + 1 if limit else None)
+        )
+    more = bool(limit) and len(found) > limit
+    found = found[:limit] if limit else found
+    rows = [
+        {
+            "requestId": r.request_id,
+            "createdAt": r.created_at,
+            "kind": r.kind,
+            "whatIf": r.what_if,
+            "requestedBy": r.requested_by,
+            "state": r.state,
+            "completedAt": r.completed_at,
+            "eraseAfter": r.erase_after,
+            "itemCount": r.item_count,
+        }
+        for r in found
+    ]
+    stderr.print(
+        count(len(rows), "request")
+        + (f", the newest; more with --limit {limit * 2} or --limit 0" if more else "")
+    )
+    emit(rows, REQUEST_COLUMNS, output)
 
 
 @requests_app.command("cancel")

@@ -178,6 +178,50 @@ def _trust(ca_file: Path) -> ssl.SSLContext:
         fail(f"cannot use --ca-file {ca_file}: {reason}", code=2)
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where the client commands connect, without credentials: what ``certificate verify``
+    needs to fetch an instance's public keys (``/.well-known/jwks.json`` takes no token)."""
+
+    url: str | None
+    instance: str | None
+    verify: ssl.SSLContext | bool = True
+
+    @property
+    def base_url(self) -> str | None:
+        if self.url:
+            return self.url
+        return f"https://{self.instance}.audio.tethr.io" if self.instance else None
+
+
+def _place(
+    url: str | None, instance: str | None, saved: dict[str, Any], ca_file: Path | None
+) -> Place:
+    given_url = url or (None if instance else saved.get("url"))
+    given_instance = instance or (None if url else saved.get("instance"))
+    if given_url and given_instance:
+        fail("give either --url or --instance, not both", code=2)
+    given_ca = ca_file or (Path(saved["ca_file"]) if saved.get("ca_file") else None)
+    return Place(
+        url=base_url(given_url) if given_url else None,
+        instance=given_instance,
+        verify=_trust(given_ca) if given_ca else True,
+    )
+
+
+def place_options(
+    url: Url = None,
+    instance: Instance = None,
+    profile: Profile = None,
+    config: ConfigFile = None,
+    ca_file: CaFile = None,
+) -> Place:
+    """Where to connect, resolved as every client command resolves it (flags, environment,
+    the config file's profile), for a command that needs no credentials; it may be nowhere
+    (``Place.base_url`` None) when the command has another source."""
+    return _place(url, instance, _profile(config, profile), ca_file)
+
+
 def connection_options(
     url: Url = None,
     instance: Instance = None,
@@ -191,20 +235,16 @@ def connection_options(
     """The connection options of every client command (``@uses(connection_options)``), resolved
     over the config file's profile; missing or contradictory ones are usage errors."""
     saved = _profile(config, profile)
-    given_url = url or (None if instance else saved.get("url"))
-    given_instance = instance or (None if url else saved.get("instance"))
-    if not given_url and not given_instance:
+    place = _place(url, instance, saved, ca_file)
+    if not place.url and not place.instance:
         fail("say where to connect: --url URL, --instance NAME, or CALLVAULT_URL", code=2)
-    if given_url and given_instance:
-        fail("give either --url or --instance, not both", code=2)
-    given_ca = ca_file or (Path(saved["ca_file"]) if saved.get("ca_file") else None)
     conn = Connection(
-        url=base_url(given_url) if given_url else None,
-        instance=given_instance,
+        url=place.url,
+        instance=place.instance,
         client_id=client_id or saved.get("client_id"),
         client_secret=client_secret or saved.get("client_secret"),
         token=token or saved.get("token") or os.environ.get("CALLVAULT_TOKEN"),
-        verify=_trust(given_ca) if given_ca else True,
+        verify=place.verify,
     )
     if not conn.token and not (conn.client_id and conn.client_secret):
         fail(

@@ -54,6 +54,8 @@ Every setting is an environment variable (flags above override them):
   CALLVAULT_RETENTION_INTERVAL_SECONDS  how often each worker sweeps for expired calls (60)
   CALLVAULT_INSTANCE_NAME        issuer (iss) of certificates of erasure (default: the host name)
   CALLVAULT_CONSOLE_IDLE_MINUTES a console session ends after this many idle minutes (default 15)
+  CALLVAULT_FORWARDED_ALLOW_IPS  reverse proxies whose X-Forwarded-For names the client, for
+                                 console login limits: addresses/CIDRs, comma-separated (none)
 """
 
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)

@@ -16,6 +16,7 @@ from callvault.client._models import (
     CallStatus,
     Hold,
     PurgeRequest,
+    PurgeRequestSummary,
     PurgeResult,
     RetentionForecast,
     RetentionPolicy,
@@ -131,6 +132,14 @@ class Client(_Base):
 
     def get_purge_request(self, request_id: str) -> PurgeRequest:
         return self._run(_core.get_purge_request(self.session, request_id))
+
+    def list_requests(
+        self, state: str | None = None, kind: str | None = None, *, limit: int | None = None
+    ) -> list[PurgeRequestSummary]:
+        """Purge requests, newest first, without their items (previews left out): every page
+        followed until ``limit`` requests (None: all). ``state``: Purging, Held, Complete,
+        Failed or Cancelled; ``kind``: calls, sessions, customer or retention."""
+        return self._run(_core.list_requests(self.session, state, kind, limit))
 
     def get_certificate(self, request_id: str, jti: str | None = None) -> str:
         """The certificate of erasure of a finished request (a compact JWS; ``jti``: one issued
@@ -297,6 +306,11 @@ class AsyncClient(_Base):
 
     async def get_purge_request(self, request_id: str) -> PurgeRequest:
         return await self._run(_core.get_purge_request(self.session, request_id))
+
+    async def list_requests(
+        self, state: str | None = None, kind: str | None = None, *, limit: int | None = None
+    ) -> list[PurgeRequestSummary]:
+        return await self._run(_core.list_requests(self.session, state, kind, limit))
 
     async def get_certificate(self, request_id: str, jti: str | None = None) -> str:
         return await self._run(_core.get_certificate(self.session, request_id, jti))

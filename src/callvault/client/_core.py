@@ -31,6 +31,7 @@ from callvault.client._models import (
     Progress,
     PurgeItem,
     PurgeRequest,
+    PurgeRequestSummary,
     PurgeResult,
     RetentionForecast,
     RetentionPolicy,
@@ -355,6 +356,32 @@ def cancel_purge(session: Session, request_id: str) -> Op[PurgeRequest]:
 def get_purge_request(session: Session, request_id: str) -> Op[PurgeRequest]:
     response = yield from session.call("GET", f"/purge/v1/requests/{request_id}")
     return PurgeRequest.from_json(response.json())
+
+
+REQUESTS_PAGE = 100  # the most GET /purge/v1/requests answers a page
+
+
+def list_requests(
+    session: Session, state: str | None, kind: str | None, limit: int | None
+) -> Op[list[PurgeRequestSummary]]:
+    """Purge requests newest first, following ``nextCursor`` until ``limit`` (None: all)."""
+    if limit is not None and limit < 1:
+        raise ValueError("limit must be at least 1 (or None for every request)")
+    found: list[PurgeRequestSummary] = []
+    cursor: str | None = None
+    while limit is None or len(found) < limit:
+        want = REQUESTS_PAGE if limit is None else min(REQUESTS_PAGE, limit - len(found))
+        params = {"limit": str(want)}
+        for name, value in (("state", state), ("kind", kind), ("cursor", cursor)):
+            if value is not None:
+                params[name] = value
+        response = yield from session.call("GET", "/purge/v1/requests", params=params)
+        doc = response.json()
+        found.extend(PurgeRequestSummary.from_json(r) for r in doc.get("requests", []))
+        cursor = doc.get("nextCursor")
+        if not cursor:
+            break
+    return found
 
 
 def get_certificate(session: Session, request_id: str, jti: str | None = None) -> Op[str]:

@@ -99,6 +99,35 @@ class PurgeRequest:
 
 
 @dataclass(frozen=True)
+class PurgeRequestSummary:
+    """A purge request as ``list_requests`` lists it: without its items, their count instead."""
+
+    request_id: str
+    created_at: str
+    kind: str
+    what_if: bool
+    requested_by: str
+    state: str
+    completed_at: str | None
+    item_count: int
+    erase_after: str | None = None  # with a grace window: when erasure starts
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> PurgeRequestSummary:
+        return cls(
+            request_id=doc["requestId"],
+            created_at=doc.get("createdAt", ""),
+            kind=doc.get("kind", ""),
+            what_if=bool(doc.get("whatIf")),
+            requested_by=doc.get("requestedBy", ""),
+            state=doc["state"],
+            completed_at=doc.get("completedAt"),
+            item_count=int(doc.get("itemCount", 0)),
+            erase_after=doc.get("eraseAfter"),
+        )
+
+
+@dataclass(frozen=True)
 class CallStatus:
     call_id: str | None
     session_id: str

@@ -105,13 +105,12 @@ async def login(request: Request) -> Response:
         )
         response.set_cookie(web.LOGIN_COOKIE, token, **web.cookie_options(request))
         return response
-    address = request.client.host if request.client else "unknown"
     try:
         session = await run_in_threadpool(
             web.sessions(request).login,
             fields.get("username", ""),
             fields.get("password", ""),
-            address,
+            web.address_of(request),
         )
     except CallvaultError as exc:
         status = exc.status if not isinstance(exc, Unauthenticated) else 401

@@ -50,7 +50,7 @@ from callvault.errors import (
     RateLimited,
     UnsupportedMediaType,
 )
-from callvault.ratelimit import RateLimiter, retry_after_header
+from callvault.ratelimit import RateLimiter, client_address, retry_after_header
 from callvault.store.engine import is_transient
 
 log = logging.getLogger(__name__)
@@ -357,6 +357,14 @@ async def unrouted(request: Request) -> Response:
 def sessions(request: Request) -> ConsoleSessions:
     found: ConsoleSessions = request.app.state.console_sessions
     return found
+
+
+def address_of(request: Request) -> str:
+    """The client's address, which login failures are counted by: the peer's, or when the peer
+    is a trusted proxy (CALLVAULT_FORWARDED_ALLOW_IPS) the one its X-Forwarded-For gives."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = request.app.state.runtime.settings.trusted_proxies
+    return client_address(peer, request.headers.getlist("x-forwarded-for"), trusted)
 
 
 def current_session(request: Request) -> ConsoleSession | None:

@@ -315,9 +315,13 @@ class PurgeService:
                 to_requeue = []
                 if not items:
                     return _Accepted([], [], None)
-            confirm_token = guard(conn, to_queue) if guard is not None else None
-            if quota and not what_if and to_queue:
-                guards.check_quota(conn, actor, len(to_queue), quota)
+            # Held items are armed: the release erases them (contract §12), so the guards count
+            # them as they count the queued ones (§13), and the quota is charged for them now.
+            armed = [i.call_id for i in items if i.status == HELD and i.call_id is not None]
+            erasing = to_queue + armed
+            confirm_token = guard(conn, erasing) if guard is not None else None
+            if quota and not what_if and erasing:
+                guards.check_quota(conn, actor, len(erasing), quota)
             erase_after = None
             # The window runs from acceptance, for held items too (released inside it, they
             # wait for it; cancel reaches them).
@@ -347,7 +351,7 @@ class PurgeService:
                     }
                     for i in items
                 ],
-                queued=0 if what_if else len(to_queue),
+                queued=0 if what_if else len(erasing),
                 erase_after=erase_after,
             )
             details: dict[str, Any] = {

@@ -634,31 +634,49 @@ REQUEST_KINDS = ("calls", "sessions", "customer", "retention")
 
 
 def list_requests(
-    engine: Engine, state: str | None, kind: str | None, limit: int, offset: int
+    engine: Engine,
+    state: str | None,
+    kind: str | None,
+    limit: int,
+    offset: int = 0,
+    *,
+    after: tuple[datetime, str] | None = None,
 ) -> list[Any]:
-    """Purge requests that erase (whatIf previews left out), newest first, with item counts."""
-    counts = (
-        select(purge_items.c.request_id, func.count().label("n_items"))
-        .group_by(purge_items.c.request_id)
-        .subquery()
+    """Purge requests that erase (whatIf previews left out), newest first (then by request ID,
+    descending), with item counts. ``after``: the (created_at, request_id) of the last request of
+    the page before, for keyset paging (a request made meanwhile does not shift the pages)."""
+    n_items = (
+        select(func.count())
+        .select_from(purge_items)
+        .where(purge_items.c.request_id == purge_requests.c.request_id)
+        .scalar_subquery()
     )
-    query = (
-        select(
-            purge_requests.c.request_id,
-            purge_requests.c.created_at,
-            purge_requests.c.kind,
-            purge_requests.c.requested_by,
-            purge_requests.c.state,
-            purge_requests.c.completed_at,
-            func.coalesce(counts.c.n_items, 0).label("n_items"),
-        )
-        .outerjoin(counts, counts.c.request_id == purge_requests.c.request_id)
-        .where(purge_requests.c.what_if.is_(False))
-    )
+    query = select(
+        purge_requests.c.request_id,
+        purge_requests.c.created_at,
+        purge_requests.c.kind,
+        purge_requests.c.what_if,
+        purge_requests.c.requested_by,
+        purge_requests.c.state,
+        purge_requests.c.completed_at,
+        purge_requests.c.erase_after,
+        n_items.label("n_items"),
+    ).where(purge_requests.c.what_if.is_(False))
     if state is not None:
         query = query.where(purge_requests.c.state == state)
     if kind is not None:
         query = query.where(purge_requests.c.kind == kind)
+    if after is not None:
+        created_at, request_id = after
+        query = query.where(
+            or_(
+                purge_requests.c.created_at < created_at,
+                and_(
+                    purge_requests.c.created_at == created_at,
+                    purge_requests.c.request_id < request_id,
+                ),
+            )
+        )
     query = query.order_by(purge_requests.c.created_at.desc(), purge_requests.c.request_id.desc())
     with engine.connect() as conn:
         return list(conn.execute(query.limit(limit).offset(offset)).all())
