@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -486,6 +486,36 @@ class PurgeService:
             }
             for r in rows
         ]
+
+    def requests_page(
+        self,
+        state: str | None,
+        kind: str | None,
+        limit: int,
+        after: tuple[datetime, str] | None = None,
+    ) -> tuple[list[dict[str, Any]], tuple[datetime, str] | None]:
+        """A page of ``GET /purge/v1/requests`` (contract §6): requests that erase (previews
+        left out), newest first, without their items; and the position after its last one when
+        more follow (None on the last page). ``state`` and ``kind`` are already canonical."""
+        rows = purges.list_requests(self.runtime.engine, state, kind, limit + 1, after=after)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        page = [
+            {
+                "requestId": r.request_id,
+                "createdAt": _iso(r.created_at),
+                "kind": r.kind,
+                "whatIf": r.what_if,
+                "requestedBy": r.requested_by,
+                "state": r.state,
+                "completedAt": _iso(r.completed_at),
+                "eraseAfter": _iso(r.erase_after),
+                "itemCount": r.n_items,
+            }
+            for r in rows
+        ]
+        last = (rows[-1].created_at, rows[-1].request_id) if more else None
+        return page, last
 
     def describe(self, items: Sequence[PurgeItem]) -> list[dict[str, Any]]:
         """What a preview shows of each matched call beside its item: start time, direction,
