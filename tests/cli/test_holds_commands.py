@@ -49,9 +49,12 @@ def test_place_list_show_release(live, cli):
     assert shown.stdout.splitlines()[0].startswith("holdId,state,matter,coveredCalls")
     assert "litigation notice" in shown.stderr
 
+    # Held: the request waits on the hold, which is no failure (contract §11): exit 0.
     purged = cli("purge", "sessions", "demo-0", "--output", "json")
-    assert json.loads(purged.stdout)[0]["status"] == "Error"
-    assert purged.returncode == 1
+    (item,) = json.loads(purged.stdout)
+    assert item["status"] == "Held"
+    assert item["errorMsg"] == f"held by legal hold {hold['holdId']}"
+    assert purged.returncode == 0, purged.stderr
 
     released = cli("holds", "release", hold["holdId"], "--reason", "settled", "-o", "json")
     assert released.returncode == 0, released.stderr

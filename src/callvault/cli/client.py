@@ -75,6 +75,22 @@ def call_sdk(action: Callable[[], T]) -> T:
         fail(f"cannot read {exc.filename or 'a local file'}: {exc.strerror or exc}", code=2)
 
 
+def _resources(client: Client, result: PurgeResult) -> list[PurgeRequest] | None:
+    """The request resources of ``result``'s requests that answered an item ``Error``. A purge
+    answers a call a legal hold keeps as ``Error`` (Tethr's statuses; its errorMsg names the
+    hold); its request resource says ``Held``, which is final and no failure: the hold's release
+    erases it. So exit codes and statuses are read there. None when there is nothing to read,
+    or it cannot be read (a Tethr instance has no request resource): the answer stands."""
+    wanted = dict.fromkeys(i.request_id for i in result.items if i.status == "Error")
+    wanted.pop(None, None)
+    if not wanted:
+        return None
+    try:
+        return [client.get_purge_request(r) for r in wanted if r is not None]
+    except CallvaultError:
+        return None
+
+
 def _say_requests(result: PurgeResult, what_if: bool) -> None:
     """Every purge names its request(s) on stderr, to act on later (``requests show``,
     ``certificate get``); with --output json each row carries it too."""
@@ -149,7 +165,10 @@ def _purge_ids(
         method = client.purge_calls if kind == "calls" else client.purge_sessions
         result = call_sdk(lambda: method(asked, what_if=what_if, progress=progress))
         _say_requests(result, what_if)
-        finals = _wait(client, result, timeout, progress) if wait and not what_if else None
+        if wait and not what_if:
+            finals = _wait(client, result, timeout, progress)
+        else:
+            finals = _resources(client, result)
     _finish(_rows(result, finals), output)
 
 
@@ -206,23 +225,43 @@ def purge_customer(
         fail("give the customer's PHONE, one or more --email addresses, or both", code=2)
     with conn.client() as client:
         preview = call_sdk(lambda: client.purge_customer(phone, what_if=True, emails=emails))
+        shown = _rows(preview, _resources(client, preview))
+        erasable = sum(1 for r in shown if r["status"] == "WhatIf")
+        held = sum(1 for r in shown if r["status"] == "Held")
+        later = f"{count(held, 'call')} held by a legal hold will be erased when it is released"
         if what_if:
             _say_requests(preview, what_if=True)
-            rows = _rows(preview, None)
-            emit(rows, ("callId", "sessionId", "status"), output)
-            stderr.print(f"{count(len(rows), 'call')} would be erased")
+            emit(shown, ("callId", "sessionId", "status", "errorMsg"), output)
+            stderr.print(
+                f"{count(erasable, 'call')} would be erased"
+                + (
+                    f"; {count(held, 'call')} held by a legal hold (erased on its release)"
+                    if held
+                    else ""
+                )
+            )
             return
-        live = sum(1 for i in preview.items if i.status == "WhatIf")
-        if live == 0:
+        if erasable == 0 and held == 0:
             stderr.print("no live calls for this customer; nothing to purge")
             emit([], PURGE_COLUMNS, output)
             return
-        stderr.print(f"{count(live, 'call')} of this customer will be erased, irreversibly.")
+        # Held calls are asked for too: the request records them (Held) and the hold's
+        # release erases them, with nobody left to remember to ask again.
+        if held == 0:
+            stderr.print(
+                f"{count(erasable, 'call')} of this customer will be erased, irreversibly."
+            )
+        elif erasable == 0:
+            stderr.print(f"{later}, irreversibly; none before.")
+        else:
+            stderr.print(
+                f"{count(erasable, 'call')} of this customer will be erased, irreversibly; {later}."
+            )
         if not yes:
             if not sys.stdin.isatty():
                 fail("no terminal to confirm on: nothing purged (pass --yes to skip the question)")
             if not typer.confirm(
-                "Erase it?" if live == 1 else "Erase them?", default=False, err=True
+                "Erase it?" if erasable + held == 1 else "Erase them?", default=False, err=True
             ):
                 fail("not confirmed: nothing purged")
 
@@ -241,10 +280,11 @@ def purge_customer(
 
         result = call_sdk(confirmed)
         _say_requests(result, what_if=False)
-        finals = None
         if wait:
             with ProgressReporter() as progress:
                 finals = _wait(client, result, timeout, progress)
+        else:
+            finals = _resources(client, result)
     _finish(_rows(result, finals), output)
 
 
