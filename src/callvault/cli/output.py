@@ -24,6 +24,7 @@ def count(n: int, noun: str, nouns: str | None = None) -> str:
 
 
 ID_COLUMNS = frozenset({"id", "callId", "sessionId", "requestId", "holdId"})
+UNBOUNDED = 1_000_000  # columns: wider than any table
 
 
 class OutputFormat(StrEnum):
@@ -47,8 +48,9 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: OutputForm
 
 def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
     """IDs are never cut short (evidence files need them whole): ID columns keep the width of
-    their longest value and fold rather than end in "…"; off a terminal the table is as wide as
-    it needs, whatever COLUMNS says."""
+    their longest value and fold rather than end in "…"; off a terminal (a pipe, a file) every
+    column takes its full width and the table is as wide as its longest row, whatever COLUMNS
+    says."""
     cells = [["" if row.get(c) is None else str(row[c]) for c in columns] for row in rows]
     table = Table(
         *(
@@ -65,7 +67,10 @@ def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
         table.add_row(*cells_of_row)
     console = Console(soft_wrap=True)
     if not console.is_terminal:
-        console = Console(soft_wrap=True, width=max(console.width, console.measure(table).maximum))
+        # Measured without a width to fit (rich measures within the console's width, 80 columns
+        # off a terminal, and would squeeze the columns that are not IDs to nothing).
+        unbounded = console.options.update_width(UNBOUNDED)
+        console = Console(soft_wrap=True, width=console.measure(table, options=unbounded).maximum)
     console.print(table)
 
 
