@@ -99,7 +99,7 @@ def test_requests_list(live, cli):
     bad = cli("requests", "list", "--state", "Done")
     assert bad.returncode == 1, bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
-    assert "state" in bad.stderr
+    assert "--state" in bad.stderr
     assert "Complete" in bad.stderr  # what it may be
 
 

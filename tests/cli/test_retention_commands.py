@@ -60,7 +60,8 @@ def test_bad_arguments(live, cli_as):
     cli = cli_as("retention")
     refused = cli("retention", "set", "bad.name", "--max-age-days", "30")
     assert refused.returncode == 1  # the server refused it
-    assert "name" in refused.stderr
+    assert "NAME" in refused.stderr  # the argument as typed, not the API's path.name
+    assert "path.name" not in refused.stderr
     assert "Traceback" not in refused.stderr
     assert cli("retention", "set", "x", "--max-age-days", "0").returncode == 2
     assert cli("retention", "set", "x", "--max-age-days", "3", "--direction", "up").returncode == 2

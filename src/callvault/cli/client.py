@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -22,6 +23,7 @@ from callvault.cli.idfile import read_ids
 from callvault.cli.output import OutputFormat, ProgressReporter, count, emit, stderr, summary
 from callvault.client import (
     APIError,
+    BadRequestError,
     CallvaultError,
     Client,
     ConfirmationRequiredError,
@@ -54,21 +56,64 @@ Timeout = Annotated[float, typer.Option("--timeout", help="Seconds --wait waits 
 Output = Annotated[OutputFormat, typer.Option("--output", "-o", help="Result format on stdout.")]
 
 
-def call_sdk(action: Callable[[], T]) -> T:
-    """Run an SDK call; any failure becomes one line on stderr and exit 1."""
+# What the user typed, by the API field it became: (the CLI's name for it, the values typed, in
+# the order sent). A 400 about ``phoneNumbers[1]`` is then said as ``--phone '12'``.
+Words = dict[str, tuple[str, Sequence[str]]]
+_INDEX = r"(?:\[(\d+)\]|\.(\d+))?"
+
+
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= 40 else value[:40] + "…")
+
+
+def in_our_words(detail: str, words: Words, offset: int = 0) -> str:
+    """``detail`` of a server's 400 with each API field it names said as the user typed it: the
+    flag or argument (``PHONE``, ``--email``), and which value when the field is a list. A field
+    in camelCase is replaced wherever it stands; a plain word (``ids``, ``matter``) only where it
+    opens the detail, as the name of what was wrong (elsewhere it may be just a word).
+    ``offset``: how many values were sent before the request that failed."""
+    for field in sorted(words, key=len, reverse=True):
+        label, values = words[field]
+        pattern = re.compile(
+            rf"(?<![\w.\-])(?:body\.|query\.|path\.)?{re.escape(field)}{_INDEX}(?![\w\-])"
+        )
+
+        def said(match: re.Match[str], label: str = label, values: Sequence[str] = values) -> str:
+            index = match.group(1) or match.group(2)
+            at = offset + int(index) if index is not None else None
+            if at is not None and at < len(values) and len(values) > 1:
+                return f"{label} {_shown(values[at])}"
+            return label
+
+        def replace(match: re.Match[str], field: str = field) -> str:
+            if field.islower() and match.start() != 0:
+                return match.group(0)
+            return said(match)
+
+        detail = pattern.sub(replace, detail)
+    return detail
+
+
+def call_sdk(action: Callable[[], T], words: Words | None = None) -> T:
+    """Run an SDK call; any failure becomes one line on stderr and exit 1. ``words``: the API
+    fields this call sends from what the user typed, to say a 400 about them in the CLI's
+    words."""
     try:
         return action()
     except TimeoutWaiting as exc:
         fail(f"{exc}; check later with `callvault requests show {exc.pending[0]}`")
     except APIError as exc:
         done = exc.partial.items if exc.partial is not None else []
+        detail = exc.detail or str(exc)
+        if words and isinstance(exc, BadRequestError) and exc.detail:
+            detail = in_our_words(exc.detail, words, len(done))
         if done:
             ids = ", ".join(exc.partial.request_ids)
             fail(
-                f"{exc.detail or exc}; {count(len(done), 'ID')} before it were accepted "
+                f"{detail}; {count(len(done), 'ID')} before it were accepted "
                 f"(requests {ids}); the rest were not sent"
             )
-        fail(exc.detail or str(exc))
+        fail(detail)
     except CallvaultError as exc:
         fail(str(exc))
     except OSError as exc:  # a local file the SDK was asked to send could not be read
@@ -161,9 +206,10 @@ def _purge_ids(
     conn: Connection,
 ) -> None:
     asked = read_ids(ids or [], from_file, column)
+    words: Words = {"ids": ("ID", asked)}
     with conn.client() as client, ProgressReporter() as progress:
         method = client.purge_calls if kind == "calls" else client.purge_sessions
-        result = call_sdk(lambda: method(asked, what_if=what_if, progress=progress))
+        result = call_sdk(lambda: method(asked, what_if=what_if, progress=progress), words)
         _say_requests(result, what_if)
         if wait and not what_if:
             finals = _wait(client, result, timeout, progress)
@@ -223,8 +269,14 @@ def purge_customer(
     emails = email or []
     if not phone and not emails:
         fail("give the customer's PHONE, one or more --email addresses, or both", code=2)
+    # v1 names the number phoneNumber; v2 phoneNumbers (the one PHONE) and emails.
+    words: Words = {
+        "phoneNumber": ("PHONE", [phone or ""]),
+        "phoneNumbers": ("PHONE", [phone or ""]),
+        "emails": ("--email", emails),
+    }
     with conn.client() as client:
-        preview = call_sdk(lambda: client.purge_customer(phone, what_if=True, emails=emails))
+        preview = call_sdk(lambda: client.purge_customer(phone, what_if=True, emails=emails), words)
         shown = _rows(preview, _resources(client, preview))
         erasable = sum(1 for r in shown if r["status"] == "WhatIf")
         held = sum(1 for r in shown if r["status"] == "Held")
@@ -278,7 +330,7 @@ def purge_customer(
                     "to see them"
                 )
 
-        result = call_sdk(confirmed)
+        result = call_sdk(confirmed, words)
         _say_requests(result, what_if=False)
         if wait:
             with ProgressReporter() as progress:
@@ -355,9 +407,10 @@ def requests_list(
     conn: Connection,
 ) -> None:
     """Purge requests, newest first (previews left out)."""
+    words: Words = {"state": ("--state", [state or ""]), "kind": ("--kind", [kind or ""])}
     with conn.client() as client:
         found = call_sdk(
-            lambda: client.list_requests(state, kind, limit=limit + 1 if limit else None)
+            lambda: client.list_requests(state, kind, limit=limit + 1 if limit else None), words
         )
     more = bool(limit) and len(found) > limit
     found = found[:limit] if limit else found

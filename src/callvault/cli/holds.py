@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from callvault.cli.client import Output, call_sdk, client_command
+from callvault.cli.client import Output, Words, call_sdk, client_command
 from callvault.cli.connection import Connection
 from callvault.cli.output import OutputFormat, count, emit, stderr
 from callvault.client import Hold
@@ -66,6 +66,15 @@ def place(
     conn: Connection,
 ) -> None:
     """Place a legal hold: the calls it covers (now and captured later) are not erased."""
+    words: Words = {
+        "matter": ("--matter", [matter]),
+        "reason": ("--reason", [reason]),
+        "callIds": ("--call", call or []),
+        "sessionIds": ("--session", session or []),
+        "phoneNumbers": ("--phone", phone or []),
+        "startedAfter": ("--started-after", [started_after or ""]),
+        "startedBefore": ("--started-before", [started_before or ""]),
+    }
     with conn.client() as client:
         hold = call_sdk(
             lambda: client.place_hold(
@@ -76,7 +85,8 @@ def place(
                 phone_numbers=phone or (),
                 started_after=started_after,
                 started_before=started_before,
-            )
+            ),
+            words,
         )
     stderr.print(f"hold {hold.hold_id} placed; it covers {count(hold.covered_calls, 'call')}")
     _show([hold], output)
@@ -92,7 +102,7 @@ def list_holds(
 ) -> None:
     """Holds, newest first."""
     with conn.client() as client:
-        holds = call_sdk(lambda: client.list_holds(state))
+        holds = call_sdk(lambda: client.list_holds(state), {"state": ("--state", [state])})
     stderr.print(count(len(holds), "hold"))
     _show(holds, output)
 
@@ -123,6 +133,8 @@ def release(
 ) -> None:
     """Release a hold; the erasures it alone stopped resume without a new request."""
     with conn.client() as client:
-        hold = call_sdk(lambda: client.release_hold(hold_id, reason))
+        hold = call_sdk(
+            lambda: client.release_hold(hold_id, reason), {"reason": ("--reason", [reason])}
+        )
     stderr.print(f"hold {hold.hold_id} released")
     _show([hold], output)

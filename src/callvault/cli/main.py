@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
+from callvault import __version__
 from callvault.cli import audit, calls, certificates, client, holds, retention, server
 from callvault.cli.errors import PROGRAM
 
@@ -17,6 +19,26 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"{PROGRAM} {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """callvault: Tethr-compatible call capture with provable call purge."""
+
+
 app.command("serve", epilog=server.SETTINGS_EPILOG)(server.serve)
 app.command("worker", epilog=server.SETTINGS_EPILOG)(server.worker)
 app.command("sweep")(server.sweep)

@@ -12,7 +12,7 @@ from rich.bar import Bar
 from rich.console import Console
 from rich.table import Column, Table
 
-from callvault.cli.client import Output, call_sdk, client_command
+from callvault.cli.client import Output, Words, call_sdk, client_command
 from callvault.cli.connection import Connection
 from callvault.cli.output import OutputFormat, count, emit, stderr
 from callvault.client import RetentionForecast, RetentionPolicy
@@ -66,6 +66,11 @@ def set_policy(
     conn: Connection,
 ) -> None:
     """Create or change a policy. It applies to calls already stored, at the next sweep."""
+    words: Words = {
+        "name": ("NAME", [name]),
+        "maxAgeDays": ("--max-age-days", [str(max_age_days)]),
+        "direction": ("--direction", [direction.value if direction else ""]),
+    }
     with conn.client() as client:
         policy = call_sdk(
             lambda: client.set_retention_policy(
@@ -73,7 +78,8 @@ def set_policy(
                 max_age_days,
                 direction.value if direction is not None else None,
                 what_if=what_if,
-            )
+            ),
+            words,
         )
     expired = count(policy.expired_now, "call")
     if what_if:
