@@ -1,6 +1,7 @@
-"""Acting on a purge request from the CLI (issue 33, item 8): every purge names its request,
-``requests list``, ``certificate get``, and ``certificate verify`` through the same connection
-as every client command."""
+"""Acting on a purge request from the CLI (issue 33, items 8 and 11): every purge names its
+request, ``requests list``, ``certificate get``, and ``certificate verify`` through the same
+connection as every client command, its summary's times in ISO 8601 and its count of erased
+calls."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import pytest
 
 from callvault.client import verify_certificate
 from callvault.demo import seed_calls
+
+ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 
 
 @pytest.fixture
@@ -162,6 +165,11 @@ def test_verify_uses_the_client_connection_and_says_times_in_iso(live, cli, fini
     assert by_env.returncode == 0, by_env.stderr
     summary = by_env.stdout
     assert finished in summary
+    assert "2 calls erased" in summary
+    assert re.search(rf"issued by \S+ at {ISO}\b", summary), summary
+    assert re.search(rf"requested .*{ISO}", summary), summary
+    assert re.search(rf"completed {ISO}", summary), summary
+    assert not re.search(r"\b1\d{9}\b", summary), summary  # no epoch seconds
     assert "1 NotFound" in summary
     assert "2 Purged" in summary
 
@@ -196,3 +204,32 @@ def test_verify_uses_the_client_connection_and_says_times_in_iso(live, cli, fini
     assert nowhere.returncode == 2
     assert "--jwks" in nowhere.stderr
     assert len(nowhere.stderr.strip().splitlines()) == 1
+
+
+def test_verify_counts_purged_items_without_erased_count():
+    """A certificate without ``erasedCount`` (issued before it existed) is counted by its items."""
+    from callvault.cli.certificates import summary_lines
+
+    claims = {
+        "iss": "cv.example",
+        "jti": "j1",
+        "iat": 1796630400,  # 2026-12-07T08:00:00Z
+        "requestId": "r1",
+        "kind": "calls",
+        "requestedBy": "ops",
+        "requestedAt": "2026-12-07T07:59:58.123456Z",
+        "completedAt": "2026-12-07T07:59:59.5Z",
+        "state": "Complete",
+        "method": "m",
+        "items": [{"status": "Purged"}, {"status": "Purged"}, {"status": "NotFound"}],
+        "audit": {"firstSeq": 1, "lastSeq": 3, "headHash": "ab"},
+    }
+    text = "\n".join(summary_lines(claims))
+    assert "at 2026-12-07T08:00:00Z" in text
+    assert "2026-12-07T07:59:58Z" in text
+    assert "completed 2026-12-07T07:59:59Z" in text
+    assert "2 calls erased" in text
+    with_count = "\n".join(summary_lines({**claims, "erasedCount": 0, "method": None}))
+    assert "0 calls erased" in with_count
+    del claims["method"]
+    assert "method" not in "\n".join(summary_lines({**claims, "erasedCount": 0}))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +17,7 @@ from callvault.cli.connection import Connection, Place, place_options
 from callvault.cli.depends import uses
 from callvault.cli.errors import fail
 from callvault.cli.options import Store, server_command
-from callvault.cli.output import stderr
+from callvault.cli.output import count, stderr
 from callvault.client import CertificateError, verify_certificate
 
 certificate_app = typer.Typer(
@@ -90,6 +91,58 @@ def _read_jwks(source: str | None, place: Place) -> Any:
         fail(f"the JWKS from {source} is not JSON")
 
 
+def iso(value: Any) -> str:
+    """A time of a certificate as ISO 8601 UTC to the second (``2026-12-07T08:00:00Z``): from
+    epoch seconds (``iat``) or an ISO 8601 string; ``—`` for none; anything else as it is."""
+    if value is None:
+        return "—"
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            moment = datetime.fromtimestamp(value, UTC)
+        else:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError):
+        return str(value)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def erased_count(claims: dict[str, Any]) -> int:
+    """How many calls the certificate says were erased: its ``erasedCount``, else (issued
+    before that claim existed) its items ``Purged``."""
+    given = claims.get("erasedCount")
+    if isinstance(given, int) and not isinstance(given, bool):
+        return given
+    return sum(
+        1 for i in claims.get("items", []) if isinstance(i, dict) and i.get("status") == "Purged"
+    )
+
+
+def summary_lines(claims: dict[str, Any]) -> list[str]:
+    """What ``certificate verify`` says of a valid certificate, a line a fact."""
+    counts = Counter(str(i.get("status")) for i in claims.get("items", []) if isinstance(i, dict))
+    audit = claims.get("audit") or {}
+    completed = claims.get("completedAt")
+    lines = [
+        f"valid certificate {claims['jti']} issued by {claims['iss']} at {iso(claims['iat'])}",
+        f"request {claims['requestId']} ({claims['kind']}, by {claims.get('requestedBy')}, "
+        f"requested {iso(claims.get('requestedAt'))}): {claims['state']}"
+        + (f", completed {iso(completed)}" if completed else ""),
+        f"{count(erased_count(claims), 'call')} erased",
+        "items: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"),
+        f"audit events {audit.get('firstSeq')}..{audit.get('lastSeq')}, "
+        f"head hash {audit.get('headHash')}",
+    ]
+    if claims.get("reference"):
+        lines.insert(2, f"reference {claims['reference']}")
+    if claims.get("customerPhoneHash"):
+        lines.insert(2, f"customer phone hash {claims['customerPhoneHash']}")
+    if claims.get("method"):
+        lines.append(f"method: {claims['method']}")
+    return lines
+
+
 @certificate_app.command("verify")
 @uses(place_options)
 def verify(
@@ -115,20 +168,7 @@ def verify(
         claims = verify_certificate(jws, keys)
     except CertificateError as exc:
         fail(f"{file}: not a valid certificate: {exc}")
-    counts = Counter(str(i.get("status")) for i in claims.get("items", []))
-    audit = claims.get("audit") or {}
-    lines = [
-        f"valid certificate {claims['jti']} issued by {claims['iss']} at {claims['iat']}",
-        f"request {claims['requestId']} ({claims['kind']}, by {claims.get('requestedBy')}, "
-        f"{claims.get('requestedAt')}): {claims['state']}, completed {claims.get('completedAt')}",
-        "items: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"),
-        f"audit events {audit.get('firstSeq')}..{audit.get('lastSeq')}, "
-        f"head hash {audit.get('headHash')}",
-        f"method: {claims['method']}",
-    ]
-    if claims.get("customerPhoneHash"):
-        lines.insert(2, f"customer phone hash {claims['customerPhoneHash']}")
-    typer.echo("\n".join(lines))
+    typer.echo("\n".join(summary_lines(claims)))
 
 
 @keys_app.command("rotate-signing-key")

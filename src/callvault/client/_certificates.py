@@ -21,7 +21,8 @@ import jwt
 from callvault.client._exceptions import CertificateError
 
 TYPE = "erasure-certificate+jwt"
-REQUIRED = ["iss", "jti", "iat", "requestId", "kind", "state", "method", "items", "audit"]
+# Not ``method``: a certificate of a request that erased nothing claims none (contract §14).
+REQUIRED = ["iss", "jti", "iat", "requestId", "kind", "state", "items", "audit"]
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 
 
