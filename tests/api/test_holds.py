@@ -90,7 +90,8 @@ def test_place_get_list_release_a_hold(live, tokens):
 
     with live.client(tokens["audit"]) as client:
         assert client.get(f"/holds/v1/{hold['holdId']}").json() == hold
-        assert client.get("/holds/v1").json() == {"holds": [hold]}
+        listed = {k: v for k, v in hold.items() if k != "coveredCalls"}
+        assert client.get("/holds/v1").json() == {"holds": [listed]}
         assert client.get("/holds/v1", params={"state": "Released"}).json() == {"holds": []}
 
     with live.client(tokens["hold"]) as client:
@@ -392,3 +393,57 @@ def test_a_holds_phone_numbers_are_never_stored_in_clear(live, tokens):
     for needle in ("6465550187", "646) 555-0187", "2079460958", "20 7946 0958", "5550187"):
         assert needle.encode() not in stored, needle
         assert needle.encode("utf-16-le") not in stored, needle
+
+
+# ----------------------------------------------------------------- not an oracle or a lever
+
+
+@pytest.mark.settings(max_active_holds=2)
+def test_active_holds_are_capped(live, tokens):
+    first = place(live, tokens["hold"], sessionIds=["a"]).json()
+    assert place(live, tokens["hold"], sessionIds=["b"]).status_code == 201
+    refused = place(live, tokens["hold"], sessionIds=["c"])
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    detail = refused.json()["detail"]
+    assert "2 legal holds are active" in detail
+    assert "CALLVAULT_MAX_ACTIVE_HOLDS" in detail
+    assert "release" in detail
+    with live.client(tokens["hold"]) as client:
+        assert len(client.get("/holds/v1").json()["holds"]) == 2
+        client.post(f"/holds/v1/{first['holdId']}/release", json={"reason": "over"})
+    assert place(live, tokens["hold"], sessionIds=["c"]).status_code == 201
+
+
+@pytest.mark.settings(hold_rate_per_hour=3)
+def test_hold_placement_is_rate_limited_per_user(live, tokens):
+    for sid in ("a", "b", "c"):
+        assert place(live, tokens["hold"], sessionIds=[sid]).status_code == 201
+    refused = place(live, tokens["hold"], sessionIds=["d"])
+    assert refused.status_code == 429, refused.text
+    assert int(refused.headers["retry-after"]) >= 1
+    assert "CALLVAULT_HOLD_RATE_PER_HOUR" in refused.json()["detail"]
+    # Another user has its own allowance; nothing was placed by the refused request.
+    assert place(live, tokens["admin"], sessionIds=["d"]).status_code == 201
+    with live.client(tokens["audit"]) as client:
+        assert len(client.get("/holds/v1").json()["holds"]) == 4
+
+
+def test_the_list_is_paged_and_counts_no_coverage(live, tokens):
+    capture_calls(live, tokens["capture"], ["p1"])
+    placed = [place(live, tokens["hold"], sessionIds=[f"p{i}"]).json() for i in range(1, 4)]
+    with live.client(tokens["audit"]) as client:
+        first = client.get("/holds/v1", params={"limit": 2}).json()
+        assert [h["holdId"] for h in first["holds"]] == [placed[2]["holdId"], placed[1]["holdId"]]
+        assert all("coveredCalls" not in h for h in first["holds"])
+        second = client.get("/holds/v1", params={"limit": 2, "cursor": first["nextCursor"]})
+        assert second.status_code == 200, second.text
+        assert [h["holdId"] for h in second.json()["holds"]] == [placed[0]["holdId"]]
+        assert "nextCursor" not in second.json()
+        assert "nextCursor" not in client.get("/holds/v1").json()
+        assert len(client.get("/holds/v1").json()["holds"]) == 3
+        assert client.get(f"/holds/v1/{placed[0]['holdId']}").json()["coveredCalls"] == 1
+        for params in ({"limit": 0}, {"limit": 101}, {"limit": "x"}, {"cursor": "nonsense!"}):
+            bad = client.get("/holds/v1", params=params)
+            assert bad.status_code == 400, (params, bad.text)
+            assert bad.headers["content-type"] == "application/problem+json"

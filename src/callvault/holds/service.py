@@ -8,6 +8,8 @@ for it. What a hold means for an erasure is decided in ``purge/governance.py`` a
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,10 +20,11 @@ from sqlalchemy import Connection
 
 from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.capture.info import parse_time
-from callvault.errors import BadInput, Conflict, NotFound
+from callvault.errors import BadInput, Conflict, NotFound, RateLimited
 from callvault.ids import new_request_id
 from callvault.phone import index_form, unusable
 from callvault.purge.governance import Governance
+from callvault.ratelimit import RateLimiter
 from callvault.runtime import Runtime
 from callvault.store import holds as hold_store
 from callvault.store.engine import write_transaction
@@ -30,6 +33,7 @@ from callvault.store.types import utcnow
 from callvault.text import is_clean
 
 MAX_MATTER, MAX_REASON, MAX_ENTRIES, MAX_ID = 200, 2000, 1000, 256
+PAGE_DEFAULT, PAGE_MAX = 50, 100
 STATES = {"active": ACTIVE, "released": RELEASED, "all": None}
 _SCOPE_PURPOSE = "hold-scope"
 
@@ -87,12 +91,34 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
+def _cursor(hold: HoldRow) -> str:
+    """Where the next page starts: after this hold (opaque to clients)."""
+    raw = f"{hold.created_at.isoformat()}|{hold.hold_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _after(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, hold_id = raw.split("|", 1)
+        when = datetime.fromisoformat(at)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BadInput("cursor is not one a previous page's nextCursor gave") from None
+    if when.tzinfo is None or not hold_id or len(hold_id) > 64:
+        raise BadInput("cursor is not one a previous page's nextCursor gave")
+    return when, hold_id
+
+
 class HoldService:
     def __init__(self, runtime: Runtime, on_queued: Callable[[], None] | None = None) -> None:
         self.runtime = runtime
         self.trail = AuditTrail(runtime.keys.audit_chain_key)
         self.governance = Governance(runtime)
         self._on_queued = on_queued
+        # Placement per user and hour, per node (as the API's own rate limits): the whole hour's
+        # allowance may be spent at once, then it refills evenly.
+        per_hour = runtime.settings.hold_rate_per_hour
+        self._placements = RateLimiter(per_hour / 60, capacity=per_hour)
 
     # ------------------------------------------------------------------ validation
 
@@ -138,6 +164,14 @@ class HoldService:
         matter = _text("matter", matter, MAX_MATTER)
         reason = _text("reason", reason, MAX_REASON)
         scope = self._scope(given, region)
+        wait = self._placements.acquire(actor)
+        if wait is not None:
+            raise RateLimited(
+                f"{actor} has placed {self.runtime.settings.hold_rate_per_hour} legal holds "
+                "within the last hour, the most CALLVAULT_HOLD_RATE_PER_HOUR allows; "
+                "try again later",
+                wait,
+            )
         hold_id = new_request_id()
         sealed = self.runtime.keys.seal_record(
             json.dumps(
@@ -151,6 +185,13 @@ class HoldService:
         )
         with write_transaction(self.runtime.engine) as conn:
             hold_store.lock_for_change(conn)
+            cap = self.runtime.settings.max_active_holds
+            if hold_store.count_active(conn) >= cap:
+                raise Conflict(
+                    f"{cap} legal holds are active, the most CALLVAULT_MAX_ACTIVE_HOLDS allows; "
+                    "release one that is no longer needed (POST /holds/v1/{holdId}/release, "
+                    "`callvault holds release ID --reason R`) before placing another"
+                )
             hold_store.insert_hold(
                 conn,
                 {
@@ -199,15 +240,28 @@ class HoldService:
             hold = self._get(conn, hold_id)
             return self._json(hold, self._covered(conn, hold))
 
-    def list(self, state: str | None) -> list[dict[str, Any]]:
+    def page(
+        self, state: str | None, limit: int = PAGE_DEFAULT, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """A page of holds, newest first, with ``nextCursor`` while more follow. Coverage is
+        not counted here (contract §12): only for the hold asked about."""
         wanted = (state or "active").lower()
         if wanted not in STATES:
             raise BadInput(f"state must be Active, Released or all, not {state!r}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= PAGE_MAX:
+            raise BadInput(f"limit must be a whole number from 1 to {PAGE_MAX}")
+        after = None if cursor is None else _after(cursor)
         with self.runtime.engine.connect() as conn:
-            return [
-                self._json(h, self._covered(conn, h))
-                for h in hold_store.list_holds(conn, STATES[wanted])
-            ]
+            rows = hold_store.page_holds(conn, STATES[wanted], limit + 1, after)
+        page: dict[str, Any] = {"holds": [self._json(h, None) for h in rows[:limit]]}
+        if len(rows) > limit:
+            page["nextCursor"] = _cursor(rows[limit - 1])
+        return page
+
+    def list(self, state: str | None) -> list[dict[str, Any]]:
+        """The newest ``PAGE_MAX`` holds (the console's list), without coverage."""
+        holds: list[dict[str, Any]] = self.page(state, PAGE_MAX)["holds"]
+        return holds
 
     def release(self, hold_id: str, reason: Any, actor: str) -> dict[str, Any]:
         reason = _text("reason", reason, MAX_REASON)
@@ -248,7 +302,8 @@ class HoldService:
     def _covered(conn: Connection, hold: HoldRow) -> int:
         return hold_store.count_covered(conn, hold) if hold.state == ACTIVE else 0
 
-    def _json(self, hold: HoldRow, covered: int) -> dict[str, Any]:
+    def _json(self, hold: HoldRow, covered: int | None) -> dict[str, Any]:
+        """The hold resource; ``coveredCalls`` only when counted (None: a list's item)."""
         scope = json.loads(
             self.runtime.keys.open_record(hold.sealed_scope, f"{_SCOPE_PURPOSE}:{hold.hold_id}")
         )
@@ -269,5 +324,4 @@ class HoldService:
                 "startedAfter": _iso(hold.started_after),
                 "startedBefore": _iso(hold.started_before),
             },
-            "coveredCalls": covered,
-        }
+        } | ({} if covered is None else {"coveredCalls": covered})

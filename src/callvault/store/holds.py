@@ -148,6 +148,29 @@ def list_holds(conn: Connection, state: str | None) -> list[HoldRow]:
     return _load(conn, condition, newest_first=True)
 
 
+def count_active(conn: Connection) -> int:
+    query = select(func.count()).select_from(legal_holds).where(legal_holds.c.state == ACTIVE)
+    return int(conn.execute(query).scalar_one())
+
+
+def page_holds(
+    conn: Connection, state: str | None, limit: int, after: tuple[datetime, str] | None
+) -> list[HoldRow]:
+    """Up to ``limit`` holds, newest first (placement time, then hold ID, both descending),
+    those after ``after`` (the last one of the previous page) when given."""
+    hold = legal_holds.c
+    query = select(legal_holds)
+    if state is not None:
+        query = query.where(hold.state == state)
+    if after is not None:
+        at, hold_id = after
+        query = query.where(
+            or_(hold.created_at < at, and_(hold.created_at == at, hold.hold_id < hold_id))
+        )
+    query = query.order_by(hold.created_at.desc(), hold.hold_id.desc()).limit(limit)
+    return _with_entries(conn, query)
+
+
 def mark_released(conn: Connection, hold_id: str, by: str, reason: str, at: datetime) -> bool:
     """Release an active hold; False when it was not active (released already)."""
     done = conn.execute(

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from callvault.api.deps import HoldOrAuditUser, HoldUser, JsonBody
 from callvault.api.routes.capture import PROBLEMS
 from callvault.api.routes.schemas import HoldIn, HoldOut, HoldReleaseIn, HoldsOut
-from callvault.holds.service import HoldScope, HoldService
+from callvault.holds.service import PAGE_DEFAULT, PAGE_MAX, HoldScope, HoldService
 
 router = APIRouter(tags=["holds"])
 
@@ -58,8 +58,9 @@ async def place(body: HoldIn, request: Request, response: Response, user: HoldUs
 @router.get(
     "/holds/v1",
     operation_id="list_holds",
-    summary="Legal holds, newest first",
+    summary="Legal holds, newest first, a page at a time",
     response_model=HoldsOut,
+    response_model_exclude_unset=True,  # nextCursor only while more follow
     responses=PROBLEMS,
 )
 async def list_holds(
@@ -71,8 +72,15 @@ async def list_holds(
             description="Active (default), Released or all.", pattern="^(?i:active|released|all)$"
         ),
     ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=PAGE_MAX, description=f"Holds a page, 1–{PAGE_MAX}.")
+    ] = PAGE_DEFAULT,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=200, description="A previous page's nextCursor: the page after it."),
+    ] = None,
 ) -> dict[str, Any]:
-    return {"holds": await run_in_threadpool(_service(request).list, state)}
+    return await run_in_threadpool(_service(request).page, state, limit, cursor)
 
 
 @router.get(
