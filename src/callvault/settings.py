@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import socket
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,28 @@ def parse_confirm_above(value: Any) -> int:
     raise ValueError(
         f"a confirmation threshold is a whole number of calls >= 0 or never, not {value!r}"
     )
+
+
+Network = IPv4Network | IPv6Network
+
+
+def parse_networks(text: str) -> tuple[Network, ...]:
+    """``CALLVAULT_FORWARDED_ALLOW_IPS`` as written: addresses and CIDR networks separated by
+    commas (blank: none). ValueError naming the first entry that is neither (``*`` included: the
+    proxies are named, never "everyone", or any client could choose its own address)."""
+    networks = []
+    for entry in text.split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        try:
+            networks.append(ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(
+                f"{entry!r} is not an IP address or a network; give the trusted proxies' "
+                "addresses or CIDR networks separated by commas, e.g. 127.0.0.1, 10.0.0.0/8"
+            ) from None
+    return tuple(networks)
 
 
 class Settings(BaseSettings):
@@ -179,6 +202,13 @@ class Settings(BaseSettings):
         le=24 * 60,
         description="A console session ends after this many minutes without a request.",
     )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Reverse proxies trusted to say who the client is: addresses and CIDR "
+        "networks, comma-separated (default empty: none). Only a request whose peer is one of "
+        "them has its client address taken from X-Forwarded-For (the right-most entry that is "
+        "not itself a trusted proxy); console logins are throttled per that address and name.",
+    )
     purge_confirm_above: int = Field(
         default=100,
         description="A customer purge that would queue more calls than this needs the "
@@ -192,6 +222,18 @@ class Settings(BaseSettings):
     def _confirm_above(cls, value: Any) -> int:
         """``never`` is NEVER; a whole number >= 0 is itself; anything else fails at start."""
         return parse_confirm_above(value)
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _forwarded_allow_ips(cls, value: str) -> str:
+        """A typo fails at start, naming the entry, rather than trusting nobody silently."""
+        parse_networks(value)
+        return value
+
+    @property
+    def trusted_proxies(self) -> tuple[Network, ...]:
+        """The networks of ``forwarded_allow_ips``."""
+        return parse_networks(self.forwarded_allow_ips)
 
     @property
     def resolved_database_url(self) -> str:

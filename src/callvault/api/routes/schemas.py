@@ -470,6 +470,17 @@ class RetentionPolicyOut(BaseModel):
         description="Live calls this policy matches that are past it now, not held and not "
         "already being erased: the next sweep queues every one of them."
     )
+    heldNow: int = Field(
+        description="Live calls this policy matches that are past it now but kept by a legal "
+        "hold: erased on release. With expiredNow, what the confirmation threshold and the "
+        "hourly quota count when the policy is saved."
+    )
+    confirmToken: str | None = Field(
+        default=None,
+        description="Only a whatIf answers it: the token a save above the confirmation "
+        "threshold must carry as ?confirm= (bound to the user, this policy and the calls it "
+        "expires; 15 minutes; used once).",
+    )
 
 
 class RetentionPoliciesOut(BaseModel):
