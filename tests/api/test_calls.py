@@ -135,9 +135,7 @@ def test_a_download_in_flight_ends_before_its_purge_is_reported(live, capture):
     assert audio.startswith(body)
 
 
-def test_no_byte_of_a_download_leaves_the_server_after_its_purge_is_reported(
-    live, capture, caplog
-):
+def test_no_byte_of_a_download_leaves_the_server_after_its_purge_is_reported(live, capture, caplog):
     """The server's socket send buffer still held megabytes of the call when its item said
     Purged, and the kernel delivered them afterwards (issue 32, item 11). A revoked download is
     now reset (SO_LINGER 0): the kernel discards what it has not sent. The client reads nothing
@@ -150,7 +148,7 @@ def test_no_byte_of_a_download_leaves_the_server_after_its_purge_is_reported(
     audio = wav_bytes(187.5, rate=16000)
     with live.client(live.token("capture")) as client:
         call_id = capture(client, call_info("reset-read"), audio).json()["callId"]
-    sock, received = _slow_download(live.port, live.token("read"), call_id)
+    sock, _ = _slow_download(live.port, live.token("read"), call_id)
     with sock:
         time.sleep(0.5)  # the server fills its send buffer and the client's receive window
         with live.client(live.token("purge")) as client:
