@@ -14,6 +14,7 @@ from callvault.files import open_private, private_dir
 from callvault.settings import Settings
 from callvault.store.checkpointer import BackgroundCheckpointer
 from callvault.store.engine import is_sqlite, make_engine
+from callvault.store.holds import seal_clear_texts
 from callvault.store.keystore import KeyStore
 from callvault.store.migrate import upgrade
 from callvault.store.reindex import reindex_marked
@@ -85,6 +86,8 @@ class Runtime:
             # The half of migration 0018 that needs the key store: the calls it marked are
             # re-indexed under today's rules before anything is served (store/reindex.py).
             reindex_marked(engine, keystore, keys, settings.default_region)
+            # The half of migration 0020 that needs the master key: holds' texts sealed.
+            seal_clear_texts(engine, keys)
         runtime = cls(
             settings=settings,
             engine=engine,

@@ -83,6 +83,7 @@ def test_place_get_list_release_a_hold(live, tokens):
         "callIds": [],
         "sessionIds": ["h2"],
         "phoneNumbers": ["+15125550142"],
+        "phoneNumbersForgotten": 0,
         "startedAfter": None,
         "startedBefore": None,
     }
@@ -116,9 +117,11 @@ def test_place_get_list_release_a_hold(live, tokens):
     placed = [e for e in events if e["action"] == "hold.placed"]
     released_events = [e for e in events if e["action"] == "hold.released"]
     assert placed[0]["details"]["holdId"] == hold["holdId"]
-    assert placed[0]["details"]["reason"] == "litigation notice of 2026-11-30"
+    assert "reasonHash" in placed[0]["details"]
+    assert "litigation notice" not in str(events)
     assert placed[0]["actor"] == hold["createdBy"]
-    assert released_events[0]["details"]["reason"] == "case settled"
+    assert "releaseReasonHash" in released_events[0]["details"]
+    assert "case settled" not in str(events)
     assert "5550142" not in str(events)
 
 
@@ -447,3 +450,82 @@ def test_the_list_is_paged_and_counts_no_coverage(live, tokens):
             bad = client.get("/holds/v1", params=params)
             assert bad.status_code == 400, (params, bad.text)
             assert bad.headers["content-type"] == "application/problem+json"
+
+
+# ----------------------------------------------------------------- a hold's words outlive nothing
+
+SECRET_PHONE = "+1 415 555 0163"
+SECRET_EMAIL = "jane.roe.qz@example.org"
+
+
+def test_hold_audit_events_carry_keyed_hashes_never_the_texts(live, tokens):
+    hold = place(
+        live, tokens["hold"], matter="Roe matter", reason="asked by Jane", sessionIds=["a"]
+    )
+    hold = hold.json()
+    with live.client(tokens["hold"]) as client:
+        client.post(f"/holds/v1/{hold['holdId']}/release", json={"reason": "settled by Jane"})
+    events = audit_actions(live, tokens["audit"])
+    placed = next(e for e in events if e["action"] == "hold.placed")["details"]
+    released = next(e for e in events if e["action"] == "hold.released")["details"]
+    assert placed["holdId"] == released["holdId"] == hold["holdId"]
+    assert {"matterHash", "reasonHash"} <= placed.keys()
+    assert "releaseReasonHash" in released
+    assert len({placed["matterHash"], placed["reasonHash"], released["releaseReasonHash"]}) == 3
+    for text in ("Roe matter", "Jane", "settled"):
+        assert text not in str(events), text
+
+
+def test_a_released_hold_forgets_its_phone_numbers(live, tokens):
+    ids = capture_calls(live, tokens["capture"], ["f1"])
+    hold = place(live, tokens["hold"], phoneNumbers=[PHONE, OTHER_PHONE]).json()
+    assert hold["scope"]["phoneNumbersForgotten"] == 0
+    assert hold["coveredCalls"] == len(ids)
+    with live.client(tokens["hold"]) as client:
+        released = client.post(f"/holds/v1/{hold['holdId']}/release", json={"reason": "over"})
+        assert released.status_code == 200, released.text
+        for doc in (released.json(), client.get(f"/holds/v1/{hold['holdId']}").json()):
+            assert doc["scope"]["phoneNumbers"] == []
+            assert doc["scope"]["phoneNumbersForgotten"] == 2
+            assert doc["matter"] == "Doe v. Acme"
+            assert doc["releaseReason"] == "over"
+
+
+def _checkpointed(runtime) -> None:
+    from callvault.store.engine import checkpoint
+
+    if runtime.engine.dialect.name != "sqlite":
+        return
+    deadline = time.monotonic() + 30
+    while not (checkpoint(runtime.engine) and runtime.keystore.checkpoint()):
+        assert time.monotonic() < deadline, "a WAL checkpoint stayed blocked for 30 s"
+        time.sleep(0.05)
+
+
+def test_no_personal_data_typed_in_a_hold_outlives_the_customers_purge(live, tokens):
+    capture_calls(live, tokens["capture"], ["s1"], phone=SECRET_PHONE)
+    words = f"call from {SECRET_PHONE}, write to {SECRET_EMAIL}"
+    hold = place(
+        live,
+        tokens["hold"],
+        matter=f"Roe {SECRET_EMAIL}",
+        reason=words,
+        phoneNumbers=[SECRET_PHONE],
+    ).json()
+    assert hold["reason"] == words  # shown decrypted to hold and audit users
+    with live.client(tokens["audit"]) as client:
+        assert client.get(f"/holds/v1/{hold['holdId']}").json()["reason"] == words
+    with live.client(tokens["hold"]) as client:
+        released = client.post(
+            f"/holds/v1/{hold['holdId']}/release", json={"reason": f"{SECRET_EMAIL} settled"}
+        )
+        assert released.status_code == 200, released.text
+    with live.client(tokens["purge"]) as client:
+        answer = client.post("/purge/v1/calls/customer", json={"phoneNumber": SECRET_PHONE})
+        assert answer.status_code in (200, 202), answer.text
+        wait_state(client, answer.json()["requestId"], states=("Complete",))
+    _checkpointed(live.runtime)
+    stored = stored_bytes(live.runtime)
+    for needle in (SECRET_EMAIL, "jane.roe", "4155550163", "415 555 0163", "555 0163"):
+        assert needle.encode() not in stored, needle
+        assert needle.encode("utf-16-le") not in stored, needle

@@ -155,3 +155,54 @@ def test_0015_keeps_customer_phones_in_one_b_tree_digests_intact(tmp_path):
         left = conn.execute(text("SELECT call_id FROM customer_phones")).scalars().all()
     assert left == ["c2"]
     engine.dispose()
+
+
+def test_0020_and_the_stores_opening_seal_the_texts_of_existing_holds(tmp_path):
+    import json
+
+    from callvault.crypto import KeyRing, decode_master_key, generate_master_key
+    from callvault.holds.service import HoldService
+    from callvault.runtime import Runtime
+    from callvault.settings import Settings
+
+    master = generate_master_key()
+    data = tmp_path / "data"
+    data.mkdir()
+    scope = json.dumps({"callIds": [], "sessionIds": ["s1"], "phoneNumbers": ["+14155550163"]})
+    sealed_scope = KeyRing(decode_master_key(master)).seal_record(scope.encode(), "hold-scope:h1")
+    engine = make_engine(f"sqlite:///{data / 'callvault.db'}")
+    upgrade(engine, "0019")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO legal_holds (hold_id, matter, reason, state, created_by, created_at,"
+                " released_by, released_at, release_reason, has_entries, sealed_scope) VALUES"
+                " ('h1', 'Roe jane@example.org', 'asked by +1 415 555 0163', 'Released', 'o',"
+                " '2026-01-01 00:00:00.000000', 'o', '2026-01-02 00:00:00.000000',"
+                " 'settled with Jane', 1, :scope)"
+            ),
+            {"scope": sealed_scope},
+        )
+        conn.execute(text("INSERT INTO hold_entries VALUES ('h1', 'session', 's1')"))
+    engine.dispose()
+
+    runtime = Runtime.open(Settings(data_dir=data, master_key=master))
+    try:
+        with runtime.engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT matter, reason, release_reason, sealed_texts FROM legal_holds")
+            ).one()
+            assert row[:3] == ("", "", None)
+            assert row[3]
+            assert conn.execute(text("SELECT count(*) FROM hold_entries")).scalar_one() == 1
+        hold = HoldService(runtime).get("h1")
+        assert (hold["matter"], hold["reason"], hold["releaseReason"]) == (
+            "Roe jane@example.org",
+            "asked by +1 415 555 0163",
+            "settled with Jane",
+        )
+        assert hold["scope"]["sessionIds"] == ["s1"]
+        assert hold["scope"]["phoneNumbers"] == []  # released: forgotten
+        assert hold["scope"]["phoneNumbersForgotten"] == 1
+    finally:
+        runtime.close()

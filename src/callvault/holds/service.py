@@ -173,16 +173,8 @@ class HoldService:
                 wait,
             )
         hold_id = new_request_id()
-        sealed = self.runtime.keys.seal_record(
-            json.dumps(
-                {
-                    "callIds": scope.call_ids,
-                    "sessionIds": scope.session_ids,
-                    "phoneNumbers": scope.phones,
-                }
-            ).encode(),
-            f"{_SCOPE_PURPOSE}:{hold_id}",
-        )
+        sealed = self._seal_scope(hold_id, scope.call_ids, scope.session_ids, scope.phones, 0)
+        keys = self.runtime.keys
         with write_transaction(self.runtime.engine) as conn:
             hold_store.lock_for_change(conn)
             cap = self.runtime.settings.max_active_holds
@@ -196,8 +188,9 @@ class HoldService:
                 conn,
                 {
                     "hold_id": hold_id,
-                    "matter": matter,
-                    "reason": reason,
+                    "matter": "",  # sealed below, as the reason (contract §12)
+                    "reason": "",
+                    "sealed_texts": hold_store.seal_hold_texts(keys, hold_id, matter, reason, None),
                     "state": ACTIVE,
                     "created_by": actor,
                     "created_at": utcnow(),
@@ -219,8 +212,9 @@ class HoldService:
                 actor,
                 details={
                     "holdId": hold_id,
-                    "matter": matter,
-                    "reason": reason,
+                    # Keyed hashes, never the texts: people type personal data into them.
+                    "matterHash": keys.audit_hash(matter),
+                    "reasonHash": keys.audit_hash(reason),
                     "scope": {
                         "callIds": len(scope.call_ids),
                         "sessionIds": len(scope.session_ids),
@@ -270,14 +264,32 @@ class HoldService:
             hold = self._get(conn, hold_id)
             if hold.state != ACTIVE:
                 raise Conflict(f"legal hold {hold_id} is already released")
-            hold_store.mark_released(conn, hold_id, actor, reason, utcnow())
+            texts = hold_store.open_hold_texts(self.runtime.keys, hold)
+            scope = self._open_scope(hold)
+            hold_store.mark_released(
+                conn,
+                hold_id,
+                actor,
+                utcnow(),
+                hold_store.seal_hold_texts(
+                    self.runtime.keys, hold_id, texts["matter"] or "", texts["reason"] or "", reason
+                ),
+                # A released hold forgets its phone numbers: only their keyed digests stay.
+                self._seal_scope(
+                    hold_id,
+                    scope["callIds"],
+                    scope["sessionIds"],
+                    [],
+                    len(scope["phoneNumbers"]) + scope.get("phoneNumbersForgotten", 0),
+                ),
+            )
             resumed = self.governance.resume(conn, actor, hold_id)
             released = AuditEvent(
                 "hold.released",
                 actor,
                 details={
                     "holdId": hold_id,
-                    "reason": reason,
+                    "releaseReasonHash": self.runtime.keys.audit_hash(reason),
                     "resumedCalls": sum(e.details["calls"] for e in resumed),
                 },
             )
@@ -302,25 +314,49 @@ class HoldService:
     def _covered(conn: Connection, hold: HoldRow) -> int:
         return hold_store.count_covered(conn, hold) if hold.state == ACTIVE else 0
 
-    def _json(self, hold: HoldRow, covered: int | None) -> dict[str, Any]:
-        """The hold resource; ``coveredCalls`` only when counted (None: a list's item)."""
-        scope = json.loads(
+    def _seal_scope(
+        self,
+        hold_id: str,
+        call_ids: Sequence[str],
+        session_ids: Sequence[str],
+        phones: Sequence[str],
+        forgotten: int,
+    ) -> bytes:
+        scope = {
+            "callIds": list(call_ids),
+            "sessionIds": list(session_ids),
+            "phoneNumbers": list(phones),
+            "phoneNumbersForgotten": forgotten,
+        }
+        return self.runtime.keys.seal_record(
+            json.dumps(scope).encode(), f"{_SCOPE_PURPOSE}:{hold_id}"
+        )
+
+    def _open_scope(self, hold: HoldRow) -> dict[str, Any]:
+        scope: dict[str, Any] = json.loads(
             self.runtime.keys.open_record(hold.sealed_scope, f"{_SCOPE_PURPOSE}:{hold.hold_id}")
         )
+        return scope
+
+    def _json(self, hold: HoldRow, covered: int | None) -> dict[str, Any]:
+        """The hold resource; ``coveredCalls`` only when counted (None: a list's item)."""
+        scope = self._open_scope(hold)
+        texts = hold_store.open_hold_texts(self.runtime.keys, hold)
         return {
             "holdId": hold.hold_id,
-            "matter": hold.matter,
-            "reason": hold.reason,
+            "matter": texts["matter"],
+            "reason": texts["reason"],
             "state": hold.state,
             "createdBy": hold.created_by,
             "createdAt": _iso(hold.created_at),
             "releasedBy": hold.released_by,
             "releasedAt": _iso(hold.released_at),
-            "releaseReason": hold.release_reason,
+            "releaseReason": texts["releaseReason"],
             "scope": {
                 "callIds": scope["callIds"],
                 "sessionIds": scope["sessionIds"],
                 "phoneNumbers": scope["phoneNumbers"],
+                "phoneNumbersForgotten": scope.get("phoneNumbersForgotten", 0),
                 "startedAfter": _iso(hold.started_after),
                 "startedBefore": _iso(hold.started_before),
             },

@@ -10,6 +10,7 @@ hold's own calls (``count_covered``, ``covered_being_erased``) are asked with it
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Engine,
     Select,
     and_,
     bindparam,
@@ -30,9 +32,12 @@ from sqlalchemy import (
     update,
 )
 
+from callvault.crypto import KeyRing
+from callvault.store.engine import write_transaction
 from callvault.store.tables import calls, customer_phones, hold_entries, hold_phones, legal_holds
 
 ACTIVE, RELEASED = "Active", "Released"
+_TEXTS_PURPOSE = "hold-texts"
 # PostgreSQL advisory lock that orders a hold's commit against the erasure of keys: erasers take
 # it shared while they check holds and destroy keys, a hold change takes it exclusively. On SQLite
 # the write lock that both take does the same.
@@ -54,6 +59,7 @@ class HoldRow:
     started_before: datetime | None
     has_entries: bool
     sealed_scope: bytes
+    sealed_texts: bytes | None = None  # None: only before the store's opening sealed them
     call_ids: tuple[str, ...] = ()
     session_ids: tuple[str, ...] = ()
     digests: tuple[bytes, ...] = ()
@@ -74,6 +80,7 @@ class HoldRow:
             started_before=row.started_before,
             has_entries=row.has_entries,
             sealed_scope=bytes(row.sealed_scope),
+            sealed_texts=None if row.sealed_texts is None else bytes(row.sealed_texts),
             call_ids=tuple(entries.get("call", ())),
             session_ids=tuple(entries.get("session", ())),
             digests=tuple(bytes(d) for d in entries.get("phone", ())),
@@ -171,14 +178,55 @@ def page_holds(
     return _with_entries(conn, query)
 
 
-def mark_released(conn: Connection, hold_id: str, by: str, reason: str, at: datetime) -> bool:
-    """Release an active hold; False when it was not active (released already)."""
+def mark_released(
+    conn: Connection,
+    hold_id: str,
+    by: str,
+    at: datetime,
+    sealed_texts: bytes,
+    sealed_scope: bytes,
+) -> bool:
+    """Release an active hold: its texts (the release reason among them) and its scope sealed
+    anew, the scope without its phone numbers (their digests stay in ``hold_phones``). False
+    when it was not active (released already)."""
     done = conn.execute(
         update(legal_holds)
         .where(legal_holds.c.hold_id == hold_id, legal_holds.c.state == ACTIVE)
-        .values(state=RELEASED, released_by=by, released_at=at, release_reason=reason)
+        .values(
+            state=RELEASED,
+            released_by=by,
+            released_at=at,
+            release_reason=None,
+            matter="",
+            reason="",
+            sealed_texts=sealed_texts,
+            sealed_scope=sealed_scope,
+        )
     )
     return bool(done.rowcount)
+
+
+def holds_with_clear_texts(conn: Connection) -> list[Any]:
+    """Holds placed before migration 0020, their texts still in clear."""
+    hold = legal_holds.c
+    query = select(
+        hold.hold_id, hold.matter, hold.reason, hold.release_reason, hold.state, hold.sealed_scope
+    )
+    return list(conn.execute(query.where(hold.sealed_texts.is_(None))))
+
+
+def seal_texts(
+    conn: Connection, hold_id: str, sealed_texts: bytes, sealed_scope: bytes | None = None
+) -> None:
+    """Store a hold's sealed texts (and scope, when given) and empty its clear columns."""
+    values: dict[str, Any] = {"sealed_texts": sealed_texts}
+    if sealed_scope is not None:
+        values["sealed_scope"] = sealed_scope
+    conn.execute(
+        update(legal_holds)
+        .where(legal_holds.c.hold_id == hold_id)
+        .values(matter="", reason="", release_reason=None, **values)
+    )
 
 
 def _covers(hold: HoldRow) -> Any:
@@ -335,3 +383,55 @@ def covered_being_erased(conn: Connection, hold: HoldRow) -> list[str]:
     """Calls the hold covers whose erasure is queued or running."""
     query = select(calls.c.call_id).where(_covers(hold), calls.c.status == "Purging")
     return list(conn.execute(query).scalars())
+
+
+# ------------------------------------------------------------------ a hold's texts, sealed
+
+
+def seal_hold_texts(
+    keys: KeyRing, hold_id: str, matter: str, reason: str, release_reason: str | None
+) -> bytes:
+    """A hold's matter, reason and release reason, sealed under the master key, bound to it."""
+    texts = {"matter": matter, "reason": reason, "releaseReason": release_reason}
+    return keys.seal_record(json.dumps(texts).encode(), f"{_TEXTS_PURPOSE}:{hold_id}")
+
+
+def open_hold_texts(keys: KeyRing, hold: HoldRow) -> dict[str, str | None]:
+    """``{"matter", "reason", "releaseReason"}`` of a hold (its clear columns only before the
+    store's opening sealed them)."""
+    if hold.sealed_texts is None:
+        return {"matter": hold.matter, "reason": hold.reason, "releaseReason": hold.release_reason}
+    opened: dict[str, str | None] = json.loads(
+        keys.open_record(hold.sealed_texts, f"{_TEXTS_PURPOSE}:{hold.hold_id}")
+    )
+    return opened
+
+
+def _forgotten_scope(keys: KeyRing, row: Any) -> bytes | None:
+    """A hold released before migration 0020 forgets its phone numbers now (the scope as the
+    holds service seals it: ``{"callIds", "sessionIds", "phoneNumbers", "phoneNumbersForgotten"}``
+    under ``hold-scope:<holdId>``); None for an active hold."""
+    if row.state != RELEASED:
+        return None
+    purpose = f"hold-scope:{row.hold_id}"
+    scope = json.loads(keys.open_record(bytes(row.sealed_scope), purpose))
+    scope["phoneNumbersForgotten"] = scope.get("phoneNumbersForgotten", 0) + len(
+        scope.get("phoneNumbers", [])
+    )
+    scope["phoneNumbers"] = []
+    return keys.seal_record(json.dumps(scope).encode(), purpose)
+
+
+def seal_clear_texts(engine: Engine, keys: KeyRing) -> int:
+    """Seal the texts of the holds placed before migration 0020 and empty their clear columns
+    (a released one forgets its phone numbers too), in one transaction (run by the store's
+    opening, which has the master key); how many."""
+    with engine.connect() as conn:
+        if not holds_with_clear_texts(conn):
+            return 0  # every opening but the first after the migration
+    with write_transaction(engine) as conn:
+        rows = holds_with_clear_texts(conn)
+        for row in rows:
+            sealed = seal_hold_texts(keys, row.hold_id, row.matter, row.reason, row.release_reason)
+            seal_texts(conn, row.hold_id, sealed, _forgotten_scope(keys, row))
+    return len(rows)

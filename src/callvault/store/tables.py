@@ -263,6 +263,8 @@ legal_holds = Table(
     "legal_holds",
     metadata,
     Column("hold_id", String(32), primary_key=True),
+    # Empty: the texts are sealed in sealed_texts. Only a hold placed before migration 0020 had
+    # them here in clear, until the store's opening sealed them (store/holds.seal_clear_texts).
     Column("matter", String(200), nullable=False),
     Column("reason", Text, nullable=False),
     Column("state", String(16), nullable=False),  # Active | Released
@@ -278,6 +280,9 @@ legal_holds = Table(
     # The scope as given (call IDs, session IDs, E.164 numbers), sealed under the master key: a
     # hold's phone numbers are personal data and never stored in clear.
     Column("sealed_scope", LargeBinary, nullable=False),
+    # matter, reason and releaseReason, sealed under the master key like the scope: people type
+    # names, numbers and addresses into them (contract §12).
+    Column("sealed_texts", LargeBinary, nullable=True),
     Index(None, "state"),
 )
 

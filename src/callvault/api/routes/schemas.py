@@ -383,7 +383,11 @@ class HoldReleaseIn(CaseInsensitiveModel):
 class HoldScopeOut(BaseModel):
     callIds: list[str]
     sessionIds: list[str]
-    phoneNumbers: list[str]
+    phoneNumbers: list[str] = Field(description="E.164; empty once the hold is released.")
+    phoneNumbersForgotten: int = Field(
+        description="Phone numbers a released hold named and forgot (only their keyed hashes "
+        "are kept); 0 while it is active."
+    )
     startedAfter: str | None
     startedBefore: str | None
 
