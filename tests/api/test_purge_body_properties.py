@@ -188,6 +188,13 @@ def _field(doc: dict[str, Any], name: str) -> tuple[bool, Any]:
     return found
 
 
+def _unknown_key(doc: dict[str, Any], *known: str) -> bool:
+    """Whether the body has a key the endpoint does not know, in any case: a 400, nothing
+    purged (contract §19, "Unknown keys fail closed"; ``whatIf`` in the body among them)."""
+    names = {name.lower() for name in known}
+    return any(key.lower() not in names for key in doc)
+
+
 def _clean(value: str) -> bool:
     try:
         value.encode("utf-8")
@@ -213,6 +220,8 @@ def expected_ids(raw: bytes, content_type: str | None) -> list[str] | int:
     doc = _json_object(raw, content_type)
     if isinstance(doc, int):
         return doc
+    if _unknown_key(doc, "ids"):
+        return 400
     present, ids = _field(doc, "ids")
     if not present or not isinstance(ids, list) or not 1 <= len(ids) <= 100:
         return 400
@@ -225,6 +234,8 @@ def expected_phone(raw: bytes, content_type: str | None) -> str | int:
     doc = _json_object(raw, content_type)
     if isinstance(doc, int):
         return doc
+    if _unknown_key(doc, "phoneNumber"):
+        return 400
     present, phone = _field(doc, "phoneNumber")
     if not present or not isinstance(phone, str):
         return 400

@@ -28,8 +28,15 @@ from callvault.text import CleanText
 
 
 class CaseInsensitiveModel(BaseModel):
+    """A body whose keys are matched case-insensitively. With ``extra="forbid"``, a key that
+    matches no field in any case is a 400 naming it (contract §19, "Unknown keys fail closed"):
+    every purge, hold, release and retention body, where a key dropped unread would make an
+    erasure or a hold narrower than the one asked for (``email`` for ``emails``)."""
+
     model_config = ConfigDict(extra="ignore")
     _canonical: ClassVar[dict[str, str]] = {}
+    # What a body refused for its keys did not do, said at the end of the 400's detail.
+    _refused_means: ClassVar[str] = "nothing was changed"
 
     @model_validator(mode="before")
     @classmethod
@@ -37,7 +44,20 @@ class CaseInsensitiveModel(BaseModel):
         if not isinstance(data, dict):
             raise ValueError("the body must be a JSON object")
         names = {name.lower(): name for name in cls.model_fields}
+        if cls.model_config.get("extra") == "forbid":
+            unknown = [str(k) for k in data if str(k).lower() not in names]
+            if unknown:
+                raise ValueError(cls._unknown_keys(unknown))
         return {names.get(str(k).lower(), k): v for k, v in data.items()}
+
+    @classmethod
+    def _unknown_keys(cls, unknown: list[str]) -> str:
+        named = ", ".join(f"`{key}`" for key in unknown)
+        verb = "is not a key" if len(unknown) == 1 else "are not keys"
+        known = ", ".join(f"`{name}`" for name in cls.model_fields)
+        return (
+            f"{named} {verb} of this body, which takes {known} (in any case); {cls._refused_means}"
+        )
 
 
 # What `CleanText` refuses, said in the schema (a lone surrogate cannot even be sent as UTF-8).
@@ -172,12 +192,15 @@ WHAT_IF_KEY_PATTERN = "^" + _SEP + _SEP.join(f"[{c}{c.upper()}]" for c in "whati
 
 class PurgeBodyIn(CaseInsensitiveModel):
     """A purge body: ``whatIf`` belongs in the query; in the body it is refused, not ignored,
-    since ignoring it would turn an intended preview into an erasure (contract §19)."""
+    since ignoring it would turn an intended preview into an erasure (contract §19). Any other
+    key the endpoint does not know is refused too (``sessionIds`` on ``/purge/v1/calls``,
+    ``email`` for ``emails``): ignored, it would purge less than the client asked for."""
 
     model_config = ConfigDict(
-        extra="ignore",
+        extra="forbid",
         json_schema_extra={"propertyNames": {"not": {"pattern": WHAT_IF_KEY_PATTERN}}},
     )
+    _refused_means: ClassVar[str] = "nothing was purged"
 
     @model_validator(mode="before")
     @classmethod
@@ -342,6 +365,7 @@ class HoldIn(CaseInsensitiveModel):
     would otherwise place a narrower hold than the one meant."""
 
     model_config = ConfigDict(extra="forbid")
+    _refused_means: ClassVar[str] = "no hold was placed"
 
     @model_validator(mode="before")
     @classmethod
@@ -375,6 +399,11 @@ class HoldIn(CaseInsensitiveModel):
 
 
 class HoldReleaseIn(CaseInsensitiveModel):
+    """``{"reason"}``: any other key is refused (contract §19), and the hold stays active."""
+
+    model_config = ConfigDict(extra="forbid")
+    _refused_means: ClassVar[str] = "the hold was not released"
+
     reason: StrictStr = Field(
         min_length=1, max_length=2000, pattern=r"\S", description="Why the hold ends."
     )
@@ -426,6 +455,7 @@ class RetentionPolicyIn(CaseInsensitiveModel):
         extra="forbid",
         json_schema_extra={"propertyNames": {"not": {"pattern": WHAT_IF_KEY_PATTERN}}},
     )
+    _refused_means: ClassVar[str] = "nothing was saved"
 
     @model_validator(mode="before")
     @classmethod
