@@ -43,6 +43,9 @@ def test_place_list_show_release(live, cli):
     assert listed.returncode == 0, listed.stderr
     assert hold["holdId"] in listed.stdout  # whole, in a table
     assert "Doe v. Acme" in listed.stdout
+    # A list counts no coverage (contract §12): only `holds show` and place/release do.
+    assert "coveredCalls" not in listed.stdout
+    assert "coveredCalls" not in json.loads(cli("holds", "list", "-o", "json").stdout)[0]
 
     shown = cli("holds", "show", hold["holdId"], "--output", "csv")
     assert shown.returncode == 0, shown.stderr

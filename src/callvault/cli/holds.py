@@ -16,10 +16,12 @@ holds_app = typer.Typer(
 )
 
 COLUMNS = ("holdId", "state", "matter", "coveredCalls", "createdBy", "createdAt", "releasedAt")
+# A list's holds carry no coverage: the server counts it only for the hold asked about (§12).
+LIST_COLUMNS = tuple(c for c in COLUMNS if c != "coveredCalls")
 
 
-def _row(hold: Hold) -> dict[str, Any]:
-    return {
+def _row(hold: Hold, covered: bool = True) -> dict[str, Any]:
+    row = {
         "holdId": hold.hold_id,
         "state": hold.state,
         "matter": hold.matter,
@@ -36,11 +38,14 @@ def _row(hold: Hold) -> dict[str, Any]:
         "startedAfter": hold.started_after,
         "startedBefore": hold.started_before,
     }
+    if not covered:
+        del row["coveredCalls"]
+    return row
 
 
-def _show(holds: list[Hold], output: OutputFormat) -> None:
+def _show(holds: list[Hold], output: OutputFormat, covered: bool = True) -> None:
     # JSON carries the whole hold; a table or CSV the columns a reader scans.
-    emit([_row(h) for h in holds], COLUMNS, output)
+    emit([_row(h, covered) for h in holds], COLUMNS if covered else LIST_COLUMNS, output)
 
 
 @holds_app.command("place")
@@ -104,7 +109,7 @@ def list_holds(
     with conn.client() as client:
         holds = call_sdk(lambda: client.list_holds(state), {"state": ("--state", [state])})
     stderr.print(count(len(holds), "hold"))
-    _show(holds, output)
+    _show(holds, output, covered=False)
 
 
 @holds_app.command("show")
