@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import (
@@ -27,6 +27,8 @@ from callvault.errors import BadInput
 from callvault.text import CleanText, is_clean
 
 DIRECTIONS = ("Unknown", "Inbound", "Outbound", "Internal")
+# How far ahead of the server's clock a call may start (contract §15): beyond it, a 400.
+MAX_START_AHEAD = timedelta(hours=24)
 
 _ALIASES = {"utcstart": "starttime", "utcend": "endtime"}
 # Tethr.Sdk (v2) names three fields differently; the rest of its info is v1's (contract §16).
@@ -155,6 +157,21 @@ class CaptureInfo(BaseModel):
     @classmethod
     def _time(cls, value: Any) -> Any:
         return None if value is None else parse_time(value)
+
+    @field_validator("starttime")
+    @classmethod
+    def _not_far_ahead(cls, value: datetime) -> datetime:
+        # Retention counts a call's age from its start (contract §15): a start years ahead
+        # (9999-12-31) would keep the call from every policy. A day's slack absorbs recorders'
+        # clock drift and a mislabelled time zone.
+        latest = datetime.now(UTC) + MAX_START_AHEAD
+        if value > latest:
+            raise ValueError(
+                "is more than 24 hours ahead of the server's clock (latest accepted now: "
+                f"{latest.strftime('%Y-%m-%dT%H:%M:%SZ')}); send the time the call started, "
+                "in UTC or with its offset"
+            )
+        return value
 
     @field_validator("direction", mode="before")
     @classmethod
