@@ -211,6 +211,10 @@ def _plain_words(error: Mapping[str, Any]) -> str:
         return f"must be {_TYPE_NAMES[kind]}"
     if kind == "missing":
         return "is required"
+    if kind == "too_long" and ctx.get("field_type") not in ("List", "Tuple", "Set"):
+        return f"at most {_plural(ctx.get('max_length'), 'character')}"
+    if kind == "string_pattern_mismatch":
+        return f"must match the pattern {ctx.get('pattern')}"
     if kind == "too_long":
         return (
             f"at most {_plural(ctx.get('max_length'), 'item')} "
@@ -229,7 +233,7 @@ def _where(loc: Sequence[Any]) -> str:
     """``("body", "ids", 0)`` → ``ids[0]``."""
     where = ""
     for part in loc:
-        if part == "body":
+        if part in ("body", "path", "query"):
             continue
         if isinstance(part, int):
             where += f"[{part}]"
