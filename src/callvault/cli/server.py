@@ -56,6 +56,8 @@ Every setting is an environment variable (flags above override them):
   CALLVAULT_CONSOLE_IDLE_MINUTES a console session ends after this many idle minutes (default 15)
   CALLVAULT_FORWARDED_ALLOW_IPS  reverse proxies whose X-Forwarded-For names the client, for
                                  console login limits: addresses/CIDRs, comma-separated (none)
+  CALLVAULT_MAX_ACTIVE_HOLDS     legal holds active at once; one more is a 409 (default 1000)
+  CALLVAULT_HOLD_RATE_PER_HOUR   holds one API user may place an hour, per node (600; 0 off)
 """
 
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
