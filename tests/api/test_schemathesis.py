@@ -17,7 +17,8 @@ Configured rather than fixed, because the behaviour is the contract's:
   string; its rules, §3, are beyond the part's schema, so generated uploads mostly get 400),
   ``POST /holds/v1`` (possible phone numbers and valid times, §12, are beyond JSON Schema too)
   ``POST /holds/v1/{holdId}/release`` (a hold released once is 409 the next time) and
-  ``POST /purge/v1/requests/{requestId}/cancel`` (409 outside a grace window) and
+  ``POST /purge/v1/requests/{requestId}/cancel`` (409 outside a grace window),
+  ``GET /holds/v1`` (a cursor is opaque: one no page gave is 400, §12) and
   ``GET /purge/v1/requests/{requestId}/certificate`` (409 while the request is Purging).
 - ``allow_header_conformance`` is off for ``POST /callCapture/v1/status/exclude``,
   ``POST /capture/v2/status/exclude`` and ``POST /capture/v2/status/monitor``: their 405 rightly
@@ -72,6 +73,7 @@ def schemathesis_config(token: str, ids: dict[str, str] | None = None) -> dict[s
                     "release_hold",
                     "cancel_purge_request",
                     "get_purge_certificate",
+                    "list_holds",
                 ],
                 "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_ALSO_400}},
             },
