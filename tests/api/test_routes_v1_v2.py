@@ -114,7 +114,7 @@ def test_the_purge_rules_answer_alike_in_both_dialects(live, v1, v1_body, v2, v2
         "whatIf spelled otherwise": 400,
         "whatIf given twice": 400,
         "not an object": 400,
-        "an unknown key": 200,
+        "an unknown key": 400,  # fails closed (contract §19)
     }
 
 
