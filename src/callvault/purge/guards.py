@@ -85,6 +85,31 @@ def policy_digest(name: str, max_age_days: int, direction: str | None) -> bytes:
     return hashlib.sha256(f"retention\n{name}\n{max_age_days}\n{direction}".encode()).digest()
 
 
+def _check_confirmation(
+    conn: Connection,
+    user: str,
+    subject: bytes,
+    calls: Sequence[str],
+    confirm: str | None,
+    confirm_above: int,
+    misfit: str,
+    too_many: str,
+) -> None:
+    """The one confirmation rule of customer purges and retention changes: a given token must
+    fit (this user, this ``subject``, exactly these ``calls``) and is used up, else the 409 says
+    ``misfit``; without one, more calls than ``confirm_above`` (NEVER: no bound) is the 409
+    ``too_many``."""
+    if confirm is not None:
+        fits = len(confirm) <= MAX_TOKEN_CHARS and confirmations.redeem(
+            conn, _token_hash(confirm), user, subject, _calls_digest(calls), utcnow()
+        )
+        if not fits:
+            raise ConfirmationRequired(misfit, len(calls))
+        return
+    if confirm_above != NEVER and len(calls) > confirm_above:
+        raise ConfirmationRequired(too_many, len(calls))
+
+
 def check_policy_change(
     conn: Connection,
     user: str,
@@ -96,28 +121,23 @@ def check_policy_change(
 ) -> None:
     """Raise unless a retention policy change may expire ``would_expire`` (expired and held
     calls alike) now; a fitting token is used up. As ``check_customer_purge``."""
-    if confirm is not None:
-        fits = len(confirm) <= MAX_TOKEN_CHARS and confirmations.redeem(
-            conn, _token_hash(confirm), user, policy, _calls_digest(would_expire), utcnow()
-        )
-        if not fits:
-            raise ConfirmationRequired(
-                "this confirm token does not fit this policy change: it was issued to another "
-                "user or for another policy name, maxAgeDays or direction, it expired (15 "
-                "minutes) or was used, or the calls the change would expire changed since the "
-                f"preview ({len(would_expire)} now); preview anew with ?whatIf=true and "
-                "confirm with its confirmToken",
-                len(would_expire),
-            )
-        return
-    if confirm_above != NEVER and len(would_expire) > confirm_above:
-        raise ConfirmationRequired(
-            f"this retention policy change would expire {len(would_expire)} calls at once "
-            f"(held ones included: erased on release), more than the {confirm_above} allowed "
-            f"without confirmation ({whose}): preview it with ?whatIf=true, check the count, "
-            "then save it with ?confirm=<confirmToken of that preview>",
-            len(would_expire),
-        )
+    _check_confirmation(
+        conn,
+        user,
+        policy,
+        would_expire,
+        confirm,
+        confirm_above,
+        misfit="this confirm token does not fit this policy change: it was issued to another "
+        "user or for another policy name, maxAgeDays or direction, it expired (15 "
+        "minutes) or was used, or the calls the change would expire changed since the "
+        f"preview ({len(would_expire)} now); preview anew with ?whatIf=true and "
+        "confirm with its confirmToken",
+        too_many=f"this retention policy change would expire {len(would_expire)} calls at once "
+        f"(held ones included: erased on release), more than the {confirm_above} allowed "
+        f"without confirmation ({whose}): preview it with ?whatIf=true, check the count, "
+        "then save it with ?confirm=<confirmToken of that preview>",
+    )
 
 
 def check_customer_purge(
@@ -131,27 +151,22 @@ def check_customer_purge(
 ) -> None:
     """Raise unless the purge may queue ``to_queue``; a fitting token is used up.
     ``confirm_above``: the threshold (NEVER: none), ``whose`` it is (said in the 409)."""
-    if confirm is not None:
-        fits = len(confirm) <= MAX_TOKEN_CHARS and confirmations.redeem(
-            conn, _token_hash(confirm), user, phone_digest, _calls_digest(to_queue), utcnow()
-        )
-        if not fits:
-            raise ConfirmationRequired(
-                "this confirm token does not fit this purge: it was issued to another user or "
-                "for another number, it expired (15 minutes) or was used, or the number's calls "
-                f"changed since the preview ({len(to_queue)} would be queued now); preview "
-                "anew with ?whatIf=true and confirm with its confirmToken",
-                len(to_queue),
-            )
-        return
-    if confirm_above != NEVER and len(to_queue) > confirm_above:
-        raise ConfirmationRequired(
-            f"this customer purge would erase {len(to_queue)} calls, more than the "
-            f"{confirm_above} allowed without confirmation ({whose}): preview it with "
-            "?whatIf=true, check the calls, then purge with ?confirm=<confirmToken of that "
-            "preview>",
-            len(to_queue),
-        )
+    _check_confirmation(
+        conn,
+        user,
+        phone_digest,
+        to_queue,
+        confirm,
+        confirm_above,
+        misfit="this confirm token does not fit this purge: it was issued to another user or "
+        "for another number, it expired (15 minutes) or was used, or the number's calls "
+        f"changed since the preview ({len(to_queue)} would be queued now); preview "
+        "anew with ?whatIf=true and confirm with its confirmToken",
+        too_many=f"this customer purge would erase {len(to_queue)} calls, more than the "
+        f"{confirm_above} allowed without confirmation ({whose}): preview it with "
+        "?whatIf=true, check the calls, then purge with ?confirm=<confirmToken of that "
+        "preview>",
+    )
 
 
 def lock_quota(conn: Connection) -> None:
