@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from callvault.api.deps import PurgeOrAuditUser
 from callvault.api.routes.capture import PROBLEMS
+from callvault.api.routes.schemas import PurgeRequestFields
 from callvault.errors import BadInput
 from callvault.purge.service import PurgeService
 from callvault.store.purges import REQUEST_KINDS, REQUEST_STATES
@@ -77,17 +78,7 @@ PARAMETERS: list[dict[str, Any]] = [
 KNOWN = tuple(p["name"] for p in PARAMETERS)
 
 
-class PurgeRequestSummaryOut(BaseModel):
-    requestId: str
-    createdAt: str
-    kind: str
-    whatIf: bool
-    requestedBy: str
-    state: str
-    completedAt: str | None
-    eraseAfter: str | None = Field(
-        description="With a grace window: when erasure starts; cancel before it."
-    )
+class PurgeRequestSummaryOut(PurgeRequestFields):
     itemCount: int = Field(description="How many items the request has (IDs asked, or calls).")
 
 

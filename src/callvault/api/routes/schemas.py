@@ -257,7 +257,9 @@ class PurgeRequestItemOut(PurgeItemOut):
     holdIds: list[str] = Field(description="While Held: the legal holds covering the call.")
 
 
-class PurgeRequestOut(BaseModel):
+class PurgeRequestFields(BaseModel):
+    """What a purge request says of itself, in the resource and in a list's entries alike."""
+
     requestId: str
     createdAt: str
     kind: str
@@ -268,6 +270,9 @@ class PurgeRequestOut(BaseModel):
     eraseAfter: str | None = Field(
         description="With a grace window: when erasure starts; cancel before it."
     )
+
+
+class PurgeRequestOut(PurgeRequestFields):
     items: list[PurgeRequestItemOut]
 
 
