@@ -88,10 +88,13 @@ def test_place_get_list_release_a_hold(live, tokens):
         "startedBefore": None,
     }
     assert hold["coveredCalls"] == len(ids)
+    assert hold["pendingErasures"] == {"calls": 0, "requestIds": []}
 
     with live.client(tokens["audit"]) as client:
         assert client.get(f"/holds/v1/{hold['holdId']}").json() == hold
-        listed = {k: v for k, v in hold.items() if k != "coveredCalls"}
+        # Counted only for the hold asked about (contract §12), never for a list's holds.
+        counted = ("coveredCalls", "pendingErasures")
+        listed = {k: v for k, v in hold.items() if k not in counted}
         assert client.get("/holds/v1").json() == {"holds": [listed]}
         assert client.get("/holds/v1", params={"state": "Released"}).json() == {"holds": []}
 

@@ -15,9 +15,19 @@ holds_app = typer.Typer(
     help="Legal holds: the calls they cover cannot be erased.", no_args_is_help=True
 )
 
-COLUMNS = ("holdId", "state", "matter", "coveredCalls", "createdBy", "createdAt", "releasedAt")
+COLUMNS = (
+    "holdId",
+    "state",
+    "matter",
+    "coveredCalls",
+    "pendingErasures",
+    "createdBy",
+    "createdAt",
+    "releasedAt",
+)
 # A list's holds carry no coverage: the server counts it only for the hold asked about (§12).
-LIST_COLUMNS = tuple(c for c in COLUMNS if c != "coveredCalls")
+COUNTED = ("coveredCalls", "pendingErasures", "pendingRequestIds")
+LIST_COLUMNS = tuple(c for c in COLUMNS if c not in COUNTED)
 
 
 def _row(hold: Hold, covered: bool = True) -> dict[str, Any]:
@@ -27,6 +37,8 @@ def _row(hold: Hold, covered: bool = True) -> dict[str, Any]:
         "matter": hold.matter,
         "reason": hold.reason,
         "coveredCalls": hold.covered_calls,
+        "pendingErasures": hold.pending_calls,
+        "pendingRequestIds": list(hold.pending_request_ids),
         "createdBy": hold.created_by,
         "createdAt": hold.created_at,
         "releasedBy": hold.released_by,
@@ -39,7 +51,8 @@ def _row(hold: Hold, covered: bool = True) -> dict[str, Any]:
         "startedBefore": hold.started_before,
     }
     if not covered:
-        del row["coveredCalls"]
+        for key in COUNTED:
+            del row[key]
     return row
 
 
@@ -141,5 +154,9 @@ def release(
         hold = call_sdk(
             lambda: client.release_hold(hold_id, reason), {"reason": ("--reason", [reason])}
         )
-    stderr.print(f"hold {hold.hold_id} released")
+    stderr.print(
+        f"hold {hold.hold_id} released; it alone kept the erasure of "
+        f"{count(hold.pending_calls, 'call')} ({count(len(hold.pending_request_ids), 'request')}),"
+        " resumed unless its requester was disabled or lost purge"
+    )
     _show([hold], output)

@@ -172,6 +172,9 @@ class Hold:
     started_after: str | None
     started_before: str | None
     covered_calls: int
+    # What releasing the hold sets off: calls whose erasure it alone keeps, and their requests.
+    pending_calls: int = 0
+    pending_request_ids: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Hold:
@@ -192,6 +195,8 @@ class Hold:
             started_after=scope.get("startedAfter"),
             started_before=scope.get("startedBefore"),
             covered_calls=int(doc.get("coveredCalls", 0)),
+            pending_calls=int((doc.get("pendingErasures") or {}).get("calls", 0)),
+            pending_request_ids=tuple((doc.get("pendingErasures") or {}).get("requestIds") or ()),
         )
 
 

@@ -227,12 +227,14 @@ class HoldService:
                 },
             )
             self.trail.append(conn, [placed, *held_events])
-            return self._json(hold, covered)
+            return self._json(hold, covered, self.governance.pending(conn, hold_id))
 
     def get(self, hold_id: str) -> dict[str, Any]:
         with self.runtime.engine.connect() as conn:
             hold = self._get(conn, hold_id)
-            return self._json(hold, self._covered(conn, hold))
+            return self._json(
+                hold, self._covered(conn, hold), self.governance.pending(conn, hold_id)
+            )
 
     def page(
         self, state: str | None, limit: int = PAGE_DEFAULT, cursor: str | None = None
@@ -264,6 +266,8 @@ class HoldService:
             hold = self._get(conn, hold_id)
             if hold.state != ACTIVE:
                 raise Conflict(f"legal hold {hold_id} is already released")
+            # What the release sets off, said in its answer (contract §12).
+            pending = self.governance.pending(conn, hold_id)
             texts = hold_store.open_hold_texts(self.runtime.keys, hold)
             scope = self._open_scope(hold)
             hold_store.mark_released(
@@ -294,7 +298,7 @@ class HoldService:
                 },
             )
             self.trail.append(conn, [released, *resumed])
-            result = self._json(self._get(conn, hold_id), 0)
+            result = self._json(self._get(conn, hold_id), 0, pending)
         if resumed and self._on_queued is not None:
             self._on_queued()
         return result
@@ -338,8 +342,11 @@ class HoldService:
         )
         return scope
 
-    def _json(self, hold: HoldRow, covered: int | None) -> dict[str, Any]:
-        """The hold resource; ``coveredCalls`` only when counted (None: a list's item)."""
+    def _json(
+        self, hold: HoldRow, covered: int | None, pending: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The hold resource; ``coveredCalls`` and ``pendingErasures`` only when counted (None:
+        a list's item, contract §12: counted for the hold asked about)."""
         scope = self._open_scope(hold)
         texts = hold_store.open_hold_texts(self.runtime.keys, hold)
         return {
@@ -360,4 +367,7 @@ class HoldService:
                 "startedAfter": _iso(hold.started_after),
                 "startedBefore": _iso(hold.started_before),
             },
-        } | ({} if covered is None else {"coveredCalls": covered})
+        } | (
+            ({} if covered is None else {"coveredCalls": covered})
+            | ({} if pending is None else {"pendingErasures": pending})
+        )

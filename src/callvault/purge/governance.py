@@ -19,14 +19,21 @@ finds.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
 from callvault.audit.trail import AuditEvent
+from callvault.auth.permissions import Permission, grants, parse_permissions
 from callvault.runtime import Runtime
 from callvault.store import holds as hold_store
-from callvault.store import purges
+from callvault.store import purges, users
+from callvault.store import retention as retention_store
+from callvault.store.purges import HeldItem
+from callvault.store.types import utcnow
+
+RETENTION = "retention"
 
 
 class Governance:
@@ -73,15 +80,47 @@ class Governance:
         ]
         return set(saved), events
 
+    def _alone(self, conn: Connection, hold_id: str) -> tuple[list[HeldItem], dict[str, list[str]]]:
+        """The held items naming ``hold_id``, and the active holds covering their calls now."""
+        items = [i for i in purges.held_items(conn) if hold_id in i.hold_ids]
+        return items, self.held(conn, sorted({i.call_id for i in items}))
+
+    def pending(self, conn: Connection, hold_id: str) -> dict[str, Any]:
+        """What releasing ``hold_id`` would set off (contract §12, ``pendingErasures``): the held
+        items of purge requests that this hold alone keeps, whether a release would resume them
+        or mark them not resumed."""
+        items, covering = self._alone(conn, hold_id)
+        kept = [i for i in items if not set(covering.get(i.call_id, ())) - {hold_id}]
+        return {
+            "calls": len({i.call_id for i in kept}),
+            "requestIds": sorted({i.request_id for i in kept}),
+        }
+
     def resume(self, conn: Connection, actor: str, hold_id: str) -> list[AuditEvent]:
-        """After ``hold_id`` was released: queue again every held call no active hold covers,
-        and name the remaining holds on the others. One ``purge.resumed`` event per request."""
-        waiting = purges.held_items(conn)
-        affected = {c: h for c, h in waiting.items() if hold_id in h}
-        still = self.held(conn, list(affected))
+        """After ``hold_id`` was released: queue again every held item no active hold covers
+        and whose erasure still stands, mark the others not resumed, and name the remaining
+        holds on the rest. One ``purge.resumed`` / ``purge.not_resumed`` event per request."""
+        items, still = self._alone(conn, hold_id)
         purges.update_held(conn, still)
-        resumed = purges.resume(conn, [c for c in affected if c not in still])
-        return [
+        free = [i for i in items if i.call_id not in still]
+        refusals = self._refusals(conn, free)
+        resumed = purges.resume(
+            conn,
+            [
+                (i.request_id, i.call_id)
+                for i in free
+                if i.call_id not in refusals.get(i.request_id, {})
+            ],
+        )
+        stopped = purges.not_resumed(
+            conn,
+            {
+                (request_id, call_id): message
+                for request_id, calls in refusals.items()
+                for call_id, message in calls.items()
+            },
+        )
+        events = [
             AuditEvent(
                 "purge.resumed",
                 actor,
@@ -92,3 +131,57 @@ class Governance:
             )
             for request_id, ids in sorted(resumed.items())
         ]
+        events += [
+            AuditEvent(
+                "purge.not_resumed",
+                actor,
+                request_id,
+                None,
+                None,
+                {
+                    "calls": len(ids),
+                    "releasedHoldId": hold_id,
+                    "reason": sorted({refusals[request_id][c] for c in ids})[0],
+                },
+            )
+            for request_id, ids in sorted(stopped.items())
+        ]
+        return events
+
+    def _refusals(self, conn: Connection, items: Sequence[HeldItem]) -> dict[str, dict[str, str]]:
+        """Request ID -> call ID -> why, for the items whose erasure no longer stands: a
+        requester since disabled or without ``purge`` (a person decides, not the release), or a
+        retention erasure no policy asks for any more."""
+        people = users.standing(conn, {i.requested_by for i in items if i.kind != RETENTION})
+        now = utcnow()
+        policies = (
+            retention_store.list_policies(conn) if any(i.kind == RETENTION for i in items) else []
+        )
+        expired = retention_store.still_expired(
+            conn,
+            [i.call_id for i in items if i.kind == RETENTION],
+            [(p.directions(), now - timedelta(days=p.max_age_days)) for p in policies],
+        )
+        refusals: dict[str, dict[str, str]] = {}
+        for item in items:
+            message = None
+            if item.kind == RETENTION:
+                if item.call_id not in expired:
+                    message = "not resumed: no policy expires the call any more"
+            else:
+                disabled, permissions = people.get(item.requested_by, (True, ""))
+                if disabled:
+                    message = f"not resumed: requester {item.requested_by} is disabled"
+                elif not _grants_purge(permissions):
+                    message = f"not resumed: requester {item.requested_by} no longer has purge"
+            if message is not None:
+                refusals.setdefault(item.request_id, {})[item.call_id] = message
+        return refusals
+
+
+def _grants_purge(stored: str) -> bool:
+    try:
+        held = parse_permissions([p for p in stored.split(",") if p.strip()])
+    except ValueError:
+        return False
+    return grants(held, Permission.PURGE)

@@ -423,20 +423,37 @@ def held_message(hold_ids: Sequence[str]) -> str:
     return "held by legal hold " + ", ".join(hold_ids)
 
 
-def held_items(conn: Connection) -> dict[str, list[str]]:
-    """Calls that items of real (not whatIf) requests wait on, with the holds they name."""
+@dataclass(frozen=True)
+class HeldItem:
+    """An item of a real (not whatIf) request that waits on legal holds."""
+
+    request_id: str
+    call_id: str
+    hold_ids: tuple[str, ...]
+    kind: str
+    requested_by: str
+
+
+def held_items(conn: Connection) -> list[HeldItem]:
+    """Every ``Held`` item of a real request, with the holds it names and who asked."""
     rows = conn.execute(
-        select(purge_items.c.call_id, purge_items.c.hold_ids)
+        select(
+            purge_items.c.request_id,
+            purge_items.c.call_id,
+            purge_items.c.hold_ids,
+            purge_requests.c.kind,
+            purge_requests.c.requested_by,
+        )
         .join(purge_requests, purge_requests.c.request_id == purge_items.c.request_id)
         .where(purge_items.c.status == "Held", purge_requests.c.what_if.is_(False))
+        .order_by(purge_items.c.request_id, purge_items.c.position)
     )
-    found: dict[str, list[str]] = {}
-    for call_id, hold_ids in rows:
-        found.setdefault(call_id, [])
-        for h in json.loads(hold_ids or "[]"):
-            if h not in found[call_id]:
-                found[call_id].append(h)
-    return found
+    return [
+        HeldItem(
+            r.request_id, r.call_id, tuple(json.loads(r.hold_ids or "[]")), r.kind, r.requested_by
+        )
+        for r in rows
+    ]
 
 
 def update_held(conn: Connection, held: dict[str, list[str]]) -> None:
@@ -449,24 +466,32 @@ def update_held(conn: Connection, held: dict[str, list[str]]) -> None:
         )
 
 
-def resume(conn: Connection, call_ids: Sequence[str]) -> dict[str, list[str]]:
-    """Queue again the erasure of held calls no hold covers any more, in the requests that asked
-    for it (no new request). Returns request ID -> resumed call IDs."""
-    if not call_ids:
+def _by_request(items: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for request_id, call_id in items:
+        grouped.setdefault(request_id, []).append(call_id)
+    return grouped
+
+
+def resume(conn: Connection, items: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    """Queue again the erasure of these held (request ID, call ID) items, whose calls no hold
+    covers any more, in the requests that asked for it (no new request). Returns request ID ->
+    resumed call IDs."""
+    if not items:
         return {}
     affected: dict[str, list[str]] = {}
-    rows = conn.execute(
-        update(purge_items)
-        .where(
-            purge_items.c.call_id.in_(call_ids),
-            purge_items.c.status == "Held",
-            purge_items.c.request_id.in_(
-                select(purge_requests.c.request_id).where(purge_requests.c.what_if.is_(False))
-            ),
-        )
-        .values(status="Purging", hold_ids=None, error_msg=None)
-        .returning(purge_items.c.request_id, purge_items.c.call_id)
-    ).all()
+    rows: list[Any] = []
+    for request_id, call_ids in _by_request(items).items():
+        rows += conn.execute(
+            update(purge_items)
+            .where(
+                purge_items.c.request_id == request_id,
+                purge_items.c.call_id.in_(call_ids),
+                purge_items.c.status == "Held",
+            )
+            .values(status="Purging", hold_ids=None, error_msg=None)
+            .returning(purge_items.c.request_id, purge_items.c.call_id)
+        ).all()
     first_request: dict[str, str] = {}
     for request_id, call_id in rows:
         affected.setdefault(request_id, []).append(call_id)
@@ -509,6 +534,27 @@ def resume(conn: Connection, call_ids: Sequence[str]) -> dict[str, list[str]]:
         # A grace window still open when the hold ends is kept: erasure starts when it ends.
         window = windows.get(request_id)
         enqueue(conn, request_id, ids, window if window is not None and window > now else None)
+    return affected
+
+
+def not_resumed(conn: Connection, items: dict[tuple[str, str], str]) -> dict[str, list[str]]:
+    """Held (request ID, call ID) items whose erasure a release does not resume (contract §12):
+    each becomes ``Error`` with its message, the call stays as it is, and a request with nothing
+    left to wait on settles. Returns request ID -> call IDs."""
+    affected: dict[str, list[str]] = {}
+    for (request_id, call_id), message in items.items():
+        done = conn.execute(
+            update(purge_items)
+            .where(
+                purge_items.c.request_id == request_id,
+                purge_items.c.call_id == call_id,
+                purge_items.c.status == "Held",
+            )
+            .values(status="Error", hold_ids=None, error_msg=message)
+        )
+        if done.rowcount:
+            affected.setdefault(request_id, []).append(call_id)
+    _settle_requests(conn, set(affected), utcnow(), from_states=("Held", "Purging"))
     return affected
 
 

@@ -222,6 +222,27 @@ def expired_ids(
     return list(conn.execute(query).scalars())
 
 
+def still_expired(
+    conn: Connection, call_ids: Sequence[str], cutoffs: Sequence[tuple[tuple[str, ...], datetime]]
+) -> set[str]:
+    """Those of ``call_ids`` some policy expires now: ``cutoffs`` holds, per policy, the
+    directions it names and the start time before which it expires a call."""
+    if not call_ids or not cutoffs:
+        return set()
+    found: set[str] = set()
+    for directions, cutoff in cutoffs:
+        found.update(
+            conn.execute(
+                select(calls.c.call_id).where(
+                    calls.c.call_id.in_(list(call_ids)),
+                    calls.c.direction.in_(list(directions)),
+                    calls.c.start_time < cutoff,
+                )
+            ).scalars()
+        )
+    return found
+
+
 def count_by_start_day(
     conn: Connection, direction: str, since: datetime, before: datetime, held: Any | None
 ) -> dict[str, int]:

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from callvault.store.engine import write_transaction
@@ -118,6 +118,18 @@ def all_users(engine: Engine) -> list[UserRow]:
         )
         for row in rows
     ]
+
+
+def standing(conn: Connection, names: set[str]) -> dict[str, tuple[bool, str]]:
+    """For each of ``names`` that is a user: (disabled, its permissions as stored)."""
+    if not names:
+        return {}
+    rows = conn.execute(
+        select(api_users.c.name, api_users.c.disabled, api_users.c.permissions).where(
+            api_users.c.name.in_(sorted(names))
+        )
+    )
+    return {r.name: (bool(r.disabled), r.permissions) for r in rows}
 
 
 def disable(engine: Engine, name: str) -> bool:

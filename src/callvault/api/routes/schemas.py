@@ -439,8 +439,18 @@ class HoldListItemOut(BaseModel):
     scope: HoldScopeOut
 
 
+class PendingErasuresOut(BaseModel):
+    calls: int = Field(description="Calls whose erasure this hold alone still keeps.")
+    requestIds: list[str] = Field(description="The purge requests those erasures belong to.")
+
+
 class HoldOut(HoldListItemOut):
     coveredCalls: int = Field(description="Live calls the hold covers now.")
+    pendingErasures: PendingErasuresOut = Field(
+        description="What releasing the hold sets off (in a release's answer: what it set off): "
+        "held items of purge requests that this hold alone keeps, resumed on release unless "
+        "their requester has since been disabled or lost purge."
+    )
 
 
 class HoldsOut(BaseModel):
