@@ -14,8 +14,9 @@ from rich.table import Column, Table
 
 from callvault.cli.client import Output, Words, call_sdk, client_command
 from callvault.cli.connection import Connection
+from callvault.cli.errors import fail
 from callvault.cli.output import OutputFormat, count, emit, stderr
-from callvault.client import RetentionForecast, RetentionPolicy
+from callvault.client import ConfirmationRequiredError, RetentionForecast, RetentionPolicy
 
 retention_app = typer.Typer(
     help="Retention policies: calls are erased once older than their policy allows.",
@@ -61,34 +62,69 @@ def set_policy(
     what_if: Annotated[
         bool, typer.Option("--what-if", help="Show what it would expire now; save nothing.")
     ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Save without asking, whatever it expires.")
+    ] = False,
     output: Output = OutputFormat.table,
     *,
     conn: Connection,
 ) -> None:
-    """Create or change a policy. It applies to calls already stored, at the next sweep."""
+    """Create or change a policy. It applies to calls already stored, at the next sweep: the
+    change is previewed first, and one that expires calls is saved only once confirmed."""
     words: Words = {
         "name": ("NAME", [name]),
         "maxAgeDays": ("--max-age-days", [str(max_age_days)]),
         "direction": ("--direction", [direction.value if direction else ""]),
     }
+    chosen = direction.value if direction is not None else None
     with conn.client() as client:
-        policy = call_sdk(
-            lambda: client.set_retention_policy(
-                name,
-                max_age_days,
-                direction.value if direction is not None else None,
-                what_if=what_if,
-            ),
-            words,
+        preview = call_sdk(
+            lambda: client.set_retention_policy(name, max_age_days, chosen, what_if=True), words
         )
-    expired = count(policy.expired_now, "call")
-    if what_if:
-        stderr.print(f"policy {policy.name} would expire {expired} now; nothing saved")
-    else:
-        stderr.print(
-            f"policy {policy.name} saved; it applies to calls already stored: {expired} past it "
-            "now will be erased at the next sweep"
+        held = (
+            f"; {count(preview.held_now, 'call')} past it held by legal holds (erased on release)"
+            if preview.held_now
+            else ""
         )
+        if what_if:
+            stderr.print(
+                f"policy {preview.name} would expire {count(preview.expired_now, 'call')} now"
+                f"{held}; nothing saved"
+            )
+            emit([_row(preview)], COLUMNS, output)
+            return
+        erasing = preview.expired_now + preview.held_now
+        if erasing and not yes:
+            # A policy change erases as surely as a purge (contract §15): say what, then ask.
+            stderr.print(
+                f"policy {preview.name} expires {count(erasing, 'call')} already stored: "
+                f"{count(preview.expired_now, 'call')} erased at the next sweep, irreversibly"
+                f"{held}."
+            )
+            if not sys.stdin.isatty():
+                fail("no terminal to confirm on: nothing saved (pass --yes to skip the question)")
+            if not typer.confirm("Save it?", default=False, err=True):
+                fail("not confirmed: nothing saved")
+
+        # Saved with the token of the preview just shown: the server saves the change only if
+        # it expires exactly the calls previewed (never more than the user saw).
+        def confirmed() -> RetentionPolicy:
+            try:
+                return client.set_retention_policy(
+                    name, max_age_days, chosen, confirm=preview.confirm_token
+                )
+            except ConfirmationRequiredError as exc:
+                fail(
+                    "the calls this policy expires changed since the preview "
+                    f"({count(exc.matched, 'call')} now): nothing saved; run the command again "
+                    "to see them"
+                )
+
+        policy = call_sdk(confirmed, words)
+    stderr.print(
+        f"policy {policy.name} saved; it applies to calls already stored: "
+        f"{count(policy.expired_now, 'call')} past it now will be erased at the next sweep"
+    )
     emit([_row(policy)], COLUMNS, output)
 
 

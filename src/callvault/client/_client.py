@@ -216,11 +216,17 @@ class Client(_Base):
         direction: str | None = None,
         *,
         what_if: bool = False,
+        confirm: str | None = None,
     ) -> RetentionPolicy:
         """Create or change a retention policy (it applies to calls already stored);
-        ``what_if``: only report what it would expire now."""
+        ``what_if``: only report what it would expire now, and a ``confirm_token``;
+        ``confirm``: that token, needed (ConfirmationRequiredError otherwise) when the change
+        expires more calls than the user's confirmation threshold, and binding: the server
+        saves it only if it expires exactly the calls previewed."""
         return self._run(
-            _core.set_retention_policy(self.session, name, max_age_days, direction, what_if)
+            _core.set_retention_policy(
+                self.session, name, max_age_days, direction, what_if, confirm
+            )
         )
 
     def list_retention_policies(self) -> list[RetentionPolicy]:
@@ -379,9 +385,12 @@ class AsyncClient(_Base):
         direction: str | None = None,
         *,
         what_if: bool = False,
+        confirm: str | None = None,
     ) -> RetentionPolicy:
         return await self._run(
-            _core.set_retention_policy(self.session, name, max_age_days, direction, what_if)
+            _core.set_retention_policy(
+                self.session, name, max_age_days, direction, what_if, confirm
+            )
         )
 
     async def list_retention_policies(self) -> list[RetentionPolicy]:

@@ -478,13 +478,20 @@ def set_retention_policy(
     max_age_days: int,
     direction: str | None = None,
     what_if: bool = False,
+    confirm: str | None = None,
 ) -> Op[RetentionPolicy]:
-    # A PUT: sending it twice leaves the same policy, so it is retried like a read.
+    params = {"whatIf": "true"} if what_if else {}
+    if confirm is not None:
+        params["confirm"] = confirm
+    # A PUT: sending it twice leaves the same policy, so it is retried like a read; but a
+    # confirmed one is not retried once sent (its token is used once: a retry of one that went
+    # through would be refused as unconfirmed).
     response = yield from session.call(
         "PUT",
         f"/retention/v1/policies/{_segment(name)}",
         json={"maxAgeDays": max_age_days, "direction": direction},
-        params={"whatIf": "true"} if what_if else None,
+        params=params or None,
+        idempotent=confirm is None,
     )
     return RetentionPolicy.from_json(response.json())
 

@@ -212,6 +212,10 @@ class RetentionPolicy:
     updated_by: str
     updated_at: str
     expired_now: int
+    # Calls past it now that legal holds keep (erased when released).
+    held_now: int = 0
+    # A preview's token (``what_if``), to save exactly that change with ``confirm``.
+    confirm_token: str | None = None
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> RetentionPolicy:
@@ -222,6 +226,8 @@ class RetentionPolicy:
             updated_by=doc.get("updatedBy", ""),
             updated_at=doc.get("updatedAt", ""),
             expired_now=int(doc.get("expiredNow", 0)),
+            held_now=int(doc.get("heldNow", 0)),
+            confirm_token=doc.get("confirmToken"),
         )
 
 
