@@ -169,7 +169,9 @@ class Governance:
                 if item.call_id not in expired:
                     message = "not resumed: no policy expires the call any more"
             else:
-                disabled, permissions = people.get(item.requested_by, (True, ""))
+                # Users are never deleted: a name that is none is an actor of the service itself
+                # (not an API user), whose erasure stands.
+                disabled, permissions = people.get(item.requested_by, (False, Permission.PURGE))
                 if disabled:
                     message = f"not resumed: requester {item.requested_by} is disabled"
                 elif not _grants_purge(permissions):

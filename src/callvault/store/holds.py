@@ -1,10 +1,11 @@
 """Queries of legal holds: placing, releasing, and which live calls a hold covers.
 
 A hold covers a call when the call matches any of the hold's call IDs, session IDs or customer
-phone digests (every call, when it names none) and started inside its window. For a few
-calls (an acceptance's), ``covering`` tests each (call, active hold) pair in one query, each
-entry by its key. For counting over the whole store (retention), ``covered_by_active`` is one
-condition over the hold tables. Neither grows with the number of holds' entries. A single
+phone digests (every call, when it names none) and started inside its window. For the calls
+an acceptance, a capture or an erasure asks about, ``covering`` starts from the calls and finds
+their holds through the entries' indexes (cost: the calls asked and the entries matching them,
+whatever the number and size of holds). For counting over the whole store (retention),
+``covered_by_active`` is one condition over the hold tables. A single
 hold's own calls (``count_covered``, ``covered_being_erased``) are asked with its lists.
 """
 
@@ -256,14 +257,90 @@ def _covers(hold: HoldRow) -> Any:
 
 def covering(conn: Connection, call_ids: Sequence[str]) -> dict[str, list[str]]:
     """For each of ``call_ids`` covered by an active hold: those holds' IDs, oldest first."""
-    # Most of the time no hold is active: one look at the state index says so, where the
-    # pairs' query would first read every asked call (about 60 us more for 20 calls).
+    # Most of the time no hold is active: one look at the state index says so.
     if not call_ids or conn.execute(_ANY_ACTIVE).first() is None:
         return {}
     found: dict[str, list[str]] = {}
-    for call_id, hold_id in conn.execute(_COVERING, {"ids": list(call_ids)}):
-        found.setdefault(call_id, []).append(hold_id)
+    asked = list(dict.fromkeys(call_ids))
+    for start in range(0, len(asked), _CHUNK):
+        found.update(_covering(conn, asked[start : start + _CHUNK]))
     return found
+
+
+def _covering(conn: Connection, ids: list[str]) -> dict[str, list[str]]:
+    """``covering`` for at most ``_CHUNK`` calls. It starts from the calls: their IDs, session
+    IDs and phone digests are looked up in the active holds' entries by index (0021), so the
+    cost follows the calls asked and the entries that match them, not the number of holds or
+    their sizes; holds that name nothing (a window alone) are few and read whole."""
+    live = {r.call_id: r for r in conn.execute(_CALLS, {"ids": ids})}
+    if not live:
+        return {}
+    sessions: dict[str, list[str]] = {}
+    for row in live.values():
+        sessions.setdefault(row.session_id, []).append(row.call_id)
+    candidates: list[tuple[str, Any]] = []
+    candidates += [
+        (r.value, r) for r in conn.execute(_BY_ENTRY, {"kind": "call", "values": list(live)})
+    ]
+    for r in conn.execute(_BY_ENTRY, {"kind": "session", "values": list(sessions)}):
+        candidates += [(call_id, r) for call_id in sessions[r.value]]
+    # The asked calls' phone digests, the holds naming them, those holds: three index lookups
+    # (as one join, SQLite started from the active holds and probed every one of them).
+    digests: dict[bytes, list[str]] = {}
+    for call_id, digest in conn.execute(_DIGESTS, {"ids": list(live)}):
+        digests.setdefault(digest, []).append(call_id)
+    named = conn.execute(_BY_PHONE, {"digests": list(digests)}).all() if digests else []
+    if named:
+        asked_holds = {"ids": sorted({h for _, h in named})}
+        found = {r.hold_id: r for r in conn.execute(_HOLDS_BY_ID, asked_holds) if r.state == ACTIVE}
+        for digest, hold_id in named:
+            if hold_id in found:
+                candidates += [(call_id, found[hold_id]) for call_id in digests[digest]]
+    windows = conn.execute(_WINDOW_ONLY).all()
+    candidates += [(call_id, r) for call_id in live for r in windows]
+    pairs: dict[str, dict[str, tuple[datetime, str]]] = {}
+    for call_id, hold in candidates:
+        start = live[call_id].start_time
+        if hold.started_after is not None and (start is None or start < hold.started_after):
+            continue
+        if hold.started_before is not None and (start is None or start >= hold.started_before):
+            continue
+        pairs.setdefault(call_id, {})[hold.hold_id] = (hold.created_at, hold.hold_id)
+    return {call_id: [h for _, h in sorted(held.values())] for call_id, held in pairs.items()}
+
+
+_CHUNK = 500
+_HOLD = (
+    legal_holds.c.hold_id,
+    legal_holds.c.created_at,
+    legal_holds.c.started_after,
+    legal_holds.c.started_before,
+)
+_CALLS = select(calls.c.call_id, calls.c.session_id, calls.c.start_time).where(
+    calls.c.call_id.in_(bindparam("ids", expanding=True))
+)
+_BY_ENTRY = (
+    select(hold_entries.c.value, *_HOLD)
+    .join(legal_holds, legal_holds.c.hold_id == hold_entries.c.hold_id)
+    .where(
+        hold_entries.c.kind == bindparam("kind"),
+        hold_entries.c.value.in_(bindparam("values", expanding=True)),
+        legal_holds.c.state == ACTIVE,
+    )
+)
+_DIGESTS = select(customer_phones.c.call_id, customer_phones.c.digest).where(
+    customer_phones.c.call_id.in_(bindparam("ids", expanding=True))
+)
+_BY_PHONE = select(hold_phones.c.digest, hold_phones.c.hold_id).where(
+    hold_phones.c.digest.in_(bindparam("digests", expanding=True))
+)
+# By key alone (the state is checked on the rows: asked here, SQLite reads every active hold).
+_HOLDS_BY_ID = select(*_HOLD, legal_holds.c.state).where(
+    legal_holds.c.hold_id.in_(bindparam("ids", expanding=True))
+)
+_WINDOW_ONLY = select(*_HOLD).where(
+    legal_holds.c.state == ACTIVE, legal_holds.c.has_entries.is_(False)
+)
 
 
 def _pair_covered() -> Any:
@@ -306,16 +383,6 @@ def _pair_covered() -> Any:
 
 
 _ANY_ACTIVE = select(legal_holds.c.hold_id).where(legal_holds.c.state == ACTIVE).limit(1)
-# Each (asked call, active hold) pair tested in one query, entries by their keys: the cost
-# follows the calls asked and the number of holds, not their entries. (Loading every active
-# hold with all its entries and asking hold by hold cost a 100-ID purge or preview 70 ms
-# with five holds of the contract's size, against 2.5 ms with none.)
-_COVERING = (
-    select(calls.c.call_id, legal_holds.c.hold_id)
-    .select_from(calls.join(legal_holds, legal_holds.c.state == ACTIVE))
-    .where(calls.c.call_id.in_(bindparam("ids", expanding=True)), _pair_covered())
-    .order_by(legal_holds.c.created_at, legal_holds.c.hold_id)
-)
 
 
 def _covered_by_active_hold() -> Any:

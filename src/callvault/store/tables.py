@@ -297,6 +297,8 @@ hold_entries = Table(
     ),
     Column("kind", String(8), primary_key=True),  # call | session
     Column("value", String(256), primary_key=True),
+    # A call's holds are looked up by its ID and session ID (store/holds.covering, 0021).
+    Index(None, "kind", "value"),
 )
 
 hold_phones = Table(
@@ -310,6 +312,7 @@ hold_phones = Table(
     ),
     # The blind-index digest of a customer phone the hold names (as customer_phones.digest).
     Column("digest", LargeBinary(32), primary_key=True),
+    Index(None, "digest"),  # a call's holds, by its phones' digests (0021)
 )
 
 confirm_tokens = Table(
