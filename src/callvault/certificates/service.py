@@ -251,8 +251,9 @@ def _subjects(phone_hash: str | None, events: list[Any]) -> dict[str, Any]:
     details = json.loads(requested.details) if requested is not None else {}
     subjects = details.get("subjectHashes")
     if subjects is None:
-        # Accepted before requests kept their subjects: certified as then, by the one hash.
-        return {"customerPhoneHash": phone_hash}
+        # Accepted before requests kept their subjects: certified as then, by the one hash,
+        # unless it named several values (then that hash is of the set, not of a phone number).
+        return {} if "customerHashes" in details else {"customerPhoneHash": phone_hash}
     claims: dict[str, Any] = {}
     phones = [s["hash"] for s in subjects if s["type"] == "phone"]
     if phones:
