@@ -108,8 +108,13 @@ def test_phones_and_emails_of_one_customer_are_one_request_and_one_certificate(l
         e for e in trail if e["requestId"] == request_id and e["action"] == "purge.requested"
     ]
     assert len(requested) == 1
-    assert claims["customerPhoneHash"] == requested[0]["details"]["phoneHash"]
-    assert len(requested[0]["details"]["customerHashes"]) == 2  # one phone, one address
+    hashes = requested[0]["details"]["customerHashes"]
+    assert len(hashes) == 2  # one phone, one address
+    # Contract §14: each subject by its own keyed hash, the phone's as customerPhoneHash.
+    subjects = claims["subjectHashes"]
+    assert [s["type"] for s in subjects] == ["phone", "email"]
+    assert sorted(s["hash"] for s in subjects) == hashes
+    assert claims["customerPhoneHash"] == subjects[0]["hash"]
 
 
 # --------------------------------------------------------------------------- incomplete calls

@@ -100,7 +100,9 @@ def test_claims_equal_the_request_resource_and_the_bytes_never_change(live):
     assert claims["jti"]
     assert isinstance(claims["iat"], int)
     assert claims["method"] == METHOD
+    assert claims["erasedCount"] == 2
     assert "customerPhoneHash" not in claims
+    assert "subjectHashes" not in claims
     for claim, field in (
         ("requestId", "requestId"),
         ("kind", "kind"),
@@ -156,6 +158,7 @@ def test_a_customer_certificate_carries_the_audit_trails_phone_hash(live):
     claims = verify_certificate(jws, jwks(live))
     requested = [e for e in events(live, request_id) if e["action"] == "purge.requested"]
     assert claims["customerPhoneHash"] == requested[0]["details"]["phoneHash"]
+    assert claims["subjectHashes"] == [{"type": "phone", "hash": claims["customerPhoneHash"]}]
     assert claims["kind"] == "customer"
     decoded = base64.urlsafe_b64decode(jws.split(".")[1] + "==")
     # Whole forms of the number: a fragment such as "555" turns up in random hex IDs.

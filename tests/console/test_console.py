@@ -288,6 +288,10 @@ def test_a_purge_in_its_grace_window_can_be_cancelled(live, console_as):
     assert cancelled.status_code == 303
     after = console.http.get(done.headers["location"])
     assert 'id="state" class="badge state-cancelled">Cancelled<' in after.text
+    # Nothing was erased: no certificate of erasure offered, and none to download (§14).
+    assert 'id="certificate"' not in after.text
+    refused = console.http.get(done.headers["location"] + "/certificate")
+    assert refused.status_code == 409
 
 
 FORM = "application/x-www-form-urlencoded"

@@ -193,6 +193,11 @@ class CertificateService:
         """What the certificate says (all but jti and iat) and its basis: the SHA-256 (hex) of
         that without iss."""
         head, items = self._head(conn, request_id)
+        if head.state == "Cancelled":
+            raise Conflict(
+                "the request was Cancelled within its grace window: nothing was erased, so "
+                "there is no certificate of erasure"
+            )
         if head.state == "Purging":
             raise Conflict(
                 "the request is still Purging: its certificate is issued once it is final; "
@@ -206,6 +211,7 @@ class CertificateService:
         erased.update(store.erasures_of(conn, missing))
         failed = [i["callId"] for i in resource["items"] if i["status"] == "Error" and i["callId"]]
         keys_left = self.runtime.keystore.existing(failed)
+        erased_count = sum(1 for i in resource["items"] if i["status"] == "Purged")
         claims: dict[str, Any] = {
             "iss": self.runtime.settings.instance_name,
             "requestId": resource["requestId"],
@@ -214,10 +220,11 @@ class CertificateService:
             "requestedAt": resource["createdAt"],
             "completedAt": resource["completedAt"],
             "state": resource["state"],
-            "method": METHOD,
+            "erasedCount": erased_count,
         }
-        if head.phone_hash is not None:
-            claims["customerPhoneHash"] = head.phone_hash
+        if erased_count:  # a method is claimed only for what it erased
+            claims["method"] = METHOD
+        claims.update(_subjects(head.phone_hash, events))
         claims["items"] = [
             _item(i, erased.get(i["callId"]) if i["callId"] else None, keys_left)
             for i in resource["items"]
@@ -232,6 +239,27 @@ class CertificateService:
         said = {k: v for k, v in claims.items() if k != "iss"}
         canonical = json.dumps(said, sort_keys=True, separators=(",", ":"))
         return claims, hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _subjects(phone_hash: str | None, events: list[Any]) -> dict[str, Any]:
+    """A customer request's ``customerPhoneHash`` (its first phone number's keyed hash, when it
+    named one) and ``subjectHashes`` (each phone number and address it named, by the keyed hash
+    its ``purge.requested`` audit event keeps); nothing for a request by IDs."""
+    if phone_hash is None:
+        return {}
+    requested = next((e for e in events if e.action == "purge.requested"), None)
+    details = json.loads(requested.details) if requested is not None else {}
+    subjects = details.get("subjectHashes")
+    if subjects is None:
+        # Accepted before requests kept their subjects: certified as then, by the one hash,
+        # unless it named several values (then that hash is of the set, not of a phone number).
+        return {} if "customerHashes" in details else {"customerPhoneHash": phone_hash}
+    claims: dict[str, Any] = {}
+    phones = [s["hash"] for s in subjects if s["type"] == "phone"]
+    if phones:
+        claims["customerPhoneHash"] = phones[0]
+    claims["subjectHashes"] = [{"type": s["type"], "hash": s["hash"]} for s in subjects]
+    return claims
 
 
 def _item(

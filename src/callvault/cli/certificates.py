@@ -19,6 +19,7 @@ from callvault.cli.errors import fail
 from callvault.cli.options import Store, server_command
 from callvault.cli.output import count, stderr
 from callvault.client import CertificateError, verify_certificate
+from callvault.client._certificates import check_expected, insecure_jwks_url
 
 certificate_app = typer.Typer(
     help="Certificates of erasure: fetch one, verify one offline.", no_args_is_help=True
@@ -61,9 +62,11 @@ def get(
     stderr.print(f"certificate of request {request_id} written to {to}")
 
 
-def _read_jwks(source: str | None, place: Place) -> Any:
+def _read_jwks(source: str | None, place: Place, insecure: bool = False) -> Any:
     """The JWKS from a file, a URL, or (neither given) the instance every client command
-    connects to (--url, --instance, CALLVAULT_URL or the config file's profile)."""
+    connects to (--url, --instance, CALLVAULT_URL or the config file's profile). Not over
+    plain http:// from another host than this machine, unless ``insecure`` (contract §14):
+    refused before anything is sent."""
     if source is None:
         if place.base_url is None:
             fail(
@@ -72,7 +75,10 @@ def _read_jwks(source: str | None, place: Place) -> Any:
                 2,
             )
         source = place.base_url + JWKS_PATH
-    if source.startswith(("http://", "https://")):
+    if source.lower().startswith(("http://", "https://")):
+        refusal = None if insecure else insecure_jwks_url(source)
+        if refusal is not None:
+            fail(refusal)
         try:
             answer = httpx.get(source, verify=place.verify, timeout=30)
         except httpx.HTTPError as exc:
@@ -152,23 +158,64 @@ def verify(
         typer.Option(
             "--jwks",
             metavar="FILE|URL",
-            help="The issuer's JWKS (default: that of the instance the client commands use).",
+            help="The issuer's JWKS (default: that of the instance the client commands use). "
+            "Plain http:// only from this machine (localhost, 127.0.0.0/8, ::1).",
         ),
     ] = None,
+    expect_request: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-request",
+            metavar="ID",
+            help="Fail unless it certifies this purge request (its requestId).",
+        ),
+    ] = None,
+    expect_issuer: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-issuer",
+            metavar="NAME",
+            help="Fail unless this instance issued it (its iss: CALLVAULT_INSTANCE_NAME).",
+        ),
+    ] = None,
+    insecure_jwks: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-jwks",
+            help="Fetch the JWKS over plain http:// from another host all the same (anyone on "
+            "the way could swap the keys, and a forged certificate would verify).",
+        ),
+    ] = False,
     *,
     place: Place,
 ) -> None:
-    """Check a certificate of erasure offline: exit 0 and a summary, or 1 and why."""
+    """Check a certificate of erasure offline: exit 0 and a summary, or 1 and why.
+
+    A valid signature says who signed, not that it is the certificate you want: give
+    --expect-request and --expect-issuer to insist on both."""
     try:
         jws = file.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}", code=2)
-    keys = _read_jwks(jwks, place)
+    keys = _read_jwks(jwks, place, insecure_jwks)
     try:
         claims = verify_certificate(jws, keys)
     except CertificateError as exc:
         fail(f"{file}: not a valid certificate: {exc}")
+    try:
+        check_expected(claims, expect_request, expect_issuer)
+    except CertificateError as exc:
+        fail(f"{file}: signed, but not the certificate expected: {exc}")
     typer.echo("\n".join(summary_lines(claims)))
+    checked = [
+        what
+        for what, given in (("request", expect_request), ("issuer", expect_issuer))
+        if given is not None
+    ]
+    if len(checked) < 2:
+        unchecked = [w for w in ("request", "issuer") if w not in checked]
+        flags = " and ".join(f"--expect-{w}" for w in unchecked)
+        stderr.print(f"not checked: which {' and '.join(unchecked)} it names (see {flags})")
 
 
 @keys_app.command("rotate-signing-key")

@@ -3,7 +3,9 @@
 Only the JWKS of the instance is needed (``GET /.well-known/jwks.json``, or a saved copy), not
 the instance itself:
 
->>> claims = verify_certificate(open("cert.jws").read(), json.load(open("jwks.json")))
+>>> claims = verify_certificate(
+...     open("cert.jws").read(), json.load(open("jwks.json")), expected_request_id=request_id
+... )
 >>> claims["state"], [i["status"] for i in claims["items"]]
 ('Complete', ['Purged'])
 """
@@ -12,9 +14,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import json
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 
@@ -37,10 +41,63 @@ def _canonical(segment: str) -> bool:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode() == segment
 
 
-def verify_certificate(jws: str, jwks: dict[str, Any] | str) -> dict[str, Any]:
+def is_loopback_host(host: str) -> bool:
+    """True for this machine only: ``localhost``, 127.0.0.0/8 and ``::1`` (brackets allowed)."""
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def insecure_jwks_url(url: str) -> str | None:
+    """Why a key set must not be fetched from ``url`` (plain ``http://`` to a host other than
+    this machine: whoever is on the path could hand over their own keys, and a forged
+    certificate would verify), or None when it may be. Says so before anything is sent."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() != "http" or is_loopback_host(parts.hostname or ""):
+        return None
+    return (
+        f"refusing the key set at {url}: plain http:// from another host than this machine "
+        "can be swapped on the way, and a forged certificate would then verify; use https://, "
+        "a saved JWKS file, or say it is safe (--insecure-jwks; SDK: insecure=True)"
+    )
+
+
+def check_expected(
+    claims: dict[str, Any], expected_request_id: str | None, expected_issuer: str | None
+) -> None:
+    """CertificateError unless a verified certificate's ``requestId`` and ``iss`` are those
+    expected (each checked when given, matched exactly)."""
+    if expected_request_id is not None and claims.get("requestId") != expected_request_id:
+        raise CertificateError(
+            f"a certificate of request {claims.get('requestId')!r}, not of the expected "
+            f"request {expected_request_id!r}"
+        )
+    if expected_issuer is not None and claims.get("iss") != expected_issuer:
+        raise CertificateError(
+            f"a certificate issued by {claims.get('iss')!r}, not by the expected issuer "
+            f"{expected_issuer!r}"
+        )
+
+
+def verify_certificate(
+    jws: str,
+    jwks: dict[str, Any] | str,
+    *,
+    expected_request_id: str | None = None,
+    expected_issuer: str | None = None,
+) -> dict[str, Any]:
     """The claims of ``jws`` once its signature checks out against the key of ``jwks`` (a JWK
     Set, as a dict or JSON text) that its header's ``kid`` names; raises CertificateError
-    saying why otherwise. Surrounding whitespace (a saved file's newline) is ignored."""
+    saying why otherwise. Surrounding whitespace (a saved file's newline) is ignored.
+
+    A signature proves who issued a certificate, not that it is the one wanted: give
+    ``expected_request_id`` and/or ``expected_issuer`` (the instance's
+    ``CALLVAULT_INSTANCE_NAME``) and a valid certificate of another request or instance raises
+    CertificateError too."""
     text = jws.strip()
     parts = text.split(".")
     if len(parts) != 3 or not all(_SEGMENT.fullmatch(p) for p in parts):
@@ -79,4 +136,5 @@ def verify_certificate(jws: str, jwks: dict[str, Any] | str) -> dict[str, Any]:
         raise CertificateError(f"the signature does not match (key {kid}): altered") from exc
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise CertificateError(f"the certificate does not verify: {exc}") from exc
+    check_expected(claims, expected_request_id, expected_issuer)
     return claims

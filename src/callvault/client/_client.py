@@ -146,9 +146,11 @@ class Client(_Base):
         before the request last changed). Check it with ``verify_certificate``."""
         return self._run(_core.get_certificate(self.session, request_id, jti))
 
-    def get_jwks(self) -> dict[str, Any]:
-        """The instance's public signing keys (``/.well-known/jwks.json``), to verify with."""
-        return self._run(_core.get_jwks(self.session))
+    def get_jwks(self, *, insecure: bool = False) -> dict[str, Any]:
+        """The instance's public signing keys (``/.well-known/jwks.json``), to verify with.
+        Over plain ``http://`` to a host other than this machine it raises CertificateError
+        before sending anything (the keys could be swapped on the way), unless ``insecure``."""
+        return self._run(_core.get_jwks(self.session, insecure))
 
     def wait_for_purge(
         self,
@@ -321,8 +323,8 @@ class AsyncClient(_Base):
     async def get_certificate(self, request_id: str, jti: str | None = None) -> str:
         return await self._run(_core.get_certificate(self.session, request_id, jti))
 
-    async def get_jwks(self) -> dict[str, Any]:
-        return await self._run(_core.get_jwks(self.session))
+    async def get_jwks(self, *, insecure: bool = False) -> dict[str, Any]:
+        return await self._run(_core.get_jwks(self.session, insecure))
 
     async def wait_for_purge(
         self,

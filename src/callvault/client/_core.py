@@ -18,9 +18,11 @@ from urllib.parse import quote
 
 import httpx
 
+from callvault.client._certificates import insecure_jwks_url
 from callvault.client._exceptions import (
     APIError,
     AuthenticationError,
+    CertificateError,
     TimeoutWaiting,
     TransportError,
     error_class,
@@ -392,8 +394,13 @@ def get_certificate(session: Session, request_id: str, jti: str | None = None) -
     return response.text
 
 
-def get_jwks(session: Session) -> Op[dict[str, Any]]:
-    # No token: the JWKS is public, so anyone can verify a certificate.
+def get_jwks(session: Session, insecure: bool = False) -> Op[dict[str, Any]]:
+    # No token: the JWKS is public, so anyone can verify a certificate. Not over plain http://
+    # to another host unless the caller says so (contract §14): refused before anything is sent.
+    url = session.base_url + "/.well-known/jwks.json"
+    refusal = None if insecure else insecure_jwks_url(url)
+    if refusal is not None:
+        raise CertificateError(refusal)
     response = yield from session._send_with_retry(
         lambda: session._build("GET", "/.well-known/jwks.json", None), idempotent=True
     )

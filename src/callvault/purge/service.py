@@ -103,6 +103,12 @@ def distinct(ids: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+def subject_type(form: str) -> str:
+    """``"email"`` or ``"phone"``: what a customer's index form is (an address's is prefixed
+    ``mailto:``, a phone number's never is)."""
+    return "email" if form.startswith(emails.INDEX_PREFIX) else "phone"
+
+
 class PurgeService:
     def __init__(self, runtime: Runtime, on_queued: Callable[[], None] | None = None) -> None:
         self.runtime = runtime
@@ -251,7 +257,12 @@ class PurgeService:
         phone_hash = (
             keys.audit_hash(forms[0]) if len(forms) == 1 else keys.audit_hash("\n".join(hashes))
         )
-        extra = {"customerHashes": hashes} if len(forms) > 1 else None
+        extra: dict[str, Any] = {"customerHashes": hashes} if len(forms) > 1 else {}
+        # Each subject the request named, by the same keyed hash and in the order asked (phones
+        # first): what its certificate names (contract §14), never the clear value.
+        extra["subjectHashes"] = [
+            {"type": subject_type(form), "hash": keys.audit_hash(form)} for form in forms
+        ]
         return self._accept(
             "customer",
             resolve,
