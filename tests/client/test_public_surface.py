@@ -25,6 +25,7 @@ from callvault.client._exceptions import error_class
 PUBLIC = [
     "APIError",
     "AsyncClient",
+    "AuditRecord",
     "AuthenticationError",
     "BadRequestError",
     "CallStatus",

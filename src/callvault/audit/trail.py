@@ -103,12 +103,48 @@ class AuditTrail:
 
     @staticmethod
     def iter_rows(
-        engine: Engine, after: int = 0, limit: int | None = None
+        engine: Engine,
+        after: int = 0,
+        limit: int | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        actions: Sequence[str] = (),
     ) -> Iterator[dict[str, Any]]:
         # Closed with this generator, so that one left unfinished gives its connection back.
-        with closing(audit_store.iter_events(engine, after, limit)) as rows:
+        found = audit_store.iter_events(
+            engine, after, limit, since=since, until=until, actions=actions
+        )
+        with closing(found) as rows:
             for row in rows:
                 yield {**row, "details": json.loads(row["details"])}
+
+    @staticmethod
+    def stream(
+        engine: Engine,
+        after: int = 0,
+        limit: int | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        actions: Sequence[str] = (),
+        page: int = 1000,
+    ) -> Iterator[dict[str, Any]]:
+        """Every matching event after ``after`` (at most ``limit``), read a page at a time on a
+        connection of its own: a slow reader never holds one read transaction open (on SQLite
+        that would keep the WAL, erased pages included, from being checkpointed)."""
+        left = limit
+        while left is None or left > 0:
+            size = page if left is None else min(page, left)
+            rows = list(
+                AuditTrail.iter_rows(engine, after, size, since=since, until=until, actions=actions)
+            )
+            yield from rows
+            if len(rows) < size:
+                return
+            after = rows[-1]["seq"]
+            if left is not None:
+                left -= len(rows)
 
 
 def event_json(row: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from callvault.client._exceptions import (
     UnsupportedMediaTypeError,
 )
 from callvault.client._models import (
+    AuditRecord,
     CallStatus,
     ForecastDay,
     Hold,
@@ -42,6 +43,7 @@ from callvault.client._retry import Retrying, RetryPolicy
 __all__ = [
     "APIError",
     "AsyncClient",
+    "AuditRecord",
     "AuthenticationError",
     "BadRequestError",
     "CallStatus",

@@ -6,6 +6,7 @@ import asyncio
 import ssl
 import time
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ import httpx
 from callvault.client import _core
 from callvault.client._core import AudioSource, Op, ProgressCallback, Send, Session, Sleep, T
 from callvault.client._models import (
+    AuditRecord,
     CallStatus,
     Hold,
     PurgeRequest,
@@ -140,6 +142,21 @@ class Client(_Base):
         followed until ``limit`` requests (None: all). ``state``: Purging, Held, Complete,
         Failed or Cancelled; ``kind``: calls, sessions, customer or retention."""
         return self._run(_core.list_requests(self.session, state, kind, limit))
+
+    def audit_events(
+        self,
+        *,
+        after: int = 0,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        actions: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> list[AuditRecord]:
+        """Audit events, oldest first: every page followed until ``limit`` events (None: all).
+        ``after``: only events after this sequence number; ``since`` (inclusive) and ``until``
+        (exclusive): aware datetimes or ISO 8601 strings; ``actions``: only these (exact
+        names, e.g. ``purge.requested``). Needs the ``audit`` permission."""
+        return self._run(_core.audit_events(self.session, after, since, until, actions, limit))
 
     def get_certificate(self, request_id: str, jti: str | None = None) -> str:
         """The certificate of erasure of a finished request (a compact JWS; ``jti``: one issued
@@ -319,6 +336,19 @@ class AsyncClient(_Base):
         self, state: str | None = None, kind: str | None = None, *, limit: int | None = None
     ) -> list[PurgeRequestSummary]:
         return await self._run(_core.list_requests(self.session, state, kind, limit))
+
+    async def audit_events(
+        self,
+        *,
+        after: int = 0,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        actions: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> list[AuditRecord]:
+        return await self._run(
+            _core.audit_events(self.session, after, since, until, actions, limit)
+        )
 
     async def get_certificate(self, request_id: str, jti: str | None = None) -> str:
         return await self._run(_core.get_certificate(self.session, request_id, jti))

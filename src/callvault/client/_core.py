@@ -12,6 +12,7 @@ import json as jsonlib
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, TypeAlias, TypeVar
 from urllib.parse import quote
@@ -28,6 +29,7 @@ from callvault.client._exceptions import (
     error_class,
 )
 from callvault.client._models import (
+    AuditRecord,
     CallStatus,
     Hold,
     Progress,
@@ -65,6 +67,8 @@ T = TypeVar("T")
 Op = Generator[Action, Any, T]
 ProgressCallback: TypeAlias = Callable[[Progress], None]
 AudioSource: TypeAlias = bytes | str | Path | IO[bytes]
+# Query parameters: a mapping, or pairs where a name repeats (?action=a&action=b).
+Params: TypeAlias = dict[str, str] | tuple[tuple[str, str], ...]
 
 
 def base_url_for(base_url: str | None, instance: str | None) -> str:
@@ -143,23 +147,24 @@ class Session:
         token: str | None,
         *,
         json: Any = None,
-        params: dict[str, str] | None = None,
+        params: Params | None = None,
         files: Any = None,
         data: dict[str, str] | None = None,
     ) -> httpx.Request:
         headers = {"Accept": "application/json"}
+        query = None if params is None else httpx.QueryParams(params)
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         if json is not None:
             return httpx.Request(
                 method,
                 self.base_url + path,
-                params=params,
+                params=query,
                 headers={**headers, "Content-Type": "application/json; charset=utf-8"},
                 content=jsonlib.dumps(json).encode(),
             )
         return httpx.Request(
-            method, self.base_url + path, params=params, headers=headers, files=files, data=data
+            method, self.base_url + path, params=query, headers=headers, files=files, data=data
         )
 
     # -- token -----------------------------------------------------------------------------
@@ -240,7 +245,7 @@ class Session:
         path: str,
         *,
         json: Any = None,
-        params: dict[str, str] | None = None,
+        params: Params | None = None,
         files: Callable[[], Any] | None = None,
         idempotent: bool = True,
     ) -> Op[httpx.Response]:
@@ -383,6 +388,45 @@ def list_requests(
         cursor = doc.get("nextCursor")
         if not cursor:
             break
+    return found
+
+
+AUDIT_PAGE = 1000
+
+
+def _moment(value: datetime | str | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if value.tzinfo is None:
+        raise ValueError("give an aware datetime (e.g. datetime.now(UTC)), not a naive one")
+    return value.isoformat()
+
+
+def audit_events(
+    session: Session,
+    after: int,
+    since: datetime | str | None,
+    until: datetime | str | None,
+    actions: Sequence[str],
+    limit: int | None,
+) -> Op[list[AuditRecord]]:
+    """Audit events oldest first, following ``nextAfter`` until ``limit`` (None: all)."""
+    if limit is not None and limit < 1:
+        raise ValueError("limit must be at least 1 (or None for every event)")
+    found: list[AuditRecord] = []
+    base: list[tuple[str, str]] = [("action", a) for a in actions]
+    for name, value in (("since", _moment(since)), ("until", _moment(until))):
+        if value is not None:
+            base.append((name, value))
+    while limit is None or len(found) < limit:
+        want = AUDIT_PAGE if limit is None else min(AUDIT_PAGE, limit - len(found))
+        params = (*base, ("after", str(after)), ("limit", str(want)))
+        response = yield from session.call("GET", "/audit/v1/events", params=params)
+        doc = response.json()
+        found.extend(AuditRecord.from_json(e) for e in doc.get("events", []))
+        if doc.get("nextAfter") is None:
+            break
+        after = int(doc["nextAfter"])
     return found
 
 

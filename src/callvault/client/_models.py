@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 # Held: a legal hold stops the erasure until it is released, which may be months away.
@@ -124,6 +125,39 @@ class PurgeRequestSummary:
             completed_at=doc.get("completedAt"),
             item_count=int(doc.get("itemCount", 0)),
             erase_after=doc.get("eraseAfter"),
+        )
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One event of the audit trail: who did what, when, to which request or call. ``details``
+    never holds a personal value (keyed hashes, counts, IDs); ``hash`` chains it to the event
+    before (``prev_hash``)."""
+
+    seq: int
+    at: datetime  # UTC
+    actor: str
+    action: str
+    request_id: str | None
+    call_id: str | None
+    session_id: str | None
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> AuditRecord:
+        return cls(
+            seq=int(doc["seq"]),
+            at=datetime.fromisoformat(str(doc["at"]).replace("Z", "+00:00")),
+            actor=doc.get("actor", ""),
+            action=doc.get("action", ""),
+            request_id=doc.get("requestId"),
+            call_id=doc.get("callId"),
+            session_id=doc.get("sessionId"),
+            details=dict(doc.get("details") or {}),
+            prev_hash=doc.get("prevHash", ""),
+            hash=doc.get("hash", ""),
         )
 
 

@@ -7,6 +7,7 @@ An append is three statements inside the caller's write transaction: the appende
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, insert, select, text
@@ -42,11 +43,24 @@ def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def iter_events(
-    engine: Engine, after: int = 0, limit: int | None = None
+    engine: Engine,
+    after: int = 0,
+    limit: int | None = None,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    actions: Sequence[str] = (),
 ) -> Generator[RowMapping, None, None]:
     """Events after ``after`` in sequence order, at most ``limit``, as stored (``details`` is
-    JSON text), read lazily on a connection held until the iterator is exhausted or closed."""
+    JSON text), read lazily on a connection held until the iterator is exhausted or closed.
+    ``since`` (inclusive) and ``until`` (exclusive) bound their time; ``actions``: only those."""
     query = select(audit_events).where(audit_events.c.seq > after).order_by(audit_events.c.seq)
+    if since is not None:
+        query = query.where(audit_events.c.at >= since)
+    if until is not None:
+        query = query.where(audit_events.c.at < until)
+    if actions:
+        query = query.where(audit_events.c.action.in_(list(actions)))
     if limit is not None:
         query = query.limit(limit)
     with engine.connect() as conn:
