@@ -30,6 +30,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union_all,
     update,
 )
 
@@ -269,35 +270,37 @@ def covering(conn: Connection, call_ids: Sequence[str]) -> dict[str, list[str]]:
 
 def _covering(conn: Connection, ids: list[str]) -> dict[str, list[str]]:
     """``covering`` for at most ``_CHUNK`` calls. It starts from the calls: their IDs, session
-    IDs and phone digests are looked up in the active holds' entries by index (0021), so the
-    cost follows the calls asked and the entries that match them, not the number of holds or
-    their sizes; holds that name nothing (a window alone) are few and read whole."""
-    live = {r.call_id: r for r in conn.execute(_CALLS, {"ids": ids})}
+    IDs and phone digests are looked up in the holds' entries by index (0021), then the holds
+    found, with the holds that name nothing (a window alone: few), by key. Four statements,
+    whose cost follows the calls asked and the entries that match them, not the number of
+    holds or their sizes. (As one join, SQLite started from the active holds and probed the
+    entries of every one of them.)"""
+    live: dict[str, Any] = {}
+    digests: dict[bytes, list[str]] = {}
+    for row in conn.execute(_CALLS, {"ids": ids}):
+        live.setdefault(row.call_id, row)
+        if row.digest is not None:
+            digests.setdefault(row.digest, []).append(row.call_id)
     if not live:
         return {}
     sessions: dict[str, list[str]] = {}
     for row in live.values():
         sessions.setdefault(row.session_id, []).append(row.call_id)
-    candidates: list[tuple[str, Any]] = []
-    candidates += [
-        (r.value, r) for r in conn.execute(_BY_ENTRY, {"kind": "call", "values": list(live)})
-    ]
-    for r in conn.execute(_BY_ENTRY, {"kind": "session", "values": list(sessions)}):
-        candidates += [(call_id, r) for call_id in sessions[r.value]]
-    # The asked calls' phone digests, the holds naming them, those holds: three index lookups
-    # (as one join, SQLite started from the active holds and probed every one of them).
-    digests: dict[bytes, list[str]] = {}
-    for call_id, digest in conn.execute(_DIGESTS, {"ids": list(live)}):
-        digests.setdefault(digest, []).append(call_id)
-    named = conn.execute(_BY_PHONE, {"digests": list(digests)}).all() if digests else []
-    if named:
-        asked_holds = {"ids": sorted({h for _, h in named})}
-        found = {r.hold_id: r for r in conn.execute(_HOLDS_BY_ID, asked_holds) if r.state == ACTIVE}
-        for digest, hold_id in named:
-            if hold_id in found:
-                candidates += [(call_id, found[hold_id]) for call_id in digests[digest]]
-    windows = conn.execute(_WINDOW_ONLY).all()
-    candidates += [(call_id, r) for call_id in live for r in windows]
+    named: list[tuple[str, str]] = []  # (call ID, hold ID)
+    for kind, value, hold_id in conn.execute(
+        _BY_ENTRY, {"calls": list(live), "sessions": list(sessions)}
+    ):
+        named += [(c, hold_id) for c in ([value] if kind == "call" else sessions[value])]
+    if digests:
+        for digest, hold_id in conn.execute(_BY_PHONE, {"digests": list(digests)}):
+            named += [(c, hold_id) for c in digests[digest]]
+    holds = {
+        r.hold_id: r
+        for r in conn.execute(_HOLDS, {"ids": sorted({h for _, h in named}) or [""]})
+        if r.state == ACTIVE
+    }
+    candidates = [(c, holds[h]) for c, h in named if h in holds]
+    candidates += [(c, r) for r in holds.values() if not r.has_entries for c in live]
     pairs: dict[str, dict[str, tuple[datetime, str]]] = {}
     for call_id, hold in candidates:
         start = live[call_id].start_time
@@ -315,31 +318,33 @@ _HOLD = (
     legal_holds.c.created_at,
     legal_holds.c.started_after,
     legal_holds.c.started_before,
+    legal_holds.c.has_entries,
+    legal_holds.c.state,
 )
-_CALLS = select(calls.c.call_id, calls.c.session_id, calls.c.start_time).where(
-    calls.c.call_id.in_(bindparam("ids", expanding=True))
+# The asked calls with their phone digests (a row per digest; one with none for a call without).
+_CALLS = (
+    select(calls.c.call_id, calls.c.session_id, calls.c.start_time, customer_phones.c.digest)
+    .select_from(calls.outerjoin(customer_phones, customer_phones.c.call_id == calls.c.call_id))
+    .where(calls.c.call_id.in_(bindparam("ids", expanding=True)))
 )
-_BY_ENTRY = (
-    select(hold_entries.c.value, *_HOLD)
-    .join(legal_holds, legal_holds.c.hold_id == hold_entries.c.hold_id)
-    .where(
-        hold_entries.c.kind == bindparam("kind"),
-        hold_entries.c.value.in_(bindparam("values", expanding=True)),
-        legal_holds.c.state == ACTIVE,
-    )
-)
-_DIGESTS = select(customer_phones.c.call_id, customer_phones.c.digest).where(
-    customer_phones.c.call_id.in_(bindparam("ids", expanding=True))
+_BY_ENTRY = union_all(
+    select(hold_entries.c.kind, hold_entries.c.value, hold_entries.c.hold_id).where(
+        hold_entries.c.kind == "call",
+        hold_entries.c.value.in_(bindparam("calls", expanding=True)),
+    ),
+    select(hold_entries.c.kind, hold_entries.c.value, hold_entries.c.hold_id).where(
+        hold_entries.c.kind == "session",
+        hold_entries.c.value.in_(bindparam("sessions", expanding=True)),
+    ),
 )
 _BY_PHONE = select(hold_phones.c.digest, hold_phones.c.hold_id).where(
     hold_phones.c.digest.in_(bindparam("digests", expanding=True))
 )
-# By key alone (the state is checked on the rows: asked here, SQLite reads every active hold).
-_HOLDS_BY_ID = select(*_HOLD, legal_holds.c.state).where(
-    legal_holds.c.hold_id.in_(bindparam("ids", expanding=True))
-)
-_WINDOW_ONLY = select(*_HOLD).where(
-    legal_holds.c.state == ACTIVE, legal_holds.c.has_entries.is_(False)
+# The holds named, by key (their state checked on the rows: asked here, SQLite would read
+# every active hold), and the active holds that name nothing.
+_HOLDS = union_all(
+    select(*_HOLD).where(legal_holds.c.hold_id.in_(bindparam("ids", expanding=True))),
+    select(*_HOLD).where(legal_holds.c.state == ACTIVE, legal_holds.c.has_entries.is_(False)),
 )
 
 
