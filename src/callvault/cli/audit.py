@@ -1,17 +1,86 @@
-"""``callvault audit export|verify``: the audit trail out of the store, and its chain checked."""
+"""``callvault audit``: the audit trail of a running instance (``events``, through the API), and
+on the server's own store (``export``, ``verify``: the chain checked)."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from callvault.cli.client import Output, Words, call_sdk, client_command
+from callvault.cli.connection import Connection
 from callvault.cli.errors import fail
 from callvault.cli.options import Store, server_command
-from callvault.cli.output import count
+from callvault.cli.output import OutputFormat, count, emit, stderr
+from callvault.client import AuditRecord
 
 audit_app = typer.Typer(help="The append-only audit trail.", no_args_is_help=True)
+
+EVENT_COLUMNS = ("seq", "at", "actor", "action", "requestId", "callId", "sessionId", "details")
+
+
+def _event_row(event: AuditRecord, output: OutputFormat) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "at": event.at.isoformat().replace("+00:00", "Z"),
+        "actor": event.actor,
+        "action": event.action,
+        "requestId": event.request_id,
+        "callId": event.call_id,
+        "sessionId": event.session_id,
+        # JSON keeps the object; a table or CSV cell shows it as compact JSON, never a repr.
+        "details": event.details
+        if output is OutputFormat.json
+        else json.dumps(event.details, separators=(", ", ": "), sort_keys=True),
+        **(
+            {"prevHash": event.prev_hash, "hash": event.hash} if output is OutputFormat.json else {}
+        ),
+    }
+
+
+@audit_app.command("events")
+@client_command
+def events(
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Only events at or after this ISO 8601 time."),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Only events before this ISO 8601 time.")
+    ] = None,
+    action: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--action", help="Only this action (exact, e.g. purge.requested); repeatable."
+        ),
+    ] = None,
+    after: Annotated[int, typer.Option("--after", min=0, help="Only events after this seq.")] = 0,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="At most this many (default: all).")
+    ] = None,
+    output: Output = OutputFormat.table,
+    *,
+    conn: Connection,
+) -> None:
+    """Audit events of the instance, oldest first (permission audit)."""
+    actions = action or []
+    words: Words = {
+        "since": ("--since", [since or ""]),
+        "until": ("--until", [until or ""]),
+        "action": ("--action", actions),
+    }
+    with conn.client() as client:
+        found = call_sdk(
+            lambda: client.audit_events(
+                after=after, since=since, until=until, actions=actions, limit=limit
+            ),
+            words,
+        )
+    stderr.print(count(len(found), "event"))
+    rows = [_event_row(e, output) for e in found]
+    columns = EVENT_COLUMNS + (("prevHash", "hash") if output is OutputFormat.json else ())
+    emit(rows, columns, output)
 
 
 @audit_app.command("export")
