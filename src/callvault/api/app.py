@@ -35,6 +35,7 @@ from callvault.api.routes import (
 )
 from callvault.auth.sessions import ConsoleSessions
 from callvault.capture.reads import CallReader
+from callvault.certificates.evidence import EvidenceService
 from callvault.certificates.service import CertificateService
 from callvault.console import retention as console_retention
 from callvault.console import routes as console
@@ -95,6 +96,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.state.purge_service = PurgeService(rt, on_queued=queued)
         app.state.hold_service = HoldService(rt, on_queued=queued)
         app.state.certificate_service = CertificateService(rt)
+        app.state.evidence_service = EvidenceService(rt, app.state.certificate_service)
         app.state.retention_service = RetentionService(rt)
         app.state.console_sessions = ConsoleSessions(rt.engine, settings.console_idle_minutes)
         backlog = asyncio.create_task(_process_backlog(rt))

@@ -147,6 +147,14 @@ class AuditTrail:
                 left -= len(rows)
 
 
+def request_rows(engine: Engine, request_id: str) -> list[dict[str, Any]]:
+    """Every event naming the request, oldest first (``details`` parsed)."""
+    return [
+        {**row, "details": json.loads(row["details"])}
+        for row in audit_store.request_events(engine, request_id)
+    ]
+
+
 def event_json(row: dict[str, Any]) -> dict[str, Any]:
     """The public shape of one event (API and export)."""
     return {

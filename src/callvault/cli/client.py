@@ -449,6 +449,34 @@ def requests_cancel(
     _show_request(request, output)
 
 
+@requests_app.command("evidence")
+@client_command
+def requests_evidence(
+    request_id: Annotated[str, typer.Argument(help="A finished purge request's ID.")],
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--output-file",
+            "-o",
+            metavar="FILE",
+            help="Write the ZIP to FILE (default: evidence-ID.zip in this folder).",
+        ),
+    ] = None,
+    *,
+    conn: Connection,
+) -> None:
+    """Download the evidence of a finished purge request: a ZIP with its certificate, the key
+    set, its audit events and certificate.html (the certificate in words, for a person)."""
+    with conn.client() as client:
+        content = call_sdk(lambda: client.get_evidence(request_id))
+    target = Path(to or f"evidence-{request_id}.zip")
+    try:
+        target.write_bytes(content)
+    except OSError as exc:
+        fail(f"cannot write {target}: {exc.strerror or exc}", code=2)
+    stderr.print(f"evidence of request {request_id} written to {target} ({len(content):,} bytes)")
+
+
 def _show_request(request: PurgeRequest, output: OutputFormat) -> None:
     rows = [
         {

@@ -158,6 +158,11 @@ class Client(_Base):
         names, e.g. ``purge.requested``). Needs the ``audit`` permission."""
         return self._run(_core.audit_events(self.session, after, since, until, actions, limit))
 
+    def get_evidence(self, request_id: str) -> bytes:
+        """The evidence ZIP of a finished request: ``certificate.jws``, ``jwks.json``,
+        ``audit-events.jsonl`` and ``certificate.html`` (the certificate in words)."""
+        return self._run(_core.get_evidence(self.session, request_id))
+
     def get_certificate(self, request_id: str, jti: str | None = None) -> str:
         """The certificate of erasure of a finished request (a compact JWS; ``jti``: one issued
         before the request last changed). Check it with ``verify_certificate``."""
@@ -349,6 +354,9 @@ class AsyncClient(_Base):
         return await self._run(
             _core.audit_events(self.session, after, since, until, actions, limit)
         )
+
+    async def get_evidence(self, request_id: str) -> bytes:
+        return await self._run(_core.get_evidence(self.session, request_id))
 
     async def get_certificate(self, request_id: str, jti: str | None = None) -> str:
         return await self._run(_core.get_certificate(self.session, request_id, jti))

@@ -438,6 +438,11 @@ def get_certificate(session: Session, request_id: str, jti: str | None = None) -
     return response.text
 
 
+def get_evidence(session: Session, request_id: str) -> Op[bytes]:
+    response = yield from session.call("GET", f"/purge/v1/requests/{_segment(request_id)}/evidence")
+    return response.content
+
+
 def get_jwks(session: Session, insecure: bool = False) -> Op[dict[str, Any]]:
     # No token: the JWKS is public, so anyone can verify a certificate. Not over plain http://
     # to another host unless the caller says so (contract §14): refused before anything is sent.

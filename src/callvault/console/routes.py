@@ -17,6 +17,7 @@ from starlette.responses import FileResponse, Response
 from callvault.audit.trail import AuditTrail, event_json
 from callvault.auth.permissions import Permission
 from callvault.auth.sessions import ConsoleSession
+from callvault.certificates.evidence import EvidenceService
 from callvault.certificates.service import CertificateService
 from callvault.console import web
 from callvault.console.web import PREFIX, checked_form, needs, redirect, render
@@ -285,6 +286,20 @@ async def certificate(request: Request, requestId: RequestId, session: RequestsV
         headers={
             **web.PAGE_HEADERS,
             "Content-Disposition": f'attachment; filename="erasure-{requestId}.jws"',
+        },
+    )
+
+
+@router.get("/requests/{requestId}/evidence")
+async def evidence(request: Request, requestId: RequestId, session: RequestsViewer) -> Response:
+    service: EvidenceService = request.app.state.evidence_service
+    found = await run_in_threadpool(service.purge_request, requestId, session.principal.name)
+    return Response(
+        found.content,
+        media_type="application/zip",
+        headers={
+            **web.PAGE_HEADERS,
+            "Content-Disposition": f'attachment; filename="{found.filename}"',
         },
     )
 

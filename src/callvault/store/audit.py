@@ -65,3 +65,14 @@ def iter_events(
         query = query.limit(limit)
     with engine.connect() as conn:
         yield from conn.execute(query).mappings()
+
+
+def request_events(engine: Engine, request_id: str) -> list[RowMapping]:
+    """Every audit event naming the request, oldest first, as stored (``details`` JSON text)."""
+    query = (
+        select(audit_events)
+        .where(audit_events.c.request_id == request_id)
+        .order_by(audit_events.c.seq)
+    )
+    with engine.connect() as conn:
+        return list(conn.execute(query).mappings())

@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from callvault.api.deps import PurgeOrAuditUser
 from callvault.api.routes.capture import PROBLEMS
+from callvault.certificates.evidence import EvidenceService
 from callvault.certificates.service import CertificateService
 
 router = APIRouter(tags=["certificates"])
@@ -64,6 +65,32 @@ async def certificate(
 ) -> Response:
     jws = await run_in_threadpool(_service(request).certificate, requestId, jti, user.name)
     return Response(jws, media_type="application/jose")
+
+
+@router.get(
+    "/purge/v1/requests/{requestId}/evidence",
+    operation_id="get_purge_evidence",
+    summary="The evidence of a finished purge request: certificate, key set, audit events and "
+    "the certificate in words (a ZIP)",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "certificate.jws, jwks.json, audit-events.jsonl, certificate.html",
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **PROBLEMS,
+    },
+)
+async def evidence(
+    requestId: Annotated[str, Path(min_length=1)], request: Request, user: PurgeOrAuditUser
+) -> Response:
+    service: EvidenceService = request.app.state.evidence_service
+    found = await run_in_threadpool(service.purge_request, requestId, user.name)
+    return Response(
+        found.content,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
+    )
 
 
 @router.get(

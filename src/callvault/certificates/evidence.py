@@ -1,0 +1,104 @@
+"""Evidence of a purge request (contract §23): what a regulator or a data subject's advocate is
+handed, and can check without asking callvault anything.
+
+``evidence-<requestId>.zip`` holds:
+
+- ``certificate.jws``: the certificate of erasure (the one ``GET …/certificate`` answers);
+- ``jwks.json``: the key set that verifies it (every public signing key of the instance);
+- ``audit-events.jsonl``: every audit event naming the request, oldest first, one JSON object a
+  line (as ``GET /audit/v1/events`` gives them: ``seq``, ``at``, …, ``prevHash``, ``hash``);
+- ``certificate.html``: the certificate read aloud for a person: what was erased, when (ISO 8601
+  UTC), by whom, for which reference, each item, and how to verify it offline. No script, no
+  remote asset: it opens from the unpacked folder.
+
+It is built in memory (a certificate and its events: kilobytes), after the certificate is
+issued or found, so the ZIP and ``GET …/certificate`` always hand out the same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from callvault.audit.trail import event_json, request_rows
+from callvault.certificates.service import CertificateService
+from callvault.runtime import Runtime
+
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    filename: str
+    content: bytes
+
+
+def claims_of(jws: str) -> dict[str, Any]:
+    """The claims of a certificate this instance signed (read, not verified: it was just
+    issued or read back from the store)."""
+    payload = jws.split(".")[1]
+    claims: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    return claims
+
+
+def _iso(value: Any) -> str | None:
+    """A claim's time as ISO 8601 UTC (``iat`` is seconds since 1970)."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC).isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+class EvidenceService:
+    def __init__(self, runtime: Runtime, certificates: CertificateService) -> None:
+        self.runtime = runtime
+        self.certificates = certificates
+
+    def purge_request(self, request_id: str, actor: str) -> Evidence:
+        """The evidence ZIP of a final purge request (the certificate's rules: 404 for none or
+        a preview, 409 while Purging or when Cancelled)."""
+        jws = self.certificates.certificate(request_id, None, actor)
+        claims = claims_of(jws)
+        jwks = self.certificates.jwks()
+        events = [event_json(r) for r in request_rows(self.runtime.engine, request_id)]
+        header = json.loads(base64.urlsafe_b64decode(jws.split(".")[0] + "=="))
+        html = _TEMPLATES.get_template("certificate.html").render(
+            claims=claims,
+            kid=header.get("kid"),
+            issued_at=_iso(claims.get("iat")),
+            events=events,
+            request_id=request_id,
+        )
+        stamp = datetime.fromtimestamp(int(claims.get("iat", 0)), UTC).timetuple()[:6]
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in (
+                ("certificate.jws", jws.encode("ascii")),
+                ("jwks.json", json.dumps(jwks, indent=2).encode()),
+                (
+                    "audit-events.jsonl",
+                    "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events).encode(),
+                ),
+                ("certificate.html", html.encode("utf-8")),
+            ):
+                info = zipfile.ZipInfo(name, date_time=stamp)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, data)
+        return Evidence(f"evidence-{request_id}.zip", buffer.getvalue())

@@ -1,0 +1,36 @@
+"""The console's "Download evidence" on a finished request (contract §23)."""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+
+from helpers import call_info, post_call
+
+
+def test_a_finished_request_offers_its_evidence(live, console_as):
+    with live.client(live.token("capture")) as client:
+        call_id = post_call(client, call_info("console-ev")).json()["callId"]
+    with live.client(live.token("purge")) as client:
+        rid = client.post("/purge/v1/calls", json={"ids": [call_id]}).json()["requestId"]
+        deadline = time.monotonic() + 60
+        while client.get(f"/purge/v1/requests/{rid}").json()["state"] == "Purging":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    console = console_as("audit")
+    page = console.http.get(f"/console/requests/{rid}")
+    assert page.status_code == 200
+    assert 'id="evidence"' in page.text
+    assert "Download evidence" in page.text
+    download = console.http.get(f"/console/requests/{rid}/evidence")
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(download.content)).namelist()
+    assert sorted(names) == [
+        "audit-events.jsonl",
+        "certificate.html",
+        "certificate.jws",
+        "jwks.json",
+    ]
+    assert console.http.get("/console/requests/nope/evidence").status_code == 404
