@@ -29,6 +29,7 @@ from callvault.api.routes import (
     requests,
     retention,
     status,
+    suppressions,
     token,
     v2_capture,
     v2_purge,
@@ -46,6 +47,7 @@ from callvault.ratelimit import RateLimiter
 from callvault.retention.service import RetentionService
 from callvault.runtime import Runtime
 from callvault.settings import Settings
+from callvault.suppressions.service import SuppressionService
 from callvault.worker.process import WorkerThreads, worker_options
 
 log = logging.getLogger(__name__)
@@ -96,6 +98,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.state.hold_service = HoldService(rt, on_queued=queued)
         app.state.certificate_service = CertificateService(rt)
         app.state.retention_service = RetentionService(rt)
+        app.state.suppression_service = SuppressionService(rt)
         app.state.console_sessions = ConsoleSessions(rt.engine, settings.console_idle_minutes)
         backlog = asyncio.create_task(_process_backlog(rt))
         try:
@@ -150,6 +153,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         certificates,
         holds,
         retention,
+        suppressions,
         calls,
         audit,
         health,
