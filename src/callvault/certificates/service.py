@@ -218,6 +218,8 @@ class CertificateService:
         }
         if head.phone_hash is not None:
             claims["customerPhoneHash"] = head.phone_hash
+        if resource.get("suppressionId") is not None:
+            claims["suppressionId"] = resource["suppressionId"]  # contract §22
         claims["items"] = [
             _item(i, erased.get(i["callId"]) if i["callId"] else None, keys_left)
             for i in resource["items"]

@@ -273,6 +273,9 @@ class PurgeRequestFields(BaseModel):
 
 
 class PurgeRequestOut(PurgeRequestFields):
+    suppressionId: str | None = Field(
+        default=None, description="The suppression a ?suppress=true customer purge made."
+    )
     items: list[PurgeRequestItemOut]
 
 
