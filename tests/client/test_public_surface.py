@@ -49,6 +49,7 @@ PUBLIC = [
     "RetryPolicy",
     "Retrying",
     "ServerError",
+    "Suppression",
     "TimeoutWaiting",
     "TransportError",
     "UnsupportedMediaTypeError",

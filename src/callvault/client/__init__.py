@@ -36,6 +36,7 @@ from callvault.client._models import (
     PurgeResult,
     RetentionForecast,
     RetentionPolicy,
+    Suppression,
 )
 from callvault.client._retry import Retrying, RetryPolicy
 
@@ -66,6 +67,7 @@ __all__ = [
     "RetryPolicy",
     "Retrying",
     "ServerError",
+    "Suppression",
     "TimeoutWaiting",
     "TransportError",
     "UnsupportedMediaTypeError",
