@@ -39,6 +39,7 @@ from callvault.capture.reads import CallReader
 from callvault.certificates.service import CertificateService
 from callvault.console import retention as console_retention
 from callvault.console import routes as console
+from callvault.console import suppressions as console_suppressions
 from callvault.console.web import PREFIX as CONSOLE_PREFIX
 from callvault.holds.service import HoldService
 from callvault.metrics import Metrics
@@ -161,6 +162,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(console.router)  # not in the OpenAPI document: it is no API
     app.include_router(console_retention.router)
+    app.include_router(console_suppressions.router)
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_json_body_bytes,
