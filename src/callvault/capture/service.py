@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from anyio import move_on_after, to_thread
+from sqlalchemy import Connection
 
 from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.blobs import BlobWriter
@@ -355,9 +356,14 @@ class CaptureService:
             customer_indexed=index.complete,
         )
         event = AuditEvent("call.captured", actor, None, call_id, info.sessionid)
-        insert_call(
-            rt.engine, row, utcnow(), digests, also=lambda conn: self.trail.append(conn, [event])
-        )
+
+        def also(conn: Connection) -> None:
+            # A live call takes its session ID back from a refused capture's tombstone: once
+            # this call is erased, its status is NotFound, not the tombstone's Excluded.
+            self.suppressions.forget_refused(conn, info.sessionid)
+            self.trail.append(conn, [event])
+
+        insert_call(rt.engine, row, utcnow(), digests, also=also)
         if index.unindexed and self.metrics is not None:
             self.metrics.customer_numbers_unindexed.inc(index.unindexed)
 

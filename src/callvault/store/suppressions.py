@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 
 from callvault.store.tables import suppressed_captures, suppression_digests, suppressions
 
@@ -166,6 +166,16 @@ def insert_tombstone(conn: Connection, tombstone: Tombstone, captured_by: str) -
             captured_by=captured_by,
         )
     )
+
+
+_DELETE_TOMBSTONES = delete(suppressed_captures).where(
+    suppressed_captures.c.session_id == bindparam("session_id")
+)
+
+
+def delete_tombstones(conn: Connection, session_id: str) -> None:
+    """Forget the refused captures of a session ID a live call now has (one index probe)."""
+    conn.execute(_DELETE_TOMBSTONES, {"session_id": session_id})
 
 
 def tombstones_by_session(conn: Connection, session_ids: Sequence[str]) -> dict[str, Tombstone]:

@@ -336,6 +336,11 @@ class SuppressionService:
             store.insert_tombstone(conn, tombstone, actor)
             self.trail.append(conn, [event])
 
+    @staticmethod
+    def forget_refused(conn: Connection, session_id: str) -> None:
+        """In a live capture's transaction: its session's tombstones answer no more."""
+        store.delete_tombstones(conn, session_id)
+
     def refused(self, session_ids: Sequence[str]) -> dict[str, Tombstone]:
         """The latest refused capture of each session ID that has one (status ``Excluded``)."""
         with self.runtime.engine.connect() as conn:
