@@ -249,9 +249,9 @@ class CaptureService:
                     if upload.current == INFO_PART:
                         # Reject a bad info before the (possibly huge) audio is read.
                         upload.info = parse(bytes(upload.info_raw))
-                        await to_thread.run_sync(self._check_session, upload.info.sessionid)
+                        # One thread hop for both questions `info` alone answers.
                         upload.suppressed_by = await to_thread.run_sync(
-                            self._suppressed_by, upload.info, region
+                            self._check_info, upload.info, region
                         )
                         if upload.suppressed_by is not None:
                             upload.pending.clear()  # audio before `info`: never written
@@ -261,6 +261,11 @@ class CaptureService:
         if upload.pending:
             await flush()
         return upload
+
+    def _check_info(self, info: CaptureInfo, region: str | None) -> str | None:
+        """409 for a live twin's session ID; else the suppression in force, if any."""
+        self._check_session(info.sessionid)
+        return self._suppressed_by(info, region)
 
     def _suppressed_by(self, info: CaptureInfo, region: str | None) -> str | None:
         """The suppression in force for a Customer contact's number or e-mail, if any; numbers
