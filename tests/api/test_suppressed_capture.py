@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
-from callvault.store.tables import calls, suppressed_captures
+from callvault.store.tables import calls, suppressed_captures, suppressions
 from helpers import blob_objects, call_info, post_call, stored_bytes, v2_customer_info, wav_bytes
 from tethr_clients import assert_tethr_clients_read
 
@@ -238,3 +239,16 @@ def test_after_a_lift_the_same_session_is_recorded_again(live, tokens):
     with live.client(tokens["capture"]) as client:
         status = client.get("/callCapture/v1/status/sess-again").json()
         assert status == {"sessionId": "sess-again", "status": "NotFound"}
+
+
+def test_an_expired_suppression_stops_applying_to_captures(live, tokens):
+    suppress(live, tokens["suppress"], phoneNumbers=[E164], expiresAt="2999-01-01T00:00:00Z")
+    info = call_info("sess-exp", contacts=[{"type": "Customer", "phoneNumber": E164}])
+    with live.client(tokens["capture"]) as client:
+        assert post_call(client, info).status_code == 200
+        assert client.get("/callCapture/v1/status/sess-exp").json()["status"] == "Excluded"
+        with live.runtime.engine.begin() as conn:  # the date passes
+            conn.execute(suppressions.update().values(expires_at=datetime.now(UTC)))
+        assert post_call(client, info).status_code == 200
+        assert client.get("/callCapture/v1/status/sess-exp").json()["status"] != "Excluded"
+    assert live_calls(live) == 1

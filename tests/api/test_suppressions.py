@@ -250,3 +250,24 @@ def test_each_endpoint_needs_its_permission(live, tokens):
     with live.client() as client:
         assert client.post("/suppressions/v1/check", json={"phoneNumber": PHONE}).status_code == 401
     assert count_rows(live)[0] == 1
+
+
+@pytest.mark.settings(rate_limit_per_minute=12)  # bursts of 2 a user
+def test_check_is_rate_limited_like_every_call(live):
+    token = live.token("capture")
+    with live.client(token) as client:
+        answers = [
+            client.post("/suppressions/v1/check", json={"phoneNumber": PHONE}) for _ in range(3)
+        ]
+    assert [a.status_code for a in answers[:2]] == [200, 200]
+    assert answers[2].status_code == 429
+    assert int(answers[2].headers["retry-after"]) >= 1
+
+
+def test_a_lift_with_an_unknown_key_lifts_nothing(live, tokens):
+    sid = suppress(live, tokens["suppress"], phoneNumbers=[PHONE]).json()["suppressionId"]
+    with live.client(tokens["suppress"]) as client:
+        answer = client.post(f"/suppressions/v1/{sid}/lift", json={"reason": "x", "force": True})
+        assert answer.status_code == 400
+        assert "`force`" in answer.json()["detail"]
+        assert client.get(f"/suppressions/v1/{sid}").json()["state"] == "Active"
