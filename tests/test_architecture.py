@@ -37,6 +37,7 @@ FLOORS: list[set[str]] = [
     {"errors", "text", "ids", "files", "phone", "emails", "crypto", "settings", "ratelimit"},
     {"store", "blobs"},
     {"runtime", "metrics", "audit"},
+    {"suppressions"},
     {"auth", "capture"},
     {"purge"},
     {"holds", "retention", "certificates", "demo"},

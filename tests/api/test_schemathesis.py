@@ -19,11 +19,15 @@ Configured rather than fixed, because the behaviour is the contract's:
   ``POST /holds/v1/{holdId}/release`` (a hold released once is 409 the next time) and
   ``POST /purge/v1/requests/{requestId}/cancel`` (409 outside a grace window),
   ``GET /holds/v1`` (a cursor is opaque: one no page gave is 400, §12) and
-  ``GET /purge/v1/requests/{requestId}/certificate`` (409 while the request is Purging).
+  ``GET /purge/v1/requests/{requestId}/certificate`` (409 while the request is Purging), and
+  the suppressions' (§22: possible numbers, addresses and times beyond JSON Schema; exactly one
+  of ``phoneNumber`` and ``email``; a lifted suppression's second lift is 409; opaque cursors).
 - ``allow_header_conformance`` is off for ``POST /callCapture/v1/status/exclude``,
   ``POST /capture/v2/status/exclude`` and ``POST /capture/v2/status/monitor``: their 405 rightly
   lists GET too, because ``GET /callCapture/v1/status/{sessionId}``
-  (``/capture/v2/status/{sessionId}``) serves the session "exclude" (or "monitor").
+  (``/capture/v2/status/{sessionId}``) serves the session "exclude" (or "monitor"); so for
+  ``POST /suppressions/v1/lookup`` and ``/check``, whose paths ``GET
+  /suppressions/v1/{suppressionId}`` serves as IDs.
 - Failures of a case with an empty path parameter are dropped: every path parameter has
   ``minLength: 1``, but stateful links copy response values as they are (``""`` is a valid
   session ID in a status request), and an empty segment addresses another resource.
@@ -74,6 +78,11 @@ def schemathesis_config(token: str, ids: dict[str, str] | None = None) -> dict[s
                     "cancel_purge_request",
                     "get_purge_certificate",
                     "list_holds",
+                    "create_suppression",
+                    "list_suppressions",
+                    "lift_suppression",
+                    "lookup_suppression",
+                    "check_suppression",
                 ],
                 "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_ALSO_400}},
             },
@@ -82,6 +91,8 @@ def schemathesis_config(token: str, ids: dict[str, str] | None = None) -> dict[s
                     "exclude_calls",
                     "exclude_sessions_v2",
                     "record_heartbeat_v2",
+                    "lookup_suppression",
+                    "check_suppression",
                 ],
                 "checks": {"allow_header_conformance": {"enabled": False}},
             },

@@ -50,6 +50,7 @@ PUBLIC = [
     "RetryPolicy",
     "Retrying",
     "ServerError",
+    "Suppression",
     "TimeoutWaiting",
     "TransportError",
     "UnsupportedMediaTypeError",

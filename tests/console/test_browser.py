@@ -4,7 +4,8 @@
 One server and one browser for the module, a handful of flows: login, customer lookup and purge
 to ``Purged`` with live progress, the certificate download, a hold placed and released, a
 CSRF-less post refused, a user without ``purge`` not seeing the purge action, the audit trail
-verified, a retention policy previewed, saved and forecast. Each page is saved as a screenshot
+verified, a retention policy previewed, saved and forecast, a caller suppressed, looked up and
+the suppression lifted. Each page is saved as a screenshot
 under ``build/console-screenshots/`` (1280×800 and a phone's width). Every URL the server saw
 and every log line of the process are checked for the phone number, and the browser's console
 for any Content-Security-Policy violation.
@@ -48,6 +49,7 @@ from selenium.webdriver.support.ui import Select
 
 PHONE = "(512) 555-0186"
 HOLD_PHONE = "+1 512 555 0142"
+SUPPRESSED_PHONE = "(512) 555-0177"
 
 
 @dataclass
@@ -313,11 +315,35 @@ def test_a_retention_policy_previewed_saved_and_forecast(fresh, site):
     assert csp_violations(fresh) == []
 
 
+def test_a_caller_suppressed_looked_up_and_lifted(fresh, site):
+    log_in(fresh, site, person(site, "privacy-officer", "suppress"))
+    wait_for(fresh, "h1", "Suppressions")  # the first page this user may see
+    fresh.find_element(By.ID, "phones").send_keys(SUPPRESSED_PHONE)
+    fresh.find_element(By.ID, "reason").send_keys("objected to recording")
+    fresh.find_element(By.ID, "reference").send_keys("DSR-2026-0142")
+    fresh.find_element(By.CSS_SELECTOR, "#suppress-form button").click()
+    row = wait_for(fresh, "#suppressions", "DSR-2026-0142")
+    assert "Active" in row.text
+    assert "555-0177" not in row.text  # only keyed hashes are kept
+    fresh.find_element(By.ID, "lookup-phone").send_keys(SUPPRESSED_PHONE)
+    fresh.find_element(By.CSS_SELECTOR, "#lookup-form button").click()
+    wait_for(fresh, "#lookup-answer", "Suppressed")
+    shot(fresh, "suppressions")
+    fresh.find_element(By.CSS_SELECTOR, "#suppressions input[name=reason]").send_keys(
+        "consent given" + Keys.ENTER
+    )
+    wait_for(fresh, "#suppressions", "Lifted")
+    fresh.find_element(By.ID, "lookup-phone").send_keys(SUPPRESSED_PHONE)
+    fresh.find_element(By.CSS_SELECTOR, "#lookup-form button").click()
+    wait_for(fresh, "#lookup-answer", "Not suppressed")
+    assert csp_violations(fresh) == []
+
+
 def test_no_phone_number_in_any_url_or_log_line(site, seen):
     """Runs last in this module: everything above is in ``seen``."""
     assert seen.urls, "the recorder saw no request"
     assert any("/console/purge" in u for u in seen.urls)
-    for phone in (PHONE, HOLD_PHONE, "(512) 555-0191"):
+    for phone in (PHONE, HOLD_PHONE, "(512) 555-0191", SUPPRESSED_PHONE):
         digits = re.sub(r"\D", "", phone)[-10:]
         for url in seen.urls:
             assert digits not in re.sub(r"\D", "", url), url
@@ -325,5 +351,13 @@ def test_no_phone_number_in_any_url_or_log_line(site, seen):
             assert phone not in line, line
             assert digits not in re.sub(r"\D", "", line), line
     shots = sorted(p.name for p in SHOTS.glob("*.png"))
-    expected = {"login", "preview", "request-purged", "holds", "audit", "retention"}
+    expected = {
+        "login",
+        "preview",
+        "request-purged",
+        "holds",
+        "audit",
+        "retention",
+        "suppressions",
+    }
     assert {f"{name}.png" for name in expected} <= set(shots)

@@ -206,3 +206,21 @@ def test_0020_and_the_stores_opening_seal_the_texts_of_existing_holds(tmp_path):
         assert hold["scope"]["phoneNumbersForgotten"] == 1
     finally:
         runtime.close()
+
+
+def test_0022_keeps_existing_purge_requests_without_a_suppression(tmp_path):
+    engine = _store_at(
+        tmp_path,
+        "0020",
+        "INSERT INTO purge_requests (request_id, created_at, kind, what_if, requested_by, state, "
+        "queued) VALUES ('r1', '2026-01-01 00:00:00.000000', 'customer', 0, 'u', 'Complete', 0)",
+    )
+    upgrade(engine, "0022")
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT request_id, suppression_id FROM purge_requests").all()
+        tables = {
+            r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+    assert rows == [("r1", None)]
+    assert {"suppressions", "suppression_digests", "suppressed_captures"} <= tables
+    engine.dispose()

@@ -29,6 +29,7 @@ from callvault.api.routes import (
     requests,
     retention,
     status,
+    suppressions,
     token,
     v2_capture,
     v2_purge,
@@ -39,6 +40,7 @@ from callvault.certificates.evidence import EvidenceService
 from callvault.certificates.service import CertificateService
 from callvault.console import retention as console_retention
 from callvault.console import routes as console
+from callvault.console import suppressions as console_suppressions
 from callvault.console.web import PREFIX as CONSOLE_PREFIX
 from callvault.holds.service import HoldService
 from callvault.metrics import Metrics
@@ -47,6 +49,7 @@ from callvault.ratelimit import RateLimiter
 from callvault.retention.service import RetentionService
 from callvault.runtime import Runtime
 from callvault.settings import Settings
+from callvault.suppressions.service import SuppressionService
 from callvault.worker.process import WorkerThreads, worker_options
 
 log = logging.getLogger(__name__)
@@ -98,6 +101,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.state.certificate_service = CertificateService(rt)
         app.state.evidence_service = EvidenceService(rt, app.state.certificate_service)
         app.state.retention_service = RetentionService(rt)
+        app.state.suppression_service = SuppressionService(rt)
         app.state.console_sessions = ConsoleSessions(rt.engine, settings.console_idle_minutes)
         backlog = asyncio.create_task(_process_backlog(rt))
         try:
@@ -152,6 +156,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         certificates,
         holds,
         retention,
+        suppressions,
         calls,
         audit,
         health,
@@ -159,6 +164,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(console.router)  # not in the OpenAPI document: it is no API
     app.include_router(console_retention.router)
+    app.include_router(console_suppressions.router)
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_json_body_bytes,

@@ -78,6 +78,8 @@ RetentionUser = Annotated[Principal, Depends(require(Permission.RETENTION))]
 RetentionOrAuditUser = Annotated[
     Principal, Depends(require(Permission.RETENTION, Permission.AUDIT))
 ]
+SuppressUser = Annotated[Principal, Depends(require(Permission.SUPPRESS))]
+SuppressOrAuditUser = Annotated[Principal, Depends(require(Permission.SUPPRESS, Permission.AUDIT))]
 AdminUser = Annotated[Principal, Depends(require(Permission.ADMIN))]
 
 

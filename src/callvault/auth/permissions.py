@@ -12,6 +12,7 @@ class Permission(StrEnum):
     AUDIT = "audit"  # read the audit trail, purge requests and legal holds
     HOLD = "hold"  # place and release legal holds
     RETENTION = "retention"  # change retention policies (read them: retention or audit)
+    SUPPRESS = "suppress"  # suppress callers, lift suppressions (contract §22)
     ADMIN = "admin"  # everything, including heartbeats of recorders
 
 

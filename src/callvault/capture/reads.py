@@ -18,11 +18,13 @@ from callvault.runtime import Runtime
 from callvault.store import calls as call_store
 from callvault.store.calls import CallRow
 from callvault.store.engine import write_transaction
+from callvault.suppressions.service import SuppressionService
 from callvault.text import is_clean
 
 log = logging.getLogger(__name__)
 
 NOT_FOUND = "NotFound"
+EXCLUDED = "Excluded"
 MAX_ID_CHARS = 256
 # Statuses a caller may read the content of; a call being purged is already invisible.
 READABLE = ("Concluded", "Complete", "Excluded")
@@ -97,10 +99,16 @@ class CallReader:
         # An ID no database could hold (NUL, lone surrogate, too long) is simply not found.
         lookups = [sid for sid in session_ids if is_clean(sid) and len(sid) <= MAX_ID_CHARS]
         found = call_store.calls_by_session(self.runtime.engine, lookups)
+        # A capture refused for a suppressed caller (contract §22) answers Excluded, with the
+        # call ID its upload was answered, until a live call takes its session ID again.
+        missing = [sid for sid in lookups if sid not in found]
+        refused = SuppressionService(self.runtime).refused(missing) if missing else {}
         result = []
         for sid in session_ids:
             row = found.get(sid)
-            if row is None:
+            if row is None and sid in refused:
+                result.append(CallStatus(refused[sid].call_id, sid, EXCLUDED, None))
+            elif row is None:
                 result.append(CallStatus(None, sid, NOT_FOUND, None))
             else:
                 result.append(CallStatus(row.call_id, sid, row.tethr_status, row.duration_sec))

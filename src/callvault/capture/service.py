@@ -8,6 +8,11 @@ Order of durable writes: the blob and the wrapped key (side by side), then the c
 between them leaves an orphan blob or key with no row, never a row without its data; the orphan
 sweeper (``capture/orphans.py``) destroys such keys and blobs once they have had no row for a grace
 period.
+
+A suppressed caller (contract §22) is decided from ``info``, before the audio is read: from then
+on the audio is read and discarded. Audio that came before ``info`` was encrypted under the
+call's data key, which never left memory: the blob is aborted and the key dropped, so what was
+written is unreadable and gone. Only a tombstone is stored (``suppressions/``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from anyio import move_on_after, to_thread
+from sqlalchemy import Connection
 
 from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.blobs import BlobWriter
@@ -40,6 +46,7 @@ from callvault.metrics import Metrics
 from callvault.runtime import Runtime
 from callvault.store.calls import CallRow, insert_call, session_in_use
 from callvault.store.types import utcnow
+from callvault.suppressions.service import SuppressionService
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +99,8 @@ class _Upload:
     data_content_type: str | None = None
     current: str | None = None
     pending: bytearray = field(default_factory=bytearray)
+    # The suppression in force for a Customer of ``info`` (contract §22): nothing is stored.
+    suppressed_by: str | None = None
 
 
 class CaptureService:
@@ -99,6 +108,7 @@ class CaptureService:
         self.runtime = runtime
         self.metrics = metrics  # counts the Customer numbers that cannot be indexed
         self.trail = AuditTrail(runtime.keys.audit_chain_key)
+        self.suppressions = SuppressionService(runtime)
 
     async def capture(
         self,
@@ -110,6 +120,8 @@ class CaptureService:
     ) -> str:
         """Store one uploaded call for ``actor`` (audited as ``call.captured``), reading its
         national phone numbers in ``region`` (default: the instance's); returns its new call ID.
+        A call of a suppressed caller is not stored: its ID is answered all the same, and only
+        a tombstone records it (``capture.suppressed``).
 
         ``parse`` reads the ``info`` part: ``info.parse_info`` (v1) or ``info.parse_v2_info``
         (Tethr v2), both into the one call model, so the rest of capture is the same for both."""
@@ -134,14 +146,21 @@ class CaptureService:
             raise StorageUnavailable("the audio store cannot be written to; retry later") from exc
         key_put: asyncio.Future[None] | None = None
         try:
-            upload = await self._receive(body, boundary, writer, encryptor, parse)
+            upload = await self._receive(body, boundary, writer, encryptor, parse, region)
             info = self._finish_info(upload)
-            await to_thread.run_sync(lambda: writer.write(encryptor.finalize()))
-            # The wrapped key is committed while the blob is flushed: two fsyncs side by side
-            # rather than one after the other (each needs neither; the call row needs both).
-            key_put = asyncio.ensure_future(to_thread.run_sync(self._put_key, call_id, data_key))
-            await to_thread.run_sync(writer.commit)
-            await key_put
+            if upload.suppressed_by is not None:
+                # Whatever audio came before `info` was sealed under a key that never left
+                # memory: it goes with the aborted blob.
+                await to_thread.run_sync(writer.abort)
+            else:
+                await to_thread.run_sync(lambda: writer.write(encryptor.finalize()))
+                # The wrapped key is committed while the blob is flushed: two fsyncs side by
+                # side rather than one after the other (each needs neither; the row needs both).
+                key_put = asyncio.ensure_future(
+                    to_thread.run_sync(self._put_key, call_id, data_key)
+                )
+                await to_thread.run_sync(writer.commit)
+                await key_put
         except BaseException as exc:
             # Shielded: a cancelled upload still takes back what it wrote, though the clean-up
             # waits on threads; bounded, so a store that hangs cannot hold the request (what
@@ -159,6 +178,16 @@ class CaptureService:
                     "the audio store failed while writing; retry later"
                 ) from exc
             raise
+        if upload.suppressed_by is not None:
+            del data_key, cipher, encryptor  # the throwaway key: nothing holds it any more
+            await to_thread.run_sync(
+                self.suppressions.record_refused,
+                call_id,
+                info.sessionid,
+                upload.suppressed_by,
+                actor,
+            )
+            return call_id
         storing = asyncio.ensure_future(
             to_thread.run_sync(
                 self._store,
@@ -191,6 +220,7 @@ class CaptureService:
         writer: BlobWriter,
         enc: AudioEncryptor,
         parse: Callable[[bytes], CaptureInfo],
+        region: str | None = None,
     ) -> _Upload:
         upload = _Upload()
         limit = self.runtime.settings.max_upload_bytes
@@ -211,7 +241,7 @@ class CaptureService:
                         upload.info_raw += event.data
                         if len(upload.info_raw) > info_limit:
                             raise TooLarge(f"the `info` part is larger than {info_limit} bytes")
-                    elif upload.current == DATA_PART:
+                    elif upload.current == DATA_PART and upload.suppressed_by is None:
                         upload.pending += event.data
                         if len(upload.pending) >= WRITE_BATCH:
                             await flush()
@@ -219,13 +249,35 @@ class CaptureService:
                     if upload.current == INFO_PART:
                         # Reject a bad info before the (possibly huge) audio is read.
                         upload.info = parse(bytes(upload.info_raw))
-                        await to_thread.run_sync(self._check_session, upload.info.sessionid)
+                        # One thread hop for both questions `info` alone answers.
+                        upload.suppressed_by = await to_thread.run_sync(
+                            self._check_info, upload.info, region
+                        )
+                        if upload.suppressed_by is not None:
+                            upload.pending.clear()  # audio before `info`: never written
                     upload.current = None
         except multipart.MultipartError as exc:
             raise BadInput(str(exc)) from None
         if upload.pending:
             await flush()
         return upload
+
+    def _check_info(self, info: CaptureInfo, region: str | None) -> str | None:
+        """409 for a live twin's session ID; else the suppression in force, if any."""
+        self._check_session(info.sessionid)
+        return self._suppressed_by(info, region)
+
+    def _suppressed_by(self, info: CaptureInfo, region: str | None) -> str | None:
+        """The suppression in force for a Customer contact's number or e-mail, if any; numbers
+        read as the call's index reads them (``customer_index``)."""
+        index = customer_index(
+            ((c.phonenumber, c.email) for c in info.contacts if c.is_customer),
+            region or self.runtime.settings.default_region,
+        )
+        if not index.forms:
+            return None
+        found = self.suppressions.in_force([self.runtime.keys.blind_index(f) for f in index.forms])
+        return found[0] if found else None
 
     @staticmethod
     def _start_part(upload: _Upload, part: multipart.PartStart) -> str | None:
@@ -309,9 +361,14 @@ class CaptureService:
             customer_indexed=index.complete,
         )
         event = AuditEvent("call.captured", actor, None, call_id, info.sessionid)
-        insert_call(
-            rt.engine, row, utcnow(), digests, also=lambda conn: self.trail.append(conn, [event])
-        )
+
+        def also(conn: Connection) -> None:
+            # A live call takes its session ID back from a refused capture's tombstone: once
+            # this call is erased, its status is NotFound, not the tombstone's Excluded.
+            self.suppressions.forget_refused(conn, info.sessionid)
+            self.trail.append(conn, [event])
+
+        insert_call(rt.engine, row, utcnow(), digests, also=also)
         if index.unindexed and self.metrics is not None:
             self.metrics.customer_numbers_unindexed.inc(index.unindexed)
 

@@ -225,6 +225,8 @@ class CertificateService:
         if erased_count:  # a method is claimed only for what it erased
             claims["method"] = METHOD
         claims.update(_subjects(head.phone_hash, events))
+        if resource.get("suppressionId") is not None:
+            claims["suppressionId"] = resource["suppressionId"]  # contract §22
         claims["items"] = [
             _item(i, erased.get(i["callId"]) if i["callId"] else None, keys_left)
             for i in resource["items"]

@@ -11,6 +11,7 @@ import mimetypes
 import re
 import sys
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -258,6 +259,14 @@ def purge_customer(
     ] = None,
     what_if: WhatIf = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Purge without asking.")] = False,
+    suppress: Annotated[
+        bool,
+        typer.Option(
+            "--suppress",
+            help="Also suppress the customer: calls captured from now on store nothing "
+            "(needs the suppress permission).",
+        ),
+    ] = False,
     wait: Wait = False,
     timeout: Timeout = 3600.0,
     output: Output = OutputFormat.table,
@@ -265,7 +274,7 @@ def purge_customer(
     conn: Connection,
 ) -> None:
     """Purge every call of a customer (phone number and/or --email addresses), after showing
-    how many and confirming."""
+    how many and confirming; with --suppress, the customer is not recorded again."""
     emails = email or []
     if not phone and not emails:
         fail("give the customer's PHONE, one or more --email addresses, or both", code=2)
@@ -293,10 +302,12 @@ def purge_customer(
                 )
             )
             return
-        if erasable == 0 and held == 0:
+        if erasable == 0 and held == 0 and not suppress:
             stderr.print("no live calls for this customer; nothing to purge")
             emit([], PURGE_COLUMNS, output)
             return
+        if erasable == 0 and held == 0:
+            stderr.print("no live calls for this customer; it will be suppressed.")
         # Held calls are asked for too: the request records them (Held) and the hold's
         # release erases them, with nobody left to remember to ask again.
         if held == 0:
@@ -309,7 +320,7 @@ def purge_customer(
             stderr.print(
                 f"{count(erasable, 'call')} of this customer will be erased, irreversibly; {later}."
             )
-        if not yes:
+        if not yes and erasable + held > 0:
             if not sys.stdin.isatty():
                 fail("no terminal to confirm on: nothing purged (pass --yes to skip the question)")
             if not typer.confirm(
@@ -322,7 +333,9 @@ def purge_customer(
         # answers no token; then the purge is by the number, as Tethr's own page does it.
         def confirmed() -> PurgeResult:
             try:
-                return client.purge_customer(phone, confirm=preview.confirm_token, emails=emails)
+                return client.purge_customer(
+                    phone, confirm=preview.confirm_token, emails=emails, suppress=suppress
+                )
             except ConfirmationRequiredError as exc:
                 fail(
                     "the calls of this number changed since the preview "
@@ -332,6 +345,10 @@ def purge_customer(
 
         result = call_sdk(confirmed, words)
         _say_requests(result, what_if=False)
+        if suppress:
+            for request_id in result.request_ids:
+                request = call_sdk(partial(client.get_purge_request, request_id))
+                stderr.print(f"suppression {request.suppression_id} made with the purge")
         if wait:
             with ProgressReporter() as progress:
                 finals = _wait(client, result, timeout, progress)

@@ -9,7 +9,16 @@ import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from callvault import __version__
-from callvault.cli import audit, calls, certificates, client, holds, retention, server
+from callvault.cli import (
+    audit,
+    calls,
+    certificates,
+    client,
+    holds,
+    retention,
+    server,
+    suppressions,
+)
 from callvault.cli.errors import PROGRAM
 
 app = typer.Typer(
@@ -48,6 +57,7 @@ app.add_typer(client.purge_app, name="purge")
 app.add_typer(client.requests_app, name="requests")
 app.add_typer(holds.holds_app, name="holds")
 app.add_typer(retention.retention_app, name="retention")
+app.add_typer(suppressions.suppress_app, name="suppress")
 app.add_typer(certificates.certificate_app, name="certificate")
 app.add_typer(certificates.keys_app, name="keys")
 app.command("status")(client.status)

@@ -37,6 +37,7 @@ from callvault.client._models import (
     PurgeResult,
     RetentionForecast,
     RetentionPolicy,
+    Suppression,
 )
 from callvault.client._retry import Retrying, RetryPolicy
 
@@ -68,6 +69,7 @@ __all__ = [
     "RetryPolicy",
     "Retrying",
     "ServerError",
+    "Suppression",
     "TimeoutWaiting",
     "TransportError",
     "UnsupportedMediaTypeError",

@@ -22,6 +22,7 @@ from callvault.client._models import (
     PurgeResult,
     RetentionForecast,
     RetentionPolicy,
+    Suppression,
 )
 from callvault.client._retry import Retrying, RetryPolicy
 
@@ -120,13 +121,19 @@ class Client(_Base):
         confirm: str | None = None,
         *,
         emails: Iterable[str] = (),
+        suppress: bool = False,
     ) -> PurgeResult:
         """Purge (or with ``what_if``, preview) every call of a customer, by phone number and/or
         e-mail addresses (``emails``: one request with the phone, through Tethr v2's customer
         purge). A preview's ``confirm_token`` passed as ``confirm`` purges exactly the calls it
         showed, or raises ConfirmationRequiredError; a large purge without one raises it too
-        (``matched``). Neither a phone nor an address: ValueError."""
-        return self._run(_core.purge_customer(self.session, phone, what_if, confirm, tuple(emails)))
+        (``matched``). Neither a phone nor an address: ValueError. ``suppress``: also suppress
+        the customer (needs the ``suppress`` permission; the request's ``suppression_id``)."""
+        return self._run(
+            _core.purge_customer(
+                self.session, phone, what_if, confirm, tuple(emails), suppress=suppress
+            )
+        )
 
     def cancel_purge(self, request_id: str) -> PurgeRequest:
         """Within the server's grace window, restore a purge request's calls (Cancelled)."""
@@ -233,6 +240,49 @@ class Client(_Base):
         """Release a hold: erasures it alone stopped resume without a new request."""
         return self._run(_core.release_hold(self.session, hold_id, reason))
 
+    def suppress(
+        self,
+        reason: str,
+        *,
+        phone_numbers: Iterable[str] = (),
+        emails: Iterable[str] = (),
+        reference: str | None = None,
+        expires_at: str | None = None,
+    ) -> Suppression:
+        """Suppress callers: captures of their calls store nothing (a tombstone answers
+        ``Excluded``) until the suppression is lifted or ``expires_at`` (ISO 8601) passes."""
+        return self._run(
+            _core.suppress(
+                self.session,
+                reason,
+                phone_numbers=phone_numbers,
+                emails=emails,
+                reference=reference,
+                expires_at=expires_at,
+            )
+        )
+
+    def list_suppressions(
+        self, state: str = "all", reference: str | None = None
+    ) -> list[Suppression]:
+        """Suppressions newest first, every page; ``state``: Active, Lifted, Expired or all."""
+        return self._run(_core.list_suppressions(self.session, state, reference))
+
+    def get_suppression(self, suppression_id: str) -> Suppression:
+        return self._run(_core.get_suppression(self.session, suppression_id))
+
+    def lift_suppression(self, suppression_id: str, reason: str) -> Suppression:
+        """End a suppression: captures received from now on are stored again."""
+        return self._run(_core.lift_suppression(self.session, suppression_id, reason))
+
+    def lookup_suppression(self, phone: str | None = None, email: str | None = None) -> list[str]:
+        """The suppressions in force for one caller (``suppress`` or ``audit``); empty: none."""
+        return self._run(_core.lookup_suppression(self.session, phone, email))
+
+    def check_suppression(self, phone: str | None = None, email: str | None = None) -> bool:
+        """A recorder's yes or no before it records (``capture``)."""
+        return self._run(_core.check_suppression(self.session, phone, email))
+
     def set_retention_policy(
         self,
         name: str,
@@ -326,9 +376,12 @@ class AsyncClient(_Base):
         confirm: str | None = None,
         *,
         emails: Iterable[str] = (),
+        suppress: bool = False,
     ) -> PurgeResult:
         return await self._run(
-            _core.purge_customer(self.session, phone, what_if, confirm, tuple(emails))
+            _core.purge_customer(
+                self.session, phone, what_if, confirm, tuple(emails), suppress=suppress
+            )
         )
 
     async def cancel_purge(self, request_id: str) -> PurgeRequest:
@@ -417,6 +470,45 @@ class AsyncClient(_Base):
 
     async def release_hold(self, hold_id: str, reason: str) -> Hold:
         return await self._run(_core.release_hold(self.session, hold_id, reason))
+
+    async def suppress(
+        self,
+        reason: str,
+        *,
+        phone_numbers: Iterable[str] = (),
+        emails: Iterable[str] = (),
+        reference: str | None = None,
+        expires_at: str | None = None,
+    ) -> Suppression:
+        return await self._run(
+            _core.suppress(
+                self.session,
+                reason,
+                phone_numbers=phone_numbers,
+                emails=emails,
+                reference=reference,
+                expires_at=expires_at,
+            )
+        )
+
+    async def list_suppressions(
+        self, state: str = "all", reference: str | None = None
+    ) -> list[Suppression]:
+        return await self._run(_core.list_suppressions(self.session, state, reference))
+
+    async def get_suppression(self, suppression_id: str) -> Suppression:
+        return await self._run(_core.get_suppression(self.session, suppression_id))
+
+    async def lift_suppression(self, suppression_id: str, reason: str) -> Suppression:
+        return await self._run(_core.lift_suppression(self.session, suppression_id, reason))
+
+    async def lookup_suppression(
+        self, phone: str | None = None, email: str | None = None
+    ) -> list[str]:
+        return await self._run(_core.lookup_suppression(self.session, phone, email))
+
+    async def check_suppression(self, phone: str | None = None, email: str | None = None) -> bool:
+        return await self._run(_core.check_suppression(self.session, phone, email))
 
     async def set_retention_policy(
         self,

@@ -39,6 +39,7 @@ from callvault.client._models import (
     PurgeResult,
     RetentionForecast,
     RetentionPolicy,
+    Suppression,
 )
 from callvault.client._retry import (
     RETRY_STATUSES,
@@ -317,6 +318,7 @@ def purge_customer(
     what_if: bool,
     confirm: str | None = None,
     emails: Sequence[str] = (),
+    suppress: bool = False,
 ) -> Op[PurgeResult]:
     """A customer purge: by one phone number through ``/purge/v1/calls/customer`` (Tethr's seed
     endpoint), or, with e-mail addresses, through Tethr v2's ``/interactions/v2/purge/customer``:
@@ -328,6 +330,8 @@ def purge_customer(
     params: dict[str, str] = {"whatIf": "true"} if what_if else {}
     if confirm is not None:
         params["confirm"] = confirm
+    if suppress:
+        params["suppress"] = "true"
     if addresses:
         body: dict[str, Any] = {
             "phoneNumbers": [phone] if phone else [],
@@ -526,6 +530,85 @@ def release_hold(session: Session, hold_id: str, reason: str) -> Op[Hold]:
         "POST", f"/holds/v1/{hold_id}/release", json={"reason": reason}, idempotent=False
     )
     return Hold.from_json(response.json())
+
+
+def suppress(
+    session: Session,
+    reason: str,
+    *,
+    phone_numbers: Iterable[str] = (),
+    emails: Iterable[str] = (),
+    reference: str | None = None,
+    expires_at: str | None = None,
+) -> Op[Suppression]:
+    body: dict[str, Any] = {
+        "phoneNumbers": list(phone_numbers),
+        "emails": list(emails),
+        "reason": reason,
+    }
+    if reference is not None:
+        body["reference"] = reference
+    if expires_at is not None:
+        body["expiresAt"] = expires_at
+    # Not retried once sent: a second attempt would make a second suppression.
+    response = yield from session.call("POST", "/suppressions/v1", json=body, idempotent=False)
+    return Suppression.from_json(response.json())
+
+
+def list_suppressions(
+    session: Session, state: str = "all", reference: str | None = None
+) -> Op[list[Suppression]]:
+    """Every page, newest first."""
+    found: list[Suppression] = []
+    params: dict[str, str] = {"state": state, "limit": "100"}
+    if reference is not None:
+        params["reference"] = reference
+    while True:
+        response = yield from session.call("GET", "/suppressions/v1", params=params)
+        doc = response.json()
+        found += [Suppression.from_json(s) for s in doc["suppressions"]]
+        if not doc.get("nextCursor"):
+            return found
+        params["cursor"] = doc["nextCursor"]
+
+
+def get_suppression(session: Session, suppression_id: str) -> Op[Suppression]:
+    response = yield from session.call("GET", f"/suppressions/v1/{suppression_id}")
+    return Suppression.from_json(response.json())
+
+
+def lift_suppression(session: Session, suppression_id: str, reason: str) -> Op[Suppression]:
+    response = yield from session.call(
+        "POST",
+        f"/suppressions/v1/{suppression_id}/lift",
+        json={"reason": reason},
+        idempotent=False,
+    )
+    return Suppression.from_json(response.json())
+
+
+def _one_identifier(phone: str | None, email: str | None) -> dict[str, str]:
+    if (phone is None) == (email is None):
+        raise ValueError("give exactly one of a phone number and an e-mail address")
+    return {"phoneNumber": phone} if phone is not None else {"email": str(email)}
+
+
+def lookup_suppression(
+    session: Session, phone: str | None = None, email: str | None = None
+) -> Op[list[str]]:
+    """The IDs of the suppressions in force for a caller (empty: not suppressed)."""
+    body = _one_identifier(phone, email)
+    response = yield from session.call("POST", "/suppressions/v1/lookup", json=body)
+    return [str(i) for i in response.json()["suppressionIds"]]
+
+
+def check_suppression(
+    session: Session, phone: str | None = None, email: str | None = None
+) -> Op[bool]:
+    """A recorder's question (permission ``capture``): is this caller suppressed?"""
+    body = _one_identifier(phone, email)
+    response = yield from session.call("POST", "/suppressions/v1/check", json=body)
+    return bool(response.json()["suppressed"])
 
 
 def set_retention_policy(

@@ -69,6 +69,7 @@ class PurgeRequest:
     state: str
     items: list[PurgeRequestItem]
     erase_after: str | None = None  # with a grace window: when erasure starts
+    suppression_id: str | None = None  # made with the purge (suppress=True)
 
     @property
     def done(self) -> bool:
@@ -85,6 +86,7 @@ class PurgeRequest:
             requested_by=doc.get("requestedBy", ""),
             state=doc["state"],
             erase_after=doc.get("eraseAfter"),
+            suppression_id=doc.get("suppressionId"),
             items=[
                 PurgeRequestItem(
                     call_id=i.get("callId"),
@@ -231,6 +233,42 @@ class Hold:
             covered_calls=int(doc.get("coveredCalls", 0)),
             pending_calls=int((doc.get("pendingErasures") or {}).get("calls", 0)),
             pending_request_ids=tuple((doc.get("pendingErasures") or {}).get("requestIds") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """A suppression: captures of the callers it names store nothing. Its identifiers are
+    keyed hashes on the server, never shown: only how many there are."""
+
+    suppression_id: str
+    state: str  # Active | Lifted | Expired
+    identifiers: int
+    reason: str
+    reference: str | None
+    created_by: str
+    created_at: str
+    expires_at: str | None
+    lifted_by: str | None = None
+    lifted_at: str | None = None
+    lift_reason: str | None = None
+    request_id: str | None = None  # the customer purge that made it
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Suppression:
+        return cls(
+            suppression_id=doc["suppressionId"],
+            state=doc.get("state", ""),
+            identifiers=int(doc.get("identifiers", 0)),
+            reason=doc.get("reason", ""),
+            reference=doc.get("reference"),
+            created_by=doc.get("createdBy", ""),
+            created_at=doc.get("createdAt", ""),
+            expires_at=doc.get("expiresAt"),
+            lifted_by=doc.get("liftedBy"),
+            lifted_at=doc.get("liftedAt"),
+            lift_reason=doc.get("liftReason"),
+            request_id=doc.get("requestId"),
         )
 
 

@@ -26,6 +26,7 @@ from callvault.errors import (
     CallvaultError,
     Conflict,
     NotFound,
+    PermissionDenied,
     RateLimited,
     Unauthenticated,
 )
@@ -210,6 +211,12 @@ async def purge(request: Request, session: PurgeViewer) -> Response:
         message = f"To purge, type the number of calls that will be erased ({expected})."
         return await _preview(request, session, phone, message, 400)
     principal = session.principal
+    # "Also suppress" (contract §22): the API's rule, `suppress` besides `purge`, else nothing.
+    suppress = fields.get("suppress") == "on"
+    if suppress and not web.may(session, Permission.SUPPRESS):
+        raise PermissionDenied(
+            "also suppressing needs the `suppress` permission besides `purge`; nothing was purged"
+        )
     try:
         result = await run_in_threadpool(
             _purges(request).purge_customer,
@@ -219,6 +226,7 @@ async def purge(request: Request, session: PurgeViewer) -> Response:
             confirm=fields.get("confirm") or None,
             region=principal.region,
             confirm_above=principal.confirm_above,
+            suppress=suppress,
         )
     except Conflict as exc:
         # The calls changed since the preview (or its token ran out): show them anew.

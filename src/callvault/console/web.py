@@ -147,6 +147,7 @@ NAVIGATION: list[tuple[str, str, tuple[Permission, ...]]] = [
     ("Purge requests", f"{PREFIX}/requests", (Permission.PURGE, Permission.AUDIT)),
     ("Legal holds", f"{PREFIX}/holds", (Permission.HOLD, Permission.AUDIT)),
     ("Retention", f"{PREFIX}/retention", (Permission.RETENTION, Permission.AUDIT)),
+    ("Suppressions", f"{PREFIX}/suppressions", (Permission.SUPPRESS, Permission.AUDIT)),
     ("Audit trail", f"{PREFIX}/audit", (Permission.AUDIT,)),
 ]
 

@@ -32,6 +32,7 @@ from callvault.store.engine import write_transaction
 from callvault.store.group_commit import GroupCommitter
 from callvault.store.purges import LiveCall
 from callvault.store.types import utcnow
+from callvault.suppressions.service import SuppressionService
 from callvault.text import is_clean
 
 PURGING, NOT_FOUND, WHAT_IF, PURGED, ERROR = "Purging", "NotFound", "WhatIf", "Purged", "Error"
@@ -80,11 +81,15 @@ class PurgeResult:
     what_if: bool
     items: list[PurgeItem]
     confirm_token: str | None = None  # a customer whatIf's, for the purge that follows
+    suppression_id: str | None = None  # made with ?suppress=true (contract §22)
 
 
 # Runs inside the acceptance transaction with the calls the request would queue: raises to refuse
 # the request, or returns a confirm token (a customer preview's).
 Guard = Callable[[Connection, list[str]], str | None]
+# Runs inside the acceptance transaction of a request that erases (not a preview), with its ID:
+# writes what goes with it (a suppression) and returns its ID and audit event.
+Also = Callable[[Connection, str], tuple[str, AuditEvent]]
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,8 @@ class _Accepted:
     to_queue: list[str]
     event: AuditEvent | None  # None: nothing was written (a retention batch left nothing)
     confirm_token: str | None = None
+    suppression_id: str | None = None
+    more_events: tuple[AuditEvent, ...] = ()
 
 
 # (asked ID or None for a customer match, the live call or None)
@@ -114,6 +121,7 @@ class PurgeService:
         self.runtime = runtime
         self.trail = AuditTrail(runtime.keys.audit_chain_key)
         self.governance = Governance(runtime)
+        self.suppressions = SuppressionService(runtime)
         self._on_queued = on_queued
         # Concurrent acceptances share one commit (one fsync): see store/group_commit.py.
         self._writes = GroupCommitter(runtime.engine, finish=self._append_events)
@@ -159,15 +167,23 @@ class PurgeService:
         confirm: str | None = None,
         region: str | None = None,
         confirm_above: int | None = None,
+        suppress: bool = False,
     ) -> PurgeResult:
         """Purge a customer's calls; a national ``phone`` is read in ``region`` (the asking
         user's, else the instance's default). ``confirm``: a preview's confirmToken;
-        ``confirm_above``: the asking user's own threshold (None: the instance's)."""
+        ``confirm_above``: the asking user's own threshold (None: the instance's);
+        ``suppress``: also suppress the number, in the transaction that accepts the purge."""
         form = index_form(phone, region or self.runtime.settings.default_region)
         if form is None:
             raise BadInput(unusable("phoneNumber", phone))
         return self._purge_customer(
-            [form], what_if, actor, confirm, allow_incomplete=True, confirm_above=confirm_above
+            [form],
+            what_if,
+            actor,
+            confirm,
+            allow_incomplete=True,
+            confirm_above=confirm_above,
+            suppress=suppress,
         )
 
     def purge_customer_ids(
@@ -180,6 +196,7 @@ class PurgeService:
         region: str | None = None,
         allow_incomplete: bool = True,
         confirm_above: int | None = None,
+        suppress: bool = False,
     ) -> PurgeResult:
         """Purge every call of one customer known by several phone numbers and e-mail
         addresses (Tethr v2): ONE request (one audit event, one certificate) for all of them.
@@ -209,6 +226,7 @@ class PurgeService:
             confirm,
             allow_incomplete=allow_incomplete,
             confirm_above=confirm_above,
+            suppress=suppress,
         )
 
     def _purge_customer(
@@ -219,6 +237,7 @@ class PurgeService:
         confirm: str | None,
         allow_incomplete: bool,
         confirm_above: int | None,
+        suppress: bool = False,
     ) -> PurgeResult:
         keys = self.runtime.keys
         digests = [keys.blind_index(form) for form in forms]
@@ -263,6 +282,18 @@ class PurgeService:
         extra["subjectHashes"] = [
             {"type": subject_type(form), "hash": keys.audit_hash(form)} for form in forms
         ]
+
+        def suppression(conn: Connection, request_id: str) -> tuple[str, AuditEvent]:
+            # The identifiers the request named, as it matched them (contract §22).
+            row, event = self.suppressions.make(
+                conn,
+                forms,
+                f"suppressed with purge request {request_id}",
+                actor,
+                request_id=request_id,
+            )
+            return row.suppression_id, event
+
         return self._accept(
             "customer",
             resolve,
@@ -273,6 +304,7 @@ class PurgeService:
             guard,
             allow_incomplete=allow_incomplete,
             extra_details=extra,
+            also=suppression if suppress and not what_if else None,
         )
 
     def purge_expired(
@@ -304,6 +336,7 @@ class PurgeService:
         only_queued: bool = False,
         allow_incomplete: bool = True,
         extra_details: dict[str, Any] | None = None,
+        also: Also | None = None,
     ) -> PurgeResult:
         request_id = new_request_id()
 
@@ -341,6 +374,9 @@ class PurgeService:
             if not what_if:
                 purges.enqueue(conn, request_id, to_queue, erase_after)
                 purges.requeue_failed(conn, to_requeue)
+            made: tuple[str, AuditEvent] | None = None
+            if also is not None and not what_if:
+                made = also(conn, request_id)
             state = _state(items, what_if)
             purges.insert_request(
                 conn,
@@ -364,6 +400,7 @@ class PurgeService:
                 ],
                 queued=0 if what_if else len(erasing),
                 erase_after=erase_after,
+                suppression_id=made[0] if made is not None else None,
             )
             details: dict[str, Any] = {
                 "kind": kind,
@@ -377,19 +414,30 @@ class PurgeService:
                 details["phoneHash"] = phone_hash
             if not allow_incomplete:
                 details["allowIncompleteInteraction"] = False
+            if made is not None:
+                details["suppressionId"] = made[0]
             details.update(extra_details or {})
             event = AuditEvent("purge.requested", actor, request_id, None, None, details)
-            return _Accepted(items, to_queue, event, confirm_token)
+            if made is None:
+                return _Accepted(items, to_queue, event, confirm_token)
+            return _Accepted(items, to_queue, event, confirm_token, made[0], (made[1],))
 
         accepted = (self._previews if what_if else self._writes).run(unit)
         items, to_queue = accepted.items, accepted.to_queue
         if to_queue and not what_if and self._on_queued is not None:
             self._on_queued()
-        return PurgeResult(request_id, kind, what_if, items, accepted.confirm_token)
+        return PurgeResult(
+            request_id, kind, what_if, items, accepted.confirm_token, accepted.suppression_id
+        )
 
     def _append_events(self, conn: Connection, accepted: list[_Accepted]) -> None:
         # Once per batch, after every unit took its row locks (see store/group_commit.py).
-        self.trail.append(conn, [a.event for a in accepted if a.event is not None])
+        events = []
+        for a in accepted:
+            if a.event is not None:
+                events.append(a.event)
+            events.extend(a.more_events)
+        self.trail.append(conn, events)
 
     @staticmethod
     def _items(
@@ -600,6 +648,8 @@ def request_resource(head: Any, items: Sequence[Any]) -> dict[str, Any]:
         "state": head.state,
         "completedAt": _iso(head.completed_at),
         "eraseAfter": _iso(head.erase_after),
+        # The suppression a ?suppress=true purge made (contract §22), else null.
+        "suppressionId": getattr(head, "suppression_id", None),
         "items": [
             {
                 "callId": i.call_id,

@@ -153,11 +153,13 @@ def insert_request(
     items: list[dict[str, Any]],
     queued: int = 0,
     erase_after: datetime | None = None,
+    suppression_id: str | None = None,
 ) -> None:
     now = utcnow()
     conn.execute(
         _INSERT_REQUEST,
         {
+            "suppression_id": suppression_id,
             "queued": queued,
             "erase_after": erase_after,
             "request_id": request_id,

@@ -186,6 +186,9 @@ purge_requests = Table(
     Column("queued", Integer, nullable=False, server_default=text("0")),
     # With a grace window: when erasure starts (until then the request may be cancelled).
     Column("erase_after", UTCDateTime, nullable=True),
+    # A customer purge asked with ?suppress=true: the suppression made in the transaction that
+    # accepted it (migration 0022; contract §22).
+    Column("suppression_id", String(32), nullable=True),
     Index(None, "state"),
     Index(None, "requested_by", "created_at"),
 )
@@ -371,4 +374,57 @@ retention_policies = Table(
     Column("direction", String(16), nullable=True),  # Inbound | Outbound | Internal | Unknown
     Column("updated_by", String(200), nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    # A caller who objected is not recorded again (contract §22; migration 0022). Its
+    # identifiers are only keyed hashes (``suppression_digests``): the list answers "is this
+    # caller suppressed?" and cannot be read back as numbers or addresses, by anyone.
+    Column("suppression_id", String(32), primary_key=True),
+    Column("state", String(16), nullable=False),  # Active | Lifted (Expired is computed)
+    Column("identifiers", Integer, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("lifted_by", String(200), nullable=True),
+    Column("lifted_at", UTCDateTime, nullable=True),
+    # The privacy program's ticket (contract §23): not personal data, searchable.
+    Column("reference", String(200), nullable=True),
+    # The customer purge that made it (``?suppress=true``), if one did.
+    Column("request_id", String(32), nullable=True),
+    # reason and liftReason, sealed under the master key: people type personal data into them.
+    Column("sealed_texts", LargeBinary, nullable=False),
+    Index(None, "created_at", "suppression_id"),
+    Index(None, "reference"),
+)
+
+suppression_digests = Table(
+    "suppression_digests",
+    metadata,
+    # The blind index's digest of a phone number or e-mail address (as customer_phones.digest):
+    # a capture looks its customers' digests up here, one index seek each.
+    Column("digest", LargeBinary(32), primary_key=True),
+    Column(
+        "suppression_id",
+        String(32),
+        ForeignKey("suppressions.suppression_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sqlite_with_rowid=False,
+)
+
+suppressed_captures = Table(
+    "suppressed_captures",
+    metadata,
+    # The tombstone of a capture refused because its caller is suppressed: no audio, no personal
+    # field, only what answers its status (``Excluded``) and what the audit trail names. It is
+    # no live call: its session ID may be captured again, no purge or read finds it.
+    Column("call_id", String(32), primary_key=True),
+    Column("session_id", String(256), nullable=False),
+    Column("suppression_id", String(32), nullable=False),
+    Column("captured_at", UTCDateTime, nullable=False),
+    Column("captured_by", String(200), nullable=False),
+    Index(None, "session_id", "captured_at"),
 )

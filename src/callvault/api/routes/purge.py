@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
@@ -27,11 +28,11 @@ from callvault.api.routes.schemas import (
     PurgeIdsIn,
     PurgeOut,
     PurgeRequestOut,
-    spells_what_if,
 )
 from callvault.api.routes.shapes import V1, Shape, declared
+from callvault.auth.permissions import Permission, grants
 from callvault.auth.tokens import Principal
-from callvault.errors import BadInput
+from callvault.errors import BadInput, PermissionDenied
 from callvault.purge.service import PurgeResult, PurgeService
 
 router = APIRouter(tags=["purge"])
@@ -63,26 +64,50 @@ WhatIf = Annotated[
 ]
 
 
-def what_if_of(request: Request) -> bool:
-    """The one ``whatIf`` of the query, fail safe: every doubt is a 400, nothing purged."""
+def _flag_of(request: Request, name: str, what: str) -> bool:
+    """The one boolean ``name`` of the query, fail safe: every doubt is a 400, nothing purged.
+    ``what`` says what the flag does with `true`, for the 400 of a misspelt name."""
     values = []
+    folded = name.lower()
     for key, value in request.query_params.multi_items():
-        if not spells_what_if(key):
+        if re.sub(r"[^a-z0-9]", "", key.lower()) != folded:
             continue
         # The name is matched case-insensitively, like the JSON keys (`whatif`, `WhatIf`).
-        if key.lower() != "whatif":
-            raise BadInput(f"`{key}` is not a parameter; preview with `whatIf=true`")
+        if key.lower() != folded:
+            raise BadInput(f"`{key}` is not a parameter; {what} with `{name}=true`")
         values.append(value)
     if not values:
         return False
     if len(values) > 1:
-        raise BadInput("whatIf is given more than once; give it once, true or false")
+        raise BadInput(f"{name} is given more than once; give it once, true or false")
     value = values[0].lower()
     if value in _TRUE:
         return True
     if value in _FALSE:
         return False
-    raise BadInput(f"whatIf must be true or false (or 1 or 0), not {values[0]!r}")
+    raise BadInput(f"{name} must be true or false (or 1 or 0), not {values[0]!r}")
+
+
+def what_if_of(request: Request) -> bool:
+    """The one ``whatIf`` of the query, fail safe: every doubt is a 400, nothing purged."""
+    return _flag_of(request, "whatIf", "preview")
+
+
+def suppress_of(request: Request, user: Principal, customer: bool) -> bool:
+    """The one ``suppress`` of the query (contract §22), as fail safe as ``whatIf``: only a
+    customer purge takes it, and only from a user who holds ``suppress`` besides ``purge``
+    (else 403, and nothing is purged)."""
+    suppress = _flag_of(request, "suppress", "also suppress the customer")
+    if suppress and not customer:
+        raise BadInput(
+            "suppress=true applies to customer purges only (/purge/v1/calls/customer, "
+            "/interactions/v2/purge/customer); nothing was purged"
+        )
+    if suppress and not grants(user.permissions, Permission.SUPPRESS):
+        raise PermissionDenied(
+            "suppress=true needs the `suppress` permission besides `purge`; nothing was purged"
+        )
+    return suppress
 
 
 def purge_service(request: Request) -> PurgeService:
@@ -118,8 +143,19 @@ def answer(result: PurgeResult, request: Request, shape: Shape) -> TethrJSONResp
 
 
 Body = TypeVar("Body", bound=PurgeBodyIn)
-# What a purge body asks of the service: (service, body, whatIf, user, ?confirm=) -> result.
-Run = Callable[[PurgeService, Body, bool, Principal, str | None], PurgeResult]
+# What a purge body asks of the service: (service, body, whatIf, user, ?confirm=, ?suppress=)
+# -> result.
+Run = Callable[[PurgeService, Body, bool, Principal, str | None, bool], PurgeResult]
+
+Suppress = Annotated[
+    str | None,
+    Query(
+        alias="suppress",
+        description="`true` (or `1`): also suppress the customer (contract §22), in the "
+        "transaction that accepts the purge; needs the `suppress` permission besides `purge`.",
+        json_schema_extra={"pattern": _WHAT_IF_PATTERN},
+    ),
+]
 
 
 def purge_route(
@@ -134,7 +170,9 @@ def purge_route(
 ) -> None:
     """Declare the purge endpoint at ``path``, v1's or v2's: ``body`` (its model) is asked of the
     service by ``run``, after the one ``whatIf`` of the query; the answer is in ``shape``.
-    ``confirm`` documents ``?confirm=`` where the endpoint takes it (a customer's purge)."""
+    ``confirm`` documents ``?confirm=`` where the endpoint takes it (a customer's purge, which
+    takes ``?suppress=`` too)."""
+    customer = confirm is not None
 
     async def purge(
         body: Body,
@@ -142,15 +180,24 @@ def purge_route(
         user: PurgeUser,
         whatIf: WhatIf = None,
         confirm: str | None = None,
+        suppress: Suppress = None,
     ) -> TethrJSONResponse:
         what_if = what_if_of(request)
-        result = await run_in_threadpool(run, purge_service(request), body, what_if, user, confirm)
+        suppressing = suppress_of(request, user, customer)
+        result = await run_in_threadpool(
+            run, purge_service(request), body, what_if, user, confirm, suppressing
+        )
         return answer(result, request, shape)
 
     confirm_query = Annotated[str | None, Query(max_length=200, description=confirm)]
     router.add_api_route(
         path,
-        declared(purge, body=body, confirm=None if confirm is None else confirm_query),
+        declared(
+            purge,
+            body=body,
+            confirm=None if confirm is None else confirm_query,
+            suppress=Suppress if customer else None,
+        ),
         methods=["POST"],
         dependencies=[JsonBody],
         response_model_exclude_unset=True,
@@ -160,13 +207,23 @@ def purge_route(
 
 
 def by_call_ids(
-    service: PurgeService, body: PurgeIdsIn, what_if: bool, user: Principal, _: str | None
+    service: PurgeService,
+    body: PurgeIdsIn,
+    what_if: bool,
+    user: Principal,
+    _: str | None,
+    _suppress: bool,
 ) -> PurgeResult:
     return service.purge_calls(body.ids, what_if, user.name, body.allow_incomplete)
 
 
 def by_session_ids(
-    service: PurgeService, body: PurgeIdsIn, what_if: bool, user: Principal, _: str | None
+    service: PurgeService,
+    body: PurgeIdsIn,
+    what_if: bool,
+    user: Principal,
+    _: str | None,
+    _suppress: bool,
 ) -> PurgeResult:
     return service.purge_sessions(body.ids, what_if, user.name, body.allow_incomplete)
 
@@ -177,6 +234,7 @@ def by_phone(
     what_if: bool,
     user: Principal,
     confirm: str | None,
+    suppress: bool,
 ) -> PurgeResult:
     return service.purge_customer(
         body.phoneNumber,
@@ -185,6 +243,7 @@ def by_phone(
         confirm=confirm,
         region=user.region,
         confirm_above=user.confirm_above,
+        suppress=suppress,
     )
 
 

@@ -273,6 +273,9 @@ class PurgeRequestFields(BaseModel):
 
 
 class PurgeRequestOut(PurgeRequestFields):
+    suppressionId: str | None = Field(
+        default=None, description="The suppression a ?suppress=true customer purge made."
+    )
     items: list[PurgeRequestItemOut]
 
 
@@ -545,3 +548,88 @@ class ForecastOut(BaseModel):
     days: list[ForecastDayOut]
     overdue: int
     held: int
+
+
+# --------------------------------------------------------------------------- suppressions (§22)
+
+
+class SuppressionIn(CaseInsensitiveModel):
+    """A suppression to make (contract §22). Unknown keys are refused (contract §19): a
+    misspelt ``email`` would otherwise suppress fewer callers than the one meant."""
+
+    model_config = ConfigDict(extra="forbid")
+    _refused_means: ClassVar[str] = "no suppression was made"
+
+    phoneNumbers: list[StrictStr] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Phone numbers, any format: normalized as a customer purge does, stored only "
+        "as keyed hashes.",
+    )
+    emails: list[StrictStr] = Field(
+        default_factory=list,
+        max_length=100,
+        description="E-mail addresses, normalized as contract §16 says, stored only as keyed "
+        "hashes.",
+    )
+    reason: StrictStr = Field(
+        min_length=1, max_length=2000, pattern=r"\S", description="Why (sealed; never audited)."
+    )
+    reference: StrictStr | None = Field(
+        default=None, min_length=1, max_length=200, description="The privacy program's ticket."
+    )
+    expiresAt: StrictStr | None = Field(
+        default=None, description="ISO 8601, in the future; absent: until lifted."
+    )
+
+
+class SuppressionLiftIn(CaseInsensitiveModel):
+    """``{"reason"}``: any other key is refused (contract §19), and nothing is lifted."""
+
+    model_config = ConfigDict(extra="forbid")
+    _refused_means: ClassVar[str] = "the suppression was not lifted"
+
+    reason: StrictStr = Field(
+        min_length=1, max_length=2000, pattern=r"\S", description="Why the suppression ends."
+    )
+
+
+class SuppressionAskIn(CaseInsensitiveModel):
+    """One identifier: ``{"phoneNumber"}`` or ``{"email"}``."""
+
+    model_config = ConfigDict(extra="forbid")
+    _refused_means: ClassVar[str] = "nothing was looked up"
+
+    phoneNumber: StrictStr | None = Field(default=None, description="A phone number, any format.")
+    email: StrictStr | None = Field(default=None, description="An e-mail address.")
+
+
+class SuppressionOut(BaseModel):
+    suppressionId: str
+    state: Literal["Active", "Lifted", "Expired"]
+    identifiers: int = Field(description="How many phone numbers and e-mail addresses it names.")
+    reason: str
+    reference: str | None
+    createdBy: str
+    createdAt: str
+    expiresAt: str | None
+    liftedBy: str | None
+    liftedAt: str | None
+    liftReason: str | None
+    requestId: str | None = Field(description="The customer purge that made it, if one did.")
+
+
+class SuppressionsOut(BaseModel):
+    suppressions: list[SuppressionOut] = Field(description="Newest first.")
+    nextCursor: str | None = Field(
+        default=None, description="While more follow: give it back as ?cursor=."
+    )
+
+
+class SuppressionLookupOut(BaseModel):
+    suppressed: bool
+    suppressionIds: list[str]
+
+
+class SuppressionCheckOut(BaseModel):
+    suppressed: bool

@@ -21,6 +21,7 @@ def by_customer_ids(
     what_if: bool,
     user: Principal,
     confirm: str | None,
+    suppress: bool,
 ) -> PurgeResult:
     return service.purge_customer_ids(
         body.phoneNumbers or [],
@@ -31,6 +32,7 @@ def by_customer_ids(
         region=user.region,
         allow_incomplete=body.allowIncompleteInteraction,
         confirm_above=user.confirm_above,
+        suppress=suppress,
     )
 
 
