@@ -31,3 +31,16 @@ def is_clean(value: str) -> bool:
 
 
 CleanText = Annotated[StrictStr, AfterValidator(check_clean)]
+
+
+MAX_REFERENCE = 200
+
+
+def reference_problem(value: object) -> str | None:
+    """What is wrong with a reference (contract §23: the privacy program's ticket, 1–200
+    printable characters, e.g. DSR-2026-0142), or None for a good one."""
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_REFERENCE:
+        return f"reference must be 1 to {MAX_REFERENCE} printable characters, e.g. DSR-2026-0142"
+    if not value.isprintable() or not is_clean(value):
+        return "reference must be printable characters only (no tab, line break or control)"
+    return None

@@ -119,7 +119,7 @@ def test_default_page_is_50(live):
         ({"cursor": "not-a-cursor"}, "cursor"),
         ({"cursor": ""}, "cursor"),
         ({"page": "2"}, "page"),
-        ({"reference": "DSR-1"}, "reference"),
+        ({"reference": "tab\there"}, "reference"),  # a reference is printable (§23)
         ({"Limit": "5"}, "Limit"),
     ],
 )

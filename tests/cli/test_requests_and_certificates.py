@@ -233,3 +233,24 @@ def test_verify_counts_purged_items_without_erased_count():
     assert "0 calls erased" in with_count
     del claims["method"]
     assert "method" not in "\n".join(summary_lines({**claims, "erasedCount": 0}))
+
+
+def test_references_from_the_cli(live, cli_as):
+    """--reference on purges and holds, and on their lists (contract §23)."""
+    cli = cli_as("purge", "hold", "audit")
+    purged = cli("purge", "calls", "ghost-ref", "--reference", "DSR-7", "--output", "json")
+    assert purged.returncode == 0, purged.stderr
+    listed = cli("requests", "list", "--reference", "DSR-7", "--output", "json")
+    assert listed.returncode == 0, listed.stderr
+    (row,) = json.loads(listed.stdout)
+    assert row["reference"] == "DSR-7"
+    assert json.loads(cli("requests", "list", "--reference", "DSR-8", "-o", "json").stdout) == []
+    placed = cli(
+        "holds", "place", "--matter", "m", "--reason", "r", "--call", "x", "--reference", "DSR-9"
+    )
+    assert placed.returncode == 0, placed.stderr
+    holds = json.loads(cli("holds", "list", "--reference", "DSR-9", "-o", "json").stdout)
+    assert [h["reference"] for h in holds] == ["DSR-9"]
+    bad = cli("purge", "calls", "ghost-ref", "--reference", "tab\there")
+    assert bad.returncode == 1
+    assert "--reference" in bad.stderr

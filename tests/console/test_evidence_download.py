@@ -34,3 +34,21 @@ def test_a_finished_request_offers_its_evidence(live, console_as):
         "jwks.json",
     ]
     assert console.http.get("/console/requests/nope/evidence").status_code == 404
+
+
+def test_references_are_asked_and_shown(live, console_as):
+    """A reference typed on the hold form is kept and shown (contract §23)."""
+    console = console_as("hold", "audit")
+    placed = console.post(
+        "/console/holds",
+        matter="Doe v. Acme",
+        reason="notice",
+        callIds="some-call",
+        reference="DSR-2026-0142",
+    )
+    assert placed.status_code in (302, 303), placed.text[:300]
+    page = console.http.get(placed.headers["location"])
+    assert 'id="reference"' in page.text
+    assert "DSR-2026-0142" in page.text
+    bad = console.post("/console/holds", matter="m", reason="r", callIds="c", reference="tab\there")
+    assert bad.status_code == 400

@@ -227,6 +227,8 @@ class CertificateService:
         claims.update(_subjects(head.phone_hash, events))
         if resource.get("suppressionId") is not None:
             claims["suppressionId"] = resource["suppressionId"]  # contract §22
+        if resource.get("reference") is not None:
+            claims["reference"] = resource["reference"]  # contract §23
         claims["items"] = [
             _item(i, erased.get(i["callId"]) if i["callId"] else None, keys_left)
             for i in resource["items"]

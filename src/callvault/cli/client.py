@@ -55,6 +55,14 @@ WhatIf = Annotated[
 Wait = Annotated[bool, typer.Option("--wait", help="Return when every item is final.")]
 Timeout = Annotated[float, typer.Option("--timeout", help="Seconds --wait waits at most.")]
 Output = Annotated[OutputFormat, typer.Option("--output", "-o", help="Result format on stdout.")]
+Reference = Annotated[
+    str | None,
+    typer.Option(
+        "--reference",
+        help="The privacy program's ticket this answers (e.g. DSR-2026-0142): kept on the "
+        "request and printed in its certificate.",
+    ),
+]
 
 
 # What the user typed, by the API field it became: (the CLI's name for it, the values typed, in
@@ -205,12 +213,15 @@ def _purge_ids(
     timeout: float,
     output: OutputFormat,
     conn: Connection,
+    reference: str | None = None,
 ) -> None:
     asked = read_ids(ids or [], from_file, column)
-    words: Words = {"ids": ("ID", asked)}
+    words: Words = {"ids": ("ID", asked), "reference": ("--reference", [reference or ""])}
     with conn.client() as client, ProgressReporter() as progress:
         method = client.purge_calls if kind == "calls" else client.purge_sessions
-        result = call_sdk(lambda: method(asked, what_if=what_if, progress=progress), words)
+        result = call_sdk(
+            lambda: method(asked, what_if=what_if, progress=progress, reference=reference), words
+        )
         _say_requests(result, what_if)
         if wait and not what_if:
             finals = _wait(client, result, timeout, progress)
@@ -230,10 +241,11 @@ def _ids_command(kind: str, what: str) -> Callable[..., None]:
         wait: Wait = False,
         timeout: Timeout = 3600.0,
         output: Output = OutputFormat.table,
+        reference: Reference = None,
         *,
         conn: Connection,
     ) -> None:
-        _purge_ids(kind, ids, from_file, column, what_if, wait, timeout, output, conn)
+        _purge_ids(kind, ids, from_file, column, what_if, wait, timeout, output, conn, reference)
 
     command.__doc__ = f"Purge calls by {what} (any number; sent 100 per request)."
     return client_command(command)
@@ -270,6 +282,7 @@ def purge_customer(
     wait: Wait = False,
     timeout: Timeout = 3600.0,
     output: Output = OutputFormat.table,
+    reference: Reference = None,
     *,
     conn: Connection,
 ) -> None:
@@ -283,9 +296,13 @@ def purge_customer(
         "phoneNumber": ("PHONE", [phone or ""]),
         "phoneNumbers": ("PHONE", [phone or ""]),
         "emails": ("--email", emails),
+        "reference": ("--reference", [reference or ""]),
     }
     with conn.client() as client:
-        preview = call_sdk(lambda: client.purge_customer(phone, what_if=True, emails=emails), words)
+        preview = call_sdk(
+            lambda: client.purge_customer(phone, what_if=True, emails=emails, reference=reference),
+            words,
+        )
         shown = _rows(preview, _resources(client, preview))
         erasable = sum(1 for r in shown if r["status"] == "WhatIf")
         held = sum(1 for r in shown if r["status"] == "Held")
@@ -334,7 +351,11 @@ def purge_customer(
         def confirmed() -> PurgeResult:
             try:
                 return client.purge_customer(
-                    phone, confirm=preview.confirm_token, emails=emails, suppress=suppress
+                    phone,
+                    confirm=preview.confirm_token,
+                    emails=emails,
+                    suppress=suppress,
+                    reference=reference,
                 )
             except ConfirmationRequiredError as exc:
                 fail(
@@ -402,7 +423,15 @@ def requests_show(
 
 REQUEST_STATES = ("Purging", "Held", "Complete", "Failed", "Cancelled")
 REQUEST_KINDS = ("calls", "sessions", "customer", "retention")
-REQUEST_COLUMNS = ("requestId", "createdAt", "kind", "state", "itemCount", "requestedBy")
+REQUEST_COLUMNS = (
+    "requestId",
+    "createdAt",
+    "kind",
+    "state",
+    "itemCount",
+    "requestedBy",
+    "reference",
+)
 
 
 @requests_app.command("list")
@@ -419,15 +448,25 @@ def requests_list(
     limit: Annotated[
         int, typer.Option("--limit", min=0, help="Show at most this many (0: every one).")
     ] = 50,
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="Only requests made for this reference.")
+    ] = None,
     output: Output = OutputFormat.table,
     *,
     conn: Connection,
 ) -> None:
     """Purge requests, newest first (previews left out)."""
-    words: Words = {"state": ("--state", [state or ""]), "kind": ("--kind", [kind or ""])}
+    words: Words = {
+        "state": ("--state", [state or ""]),
+        "kind": ("--kind", [kind or ""]),
+        "reference": ("--reference", [reference or ""]),
+    }
     with conn.client() as client:
         found = call_sdk(
-            lambda: client.list_requests(state, kind, limit=limit + 1 if limit else None), words
+            lambda: client.list_requests(
+                state, kind, limit=limit + 1 if limit else None, reference=reference
+            ),
+            words,
         )
     more = bool(limit) and len(found) > limit
     found = found[:limit] if limit else found
@@ -442,6 +481,7 @@ def requests_list(
             "completedAt": r.completed_at,
             "eraseAfter": r.erase_after,
             "itemCount": r.item_count,
+            "reference": r.reference,
         }
         for r in found
     ]

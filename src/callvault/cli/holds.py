@@ -33,6 +33,7 @@ LIST_COLUMNS = tuple(c for c in COLUMNS if c not in COUNTED)
 def _row(hold: Hold, covered: bool = True) -> dict[str, Any]:
     row = {
         "holdId": hold.hold_id,
+        "reference": hold.reference,
         "state": hold.state,
         "matter": hold.matter,
         "reason": hold.reason,
@@ -79,6 +80,10 @@ def place(
     started_before: Annotated[
         str | None, typer.Option("--started-before", help="Calls started before (ISO 8601).")
     ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", help="The privacy program's ticket it answers."),
+    ] = None,
     output: Output = OutputFormat.table,
     *,
     conn: Connection,
@@ -92,6 +97,7 @@ def place(
         "phoneNumbers": ("--phone", phone or []),
         "startedAfter": ("--started-after", [started_after or ""]),
         "startedBefore": ("--started-before", [started_before or ""]),
+        "reference": ("--reference", [reference or ""]),
     }
     with conn.client() as client:
         hold = call_sdk(
@@ -103,6 +109,7 @@ def place(
                 phone_numbers=phone or (),
                 started_after=started_after,
                 started_before=started_before,
+                reference=reference,
             ),
             words,
         )
@@ -114,13 +121,17 @@ def place(
 @client_command
 def list_holds(
     state: Annotated[str, typer.Option("--state", help="Active, Released or all.")] = "Active",
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="Only holds placed for this reference.")
+    ] = None,
     output: Output = OutputFormat.table,
     *,
     conn: Connection,
 ) -> None:
     """Holds, newest first."""
+    words: Words = {"state": ("--state", [state]), "reference": ("--reference", [reference or ""])}
     with conn.client() as client:
-        holds = call_sdk(lambda: client.list_holds(state), {"state": ("--state", [state])})
+        holds = call_sdk(lambda: client.list_holds(state, reference), words)
     stderr.print(count(len(holds), "hold"))
     _show(holds, output, covered=False)
 

@@ -99,19 +99,33 @@ class Client(_Base):
                 error = exc
 
     def purge_calls(
-        self, ids: Iterable[str], what_if: bool = False, progress: ProgressCallback | None = None
+        self,
+        ids: Iterable[str],
+        what_if: bool = False,
+        progress: ProgressCallback | None = None,
+        *,
+        reference: str | None = None,
     ) -> PurgeResult:
         """Purge calls by call ID: any number, sent 100 a request, items in input order."""
         return self._run(
-            _core.purge_ids(self.session, "calls", ids, what_if, progress or self.progress)
+            _core.purge_ids(
+                self.session, "calls", ids, what_if, progress or self.progress, reference
+            )
         )
 
     def purge_sessions(
-        self, ids: Iterable[str], what_if: bool = False, progress: ProgressCallback | None = None
+        self,
+        ids: Iterable[str],
+        what_if: bool = False,
+        progress: ProgressCallback | None = None,
+        *,
+        reference: str | None = None,
     ) -> PurgeResult:
         """Purge calls by session ID: any number, sent 100 a request, items in input order."""
         return self._run(
-            _core.purge_ids(self.session, "sessions", ids, what_if, progress or self.progress)
+            _core.purge_ids(
+                self.session, "sessions", ids, what_if, progress or self.progress, reference
+            )
         )
 
     def purge_customer(
@@ -122,6 +136,7 @@ class Client(_Base):
         *,
         emails: Iterable[str] = (),
         suppress: bool = False,
+        reference: str | None = None,
     ) -> PurgeResult:
         """Purge (or with ``what_if``, preview) every call of a customer, by phone number and/or
         e-mail addresses (``emails``: one request with the phone, through Tethr v2's customer
@@ -131,7 +146,13 @@ class Client(_Base):
         the customer (needs the ``suppress`` permission; the request's ``suppression_id``)."""
         return self._run(
             _core.purge_customer(
-                self.session, phone, what_if, confirm, tuple(emails), suppress=suppress
+                self.session,
+                phone,
+                what_if,
+                confirm,
+                tuple(emails),
+                suppress=suppress,
+                reference=reference,
             )
         )
 
@@ -143,12 +164,17 @@ class Client(_Base):
         return self._run(_core.get_purge_request(self.session, request_id))
 
     def list_requests(
-        self, state: str | None = None, kind: str | None = None, *, limit: int | None = None
+        self,
+        state: str | None = None,
+        kind: str | None = None,
+        *,
+        limit: int | None = None,
+        reference: str | None = None,
     ) -> list[PurgeRequestSummary]:
         """Purge requests, newest first, without their items (previews left out): every page
         followed until ``limit`` requests (None: all). ``state``: Purging, Held, Complete,
         Failed or Cancelled; ``kind``: calls, sessions, customer or retention."""
-        return self._run(_core.list_requests(self.session, state, kind, limit))
+        return self._run(_core.list_requests(self.session, state, kind, limit, reference))
 
     def audit_events(
         self,
@@ -214,6 +240,7 @@ class Client(_Base):
         phone_numbers: Iterable[str] = (),
         started_after: str | None = None,
         started_before: str | None = None,
+        reference: str | None = None,
     ) -> Hold:
         """Place a legal hold; the calls it covers cannot be erased until it is released."""
         return self._run(
@@ -226,12 +253,13 @@ class Client(_Base):
                 phone_numbers=phone_numbers,
                 started_after=started_after,
                 started_before=started_before,
+                reference=reference,
             )
         )
 
-    def list_holds(self, state: str = "Active") -> list[Hold]:
+    def list_holds(self, state: str = "Active", reference: str | None = None) -> list[Hold]:
         """Holds newest first; ``state`` is Active, Released or all."""
-        return self._run(_core.list_holds(self.session, state))
+        return self._run(_core.list_holds(self.session, state, reference))
 
     def get_hold(self, hold_id: str) -> Hold:
         return self._run(_core.get_hold(self.session, hold_id))
@@ -356,17 +384,31 @@ class AsyncClient(_Base):
                 error = exc
 
     async def purge_calls(
-        self, ids: Iterable[str], what_if: bool = False, progress: ProgressCallback | None = None
+        self,
+        ids: Iterable[str],
+        what_if: bool = False,
+        progress: ProgressCallback | None = None,
+        *,
+        reference: str | None = None,
     ) -> PurgeResult:
         return await self._run(
-            _core.purge_ids(self.session, "calls", ids, what_if, progress or self.progress)
+            _core.purge_ids(
+                self.session, "calls", ids, what_if, progress or self.progress, reference
+            )
         )
 
     async def purge_sessions(
-        self, ids: Iterable[str], what_if: bool = False, progress: ProgressCallback | None = None
+        self,
+        ids: Iterable[str],
+        what_if: bool = False,
+        progress: ProgressCallback | None = None,
+        *,
+        reference: str | None = None,
     ) -> PurgeResult:
         return await self._run(
-            _core.purge_ids(self.session, "sessions", ids, what_if, progress or self.progress)
+            _core.purge_ids(
+                self.session, "sessions", ids, what_if, progress or self.progress, reference
+            )
         )
 
     async def purge_customer(
@@ -377,10 +419,17 @@ class AsyncClient(_Base):
         *,
         emails: Iterable[str] = (),
         suppress: bool = False,
+        reference: str | None = None,
     ) -> PurgeResult:
         return await self._run(
             _core.purge_customer(
-                self.session, phone, what_if, confirm, tuple(emails), suppress=suppress
+                self.session,
+                phone,
+                what_if,
+                confirm,
+                tuple(emails),
+                suppress=suppress,
+                reference=reference,
             )
         )
 
@@ -391,9 +440,14 @@ class AsyncClient(_Base):
         return await self._run(_core.get_purge_request(self.session, request_id))
 
     async def list_requests(
-        self, state: str | None = None, kind: str | None = None, *, limit: int | None = None
+        self,
+        state: str | None = None,
+        kind: str | None = None,
+        *,
+        limit: int | None = None,
+        reference: str | None = None,
     ) -> list[PurgeRequestSummary]:
-        return await self._run(_core.list_requests(self.session, state, kind, limit))
+        return await self._run(_core.list_requests(self.session, state, kind, limit, reference))
 
     async def audit_events(
         self,
@@ -448,6 +502,7 @@ class AsyncClient(_Base):
         phone_numbers: Iterable[str] = (),
         started_after: str | None = None,
         started_before: str | None = None,
+        reference: str | None = None,
     ) -> Hold:
         return await self._run(
             _core.place_hold(
@@ -459,11 +514,12 @@ class AsyncClient(_Base):
                 phone_numbers=phone_numbers,
                 started_after=started_after,
                 started_before=started_before,
+                reference=reference,
             )
         )
 
-    async def list_holds(self, state: str = "Active") -> list[Hold]:
-        return await self._run(_core.list_holds(self.session, state))
+    async def list_holds(self, state: str = "Active", reference: str | None = None) -> list[Hold]:
+        return await self._run(_core.list_holds(self.session, state, reference))
 
     async def get_hold(self, hold_id: str) -> Hold:
         return await self._run(_core.get_hold(self.session, hold_id))

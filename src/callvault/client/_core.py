@@ -284,17 +284,20 @@ def purge_ids(
     ids: Iterable[str],
     what_if: bool,
     progress: ProgressCallback | None,
+    reference: str | None = None,
 ) -> Op[PurgeResult]:
     asked = distinct(ids)
     if not asked:
         raise ValueError("give at least one ID to purge")
     items: list[PurgeItem] = []
     request_ids: list[str] = []
-    params = {"whatIf": "true"} if what_if else None
+    params = {"whatIf": "true"} if what_if else {}
+    if reference is not None:
+        params["reference"] = reference
     for chunk in chunked(asked):
         try:
             response = yield from session.call(
-                "POST", PURGE_PATHS[kind], json={"ids": list(chunk)}, params=params
+                "POST", PURGE_PATHS[kind], json={"ids": list(chunk)}, params=params or None
             )
         except APIError as exc:
             # The chunks before this one were accepted: say so (an hourly quota stops a long
@@ -319,6 +322,7 @@ def purge_customer(
     confirm: str | None = None,
     emails: Sequence[str] = (),
     suppress: bool = False,
+    reference: str | None = None,
 ) -> Op[PurgeResult]:
     """A customer purge: by one phone number through ``/purge/v1/calls/customer`` (Tethr's seed
     endpoint), or, with e-mail addresses, through Tethr v2's ``/interactions/v2/purge/customer``:
@@ -332,6 +336,8 @@ def purge_customer(
         params["confirm"] = confirm
     if suppress:
         params["suppress"] = "true"
+    if reference is not None:
+        params["reference"] = reference
     if addresses:
         body: dict[str, Any] = {
             "phoneNumbers": [phone] if phone else [],
@@ -373,7 +379,11 @@ REQUESTS_PAGE = 100  # the most GET /purge/v1/requests answers a page
 
 
 def list_requests(
-    session: Session, state: str | None, kind: str | None, limit: int | None
+    session: Session,
+    state: str | None,
+    kind: str | None,
+    limit: int | None,
+    reference: str | None = None,
 ) -> Op[list[PurgeRequestSummary]]:
     """Purge requests newest first, following ``nextCursor`` until ``limit`` (None: all)."""
     if limit is not None and limit < 1:
@@ -383,7 +393,12 @@ def list_requests(
     while limit is None or len(found) < limit:
         want = REQUESTS_PAGE if limit is None else min(REQUESTS_PAGE, limit - len(found))
         params = {"limit": str(want)}
-        for name, value in (("state", state), ("kind", kind), ("cursor", cursor)):
+        for name, value in (
+            ("state", state),
+            ("kind", kind),
+            ("cursor", cursor),
+            ("reference", reference),
+        ):
             if value is not None:
                 params[name] = value
         response = yield from session.call("GET", "/purge/v1/requests", params=params)
@@ -498,6 +513,7 @@ def place_hold(
     phone_numbers: Iterable[str] = (),
     started_after: str | None = None,
     started_before: str | None = None,
+    reference: str | None = None,
 ) -> Op[Hold]:
     body: dict[str, Any] = {
         "matter": matter,
@@ -510,13 +526,18 @@ def place_hold(
         body["startedAfter"] = started_after
     if started_before is not None:
         body["startedBefore"] = started_before
+    if reference is not None:
+        body["reference"] = reference
     # Not retried once sent: a second attempt would place a second hold.
     response = yield from session.call("POST", "/holds/v1", json=body, idempotent=False)
     return Hold.from_json(response.json())
 
 
-def list_holds(session: Session, state: str = "Active") -> Op[list[Hold]]:
-    response = yield from session.call("GET", "/holds/v1", params={"state": state})
+def list_holds(
+    session: Session, state: str = "Active", reference: str | None = None
+) -> Op[list[Hold]]:
+    params = {"state": state} | ({} if reference is None else {"reference": reference})
+    response = yield from session.call("GET", "/holds/v1", params=params)
     return [Hold.from_json(h) for h in response.json()["holds"]]
 
 

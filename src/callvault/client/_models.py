@@ -70,6 +70,7 @@ class PurgeRequest:
     items: list[PurgeRequestItem]
     erase_after: str | None = None  # with a grace window: when erasure starts
     suppression_id: str | None = None  # made with the purge (suppress=True)
+    reference: str | None = None  # the privacy program's ticket it answers
 
     @property
     def done(self) -> bool:
@@ -87,6 +88,7 @@ class PurgeRequest:
             state=doc["state"],
             erase_after=doc.get("eraseAfter"),
             suppression_id=doc.get("suppressionId"),
+            reference=doc.get("reference"),
             items=[
                 PurgeRequestItem(
                     call_id=i.get("callId"),
@@ -114,6 +116,7 @@ class PurgeRequestSummary:
     completed_at: str | None
     item_count: int
     erase_after: str | None = None  # with a grace window: when erasure starts
+    reference: str | None = None  # the privacy program's ticket it answers
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> PurgeRequestSummary:
@@ -127,6 +130,7 @@ class PurgeRequestSummary:
             completed_at=doc.get("completedAt"),
             item_count=int(doc.get("itemCount", 0)),
             erase_after=doc.get("eraseAfter"),
+            reference=doc.get("reference"),
         )
 
 
@@ -211,6 +215,7 @@ class Hold:
     # What releasing the hold sets off: calls whose erasure it alone keeps, and their requests.
     pending_calls: int = 0
     pending_request_ids: tuple[str, ...] = ()
+    reference: str | None = None  # the privacy program's ticket it answers
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Hold:
@@ -233,6 +238,7 @@ class Hold:
             covered_calls=int(doc.get("coveredCalls", 0)),
             pending_calls=int((doc.get("pendingErasures") or {}).get("calls", 0)),
             pending_request_ids=tuple((doc.get("pendingErasures") or {}).get("requestIds") or ()),
+            reference=doc.get("reference"),
         )
 
 

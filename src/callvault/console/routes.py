@@ -227,6 +227,7 @@ async def purge(request: Request, session: PurgeViewer) -> Response:
             region=principal.region,
             confirm_above=principal.confirm_above,
             suppress=suppress,
+            reference=fields.get("reference", "").strip() or None,
         )
     except Conflict as exc:
         # The calls changed since the preview (or its token ran out): show them anew.
@@ -356,6 +357,7 @@ async def place_hold(request: Request, session: HoldEditor) -> Response:
         scope,
         principal.name,
         principal.region,
+        fields.get("reference", "").strip() or None,
     )
     return redirect(f"{PREFIX}/holds/{hold['holdId']}")
 

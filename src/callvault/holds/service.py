@@ -30,7 +30,7 @@ from callvault.store import holds as hold_store
 from callvault.store.engine import write_transaction
 from callvault.store.holds import ACTIVE, RELEASED, HoldRow
 from callvault.store.types import utcnow
-from callvault.text import is_clean
+from callvault.text import is_clean, reference_problem
 
 MAX_MATTER, MAX_REASON, MAX_ENTRIES, MAX_ID = 200, 2000, 1000, 256
 PAGE_DEFAULT, PAGE_MAX = 50, 100
@@ -85,6 +85,11 @@ def _time(name: str, value: str | None) -> datetime | None:
         return parse_time(value)
     except ValueError as exc:
         raise BadInput(f"{name}: {exc}") from None
+
+
+def _check_reference(value: Any) -> None:
+    if value is not None and (problem := reference_problem(value)) is not None:
+        raise BadInput(problem)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -157,12 +162,19 @@ class HoldService:
     # ------------------------------------------------------------------ operations
 
     def place(
-        self, matter: Any, reason: Any, given: HoldScope, actor: str, region: str | None = None
+        self,
+        matter: Any,
+        reason: Any,
+        given: HoldScope,
+        actor: str,
+        region: str | None = None,
+        reference: Any = None,
     ) -> dict[str, Any]:
         """Place a hold; national phone numbers are read in ``region`` (the placing user's,
-        else the instance's default)."""
+        else the instance's default); ``reference``: the privacy program's ticket it answers."""
         matter = _text("matter", matter, MAX_MATTER)
         reason = _text("reason", reason, MAX_REASON)
+        _check_reference(reference)
         scope = self._scope(given, region)
         wait = self._placements.acquire(actor)
         if wait is not None:
@@ -198,6 +210,7 @@ class HoldService:
                     "started_before": scope.before,
                     "has_entries": bool(scope.call_ids or scope.session_ids or scope.phones),
                     "sealed_scope": sealed,
+                    "reference": reference,
                 },
                 scope.call_ids,
                 scope.session_ids,
@@ -224,6 +237,7 @@ class HoldService:
                     },
                     "coveredCalls": covered,
                     "savedFromErasure": len(spared),
+                    **({} if reference is None else {"reference": reference}),
                 },
             )
             self.trail.append(conn, [placed, *held_events])
@@ -237,7 +251,11 @@ class HoldService:
             )
 
     def page(
-        self, state: str | None, limit: int = PAGE_DEFAULT, cursor: str | None = None
+        self,
+        state: str | None,
+        limit: int = PAGE_DEFAULT,
+        cursor: str | None = None,
+        reference: str | None = None,
     ) -> dict[str, Any]:
         """A page of holds, newest first, with ``nextCursor`` while more follow. Coverage is
         not counted here (contract §12): only for the hold asked about."""
@@ -247,8 +265,9 @@ class HoldService:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= PAGE_MAX:
             raise BadInput(f"limit must be a whole number from 1 to {PAGE_MAX}")
         after = None if cursor is None else _after(cursor)
+        _check_reference(reference)
         with self.runtime.engine.connect() as conn:
-            rows = hold_store.page_holds(conn, STATES[wanted], limit + 1, after)
+            rows = hold_store.page_holds(conn, STATES[wanted], limit + 1, after, reference)
         page: dict[str, Any] = {"holds": [self._json(h, None) for h in rows[:limit]]}
         if len(rows) > limit:
             page["nextCursor"] = _cursor(rows[limit - 1])
@@ -351,6 +370,7 @@ class HoldService:
         texts = hold_store.open_hold_texts(self.runtime.keys, hold)
         return {
             "holdId": hold.hold_id,
+            "reference": hold.reference,
             "matter": texts["matter"],
             "reason": texts["reason"],
             "state": hold.state,

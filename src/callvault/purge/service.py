@@ -33,7 +33,7 @@ from callvault.store.group_commit import GroupCommitter
 from callvault.store.purges import LiveCall
 from callvault.store.types import utcnow
 from callvault.suppressions.service import SuppressionService
-from callvault.text import is_clean
+from callvault.text import is_clean, reference_problem
 
 PURGING, NOT_FOUND, WHAT_IF, PURGED, ERROR = "Purging", "NotFound", "WhatIf", "Purged", "Error"
 HELD = "Held"
@@ -132,10 +132,16 @@ class PurgeService:
         self._previews = GroupCommitter(runtime.engine, finish=self._append_events, durable=False)
 
     def purge_calls(
-        self, ids: Sequence[str], what_if: bool, actor: str, allow_incomplete: bool = True
+        self,
+        ids: Sequence[str],
+        what_if: bool,
+        actor: str,
+        allow_incomplete: bool = True,
+        reference: str | None = None,
     ) -> PurgeResult:
         """Purge calls by call ID. ``allow_incomplete`` False (Tethr v2's
-        ``allowIncompleteInteraction``) answers a call still processing ``Error`` and spares it."""
+        ``allowIncompleteInteraction``) answers a call still processing ``Error`` and spares it.
+        ``reference``: the privacy program's ticket it answers (every purge takes one)."""
         asked = distinct(ids)
 
         def resolve(conn: Connection) -> Resolved:
@@ -143,11 +149,22 @@ class PurgeService:
             return [(i, found.get(i)) for i in asked]
 
         return self._accept(
-            "calls", resolve, what_if, actor, by_session=False, allow_incomplete=allow_incomplete
+            "calls",
+            resolve,
+            what_if,
+            actor,
+            by_session=False,
+            allow_incomplete=allow_incomplete,
+            reference=reference,
         )
 
     def purge_sessions(
-        self, ids: Sequence[str], what_if: bool, actor: str, allow_incomplete: bool = True
+        self,
+        ids: Sequence[str],
+        what_if: bool,
+        actor: str,
+        allow_incomplete: bool = True,
+        reference: str | None = None,
     ) -> PurgeResult:
         asked = distinct(ids)
 
@@ -156,7 +173,13 @@ class PurgeService:
             return [(i, found.get(i)) for i in asked]
 
         return self._accept(
-            "sessions", resolve, what_if, actor, by_session=True, allow_incomplete=allow_incomplete
+            "sessions",
+            resolve,
+            what_if,
+            actor,
+            by_session=True,
+            allow_incomplete=allow_incomplete,
+            reference=reference,
         )
 
     def purge_customer(
@@ -168,6 +191,7 @@ class PurgeService:
         region: str | None = None,
         confirm_above: int | None = None,
         suppress: bool = False,
+        reference: str | None = None,
     ) -> PurgeResult:
         """Purge a customer's calls; a national ``phone`` is read in ``region`` (the asking
         user's, else the instance's default). ``confirm``: a preview's confirmToken;
@@ -184,6 +208,7 @@ class PurgeService:
             allow_incomplete=True,
             confirm_above=confirm_above,
             suppress=suppress,
+            reference=reference,
         )
 
     def purge_customer_ids(
@@ -197,6 +222,7 @@ class PurgeService:
         allow_incomplete: bool = True,
         confirm_above: int | None = None,
         suppress: bool = False,
+        reference: str | None = None,
     ) -> PurgeResult:
         """Purge every call of one customer known by several phone numbers and e-mail
         addresses (Tethr v2): ONE request (one audit event, one certificate) for all of them.
@@ -227,6 +253,7 @@ class PurgeService:
             allow_incomplete=allow_incomplete,
             confirm_above=confirm_above,
             suppress=suppress,
+            reference=reference,
         )
 
     def _purge_customer(
@@ -238,6 +265,7 @@ class PurgeService:
         allow_incomplete: bool,
         confirm_above: int | None,
         suppress: bool = False,
+        reference: str | None = None,
     ) -> PurgeResult:
         keys = self.runtime.keys
         digests = [keys.blind_index(form) for form in forms]
@@ -305,6 +333,7 @@ class PurgeService:
             allow_incomplete=allow_incomplete,
             extra_details=extra,
             also=suppression if suppress and not what_if else None,
+            reference=reference,
         )
 
     def purge_expired(
@@ -337,7 +366,10 @@ class PurgeService:
         allow_incomplete: bool = True,
         extra_details: dict[str, Any] | None = None,
         also: Also | None = None,
+        reference: str | None = None,
     ) -> PurgeResult:
+        if reference is not None and (problem := reference_problem(reference)) is not None:
+            raise BadInput(problem)
         request_id = new_request_id()
 
         settings = self.runtime.settings
@@ -401,6 +433,7 @@ class PurgeService:
                 queued=0 if what_if else len(erasing),
                 erase_after=erase_after,
                 suppression_id=made[0] if made is not None else None,
+                reference=reference,
             )
             details: dict[str, Any] = {
                 "kind": kind,
@@ -416,6 +449,8 @@ class PurgeService:
                 details["allowIncompleteInteraction"] = False
             if made is not None:
                 details["suppressionId"] = made[0]
+            if reference is not None:
+                details["reference"] = reference  # a ticket, never personal data (§23)
             details.update(extra_details or {})
             event = AuditEvent("purge.requested", actor, request_id, None, None, details)
             if made is None:
@@ -552,11 +587,16 @@ class PurgeService:
         kind: str | None,
         limit: int,
         after: tuple[datetime, str] | None = None,
+        reference: str | None = None,
     ) -> tuple[list[dict[str, Any]], tuple[datetime, str] | None]:
         """A page of ``GET /purge/v1/requests`` (contract §6): requests that erase (previews
         left out), newest first, without their items; and the position after its last one when
         more follow (None on the last page). ``state`` and ``kind`` are already canonical."""
-        rows = purges.list_requests(self.runtime.engine, state, kind, limit + 1, after=after)
+        if reference is not None and (problem := reference_problem(reference)) is not None:
+            raise BadInput(problem)
+        rows = purges.list_requests(
+            self.runtime.engine, state, kind, limit + 1, after=after, reference=reference
+        )
         more = len(rows) > limit
         rows = rows[:limit]
         page = [
@@ -569,6 +609,7 @@ class PurgeService:
                 "state": r.state,
                 "completedAt": _iso(r.completed_at),
                 "eraseAfter": _iso(r.erase_after),
+                "reference": r.reference,
                 "itemCount": r.n_items,
             }
             for r in rows
@@ -650,6 +691,7 @@ def request_resource(head: Any, items: Sequence[Any]) -> dict[str, Any]:
         "eraseAfter": _iso(head.erase_after),
         # The suppression a ?suppress=true purge made (contract §22), else null.
         "suppressionId": getattr(head, "suppression_id", None),
+        "reference": getattr(head, "reference", None),
         "items": [
             {
                 "callId": i.call_id,

@@ -62,6 +62,7 @@ class HoldRow:
     has_entries: bool
     sealed_scope: bytes
     sealed_texts: bytes | None = None  # None: only before the store's opening sealed them
+    reference: str | None = None
     call_ids: tuple[str, ...] = ()
     session_ids: tuple[str, ...] = ()
     digests: tuple[bytes, ...] = ()
@@ -83,6 +84,7 @@ class HoldRow:
             has_entries=row.has_entries,
             sealed_scope=bytes(row.sealed_scope),
             sealed_texts=None if row.sealed_texts is None else bytes(row.sealed_texts),
+            reference=getattr(row, "reference", None),
             call_ids=tuple(entries.get("call", ())),
             session_ids=tuple(entries.get("session", ())),
             digests=tuple(bytes(d) for d in entries.get("phone", ())),
@@ -163,12 +165,19 @@ def count_active(conn: Connection) -> int:
 
 
 def page_holds(
-    conn: Connection, state: str | None, limit: int, after: tuple[datetime, str] | None
+    conn: Connection,
+    state: str | None,
+    limit: int,
+    after: tuple[datetime, str] | None,
+    reference: str | None = None,
 ) -> list[HoldRow]:
     """Up to ``limit`` holds, newest first (placement time, then hold ID, both descending),
-    those after ``after`` (the last one of the previous page) when given."""
+    those after ``after`` (the last one of the previous page) when given; ``reference``: only
+    those placed for it."""
     hold = legal_holds.c
     query = select(legal_holds)
+    if reference is not None:
+        query = query.where(hold.reference == reference)
     if state is not None:
         query = query.where(hold.state == state)
     if after is not None:

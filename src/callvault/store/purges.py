@@ -154,12 +154,14 @@ def insert_request(
     queued: int = 0,
     erase_after: datetime | None = None,
     suppression_id: str | None = None,
+    reference: str | None = None,
 ) -> None:
     now = utcnow()
     conn.execute(
         _INSERT_REQUEST,
         {
             "suppression_id": suppression_id,
+            "reference": reference,
             "queued": queued,
             "erase_after": erase_after,
             "request_id": request_id,
@@ -689,6 +691,7 @@ def list_requests(
     offset: int = 0,
     *,
     after: tuple[datetime, str] | None = None,
+    reference: str | None = None,
 ) -> list[Any]:
     """Purge requests that erase (whatIf previews left out), newest first (then by request ID,
     descending), with item counts. ``after``: the (created_at, request_id) of the last request of
@@ -708,8 +711,11 @@ def list_requests(
         purge_requests.c.state,
         purge_requests.c.completed_at,
         purge_requests.c.erase_after,
+        purge_requests.c.reference,
         n_items.label("n_items"),
     ).where(purge_requests.c.what_if.is_(False))
+    if reference is not None:
+        query = query.where(purge_requests.c.reference == reference)
     if state is not None:
         query = query.where(purge_requests.c.state == state)
     if kind is not None:

@@ -189,8 +189,11 @@ purge_requests = Table(
     # A customer purge asked with ?suppress=true: the suppression made in the transaction that
     # accepted it (migration 0022; contract §22).
     Column("suppression_id", String(32), nullable=True),
+    # The privacy program's ticket it answers (contract §23; migration 0023).
+    Column("reference", String(200), nullable=True),
     Index(None, "state"),
     Index(None, "requested_by", "created_at"),
+    Index(None, "reference"),
 )
 
 purge_items = Table(
@@ -287,6 +290,9 @@ legal_holds = Table(
     # names, numbers and addresses into them (contract §12).
     Column("sealed_texts", LargeBinary, nullable=True),
     Index(None, "state"),
+    # The privacy program's ticket it answers (contract §23; migration 0023).
+    Column("reference", String(200), nullable=True),
+    Index(None, "reference"),
 )
 
 hold_entries = Table(

@@ -34,7 +34,7 @@ from callvault.store import suppressions as store
 from callvault.store.engine import write_transaction
 from callvault.store.suppressions import ACTIVE, EXPIRED, LIFTED, SuppressionRow, Tombstone
 from callvault.store.types import utcnow
-from callvault.text import is_clean
+from callvault.text import is_clean, reference_problem
 
 MAX_REASON, MAX_REFERENCE, MAX_IDENTIFIERS = 2000, 200, 100
 PAGE_DEFAULT, PAGE_MAX = 50, 100
@@ -67,11 +67,10 @@ def check_reference(value: Any) -> str | None:
     """A reference (contract §23): 1–200 printable characters, or None."""
     if value is None:
         return None
-    if not isinstance(value, str) or not 1 <= len(value) <= MAX_REFERENCE:
-        raise BadInput(f"reference must be 1 to {MAX_REFERENCE} printable characters")
-    if not value.isprintable() or not is_clean(value):
-        raise BadInput("reference must be printable characters only (no control characters)")
-    return value
+    problem = reference_problem(value)
+    if problem is not None:
+        raise BadInput(problem)
+    return str(value)
 
 
 def parse_expiry(value: Any, now: datetime) -> datetime | None:

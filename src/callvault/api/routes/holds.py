@@ -49,7 +49,13 @@ async def place(body: HoldIn, request: Request, response: Response, user: HoldUs
         started_before=body.startedBefore,
     )
     hold = await run_in_threadpool(
-        _service(request).place, body.matter, body.reason, scope, user.name, user.region
+        _service(request).place,
+        body.matter,
+        body.reason,
+        scope,
+        user.name,
+        user.region,
+        body.reference,
     )
     response.headers["Location"] = f"/holds/v1/{hold['holdId']}"
     return hold
@@ -79,8 +85,12 @@ async def list_holds(
         str | None,
         Query(max_length=200, description="A previous page's nextCursor: the page after it."),
     ] = None,
+    reference: Annotated[
+        str | None,
+        Query(max_length=200, description="Only holds placed for this reference (exact)."),
+    ] = None,
 ) -> dict[str, Any]:
-    return await run_in_threadpool(_service(request).page, state, limit, cursor)
+    return await run_in_threadpool(_service(request).page, state, limit, cursor, reference)
 
 
 @router.get(

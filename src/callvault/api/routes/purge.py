@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request
@@ -142,10 +143,42 @@ def answer(result: PurgeResult, request: Request, shape: Shape) -> TethrJSONResp
     return TethrJSONResponse(body, headers=headers)
 
 
+@dataclass(frozen=True)
+class PurgeAsk:
+    """What a purge's query asks besides its body: ``whatIf``, ``confirm`` (a customer's),
+    ``suppress`` (a customer's) and ``reference`` (every purge's)."""
+
+    what_if: bool
+    confirm: str | None = None
+    suppress: bool = False
+    reference: str | None = None
+
+
 Body = TypeVar("Body", bound=PurgeBodyIn)
-# What a purge body asks of the service: (service, body, whatIf, user, ?confirm=, ?suppress=)
-# -> result.
-Run = Callable[[PurgeService, Body, bool, Principal, str | None, bool], PurgeResult]
+# What a purge body asks of the service: (service, body, user, the query's asks) -> result.
+Run = Callable[[PurgeService, Body, Principal, PurgeAsk], PurgeResult]
+
+
+def reference_of(request: Request) -> str | None:
+    """The one ``reference`` of the query (contract §23), checked by the service; given twice,
+    a 400 (which of two tickets would it answer?)."""
+    values = request.query_params.getlist("reference")
+    if len(values) > 1:
+        raise BadInput("reference is given more than once; give it once")
+    return values[0] if values else None
+
+
+Reference = Annotated[
+    str | None,
+    Query(
+        alias="reference",
+        min_length=1,
+        max_length=200,
+        description="The privacy program's ticket this purge answers (1–200 printable "
+        "characters, e.g. DSR-2026-0142): stored, shown on the request, printed in its "
+        "certificate, searchable with GET /purge/v1/requests?reference=.",
+    ),
+]
 
 Suppress = Annotated[
     str | None,
@@ -181,12 +214,15 @@ def purge_route(
         whatIf: WhatIf = None,
         confirm: str | None = None,
         suppress: Suppress = None,
+        reference: Reference = None,
     ) -> TethrJSONResponse:
-        what_if = what_if_of(request)
-        suppressing = suppress_of(request, user, customer)
-        result = await run_in_threadpool(
-            run, purge_service(request), body, what_if, user, confirm, suppressing
+        ask = PurgeAsk(
+            what_if_of(request),
+            confirm,
+            suppress_of(request, user, customer),
+            reference_of(request),
         )
+        result = await run_in_threadpool(run, purge_service(request), body, user, ask)
         return answer(result, request, shape)
 
     confirm_query = Annotated[str | None, Query(max_length=200, description=confirm)]
@@ -207,43 +243,33 @@ def purge_route(
 
 
 def by_call_ids(
-    service: PurgeService,
-    body: PurgeIdsIn,
-    what_if: bool,
-    user: Principal,
-    _: str | None,
-    _suppress: bool,
+    service: PurgeService, body: PurgeIdsIn, user: Principal, ask: PurgeAsk
 ) -> PurgeResult:
-    return service.purge_calls(body.ids, what_if, user.name, body.allow_incomplete)
+    return service.purge_calls(
+        body.ids, ask.what_if, user.name, body.allow_incomplete, reference=ask.reference
+    )
 
 
 def by_session_ids(
-    service: PurgeService,
-    body: PurgeIdsIn,
-    what_if: bool,
-    user: Principal,
-    _: str | None,
-    _suppress: bool,
+    service: PurgeService, body: PurgeIdsIn, user: Principal, ask: PurgeAsk
 ) -> PurgeResult:
-    return service.purge_sessions(body.ids, what_if, user.name, body.allow_incomplete)
+    return service.purge_sessions(
+        body.ids, ask.what_if, user.name, body.allow_incomplete, reference=ask.reference
+    )
 
 
 def by_phone(
-    service: PurgeService,
-    body: PurgeCustomerIn,
-    what_if: bool,
-    user: Principal,
-    confirm: str | None,
-    suppress: bool,
+    service: PurgeService, body: PurgeCustomerIn, user: Principal, ask: PurgeAsk
 ) -> PurgeResult:
     return service.purge_customer(
         body.phoneNumber,
-        what_if,
+        ask.what_if,
         user.name,
-        confirm=confirm,
+        confirm=ask.confirm,
         region=user.region,
         confirm_above=user.confirm_above,
-        suppress=suppress,
+        suppress=ask.suppress,
+        reference=ask.reference,
     )
 
 

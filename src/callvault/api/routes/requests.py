@@ -61,6 +61,13 @@ PARAMETERS: list[dict[str, Any]] = [
         "schema": {"type": "string", "pattern": _any_case(REQUEST_KINDS)},
     },
     {
+        "name": "reference",
+        "in": "query",
+        "required": False,
+        "description": "Only requests made for this reference (exact): the ticket they answer.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    },
+    {
         "name": "limit",
         "in": "query",
         "required": False,
@@ -152,7 +159,9 @@ async def list_requests(request: Request, _user: PurgeOrAuditUser) -> dict[str, 
     limit = _limit(query["limit"]) if "limit" in query else DEFAULT_LIMIT
     after = _position(query["cursor"]) if "cursor" in query else None
     service: PurgeService = request.app.state.purge_service
-    rows, last = await run_in_threadpool(service.requests_page, state, kind, limit, after)
+    rows, last = await run_in_threadpool(
+        service.requests_page, state, kind, limit, after, query.get("reference")
+    )
     page: dict[str, Any] = {"requests": rows}
     if last is not None:
         page["nextCursor"] = cursor_of(*last)

@@ -270,6 +270,9 @@ class PurgeRequestFields(BaseModel):
     eraseAfter: str | None = Field(
         description="With a grace window: when erasure starts; cancel before it."
     )
+    reference: str | None = Field(
+        default=None, description="The privacy program's ticket it answers (`?reference=`)."
+    )
 
 
 class PurgeRequestOut(PurgeRequestFields):
@@ -404,6 +407,10 @@ class HoldIn(CaseInsensitiveModel):
     )
     startedAfter: StrictStr | None = Field(default=None, description="Calls started at or after.")
     startedBefore: StrictStr | None = Field(default=None, description="Calls started before.")
+    reference: StrictStr | None = Field(
+        default=None,
+        description="The privacy program's ticket it answers (1–200 printable characters).",
+    )
 
 
 class HoldReleaseIn(CaseInsensitiveModel):
@@ -431,6 +438,7 @@ class HoldScopeOut(BaseModel):
 
 class HoldListItemOut(BaseModel):
     holdId: str
+    reference: str | None = Field(default=None, description="The ticket it answers.")
     matter: str
     reason: str
     state: Literal["Active", "Released"]

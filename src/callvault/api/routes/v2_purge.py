@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from callvault.api.routes.purge import by_call_ids, by_session_ids, purge_route
+from callvault.api.routes.purge import PurgeAsk, by_call_ids, by_session_ids, purge_route
 from callvault.api.routes.schemas import PurgeCustomerV2In, PurgeIdsV2In, PurgeV2Out
 from callvault.api.routes.shapes import V2
 from callvault.auth.tokens import Principal
@@ -16,23 +16,19 @@ router = APIRouter(tags=["tethr v2"])
 
 
 def by_customer_ids(
-    service: PurgeService,
-    body: PurgeCustomerV2In,
-    what_if: bool,
-    user: Principal,
-    confirm: str | None,
-    suppress: bool,
+    service: PurgeService, body: PurgeCustomerV2In, user: Principal, ask: PurgeAsk
 ) -> PurgeResult:
     return service.purge_customer_ids(
         body.phoneNumbers or [],
         body.emails or [],
-        what_if,
+        ask.what_if,
         user.name,
-        confirm=confirm,
+        confirm=ask.confirm,
         region=user.region,
         allow_incomplete=body.allowIncompleteInteraction,
         confirm_above=user.confirm_above,
-        suppress=suppress,
+        suppress=ask.suppress,
+        reference=ask.reference,
     )
 
 
