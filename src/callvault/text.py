@@ -7,6 +7,7 @@ allows both, as ``\\u0000`` and ``\\ud800``); refusing them at the edge turns wh
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import AfterValidator, StrictStr
@@ -34,6 +35,11 @@ CleanText = Annotated[StrictStr, AfterValidator(check_clean)]
 
 
 MAX_REFERENCE = 200
+# A reference's characters: any but control characters (Unicode Cc: C0, DEL, C1) and line or
+# paragraph separators, so that it prints on one line wherever it is shown. The same pattern is
+# in the API's schema (a JSON Schema ``pattern``), so clients and fuzzers know the rule.
+REFERENCE_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]+$"
+_REFERENCE = re.compile(REFERENCE_PATTERN)
 
 
 def reference_problem(value: object) -> str | None:
@@ -41,6 +47,6 @@ def reference_problem(value: object) -> str | None:
     printable characters, e.g. DSR-2026-0142), or None for a good one."""
     if not isinstance(value, str) or not 1 <= len(value) <= MAX_REFERENCE:
         return f"reference must be 1 to {MAX_REFERENCE} printable characters, e.g. DSR-2026-0142"
-    if not value.isprintable() or not is_clean(value):
+    if not _REFERENCE.fullmatch(value) or not is_clean(value):
         return "reference must be printable characters only (no tab, line break or control)"
     return None

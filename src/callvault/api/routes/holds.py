@@ -11,6 +11,7 @@ from callvault.api.deps import HoldOrAuditUser, HoldUser, JsonBody
 from callvault.api.routes.capture import PROBLEMS
 from callvault.api.routes.schemas import HoldIn, HoldOut, HoldReleaseIn, HoldsOut
 from callvault.holds.service import PAGE_DEFAULT, PAGE_MAX, HoldScope, HoldService
+from callvault.text import REFERENCE_PATTERN
 
 router = APIRouter(tags=["holds"])
 
@@ -87,7 +88,12 @@ async def list_holds(
     ] = None,
     reference: Annotated[
         str | None,
-        Query(max_length=200, description="Only holds placed for this reference (exact)."),
+        Query(
+            min_length=1,
+            max_length=200,
+            pattern=REFERENCE_PATTERN,
+            description="Only holds placed for this reference (exact).",
+        ),
     ] = None,
 ) -> dict[str, Any]:
     return await run_in_threadpool(_service(request).page, state, limit, cursor, reference)

@@ -35,6 +35,7 @@ from callvault.auth.permissions import Permission, grants
 from callvault.auth.tokens import Principal
 from callvault.errors import BadInput, PermissionDenied
 from callvault.purge.service import PurgeResult, PurgeService
+from callvault.text import REFERENCE_PATTERN
 
 router = APIRouter(tags=["purge"])
 
@@ -174,6 +175,7 @@ Reference = Annotated[
         alias="reference",
         min_length=1,
         max_length=200,
+        pattern=REFERENCE_PATTERN,
         description="The privacy program's ticket this purge answers (1–200 printable "
         "characters, e.g. DSR-2026-0142): stored, shown on the request, printed in its "
         "certificate, searchable with GET /purge/v1/requests?reference=.",

@@ -28,6 +28,7 @@ from callvault.api.routes.schemas import PurgeRequestFields
 from callvault.errors import BadInput
 from callvault.purge.service import PurgeService
 from callvault.store.purges import REQUEST_KINDS, REQUEST_STATES
+from callvault.text import REFERENCE_PATTERN
 
 router = APIRouter(tags=["purge"])
 
@@ -65,7 +66,12 @@ PARAMETERS: list[dict[str, Any]] = [
         "in": "query",
         "required": False,
         "description": "Only requests made for this reference (exact): the ticket they answer.",
-        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+        "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200,
+            "pattern": REFERENCE_PATTERN,
+        },
     },
     {
         "name": "limit",

@@ -24,7 +24,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from callvault.text import CleanText
+from callvault.text import REFERENCE_PATTERN, CleanText
 
 
 class CaseInsensitiveModel(BaseModel):
@@ -409,6 +409,9 @@ class HoldIn(CaseInsensitiveModel):
     startedBefore: StrictStr | None = Field(default=None, description="Calls started before.")
     reference: StrictStr | None = Field(
         default=None,
+        min_length=1,
+        max_length=200,
+        pattern=REFERENCE_PATTERN,
         description="The privacy program's ticket it answers (1–200 printable characters).",
     )
 
