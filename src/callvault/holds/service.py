@@ -8,8 +8,6 @@ for it. What a hold means for an erasure is decided in ``purge/governance.py`` a
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ from callvault.runtime import Runtime
 from callvault.store import holds as hold_store
 from callvault.store.engine import write_transaction
 from callvault.store.holds import ACTIVE, RELEASED, HoldRow
+from callvault.store.paging import cursor_of, position_of
 from callvault.store.types import utcnow
 from callvault.text import is_clean, reference_problem
 
@@ -94,24 +93,6 @@ def _check_reference(value: Any) -> None:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
-
-
-def _cursor(hold: HoldRow) -> str:
-    """Where the next page starts: after this hold (opaque to clients)."""
-    raw = f"{hold.created_at.isoformat()}|{hold.hold_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _after(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, hold_id = raw.split("|", 1)
-        when = datetime.fromisoformat(at)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise BadInput("cursor is not one a previous page's nextCursor gave") from None
-    if when.tzinfo is None or not hold_id or len(hold_id) > 64:
-        raise BadInput("cursor is not one a previous page's nextCursor gave")
-    return when, hold_id
 
 
 class HoldService:
@@ -264,13 +245,13 @@ class HoldService:
             raise BadInput(f"state must be Active, Released or all, not {state!r}")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= PAGE_MAX:
             raise BadInput(f"limit must be a whole number from 1 to {PAGE_MAX}")
-        after = None if cursor is None else _after(cursor)
+        after = None if cursor is None else position_of(cursor)
         _check_reference(reference)
         with self.runtime.engine.connect() as conn:
             rows = hold_store.page_holds(conn, STATES[wanted], limit + 1, after, reference)
         page: dict[str, Any] = {"holds": [self._json(h, None) for h in rows[:limit]]}
         if len(rows) > limit:
-            page["nextCursor"] = _cursor(rows[limit - 1])
+            page["nextCursor"] = cursor_of(rows[limit - 1].created_at, rows[limit - 1].hold_id)
         return page
 
     def list(self, state: str | None) -> list[dict[str, Any]]:

@@ -14,8 +14,6 @@ the call ID answered) that answers status ``Excluded`` and is no live call. A cu
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from callvault.phone import index_form, unusable
 from callvault.runtime import Runtime
 from callvault.store import suppressions as store
 from callvault.store.engine import write_transaction
+from callvault.store.paging import cursor_of, position_of
 from callvault.store.suppressions import ACTIVE, EXPIRED, LIFTED, SuppressionRow, Tombstone
 from callvault.store.types import utcnow
 from callvault.text import is_clean, reference_problem
@@ -98,23 +97,6 @@ def parse_expiry(value: Any, now: datetime) -> datetime | None:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
-
-
-def _cursor(row: SuppressionRow) -> str:
-    raw = f"{row.created_at.isoformat()}|{row.suppression_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _after(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, last_id = raw.split("|", 1)
-        when = datetime.fromisoformat(at)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise BadInput("cursor is not one a previous page's nextCursor gave") from None
-    if when.tzinfo is None or not last_id or len(last_id) > 64:
-        raise BadInput("cursor is not one a previous page's nextCursor gave")
-    return when, last_id
 
 
 class SuppressionService:
@@ -263,13 +245,15 @@ class SuppressionService:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= PAGE_MAX:
             raise BadInput(f"limit must be a whole number from 1 to {PAGE_MAX}")
         reference = check_reference(reference)
-        after = None if cursor is None else _after(cursor)
+        after = None if cursor is None else position_of(cursor)
         now = utcnow()
         with self.runtime.engine.connect() as conn:
             rows = store.page_suppressions(conn, STATES[wanted], reference, limit + 1, after, now)
         page: dict[str, Any] = {"suppressions": [self._json(r, now) for r in rows[:limit]]}
         if len(rows) > limit:
-            page["nextCursor"] = _cursor(rows[limit - 1])
+            page["nextCursor"] = cursor_of(
+                rows[limit - 1].created_at, rows[limit - 1].suppression_id
+            )
         return page
 
     def lift(self, suppression_id: str, reason: Any, actor: str) -> dict[str, Any]:
