@@ -90,6 +90,27 @@ def _flag_of(request: Request, name: str, what: str) -> bool:
     raise BadInput(f"{name} must be true or false (or 1 or 0), not {values[0]!r}")
 
 
+def refuse_unknown_query(
+    request: Request, known: frozenset[str], flags: tuple[str, ...] = ("whatif", "suppress")
+) -> None:
+    """On an endpoint that takes ``whatIf``, an unknown query parameter is a 400, and so is a
+    known one given twice (contract §19): a misspelt option must not be read as absent. The
+    spellings of the boolean ``flags`` (``whatIf``, ``suppress``) are ``_flag_of``'s to refuse, in
+    its words."""
+    for key in dict.fromkeys(request.query_params.keys()):
+        folded = re.sub(r"[^a-z0-9]", "", key.lower())
+        if folded in flags:
+            continue
+        if key not in known:
+            takes = ", ".join(["whatIf", *sorted(known)])
+            raise BadInput(
+                f"`{key}` is not a parameter of this endpoint (it takes {takes}); "
+                "nothing was changed"
+            )
+        if len(request.query_params.getlist(key)) > 1:
+            raise BadInput(f"{key} is given more than once; give it once")
+
+
 def what_if_of(request: Request) -> bool:
     """The one ``whatIf`` of the query, fail safe: every doubt is a 400, nothing purged."""
     return _flag_of(request, "whatIf", "preview")
@@ -208,6 +229,7 @@ def purge_route(
     ``confirm`` documents ``?confirm=`` where the endpoint takes it (a customer's purge, which
     takes ``?suppress=`` too)."""
     customer = confirm is not None
+    known = frozenset({"reference", "confirm", "suppress"} if customer else {"reference"})
 
     async def purge(
         body: Body,
@@ -218,6 +240,7 @@ def purge_route(
         suppress: Suppress = None,
         reference: Reference = None,
     ) -> TethrJSONResponse:
+        refuse_unknown_query(request, known)
         ask = PurgeAsk(
             what_if_of(request),
             confirm,

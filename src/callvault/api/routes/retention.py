@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from callvault.api.deps import JsonBody, RetentionOrAuditUser, RetentionUser
 from callvault.api.routes.capture import PROBLEMS
-from callvault.api.routes.purge import WhatIf, what_if_of
+from callvault.api.routes.purge import WhatIf, refuse_unknown_query, what_if_of
 from callvault.api.routes.schemas import (
     ForecastOut,
     RetentionPoliciesOut,
@@ -62,6 +62,7 @@ async def put_policy(
     ] = None,
 ) -> Any:
     what_if = what_if_of(request)
+    refuse_unknown_query(request, frozenset({"confirm"}), flags=("whatif",))
     return await run_in_threadpool(
         partial(
             _service(request).put,
