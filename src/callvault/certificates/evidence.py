@@ -46,14 +46,17 @@ class Evidence:
     content: bytes
 
 
+def _part(jws: str, index: int) -> dict[str, Any]:
+    """One JSON part of a compact JWS this instance signed (0: header, 1: claims), read, not
+    verified: it was just issued or read back from the store."""
+    segment = jws.split(".")[index]
+    part: dict[str, Any] = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    return part
+
+
 def claims_of(jws: str) -> dict[str, Any]:
-    """The claims of a certificate this instance signed (read, not verified: it was just
-    issued or read back from the store)."""
-    payload = jws.split(".")[1]
-    claims: dict[str, Any] = json.loads(
-        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-    )
-    return claims
+    """The claims of a certificate this instance signed."""
+    return _part(jws, 1)
 
 
 def _iso(value: Any) -> str | None:
@@ -77,7 +80,7 @@ class EvidenceService:
         claims = claims_of(jws)
         jwks = self.certificates.jwks()
         events = [event_json(r) for r in request_rows(self.runtime.engine, request_id)]
-        header = json.loads(base64.urlsafe_b64decode(jws.split(".")[0] + "=="))
+        header = _part(jws, 0)
         html = _TEMPLATES.get_template("certificate.html").render(
             claims=claims,
             kid=header.get("kid"),
