@@ -119,7 +119,10 @@ def test_a_release_does_not_resume_an_erasure_whose_requester_lost_the_right(liv
     assert live.runtime.keystore.get(ids["n1"]) is not None  # a person decides
     with live.client(live.token("read")) as client:
         assert client.get(f"/calls/v1/{ids['n1']}").status_code == 200
-    events = [e for e in _actions(live) if e["action"] in ("purge.not_resumed", "purge.resumed")]
+    trail = _actions(live)
+    (released,) = [e for e in trail if e["action"] == "hold.released"]
+    assert released["details"]["resumedCalls"] == 0  # not resumed is not counted as resumed
+    events = [e for e in trail if e["action"] in ("purge.not_resumed", "purge.resumed")]
     assert [(e["action"], e["requestId"]) for e in events] == [("purge.not_resumed", request_id)]
     assert PHONE not in str(events)
     assert "5550163" not in str(events)

@@ -266,8 +266,6 @@ class HoldService:
             hold = self._get(conn, hold_id)
             if hold.state != ACTIVE:
                 raise Conflict(f"legal hold {hold_id} is already released")
-            # What the release sets off, said in its answer (contract §12).
-            pending = self.governance.pending(conn, hold_id)
             texts = hold_store.open_hold_texts(self.runtime.keys, hold)
             scope = self._open_scope(hold)
             hold_store.mark_released(
@@ -287,14 +285,17 @@ class HoldService:
                     len(scope["phoneNumbers"]) + scope.get("phoneNumbersForgotten", 0),
                 ),
             )
-            resumed = self.governance.resume(conn, actor, hold_id)
+            # What the release set off is said in its answer (contract §12, pendingErasures).
+            resumed, pending = self.governance.resume(conn, actor, hold_id)
             released = AuditEvent(
                 "hold.released",
                 actor,
                 details={
                     "holdId": hold_id,
                     "releaseReasonHash": self.runtime.keys.audit_hash(reason),
-                    "resumedCalls": sum(e.details["calls"] for e in resumed),
+                    "resumedCalls": sum(
+                        e.details["calls"] for e in resumed if e.action == "purge.resumed"
+                    ),
                 },
             )
             self.trail.append(conn, [released, *resumed])

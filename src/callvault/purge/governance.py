@@ -90,16 +90,15 @@ class Governance:
         items of purge requests that this hold alone keeps, whether a release would resume them
         or mark them not resumed."""
         items, covering = self._alone(conn, hold_id)
-        kept = [i for i in items if not set(covering.get(i.call_id, ())) - {hold_id}]
-        return {
-            "calls": len({i.call_id for i in kept}),
-            "requestIds": sorted({i.request_id for i in kept}),
-        }
+        return _pending([i for i in items if not set(covering.get(i.call_id, ())) - {hold_id}])
 
-    def resume(self, conn: Connection, actor: str, hold_id: str) -> list[AuditEvent]:
+    def resume(
+        self, conn: Connection, actor: str, hold_id: str
+    ) -> tuple[list[AuditEvent], dict[str, Any]]:
         """After ``hold_id`` was released: queue again every held item no active hold covers
         and whose erasure still stands, mark the others not resumed, and name the remaining
-        holds on the rest. One ``purge.resumed`` / ``purge.not_resumed`` event per request."""
+        holds on the rest. One ``purge.resumed`` / ``purge.not_resumed`` event per request;
+        and what the release set off, as ``pending`` says it (the items it alone kept)."""
         items, still = self._alone(conn, hold_id)
         purges.update_held(conn, still)
         free = [i for i in items if i.call_id not in still]
@@ -146,7 +145,7 @@ class Governance:
             )
             for request_id, ids in sorted(stopped.items())
         ]
-        return events
+        return events, _pending(free)
 
     def _refusals(self, conn: Connection, items: Sequence[HeldItem]) -> dict[str, dict[str, str]]:
         """Request ID -> call ID -> why, for the items whose erasure no longer stands: a
@@ -179,6 +178,13 @@ class Governance:
             if message is not None:
                 refusals.setdefault(item.request_id, {})[item.call_id] = message
         return refusals
+
+
+def _pending(kept: Sequence[HeldItem]) -> dict[str, Any]:
+    return {
+        "calls": len({i.call_id for i in kept}),
+        "requestIds": sorted({i.request_id for i in kept}),
+    }
 
 
 def _grants_purge(stored: str) -> bool:
