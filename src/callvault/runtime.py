@@ -78,10 +78,11 @@ class Runtime:
     def open(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
         private_dir(settings.data_dir)
         keys = KeyRing(load_master_key(settings))
-        engine = make_engine(settings.resolved_database_url, background_checkpoints=True)
+        timeout = settings.db_statement_timeout_seconds
+        engine = make_engine(settings.resolved_database_url, True, timeout)
         if migrate:
             upgrade(engine)
-        keystore = KeyStore(settings.resolved_keystore_url, background_checkpoints=True)
+        keystore = KeyStore(settings.resolved_keystore_url, True, timeout)
         if migrate:
             # The half of migration 0018 that needs the key store: the calls it marked are
             # re-indexed under today's rules before anything is served (store/reindex.py).
@@ -92,7 +93,9 @@ class Runtime:
             settings=settings,
             engine=engine,
             keystore=keystore,
-            blobs=open_blob_store(settings.resolved_blob_url, settings.s3_endpoint_url),
+            blobs=open_blob_store(
+                settings.resolved_blob_url, settings.s3_endpoint_url, settings.s3_timeout_seconds
+            ),
             keys=keys,
             checkpointers=[
                 BackgroundCheckpointer(e) for e in (engine, keystore.engine) if is_sqlite(e)

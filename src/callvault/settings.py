@@ -166,6 +166,21 @@ class Settings(BaseSettings):
     purge_lease_seconds: float = Field(
         default=30.0, gt=0, description="How long a claimed job is held before another worker may."
     )
+    db_statement_timeout_seconds: float = Field(
+        default=20.0,
+        ge=0,
+        le=3600,
+        description="PostgreSQL: every statement, lock wait and transaction left idle is cut "
+        "after this long (0: never); migrations and VACUUM are exempt. Keep it below "
+        "CALLVAULT_PURGE_LEASE_SECONDS, so that no worker holds leased jobs on a silent server.",
+    )
+    s3_timeout_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        le=600,
+        description="S3: how long one attempt of a request may wait for the server to answer "
+        "(connecting: at most 5 s); three attempts at most.",
+    )
     purge_max_attempts: int = Field(
         default=8, ge=1, description="Attempts before an erasure gives up (item Error)."
     )

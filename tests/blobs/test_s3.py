@@ -320,3 +320,51 @@ def test_one_erasure_sends_its_deletes_side_by_side_and_a_failed_request_fails_i
     assert isinstance(result.pop("audio/i/k01"), OSError | ClientError)  # k00's request-mate
     assert result == dict.fromkeys(keys[2:], 1)
     assert [k for k, _, _ in store.iter_all_versions()] == ["audio/i/k00", "audio/i/k01"]
+
+
+def test_a_server_that_never_answers_fails_the_request_instead_of_holding_it(monkeypatch):
+    """Issue 35's stall: botocore's defaults (60 s a read, times the retries) let one silent
+    request hold a worker, and the jobs its heartbeat kept leased, for many minutes. Each
+    attempt is now bounded by the store's timeout: the read fails, and says so."""
+    import socket
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "callvault-test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+
+    def accept_and_say_nothing() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            held.append(conn)  # read nothing, answer nothing, keep it open
+
+    threading.Thread(target=accept_and_say_nothing, daemon=True).start()
+    port = listener.getsockname()[1]
+    silent = S3BlobStore(
+        BUCKET, "silent", endpoint_url=f"http://127.0.0.1:{port}", timeout_seconds=0.2
+    )
+    outcome: list[BaseException | None] = []
+
+    def read() -> None:
+        try:
+            silent.open("audio/x")
+        except BaseException as exc:
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(30)  # botocore's defaults would keep it for 8 minutes
+    listener.close()
+    for conn in held:
+        conn.close()
+    assert not reader.is_alive(), "a request to a silent server was still waiting after 30 s"
+    assert isinstance(outcome[0], OSError)
+    assert 1 <= len(held) <= 4  # a few attempts, each cut by the timeout

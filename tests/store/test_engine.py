@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import sqlalchemy
@@ -117,3 +118,44 @@ def test_postgresql_errors_of_the_statement_itself_are_not_transient(runtime):
     with runtime.engine.connect() as conn, pytest.raises(sqlalchemy.exc.DBAPIError) as limit:
         conn.exec_driver_sql(f"SELECT 1 WHERE 1 IN ({too_many})", tuple(range(70_000)))
     assert not is_transient(limit.value)
+
+
+@pytest.mark.both_backends
+@pytest.mark.settings(db_statement_timeout_seconds=0.5)
+def test_a_statement_waiting_on_a_lock_is_cut_by_the_timeout(runtime, backend):
+    """On PostgreSQL no statement of the service waits forever (issue 35): a lock held by
+    another session, a transaction its client left idle, a slow statement are all cut after
+    CALLVAULT_DB_STATEMENT_TIMEOUT_SECONDS, and the caller's retry takes over. (SQLite waits on
+    its busy_timeout, tested above.)"""
+    if backend == "embedded":
+        pytest.skip("SQLite's lock wait is its busy_timeout")
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    holder = runtime.engine.connect()
+    try:
+        with holder.begin():
+            holder.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
+            holder.execute(text("SELECT pg_advisory_xact_lock(4242)"))
+            with runtime.engine.connect() as waiter, pytest.raises(OperationalError) as caught:
+                waiter.execute(text("SELECT pg_advisory_xact_lock(4242)"))
+            # lock_not_available or query_canceled: both limits are the same length
+            assert caught.value.orig.sqlstate in ("55P03", "57014")
+            with runtime.engine.connect() as slow, pytest.raises(OperationalError) as caught:
+                slow.execute(text("SELECT pg_sleep(5)"))
+            assert caught.value.orig.sqlstate == "57014"  # query_canceled
+    finally:
+        holder.close()
+    # A transaction its client leaves idle (holding whatever it locked) is ended by the server.
+    with runtime.engine.connect() as idle:
+        idle.begin()
+        idle.execute(text("SELECT 1"))
+        time.sleep(1.5)
+        with pytest.raises(DBAPIError):
+            idle.execute(text("SELECT 1"))
+    # A migration and a VACUUM lift it for their own statements only.
+    from callvault.store.engine import vacuum
+
+    vacuum(runtime.engine, ("calls",))
+    with runtime.engine.connect() as conn:
+        assert conn.execute(text("SHOW statement_timeout")).scalar() == "500ms"

@@ -103,3 +103,57 @@ def test_run_returns_once_stopped():
     stop.set()
     thread.join(5)
     assert not thread.is_alive()
+
+
+@dataclass
+class StuckLoop:
+    """A loop whose step waits on something that does not come (a lock, a remote call)."""
+
+    release: threading.Event
+    name: str = "erasure"
+    every_seconds: float = 0.0
+    when_idle: bool = False
+
+    def step(self) -> int:
+        self.wait_for_the_blob_store()
+        return 1
+
+    def wait_for_the_blob_store(self) -> None:
+        self.release.wait(30)
+
+
+def test_a_step_that_makes_no_progress_says_once_what_it_waits_on(caplog):
+    caplog.set_level("INFO", logger="callvault.worker.host")
+    release = threading.Event()
+    host = WorkerHost([StuckLoop(release)], name="worker-3", stall_warning_seconds=0.2)
+    stop = threading.Event()
+    thread = threading.Thread(target=host.run, args=(stop,), name="worker-3")
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while "no progress" not in caplog.text:
+            assert time.monotonic() < deadline, "a stuck step was never reported"
+            time.sleep(0.02)
+        time.sleep(0.6)  # several more watchdog rounds: still one warning
+    finally:
+        stop.set()
+        release.set()
+        thread.join(10)
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    message = warnings[0].getMessage()
+    assert "worker-3: the erasure loop has made no progress for" in message
+    # Where it waits: the innermost frames of the host's thread, by function name.
+    assert "wait_for_the_blob_store" in message
+    assert "worker-3: the erasure loop moved again after" in caplog.text
+
+
+def test_a_step_that_ends_in_time_is_not_reported(caplog):
+    host = WorkerHost([FakeLoop("erasure", [1, 1])], stall_warning_seconds=5)
+    stop = threading.Event()
+    thread = threading.Thread(target=host.run, args=(stop,))
+    thread.start()
+    time.sleep(0.2)
+    stop.set()
+    thread.join(5)
+    assert "no progress" not in caplog.text

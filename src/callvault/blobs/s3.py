@@ -28,8 +28,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 MIN_PART = 5 * 1024 * 1024  # S3's smallest part but the last
 NULL_VERSION = "null"  # S3's version ID of an object written while versioning was off/suspended
 UNKNOWN = "unknown"  # a bucket's versioning when the credentials may not read it
-DELETE_BATCH = 1000  # S3's most keys per DeleteObjects
-PARALLEL_DELETES = 4  # DeleteObjects requests one erasure batch sends at once
+# Objects per DeleteObjects request (S3 allows 1,000). The server answers a request only when it
+# has deleted every object of it, and a versioned delete costs SeaweedFS several filer writes:
+# a request of 1,000 on a busy machine took minutes, past any timeout a worker can wait out, and
+# when a worker gives up on a request the server goes on working on it while the retry queues
+# behind it (issue 35's stall). Requests of 100 are answered within seconds, even then.
+DELETE_BATCH = 100
+PARALLEL_DELETES = 4  # DeleteObjects requests one erasure batch has in flight at once
 
 
 @contextlib.contextmanager
@@ -158,12 +163,23 @@ class S3BlobStore:
         part_size: int = 8 * 1024 * 1024,
         client: Any = None,
         delete_threads: int = 16,
+        timeout_seconds: float = 20.0,
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.part_size = max(part_size, MIN_PART)
         # "standard" retry mode backs off on throttling (503 SlowDown) and transient errors.
-        config = Config(retries={"mode": "standard", "max_attempts": 8}, max_pool_connections=32)
+        # Every attempt is bounded: botocore's defaults (60 s to connect, 60 s per read, here
+        # times 8 attempts) let one silent request hold a worker, and the jobs whose lease its
+        # heartbeat kept renewing, for many minutes while it logged nothing (issue 35). A
+        # request now fails within about 3 x (timeout + 5 s); the job is retried with backoff,
+        # and the worker host reports a step that waits 30 s (worker/host.py).
+        config = Config(
+            retries={"mode": "standard", "max_attempts": 3},
+            max_pool_connections=32,
+            connect_timeout=min(5.0, timeout_seconds),
+            read_timeout=timeout_seconds,
+        )
         self.client = client or boto3.client("s3", endpoint_url=endpoint_url, config=config)
         self._pool = ThreadPoolExecutor(delete_threads, thread_name_prefix="s3-delete")
         self._versioning: str | None = None  # the bucket's, once asked: see _bucket_versioning
@@ -276,12 +292,14 @@ class S3BlobStore:
             except (BotoCoreError, ClientError) as exc:
                 return exc
 
-        # Sent side by side, in PARALLEL_DELETES requests (of at most DELETE_BATCH): an S3 server
-        # works on concurrent requests at once, where one request of 1,000 keeps SeaweedFS on
-        # one core (bench/README.md, "PostgreSQL + S3").
+        # Sent PARALLEL_DELETES requests at a time (of at most DELETE_BATCH objects): an S3
+        # server works on concurrent requests at once, where one request of 1,000 keeps
+        # SeaweedFS on one core (bench/README.md, "PostgreSQL + S3").
         size = max(1, min(DELETE_BATCH, -(-len(objects) // PARALLEL_DELETES)))
         batches = [objects[start : start + size] for start in range(0, len(objects), size)]
-        for batch, answer in zip(batches, self._pool.map(delete, batches), strict=True):
+        with ThreadPoolExecutor(PARALLEL_DELETES, thread_name_prefix="s3-delete") as senders:
+            answers = list(senders.map(delete, batches))
+        for batch, answer in zip(batches, answers, strict=True):
             if isinstance(answer, Exception):
                 for v in batch:
                     failed[owner[(v["Key"], v["VersionId"])]] = answer

@@ -91,6 +91,15 @@ class ErasureLoop:
         if outcome.erased:
             self._vacuum_if_due(drained=len(jobs) < opts.batch_size)
         by_id = {j.call_id: j for j in jobs}
+        if outcome.failed:
+            # Once a batch, never per call: what failed, not whose (no personal value here).
+            reasons = sorted(set(outcome.failed.values()))
+            log.warning(
+                "erasure of %d of %d claimed calls failed (%s); each is retried with backoff",
+                len(outcome.failed),
+                len(jobs),
+                "; ".join(reasons[:3]),
+            )
         for call_id, error in outcome.failed.items():
             self._failed(by_id[call_id], error)
         return len(jobs)

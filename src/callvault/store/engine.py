@@ -56,16 +56,40 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(sqlstate, str) and sqlstate.startswith(_PG_TRANSIENT_PREFIXES)
 
 
-def make_engine(url: str, background_checkpoints: bool = False) -> Engine:
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+def make_engine(
+    url: str, background_checkpoints: bool = False, statement_timeout_seconds: float = 0
+) -> Engine:
     """``background_checkpoints``: a ``checkpointer.BackgroundCheckpointer`` will fold this
     SQLite database's WAL, so a commit does so only past its backstop.
+
+    ``statement_timeout_seconds`` (PostgreSQL; 0: none): every statement, every wait for a lock,
+    and every transaction left idle by its client is cut after this long, and a connection
+    attempt after ``CONNECT_TIMEOUT_SECONDS``, so no remote call can hold a worker (and the jobs
+    it leases) forever: it fails, and the job is retried (issue 35's stall). Migrations and
+    VACUUM, which may rightly take long on a big store, lift it for their own statements
+    (``unbounded``).
 
     ``hide_parameters``: a database error's message, logged with its traceback, names the
     statement but not the values bound to it (a hold's reason, a name)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
+        connect_args: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+        if statement_timeout_seconds > 0:
+            ms = max(1, int(statement_timeout_seconds * 1000))
+            connect_args["options"] = (
+                f"-c statement_timeout={ms} -c lock_timeout={ms} "
+                f"-c idle_in_transaction_session_timeout={ms}"
+            )
         return create_engine(
-            url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=20,
+            hide_parameters=True,
+            connect_args=connect_args,
         )
     if parsed.database and parsed.database != ":memory:":
         # Made 0600 before SQLite opens it: SQLite creates its -wal and -shm with the same mode.
@@ -171,5 +195,20 @@ def vacuum(engine: Engine, tables: tuple[str, ...]) -> None:
     if engine.dialect.name != "postgresql":
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table in tables:
-            conn.exec_driver_sql(f"VACUUM {table}")
+        unbounded(conn)
+        try:
+            for table in tables:
+                conn.exec_driver_sql(f"VACUUM {table}")
+        finally:
+            conn.exec_driver_sql("RESET statement_timeout; RESET lock_timeout")
+
+
+def unbounded(conn: Connection, local: bool = False) -> None:
+    """Lift the statement and lock timeouts (PostgreSQL) for work that may rightly take long:
+    a migration of a big store, a VACUUM. ``local``: for the current transaction only (a
+    session-wide one must be RESET before the connection goes back to the pool)."""
+    if conn.dialect.name != "postgresql":
+        return
+    scope = "LOCAL " if local else ""
+    conn.exec_driver_sql(f"SET {scope}statement_timeout = 0")
+    conn.exec_driver_sql(f"SET {scope}lock_timeout = 0")

@@ -98,8 +98,10 @@ def _one_b_tree(engine: Engine) -> None:
 
 
 class KeyStore:
-    def __init__(self, url: str, background_checkpoints: bool = False) -> None:
-        self.engine: Engine = make_engine(url, background_checkpoints)
+    def __init__(
+        self, url: str, background_checkpoints: bool = False, statement_timeout_seconds: float = 0
+    ) -> None:
+        self.engine: Engine = make_engine(url, background_checkpoints, statement_timeout_seconds)
         _one_b_tree(self.engine)
         keystore_metadata.create_all(self.engine)
 
