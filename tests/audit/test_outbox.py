@@ -110,3 +110,45 @@ def test_purge_completed_once_per_state_reached_never_for_a_what_if(runtime):
     assert released == {"holdId": hold["holdId"], "resumedCalls": 1}
     assert done == {**held, "state": "Complete", "items": {"Purged": 2}}
     assert outbox(runtime, unsubscribed) == []
+
+
+def test_exports_and_redactions_announce_ids_and_counts_only(runtime):
+    webhook_id = subscribe(runtime, "export.created", "export.downloaded", "redaction.completed")
+    trail = AuditTrail(runtime.keys.audit_chain_key)
+    events = [
+        AuditEvent(
+            "export.created",
+            "alice.smith",
+            details={
+                "exportId": "e1",
+                "reference": "DSR-3",
+                "calls": 4,
+                "subjectHashes": ["ab" * 32],
+                "phoneNumber": "+15125550100",
+                "note": "Jane Doe asked",
+                "partial": True,
+            },
+        ),
+        AuditEvent("export.downloaded", "alice.smith", details={"exportId": "e1", "bytes": 9}),
+        AuditEvent(
+            "call.redacted",
+            "bob",
+            call_id="c1",
+            details={"redactionId": "r1", "reason": "pci", "ranges": [[0, 5]], "reference": None},
+        ),
+        AuditEvent("redaction.failed", "bob", call_id="c2", details={"redactionId": "r2"}),
+    ]
+    with write_transaction(runtime.engine) as conn:
+        trail.append(conn, events)
+    assert [(p["type"], p["data"]) for p in outbox(runtime, webhook_id)] == [
+        ("export.created", {"exportId": "e1", "reference": "DSR-3", "calls": 4}),
+        ("export.downloaded", {"exportId": "e1", "reference": None, "bytes": 9}),
+        (
+            "redaction.completed",
+            {"redactionId": "r1", "reference": None, "callId": "c1", "state": "Redacted"},
+        ),
+        (
+            "redaction.completed",
+            {"redactionId": "r2", "reference": None, "callId": "c2", "state": "Failed"},
+        ),
+    ]

@@ -81,13 +81,29 @@ def _capture_suppressed(event: AuditEvent) -> dict[str, Any]:
     }
 
 
+def _ids_and_counts(details: Mapping[str, Any]) -> dict[str, Any]:
+    """For events whose services are built beside this one (exports, redactions): of their
+    details, only what is safe whatever they add later — IDs (a key ending in ``Id``, a short
+    string), the reference and the state, and whole numbers (counts, bytes). Never a hash, a
+    text or a name."""
+
+    def safe(key: str, value: Any) -> bool:
+        if isinstance(value, str) and key.endswith("Id"):
+            return len(value) <= 64
+        if key in ("reference", "state"):
+            return value is None or isinstance(value, str)
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    return {key: value for key, value in details.items() if safe(key, value)}
+
+
 def _export(event: AuditEvent) -> dict[str, Any]:
-    return _pick(event.details, "exportId", "reference", "calls")
+    return {"reference": None, **_ids_and_counts(event.details)}
 
 
 def _redaction(state: str) -> Builder:
     def build(event: AuditEvent) -> dict[str, Any]:
-        data = _pick(event.details, "redactionId", "reference")
+        data = {"reference": None, **_ids_and_counts(event.details)}
         return {**data, "callId": event.call_id, "state": state}
 
     return build
