@@ -657,6 +657,7 @@ class WebhookIn(CaseInsensitiveModel):
     _refused_means: ClassVar[str] = "no webhook was created"
 
     url: StrictStr = Field(
+        max_length=2000,
         description="https:// (plain http:// only to a loopback address, or with "
         "CALLVAULT_WEBHOOK_ALLOW_HTTP).",
     )
