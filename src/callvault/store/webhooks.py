@@ -169,7 +169,9 @@ def claim(engine: Engine, worker_id: str, limit: int, lease_seconds: float) -> l
     )
     if engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    with write_transaction(engine) as conn:
+    # Not flushed to disk (``durable=False``): a claim lost to an OS crash only lets another
+    # worker claim the delivery again, which at least once allows.
+    with write_transaction(engine, durable=False) as conn:
         claimed = (
             conn.execute(
                 update(webhook_deliveries)
@@ -225,8 +227,12 @@ def finish(
     """Log one attempt and move the delivery on (``state``; due again at ``next_try_at`` when
     Pending). The attempt is logged whatever happens; the delivery moves only while this worker
     still holds its lease (else another worker took it over, and its own attempt decides).
-    Returns whether it moved."""
-    with write_transaction(engine) as conn:
+    Returns whether it moved.
+
+    Not flushed to disk (``durable=False``): an outcome lost to an OS crash (never to a crash of
+    the process) leaves the delivery Pending, and it is sent again, which at least once allows;
+    the next durable commit flushes it anyway."""
+    with write_transaction(engine, durable=False) as conn:
         moved = conn.execute(
             update(webhook_deliveries)
             .where(
