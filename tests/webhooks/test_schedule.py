@@ -16,6 +16,7 @@ from callvault.webhooks.delivery import next_try
 from callvault.webhooks.loop import DeliveryLoop, DeliveryOptions
 from callvault.webhooks.service import WebhookService
 from helpers import free_port
+from webhook_receiver import Receiver
 
 T0 = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
@@ -59,3 +60,23 @@ def test_a_delivery_past_24_hours_is_given_up_loudly_without_its_url(runtime, ca
     assert [(a["state"], a["nextTryAt"], a["httpStatus"]) for a in log] == [("Failed", None, None)]
     assert "connect" in log[0]["error"]
     assert loop.step() == 0  # never tried again
+
+
+def test_a_redirect_is_not_followed_and_is_tried_again(runtime):
+    receiver = Receiver(answer=307).start()  # a 3xx is no 2xx: never followed, retried
+    try:
+        made = WebhookService(runtime).create(receiver.url, ["hold.released"], "admin")
+        receiver.secret = made["secret"]
+        event = AuditEvent("hold.released", "tester", details={"holdId": "h", "resumedCalls": 0})
+        with write_transaction(runtime.engine) as conn:
+            AuditTrail(runtime.keys.audit_chain_key).append(conn, [event])
+        loop = DeliveryLoop(runtime, DeliveryOptions(retry_seconds=60))
+        assert loop.step() == 1
+        assert loop.step() == 0  # not due again for a minute
+        loop.close()
+    finally:
+        receiver.stop()
+    assert len(receiver.received) == 1
+    [attempt] = WebhookService(runtime).deliveries(made["webhookId"], 10, None)["deliveries"]
+    assert (attempt["httpStatus"], attempt["state"], attempt["error"]) == (307, "Pending", None)
+    assert attempt["nextTryAt"] is not None
