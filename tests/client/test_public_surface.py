@@ -34,6 +34,10 @@ PUBLIC = [
     "Client",
     "ConfirmationRequiredError",
     "ConflictError",
+    "Export",
+    "ExportError",
+    "ExportPreview",
+    "ExportSummary",
     "ForecastDay",
     "Hold",
     "NotFoundError",
@@ -55,6 +59,7 @@ PUBLIC = [
     "TransportError",
     "UnsupportedMediaTypeError",
     "verify_certificate",
+    "verify_export",
 ]
 
 
