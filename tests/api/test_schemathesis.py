@@ -22,8 +22,10 @@ Configured rather than fixed, because the behaviour is the contract's:
   ``GET /purge/v1/requests/{requestId}/certificate`` (409 while the request is Purging), and
   the suppressions' (§22: possible numbers, addresses and times beyond JSON Schema; exactly one
   of ``phoneNumber`` and ``email``; a lifted suppression's second lift is 409; opaque cursors),
-  ``GET /purge/v1/requests/{requestId}/evidence`` (as the certificate) and ``GET
-  /audit/v1/events`` (``since`` before ``until``, §23, and ISO 8601 times, beyond JSON Schema).
+  ``GET /purge/v1/requests/{requestId}/evidence`` (as the certificate), ``GET
+  /audit/v1/events`` (``since`` before ``until``, §23, and ISO 8601 times, beyond JSON Schema)
+  and the exports' (§20: possible numbers, addresses and times; at least one identifier; a
+  revoked export's second revoke is 409; a link's token that is not the link's is 410).
 - ``allow_header_conformance`` is off for ``POST /callCapture/v1/status/exclude``,
   ``POST /capture/v2/status/exclude`` and ``POST /capture/v2/status/monitor``: their 405 rightly
   lists GET too, because ``GET /callCapture/v1/status/{sessionId}``
@@ -58,7 +60,7 @@ MAX_EXAMPLES = 25  # fuzzing cases per operation (coverage and examples add thei
 STATEFUL_EXAMPLES = 20
 STATEFUL_STEPS = 6
 
-POSITIVE_ALSO_400 = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+POSITIVE_ALSO_400 = ["2xx", "3xx", "400", "401", "403", "404", "409", "410", "429", "5xx"]
 
 
 def schemathesis_config(token: str, ids: dict[str, str] | None = None) -> dict[str, Any]:
@@ -87,6 +89,10 @@ def schemathesis_config(token: str, ids: dict[str, str] | None = None) -> dict[s
                     "check_suppression",
                     "get_purge_evidence",
                     "audit_events",
+                    "create_export",
+                    "list_exports",
+                    "revoke_export",
+                    "download_export",
                 ],
                 "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_ALSO_400}},
             },

@@ -14,6 +14,7 @@ from starlette.responses import StreamingResponse
 
 from callvault.api.authfirst import bearer_token
 from callvault.api.deps import ExportOrAuditUser, ExportUser, JsonBody, require
+from callvault.api.responses import TethrJSONResponse
 from callvault.api.routes.capture import PROBLEMS
 from callvault.api.routes.purge import WhatIf, refuse_unknown_query, what_if_of
 from callvault.api.routes.schemas import CaseInsensitiveModel, Identifier, spells_what_if
@@ -27,6 +28,8 @@ router = APIRouter(tags=["exports"])
 ExportId = Annotated[str, Path(min_length=1, max_length=64)]
 PACKAGE_PATH = "/exports/v1/{exportId}/package"
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
+# A link that does not work (any more), or an export no longer Ready: 410 (contract §20).
+GONE_PROBLEMS = {**PROBLEMS, 410: {**PROBLEMS[404], "description": "The link does not work"}}
 _NO_CREDENTIALS = (
     "give the download link's token (?token=…, from the export's downloadUrl) or send "
     "`Authorization: Bearer <token>` of an API user with the `export` permission"
@@ -133,9 +136,12 @@ def _service(request: Request) -> ExportService:
     dependencies=[JsonBody],
     status_code=201,
     summary="Export a caller's recordings as one signed package (whatIf: say which calls)",
-    response_model=ExportOut | ExportPreviewOut,
+    response_model=ExportOut,
     response_model_exclude_unset=True,
-    responses=PROBLEMS,
+    responses={
+        200: {"model": ExportPreviewOut, "description": "whatIf: the calls it would cover"},
+        **PROBLEMS,
+    },
 )
 async def create(
     body: ExportIn, request: Request, response: Response, user: ExportUser, whatIf: WhatIf = None
@@ -153,10 +159,9 @@ async def create(
         recipients=body.recipients,
     )
     result = await run_in_threadpool(_service(request).create, ask, what_if, user.name, user.region)
-    if what_if:
-        response.status_code = 200
-    else:
-        response.headers["Location"] = f"/exports/v1/{result['exportId']}"
+    if what_if:  # the preview's own shape, not the resource's
+        return TethrJSONResponse(result, status_code=200)
+    response.headers["Location"] = f"/exports/v1/{result['exportId']}"
     return result
 
 
@@ -219,7 +224,7 @@ _export_user = require(Permission.EXPORT)
     response_class=StreamingResponse,
     responses={
         200: {"content": {"application/zip": _BINARY, "application/octet-stream": _BINARY}},
-        **PROBLEMS,
+        **GONE_PROBLEMS,
     },
 )
 async def download(
