@@ -171,7 +171,14 @@ class Package:
         self.files: list[dict[str, Any]] = []
         self._sink = _Sink()
         self._stamp = time.gmtime()[:6]
+        self._current: str | None = None  # the call whose audio is streaming
         self.generated_at = datetime.now(UTC)
+
+    def still_readable(self) -> bool:
+        """False once the call whose audio is being sent stops being readable (a purge was
+        accepted): what a download's watch asks (``api/downloads.py``), to end the stream."""
+        current = self._current
+        return current is None or self.reader.still_readable(current)
 
     # -- entries ---------------------------------------------------------------------------
 
@@ -198,6 +205,7 @@ class Package:
         its call stopped being readable: no byte of a call erased meanwhile is sent."""
         # The vCon's content_hash; the SHA-256 is the entry's own.
         sha512 = OffThread("sha512", self._hasher)
+        self._current = call_id
         with found.audio as audio:
             while True:
                 try:
@@ -213,6 +221,7 @@ class Package:
                 sha512.update(piece)
                 yield piece
             hashes.append(sha512.digest())
+        self._current = None
 
     # -- the whole package -----------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -71,6 +71,8 @@ class Download:
     filename: str
     media_type: str
     chunks: Iterator[bytes]
+    # False once the call being sent stops being readable: the response then ends (a reset).
+    still_readable: Callable[[], bool]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -321,14 +323,16 @@ class ExportService:
             calls=covered,
             default_region=self.runtime.settings.default_region,
         )
-        chunks = Package(spec, self.reader, self.sign).stream()
+        package = Package(spec, self.reader, self.sign)
+        chunks = package.stream()
         name = f"callvault-export-{row.export_id}.zip"
         if row.recipients:
             chunks = encrypt_stream(chunks, row.recipients)
-            return Download(
-                name + ".age", "application/octet-stream", self._audited(chunks, row, actor, by)
-            )
-        return Download(name, "application/zip", self._audited(chunks, row, actor, by))
+            name, media_type = name + ".age", "application/octet-stream"
+        else:
+            media_type = "application/zip"
+        audited = self._audited(chunks, row, actor, by)
+        return Download(name, media_type, audited, package.still_readable)
 
     def _audited(
         self, chunks: Iterator[bytes], row: ExportRow, actor: str, by: str

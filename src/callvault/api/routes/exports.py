@@ -15,6 +15,7 @@ from starlette.responses import StreamingResponse
 from callvault.api.authfirst import bearer_token
 from callvault.api.deps import ExportOrAuditUser, ExportUser, JsonBody, require
 from callvault.api.responses import TethrJSONResponse
+from callvault.api.routes.calls import RevocableStream
 from callvault.api.routes.capture import PROBLEMS
 from callvault.api.routes.purge import WhatIf, refuse_unknown_query, what_if_of
 from callvault.api.routes.schemas import CaseInsensitiveModel, Identifier, spells_what_if
@@ -247,8 +248,11 @@ async def download(
         # it, and ``require`` checks the permission (403 without `export`).
         user = await _export_user(request, request.app.state.runtime, None)
         package = await run_in_threadpool(service.download_by_user, exportId, user.name)
-    return StreamingResponse(
+    # The audio download's stream: a purge of the call being sent ends it with a reset, no byte
+    # of that call's audio after (contract §19, §24).
+    return RevocableStream(
         package.chunks,
+        package.still_readable,
         media_type=package.media_type,
         headers={
             "Content-Disposition": f'attachment; filename="{package.filename}"',
