@@ -431,7 +431,8 @@ def _party(contact: dict[str, Any], region: str) -> dict[str, Any]:
     phone = contact.get("phoneNumber")
     if isinstance(phone, str) and phone:
         e164 = _e164(phone, region)
-        party["tel"] = e164 if e164 is not None else phone
+        if e164 is not None:  # E.164 where known; a number that is none is no tel URI
+            party["tel"] = e164
     email = contact.get("email")
     if isinstance(email, str) and email:
         party["mailto"] = email
