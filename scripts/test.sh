@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh dev
 scripts/ensure-postgres.sh
 scripts/ensure-chromium.sh
+scripts/ensure-age.sh
 .venv/bin/ruff format --check src tests bench
 .venv/bin/ruff check src tests bench
 .venv/bin/mypy

@@ -40,7 +40,7 @@ FLOORS: list[set[str]] = [
     {"suppressions", "webhooks"},
     {"auth", "capture"},
     {"purge"},
-    {"holds", "retention", "certificates", "demo"},
+    {"holds", "retention", "certificates", "exports", "demo"},
     {"worker"},
     {"console"},
     {"api"},

@@ -47,7 +47,7 @@ PHONES_A = ["+14158675309", "(415) 867-5309", "1-415-867-5309", "415.867.5309"]
 PHONE_B = "+44 20 7946 0321"
 PHONE_C = "+1 312 555 0187 ext. 42"
 BAD_PHONES = ["867-5309", "+1 415 867 53"]
-PERMISSION_FLAGS = ["-p", "capture", "-p", "read", "-p", "purge", "-p", "audit"]
+PERMISSION_FLAGS = ["-p", "capture", "-p", "read", "-p", "purge", "-p", "audit", "-p", "export"]
 
 
 def digits(text: str) -> str:
@@ -60,6 +60,7 @@ class Flow:
     client_id: str
     client_secret: str
     token: str = ""
+    link_token: str = ""
     request_ids: list[str] = field(default_factory=list)
 
     def secrets(self) -> dict[str, str]:
@@ -74,6 +75,8 @@ class Flow:
         found["client_secret"] = self.client_secret
         found["access token"] = self.token
         found["wrong secret"] = self.client_secret[::-1]
+        found["export link token"] = self.link_token
+        found["wrong export link token"] = self.link_token[::-1]
         return found
 
     def info(self, session: str, phone: str, first: str, last: str, ref: str) -> dict:
@@ -158,6 +161,22 @@ class Flow:
         )
         assert preview.status_code == 200, preview.text
         assert len(preview.json()["items"]) == 4
+        # An access export (contract §20): its link's token is a credential, never logged.
+        export = client.post("/exports/v1", json={"phoneNumbers": [PHONES_A[1]]})
+        assert export.status_code == 201, export.text
+        link = export.json()["downloadUrl"]
+        self.link_token = link.rsplit("=", 1)[1]
+        # This test's own HTTP client (httpx, in this process) logs the URLs it asks for: it
+        # is muted for these two, so that what is scanned is what the server logs.
+        client_log = logging.getLogger("httpx")
+        level = client_log.level
+        client_log.setLevel(logging.WARNING)
+        try:
+            assert anon.get(link).status_code == 200
+            wrong = link.replace(self.link_token, self.link_token[::-1])
+            assert anon.get(wrong).status_code == 410
+        finally:
+            client_log.setLevel(level)
         for bad_phone in BAD_PHONES:
             refused = client.post("/purge/v1/calls/customer", json={"phoneNumber": bad_phone})
             assert refused.status_code == 400, refused.text
@@ -271,7 +290,9 @@ def test_every_logger_at_debug_logs_no_personal_data(
             assert time.monotonic() < deadline, "server did not start"
             time.sleep(0.01)
         port = server.servers[0].sockets[0].getsockname()[1]
-        creds = create_user(runtime.engine, "log-scan", ["capture", "read", "purge", "audit"])
+        creds = create_user(
+            runtime.engine, "log-scan", ["capture", "read", "purge", "audit", "export"]
+        )
         flow = Flow(f"http://127.0.0.1:{port}", creds.client_id, creds.client_secret)
         flow.run()
     finally:

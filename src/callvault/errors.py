@@ -11,6 +11,7 @@ Hierarchy::
     ├── RequestTimeout        408  the body stopped arriving
     ├── TooLarge              413  body or part over the configured limit
     ├── UnsupportedMediaType  415  wrong Content-Type
+    ├── Gone                  410  a link that no longer works (expired, used up, revoked)
     ├── RateLimited           429  too many requests; ``retry_after`` seconds
     └── StorageUnavailable    503  the blob store or database failed; nothing was stored
 """
@@ -76,3 +77,7 @@ class RequestTimeout(CallvaultError):
 
 class StorageUnavailable(CallvaultError):
     status, title, slug = 503, "Service Unavailable", "storage-unavailable"
+
+
+class Gone(CallvaultError):
+    status, title, slug = 410, "Gone", "gone"

@@ -126,6 +126,20 @@ class Settings(BaseSettings):
         description="Legal holds one user may place an hour, per node (0: no limit); over it, "
         "429 with Retry-After.",
     )
+    export_link_hours: int = Field(
+        default=72,
+        ge=1,
+        le=168,
+        description="How long an access export's download link works, in hours (at most 168); "
+        "then it answers 410.",
+    )
+    export_max_downloads: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Downloads an access export allows, by link or bearer token alike (each one "
+        "started counts); then its link answers 410.",
+    )
     token_issue_rate_limit_per_minute: int = Field(
         default=6000,
         ge=0,

@@ -25,7 +25,9 @@ Configured rather than fixed, because the behaviour is the contract's:
   ``GET /purge/v1/requests/{requestId}/evidence`` (as the certificate), ``GET
   /audit/v1/events`` (``since`` before ``until``, §23, and ISO 8601 times, beyond JSON Schema)
   and the webhooks' (§23: a URL that is https://, or http:// to loopback, with a host, and known
-  event names, beyond JSON Schema; opaque cursors).
+  event names, beyond JSON Schema; opaque cursors) and the exports' (§20: possible numbers,
+  addresses and times; at least one identifier; a revoked export's second revoke is 409; a
+  link's token that is not the link's is 410).
 - ``allow_header_conformance`` is off for ``POST /callCapture/v1/status/exclude``,
   ``POST /capture/v2/status/exclude`` and ``POST /capture/v2/status/monitor``: their 405 rightly
   lists GET too, because ``GET /callCapture/v1/status/{sessionId}``
@@ -62,7 +64,7 @@ MAX_EXAMPLES = 10
 STATEFUL_EXAMPLES = 20
 STATEFUL_STEPS = 6
 
-POSITIVE_ALSO_400 = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+POSITIVE_ALSO_400 = ["2xx", "3xx", "400", "401", "403", "404", "409", "410", "429", "5xx"]
 
 
 def schemathesis_config(token: str, ids: dict[str, str] | None = None) -> dict[str, Any]:
@@ -94,6 +96,10 @@ def schemathesis_config(token: str, ids: dict[str, str] | None = None) -> dict[s
                     "create_webhook",
                     "list_webhooks",
                     "list_webhook_deliveries",
+                    "create_export",
+                    "list_exports",
+                    "revoke_export",
+                    "download_export",
                 ],
                 "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_ALSO_400}},
             },

@@ -34,6 +34,10 @@ PUBLIC = [
     "Client",
     "ConfirmationRequiredError",
     "ConflictError",
+    "Export",
+    "ExportError",
+    "ExportPreview",
+    "ExportSummary",
     "ForecastDay",
     "Hold",
     "NotFoundError",
@@ -57,6 +61,7 @@ PUBLIC = [
     "Webhook",
     "WebhookAttempt",
     "verify_certificate",
+    "verify_export",
 ]
 
 

@@ -50,6 +50,7 @@ from selenium.webdriver.support.ui import Select
 PHONE = "(512) 555-0186"
 HOLD_PHONE = "+1 512 555 0142"
 SUPPRESSED_PHONE = "(512) 555-0177"
+EXPORT_PHONE = "(512) 555-0178"
 
 
 @dataclass
@@ -339,11 +340,36 @@ def test_a_caller_suppressed_looked_up_and_lifted(fresh, site):
     assert csp_violations(fresh) == []
 
 
+def test_an_export_made_and_revoked(fresh, site):
+    with site.client(site.token("capture")) as client:
+        info = call_info(
+            "browser-export", contacts=[{"type": "Customer", "phoneNumber": EXPORT_PHONE}]
+        )
+        assert post_call(client, info).status_code == 200
+    log_in(fresh, site, person(site, "dpo-exports", "export"))
+    wait_for(fresh, "h1", "Access exports")  # the first page this user may see
+    fresh.find_element(By.ID, "phones").send_keys(EXPORT_PHONE)
+    fresh.find_element(By.ID, "reference").send_keys("DSR-2026-0143")
+    fresh.find_element(By.CSS_SELECTOR, "#export-form button").click()
+    wait_for(fresh, "#export-summary", "covers 1 call")
+    link = fresh.find_element(By.ID, "download-link").get_attribute("href")
+    assert link is not None
+    assert "/package?token=" in link
+    shot(fresh, "export-made")
+    fresh.get(site.url + "/console/exports")
+    row = wait_for(fresh, "#exports", "DSR-2026-0143")
+    assert "Ready" in row.text
+    fresh.find_element(By.CSS_SELECTOR, "#exports button").click()
+    wait_for(fresh, "#exports", "Revoked")
+    shot(fresh, "exports")
+    assert csp_violations(fresh) == []
+
+
 def test_no_phone_number_in_any_url_or_log_line(site, seen):
     """Runs last in this module: everything above is in ``seen``."""
     assert seen.urls, "the recorder saw no request"
     assert any("/console/purge" in u for u in seen.urls)
-    for phone in (PHONE, HOLD_PHONE, "(512) 555-0191", SUPPRESSED_PHONE):
+    for phone in (PHONE, HOLD_PHONE, "(512) 555-0191", SUPPRESSED_PHONE, EXPORT_PHONE):
         digits = re.sub(r"\D", "", phone)[-10:]
         for url in seen.urls:
             assert digits not in re.sub(r"\D", "", url), url
@@ -359,5 +385,6 @@ def test_no_phone_number_in_any_url_or_log_line(site, seen):
         "audit",
         "retention",
         "suppressions",
+        "exports",
     }
     assert {f"{name}.png" for name in expected} <= set(shots)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -23,6 +24,7 @@ from callvault.api.routes import (
     calls,
     capture,
     certificates,
+    exports,
     health,
     holds,
     purge,
@@ -39,10 +41,12 @@ from callvault.auth.sessions import ConsoleSessions
 from callvault.capture.reads import CallReader
 from callvault.certificates.evidence import EvidenceService
 from callvault.certificates.service import CertificateService
+from callvault.console import exports as console_exports
 from callvault.console import retention as console_retention
 from callvault.console import routes as console
 from callvault.console import suppressions as console_suppressions
 from callvault.console.web import PREFIX as CONSOLE_PREFIX
+from callvault.exports.service import ExportService
 from callvault.holds.service import HoldService
 from callvault.metrics import Metrics
 from callvault.purge.service import PurgeService
@@ -59,6 +63,8 @@ log = logging.getLogger(__name__)
 CAPTURE_PATH = "/callCapture/v1/archive"
 # The only paths that answer without a token (contract §2; the JWKS, §14: anyone may verify).
 OPEN_PATHS = frozenset({"/Token", "/healthz", certificates.JWKS_PATH})
+# Paths opened by a link's own token instead (an export's package, contract §20).
+LINK_PATHS = re.compile(r"/exports/v1/[^/]+/package")
 PROCESS_INTERVAL_SECONDS = 5.0
 
 
@@ -73,7 +79,31 @@ async def _process_backlog(runtime: Runtime) -> None:
         await asyncio.sleep(PROCESS_INTERVAL_SECONDS)
 
 
+_LINK_TOKEN = re.compile(r"([?&]token=)[^&\s\"]*", re.IGNORECASE)
+
+
+class HideLinkTokens(logging.Filter):
+    """Takes an export link's token out of uvicorn's access log lines (its request path keeps
+    the query): the token never appears in a log line (contract §20)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+            isinstance(a, str) and "token=" in a.lower() for a in record.args
+        ):
+            record.args = tuple(
+                _LINK_TOKEN.sub(r"\1[hidden]", a) if isinstance(a, str) else a for a in record.args
+            )
+        if isinstance(record.msg, str) and "token=" in record.msg.lower():
+            record.msg = _LINK_TOKEN.sub(r"\1[hidden]", record.msg)
+        return True
+
+
+_HIDE_LINK_TOKENS = HideLinkTokens()
+
+
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    logging.getLogger("uvicorn.access").addFilter(_HIDE_LINK_TOKENS)  # once: the same filter
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt: Runtime = (
@@ -105,6 +135,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.state.retention_service = RetentionService(rt)
         app.state.suppression_service = SuppressionService(rt)
         app.state.webhook_service = WebhookService(rt)
+        # Signed with the certificate keys (one JWKS verifies both), handed in: a neighbour on
+        # floor 6 is never imported.
+        app.state.export_service = ExportService(rt, app.state.certificate_service.sign)
         app.state.console_sessions = ConsoleSessions(rt.engine, settings.console_idle_minutes)
         backlog = asyncio.create_task(_process_backlog(rt))
         try:
@@ -161,6 +194,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         retention,
         suppressions,
         webhooks,
+        exports,
         calls,
         audit,
         health,
@@ -169,11 +203,17 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(console.router)  # not in the OpenAPI document: it is no API
     app.include_router(console_retention.router)
     app.include_router(console_suppressions.router)
+    app.include_router(console_exports.router)
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_json_body_bytes,
         exempt=frozenset({CAPTURE_PATH, v2_capture.CAPTURE_V2_PATH}),
     )
     # Outermost, so a request without a valid token meets neither body limit nor body parsing.
-    app.add_middleware(AuthenticateFirst, open_paths=OPEN_PATHS, session_prefix=CONSOLE_PREFIX)
+    app.add_middleware(
+        AuthenticateFirst,
+        open_paths=OPEN_PATHS,
+        session_prefix=CONSOLE_PREFIX,
+        link_paths=LINK_PATHS,
+    )
     return app

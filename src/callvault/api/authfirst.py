@@ -10,6 +10,8 @@ request).
 
 from __future__ import annotations
 
+import re
+
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -48,10 +50,17 @@ class AuthenticateFirst:
     """Answers 401 to every request outside ``open_paths`` that has no valid bearer token."""
 
     def __init__(
-        self, app: ASGIApp, open_paths: frozenset[str], session_prefix: str | None = None
+        self,
+        app: ASGIApp,
+        open_paths: frozenset[str],
+        session_prefix: str | None = None,
+        link_paths: re.Pattern[str] | None = None,
     ) -> None:
         self.app = app
         self.open_paths = open_paths
+        # Paths a link's own token opens (an export's package, contract §20): without a bearer
+        # token they go on to their route, which checks the link; with one, it is checked here.
+        self.link_paths = link_paths
         # The console (contract §17) authenticates by its session cookie, in its own routes.
         self.session_prefix = session_prefix
         self._routed: dict[tuple[str, str], bool] = {}
@@ -61,6 +70,7 @@ class AuthenticateFirst:
             scope["type"] != "http"
             or scope["path"] in self.open_paths
             or self._console(scope["path"])
+            or self._link(scope)
             or not self._is_routed(scope)  # 404 or 405, answered without reading the body either
         ):
             await self.app(scope, receive, send)
@@ -82,6 +92,13 @@ class AuthenticateFirst:
             return
         scope.setdefault("state", {})[PRINCIPAL_KEY] = principal
         await self.app(scope, receive, send)
+
+    def _link(self, scope: Scope) -> bool:
+        return (
+            self.link_paths is not None
+            and self.link_paths.fullmatch(scope["path"]) is not None
+            and bearer_token(scope) is None
+        )
 
     def _is_routed(self, scope: Scope) -> bool:
         key = (scope["method"], scope["path"])

@@ -80,6 +80,8 @@ RetentionOrAuditUser = Annotated[
 ]
 SuppressUser = Annotated[Principal, Depends(require(Permission.SUPPRESS))]
 SuppressOrAuditUser = Annotated[Principal, Depends(require(Permission.SUPPRESS, Permission.AUDIT))]
+ExportUser = Annotated[Principal, Depends(require(Permission.EXPORT))]
+ExportOrAuditUser = Annotated[Principal, Depends(require(Permission.EXPORT, Permission.AUDIT))]
 AdminUser = Annotated[Principal, Depends(require(Permission.ADMIN))]
 
 

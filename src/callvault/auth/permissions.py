@@ -13,6 +13,7 @@ class Permission(StrEnum):
     HOLD = "hold"  # place and release legal holds
     RETENTION = "retention"  # change retention policies (read them: retention or audit)
     SUPPRESS = "suppress"  # suppress callers, lift suppressions (contract §22)
+    EXPORT = "export"  # subject access exports: make, download, revoke (contract §20)
     ADMIN = "admin"  # everything, including heartbeats of recorders
 
 

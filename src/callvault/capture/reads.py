@@ -90,6 +90,16 @@ def _iso(value: Any) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
+@dataclass
+class ExportedCall:
+    """A readable call's details, and its decrypted audio to be read once (then closed)."""
+
+    details: dict[str, Any]
+    content_type: str
+    audio_format: str | None
+    audio: DecryptedAudio
+
+
 class CallReader:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -139,8 +149,26 @@ class CallReader:
     def details(self, call_id: str, actor: str) -> dict[str, Any]:
         """The call as captured, decrypted; audited as ``call.read`` by ``actor``."""
         row, cipher = self._readable(call_id)
-        doc = _servable(open_details(cipher, row.sealed))
+        doc = self._document(row, cipher)
         self._audit_read("call.read", row, actor)
+        return doc
+
+    def for_export(self, call_id: str) -> ExportedCall | None:
+        """A call as an access export packs it (contract §20): its details as ``details``
+        answers them, its audio's content type and a reader of the decrypted audio; None when
+        the call is no longer readable (erased, or being erased). Not audited per call: the
+        export's download is (``export.downloaded``)."""
+        try:
+            row, cipher = self._readable(call_id)
+            doc = self._document(row, cipher)
+            reader = self._open_audio(row, cipher)
+        except (NotFound, FileNotFoundError):
+            return None
+        content_type = content_type_for(row.audio_format, row.audio_content_type)
+        return ExportedCall(doc, content_type, row.audio_format, reader)
+
+    def _document(self, row: CallRow, cipher: CallCipher) -> dict[str, Any]:
+        doc = _servable(open_details(cipher, row.sealed))
         return {
             "callId": row.call_id,
             "sessionId": row.session_id,

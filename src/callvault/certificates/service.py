@@ -121,6 +121,14 @@ class CertificateService:
             stored = self.runtime.keystore.signing_keys()
         return {"keys": [jwk(s.public_key, s.kid) for s in stored]}
 
+    def sign(self, claims: dict[str, Any], typ: str) -> str:
+        """A compact JWS of ``claims`` on the current signing key (the same JWKS verifies it),
+        header ``typ``: what an access export's manifest is signed with (contract §20)."""
+        key = self.signing_key()
+        return jwt.encode(
+            claims, key.private_key, algorithm="EdDSA", headers={"kid": key.kid, "typ": typ}
+        )
+
     # -- certificates ----------------------------------------------------------------------
 
     def certificate(self, request_id: str, jti: str | None = None, actor: str = "") -> str:

@@ -14,6 +14,7 @@ from callvault.cli import (
     calls,
     certificates,
     client,
+    exports,
     holds,
     retention,
     server,
@@ -60,6 +61,7 @@ app.add_typer(holds.holds_app, name="holds")
 app.add_typer(retention.retention_app, name="retention")
 app.add_typer(suppressions.suppress_app, name="suppress")
 app.add_typer(webhooks.webhooks_app, name="webhooks")
+app.add_typer(exports.export_app, name="export")
 app.add_typer(certificates.certificate_app, name="certificate")
 app.add_typer(certificates.keys_app, name="keys")
 app.command("status")(client.status)

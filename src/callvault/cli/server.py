@@ -314,7 +314,8 @@ def users_create(
         typer.Option(
             "--permission",
             "-p",
-            help="capture, read, purge, hold, retention, suppress, audit or admin; repeatable.",
+            help="capture, read, purge, hold, retention, suppress, export, audit or admin; "
+            "repeatable.",
         ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,

@@ -16,6 +16,7 @@ from callvault.client._exceptions import (
     CertificateError,
     ConfirmationRequiredError,
     ConflictError,
+    ExportError,
     NotFoundError,
     PayloadTooLargeError,
     PermissionDeniedError,
@@ -25,9 +26,12 @@ from callvault.client._exceptions import (
     TransportError,
     UnsupportedMediaTypeError,
 )
+from callvault.client._exports import ExportSummary, verify_export
 from callvault.client._models import (
     AuditRecord,
     CallStatus,
+    Export,
+    ExportPreview,
     ForecastDay,
     Hold,
     Progress,
@@ -55,6 +59,10 @@ __all__ = [
     "Client",
     "ConfirmationRequiredError",
     "ConflictError",
+    "Export",
+    "ExportError",
+    "ExportPreview",
+    "ExportSummary",
     "ForecastDay",
     "Hold",
     "NotFoundError",
@@ -78,4 +86,5 @@ __all__ = [
     "Webhook",
     "WebhookAttempt",
     "verify_certificate",
+    "verify_export",
 ]

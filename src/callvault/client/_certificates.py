@@ -83,6 +83,60 @@ def check_expected(
         )
 
 
+def verify_jws(
+    jws: str,
+    jwks: dict[str, Any] | str,
+    *,
+    typ: str,
+    required: list[str],
+    what: str,
+    error: type[CertificateError] = CertificateError,
+) -> dict[str, Any]:
+    """The claims of a compact JWS of type ``typ`` (EdDSA) once its signature checks out against
+    the key of ``jwks`` its header's ``kid`` names; raises ``error`` saying why otherwise. Used
+    for certificates of erasure and export manifests alike (the same keys sign both)."""
+    noun = what.split()[0]
+    text = jws.strip()
+    parts = text.split(".")
+    if len(parts) != 3 or not all(_SEGMENT.fullmatch(p) for p in parts):
+        raise error("not a compact JWS (three base64url parts joined by dots)")
+    if not all(_canonical(p) for p in parts):
+        raise error("a part of the JWS is not canonical base64url: it was altered")
+    try:
+        keys = json.loads(jwks) if isinstance(jwks, str) else jwks
+        header = jwt.get_unverified_header(text)
+    except (ValueError, jwt.PyJWTError) as exc:
+        raise error(f"unreadable {noun} or JWKS: {exc}") from exc
+    if header.get("alg") != "EdDSA" or header.get("typ") != typ:
+        raise error(f"not a {what} (alg EdDSA, typ {typ})")
+    kid = header.get("kid")
+    matching = [
+        k
+        for k in (keys.get("keys", []) if isinstance(keys, dict) else [])
+        if isinstance(k, dict) and k.get("kid") == kid
+    ]
+    if not matching:
+        raise error(f"the JWKS has no key with kid {kid!r}: not signed by this instance")
+    jwk = matching[0]
+    if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
+        raise error(f"key {kid!r} of the JWKS is not an Ed25519 key")
+    try:
+        key = jwt.PyJWK(jwk, algorithm="EdDSA")
+        claims: dict[str, Any] = jwt.decode(
+            text,
+            key,
+            algorithms=["EdDSA"],
+            # A signed statement stays valid for good: no expiry, and a verifier whose clock runs
+            # behind the issuer's must not refuse it for an `iat` in its future.
+            options={"verify_iat": False, "verify_aud": False, "require": required},
+        )
+    except jwt.InvalidSignatureError as exc:
+        raise error(f"the signature does not match (key {kid}): altered") from exc
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise error(f"the {noun} does not verify: {exc}") from exc
+    return claims
+
+
 def verify_certificate(
     jws: str,
     jwks: dict[str, Any] | str,
@@ -98,43 +152,6 @@ def verify_certificate(
     ``expected_request_id`` and/or ``expected_issuer`` (the instance's
     ``CALLVAULT_INSTANCE_NAME``) and a valid certificate of another request or instance raises
     CertificateError too."""
-    text = jws.strip()
-    parts = text.split(".")
-    if len(parts) != 3 or not all(_SEGMENT.fullmatch(p) for p in parts):
-        raise CertificateError("not a compact JWS (three base64url parts joined by dots)")
-    if not all(_canonical(p) for p in parts):
-        raise CertificateError("a part of the JWS is not canonical base64url: it was altered")
-    try:
-        keys = json.loads(jwks) if isinstance(jwks, str) else jwks
-        header = jwt.get_unverified_header(text)
-    except (ValueError, jwt.PyJWTError) as exc:
-        raise CertificateError(f"unreadable certificate or JWKS: {exc}") from exc
-    if header.get("alg") != "EdDSA" or header.get("typ") != TYPE:
-        raise CertificateError(f"not a certificate of erasure (alg EdDSA, typ {TYPE})")
-    kid = header.get("kid")
-    matching = [
-        k
-        for k in (keys.get("keys", []) if isinstance(keys, dict) else [])
-        if isinstance(k, dict) and k.get("kid") == kid
-    ]
-    if not matching:
-        raise CertificateError(f"the JWKS has no key with kid {kid!r}: not signed by this instance")
-    jwk = matching[0]
-    if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
-        raise CertificateError(f"key {kid!r} of the JWKS is not an Ed25519 key")
-    try:
-        key = jwt.PyJWK(jwk, algorithm="EdDSA")
-        claims: dict[str, Any] = jwt.decode(
-            text,
-            key,
-            algorithms=["EdDSA"],
-            # A certificate stays valid for good: no expiry, and a verifier whose clock runs
-            # behind the issuer's must not refuse it for an `iat` in its future.
-            options={"verify_iat": False, "verify_aud": False, "require": REQUIRED},
-        )
-    except jwt.InvalidSignatureError as exc:
-        raise CertificateError(f"the signature does not match (key {kid}): altered") from exc
-    except (jwt.PyJWTError, ValueError, TypeError) as exc:
-        raise CertificateError(f"the certificate does not verify: {exc}") from exc
+    claims = verify_jws(jws, jwks, typ=TYPE, required=REQUIRED, what="certificate of erasure")
     check_expected(claims, expected_request_id, expected_issuer)
     return claims

@@ -7,15 +7,19 @@ import ssl
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from callvault.client import _core
 from callvault.client._core import AudioSource, Op, ProgressCallback, Send, Session, Sleep, T
+from callvault.client._exports import write_stream
 from callvault.client._models import (
     AuditRecord,
     CallStatus,
+    Export,
+    ExportPreview,
     Hold,
     PurgeRequest,
     PurgeRequestSummary,
@@ -360,6 +364,61 @@ class Client(_Base):
         """Calls retention erases on each of the next ``days`` days, overdue and held ones."""
         return self._run(_core.retention_forecast(self.session, days))
 
+    def create_export(
+        self,
+        *,
+        phone_numbers: Iterable[str] = (),
+        emails: Iterable[str] = (),
+        call_ids: Iterable[str] = (),
+        session_ids: Iterable[str] = (),
+        started_after: str | None = None,
+        started_before: str | None = None,
+        reference: str | None = None,
+        recipients: Iterable[str] = (),
+        what_if: bool = False,
+    ) -> Export | ExportPreview:
+        """Export a caller's recordings (contract §20): an ``Export`` whose ``download_url``
+        works without an API token, or with ``what_if`` an ``ExportPreview`` (nothing made).
+        ``recipients``: age X25519 public keys the package is encrypted to."""
+        return self._run(
+            _core.create_export(
+                self.session,
+                phone_numbers=phone_numbers,
+                emails=emails,
+                call_ids=call_ids,
+                session_ids=session_ids,
+                started_after=started_after,
+                started_before=started_before,
+                reference=reference,
+                recipients=recipients,
+                what_if=what_if,
+            )
+        )
+
+    def get_export(self, export_id: str) -> Export:
+        return self._run(_core.get_export(self.session, export_id))
+
+    def list_exports(self, reference: str | None = None) -> list[Export]:
+        """Exports newest first, every page."""
+        return self._run(_core.list_exports(self.session, reference))
+
+    def revoke_export(self, export_id: str) -> Export:
+        """Revoke an export: its link answers 410 from now on."""
+        return self._run(_core.revoke_export(self.session, export_id))
+
+    def download_export(self, export_id: str, to: str | Path, *, link: str | None = None) -> Path:
+        """Stream a package to the file ``to`` (written as ``to.part``, renamed when whole);
+        by ``link`` (an export's download_url) or this client's token (permission ``export``).
+        Every download counts against the export's maxDownloads."""
+        request = self._run(_core.export_download(self.session, export_id, link))
+        target = Path(to)
+        with self._http.stream(request.method, request.url, headers=request.headers) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise _core.download_error(response)
+            write_stream(response.iter_bytes(), target)
+        return target
+
     def close(self) -> None:
         self._http.close()
 
@@ -627,6 +686,61 @@ class AsyncClient(_Base):
 
     async def retention_forecast(self, days: int = 30) -> RetentionForecast:
         return await self._run(_core.retention_forecast(self.session, days))
+
+    async def create_export(
+        self,
+        *,
+        phone_numbers: Iterable[str] = (),
+        emails: Iterable[str] = (),
+        call_ids: Iterable[str] = (),
+        session_ids: Iterable[str] = (),
+        started_after: str | None = None,
+        started_before: str | None = None,
+        reference: str | None = None,
+        recipients: Iterable[str] = (),
+        what_if: bool = False,
+    ) -> Export | ExportPreview:
+        return await self._run(
+            _core.create_export(
+                self.session,
+                phone_numbers=phone_numbers,
+                emails=emails,
+                call_ids=call_ids,
+                session_ids=session_ids,
+                started_after=started_after,
+                started_before=started_before,
+                reference=reference,
+                recipients=recipients,
+                what_if=what_if,
+            )
+        )
+
+    async def get_export(self, export_id: str) -> Export:
+        return await self._run(_core.get_export(self.session, export_id))
+
+    async def list_exports(self, reference: str | None = None) -> list[Export]:
+        return await self._run(_core.list_exports(self.session, reference))
+
+    async def revoke_export(self, export_id: str) -> Export:
+        return await self._run(_core.revoke_export(self.session, export_id))
+
+    async def download_export(
+        self, export_id: str, to: str | Path, *, link: str | None = None
+    ) -> Path:
+        request = await self._run(_core.export_download(self.session, export_id, link))
+        target = Path(to)
+        partial = target.with_name(target.name + ".part")
+        async with self._http.stream(
+            request.method, request.url, headers=request.headers
+        ) as response:
+            if response.status_code >= 400:
+                await response.aread()
+                raise _core.download_error(response)
+            with partial.open("wb") as out:
+                async for chunk in response.aiter_bytes():
+                    out.write(chunk)
+        partial.replace(target)
+        return target
 
     async def aclose(self) -> None:
         await self._http.aclose()

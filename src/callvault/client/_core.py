@@ -31,6 +31,8 @@ from callvault.client._exceptions import (
 from callvault.client._models import (
     AuditRecord,
     CallStatus,
+    Export,
+    ExportPreview,
     Hold,
     Progress,
     PurgeItem,
@@ -765,3 +767,87 @@ def capture_call(
         idempotent=False,
     )
     return str(response.json()["callId"])
+
+
+def create_export(
+    session: Session,
+    *,
+    phone_numbers: Iterable[str] = (),
+    emails: Iterable[str] = (),
+    call_ids: Iterable[str] = (),
+    session_ids: Iterable[str] = (),
+    started_after: str | None = None,
+    started_before: str | None = None,
+    reference: str | None = None,
+    recipients: Iterable[str] = (),
+    what_if: bool = False,
+) -> Op[Export | ExportPreview]:
+    body: dict[str, Any] = {
+        "phoneNumbers": list(phone_numbers),
+        "emails": list(emails),
+        "callIds": list(call_ids),
+        "sessionIds": list(session_ids),
+        "recipients": list(recipients),
+    }
+    for key, value in (
+        ("startedAfter", started_after),
+        ("startedBefore", started_before),
+        ("reference", reference),
+    ):
+        if value is not None:
+            body[key] = value
+    params = {"whatIf": "true"} if what_if else None
+    # Not retried once sent: a second attempt would make a second export (a preview may be).
+    response = yield from session.call(
+        "POST", "/exports/v1", json=body, params=params, idempotent=what_if
+    )
+    doc = response.json()
+    if what_if:
+        return ExportPreview(calls=int(doc["calls"]), items=list(doc["items"]))
+    return Export.from_json(doc)
+
+
+def get_export(session: Session, export_id: str) -> Op[Export]:
+    response = yield from session.call("GET", f"/exports/v1/{_segment(export_id)}")
+    return Export.from_json(response.json())
+
+
+def list_exports(session: Session, reference: str | None = None) -> Op[list[Export]]:
+    """Every page, newest first."""
+    found: list[Export] = []
+    params: dict[str, str] = {"limit": "100"}
+    if reference is not None:
+        params["reference"] = reference
+    while True:
+        response = yield from session.call("GET", "/exports/v1", params=params)
+        doc = response.json()
+        found += [Export.from_json(e) for e in doc["exports"]]
+        if not doc.get("nextCursor"):
+            return found
+        params["cursor"] = doc["nextCursor"]
+
+
+def revoke_export(session: Session, export_id: str) -> Op[Export]:
+    response = yield from session.call(
+        "POST", f"/exports/v1/{_segment(export_id)}/revoke", idempotent=False
+    )
+    return Export.from_json(response.json())
+
+
+def export_download(session: Session, export_id: str, link: str | None) -> Op[httpx.Request]:
+    """The request that downloads a package: by its link (a path with ``?token=``, or a whole
+    URL; no API token sent) or, without one, with this client's bearer token."""
+    if link is not None:
+        url = link if link.lower().startswith(("http://", "https://")) else session.base_url + link
+        return httpx.Request("GET", url, headers={"Accept": "*/*"})
+    token = yield from session.token()
+    return httpx.Request(
+        "GET",
+        f"{session.base_url}/exports/v1/{_segment(export_id)}/package",
+        headers={"Accept": "*/*", "Authorization": f"Bearer {token}"},
+    )
+
+
+def download_error(response: httpx.Response) -> Exception:
+    """The SDK's error for a download answered 4xx/5xx (its body read)."""
+    return _error_from(response)

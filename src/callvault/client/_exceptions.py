@@ -37,6 +37,12 @@ class CertificateError(CallvaultError):
     of the JWKS it was checked against. The message says which."""
 
 
+class ExportError(CertificateError):
+    """An access export's package that does not verify: its manifest's signature, a file's
+    size or SHA-256, a file missing or extra, or it cannot be decrypted. The message says
+    which."""
+
+
 class TimeoutWaiting(CallvaultError):
     """Purge requests were still running when the wait's timeout ran out."""
 

@@ -382,3 +382,43 @@ class RetentionForecast:
             overdue=int(doc.get("overdue", 0)),
             held=int(doc.get("held", 0)),
         )
+
+
+@dataclass(frozen=True)
+class Export:
+    """A subject access export (contract §20). ``download_url`` only in the answer that made
+    it (a path on the server with the link's token: hand it to the caller, or download it)."""
+
+    export_id: str
+    created_at: str
+    requested_by: str
+    reference: str | None
+    calls: int
+    state: str  # Ready | Expired | Revoked
+    expires_at: str
+    downloads: int
+    max_downloads: int
+    download_url: str | None = None
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Export:
+        return cls(
+            export_id=doc["exportId"],
+            created_at=doc.get("createdAt", ""),
+            requested_by=doc.get("requestedBy", ""),
+            reference=doc.get("reference"),
+            calls=int(doc.get("calls", 0)),
+            state=doc.get("state", ""),
+            expires_at=doc.get("expiresAt", ""),
+            downloads=int(doc.get("downloads", 0)),
+            max_downloads=int(doc.get("maxDownloads", 0)),
+            download_url=doc.get("downloadUrl"),
+        )
+
+
+@dataclass(frozen=True)
+class ExportPreview:
+    """What an export would cover (``what_if``): each call's ID, session ID and start."""
+
+    calls: int
+    items: list[dict[str, Any]]

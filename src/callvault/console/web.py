@@ -148,6 +148,7 @@ NAVIGATION: list[tuple[str, str, tuple[Permission, ...]]] = [
     ("Legal holds", f"{PREFIX}/holds", (Permission.HOLD, Permission.AUDIT)),
     ("Retention", f"{PREFIX}/retention", (Permission.RETENTION, Permission.AUDIT)),
     ("Suppressions", f"{PREFIX}/suppressions", (Permission.SUPPRESS, Permission.AUDIT)),
+    ("Exports", f"{PREFIX}/exports", (Permission.EXPORT, Permission.AUDIT)),
     ("Audit trail", f"{PREFIX}/audit", (Permission.AUDIT,)),
 ]
 

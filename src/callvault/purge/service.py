@@ -116,6 +116,52 @@ def subject_type(form: str) -> str:
     return "email" if form.startswith(emails.INDEX_PREFIX) else "phone"
 
 
+def customer_forms(phones: Sequence[str], addresses: Sequence[str], region: str) -> list[str]:
+    """The index forms (E.164 numbers, ``mailto:`` addresses) of a customer's phone numbers and
+    e-mail addresses, each once, phones first; a 400 naming the first unusable value. National
+    numbers are read in ``region``."""
+    forms: list[str] = []
+    for i, phone in enumerate(phones):
+        form = index_form(phone, region) if isinstance(phone, str) and is_clean(phone) else None
+        if form is None:
+            field = f"phoneNumbers[{i}]"
+            raise BadInput(
+                unusable(field, phone) if isinstance(phone, str) else f"{field} must be a string"
+            )
+        forms.append(form)
+    for i, address in enumerate(addresses):
+        try:
+            forms.append(emails.index_form(address))
+        except emails.InvalidEmail as exc:
+            raise BadInput(f"emails[{i}] is not an e-mail address: {exc}") from None
+    return distinct(forms)
+
+
+def resolve_calls(
+    conn: Connection,
+    digests: Sequence[bytes],
+    call_ids: Sequence[str],
+    session_ids: Sequence[str],
+    lock: bool = False,
+) -> list[LiveCall]:
+    """The calls a set of identifiers names, each once, by start time: those with a Customer
+    contact of a blind-index digest (phones, e-mails), and those with a call or session ID as
+    asked. The one identifiers → calls step of purges, and of access exports (contract §20)."""
+    found: dict[str, LiveCall] = {}
+    if digests:
+        found.update((c.call_id, c) for c in purges.calls_by_customers(conn, digests, lock=lock))
+    if call_ids:
+        found.update(purges.calls_by_id(conn, call_ids, lock=lock))
+    if session_ids:
+        found.update(
+            (c.call_id, c) for c in purges.calls_by_session(conn, session_ids, lock=lock).values()
+        )
+    return sorted(
+        found.values(),
+        key=lambda c: (c.start_time.timestamp() if c.start_time else 0.0, c.call_id),
+    )
+
+
 class PurgeService:
     def __init__(self, runtime: Runtime, on_queued: Callable[[], None] | None = None) -> None:
         self.runtime = runtime
@@ -229,18 +275,7 @@ class PurgeService:
         A call that matches several is one item. Every value must be valid, or nothing is
         purged (400). ``confirm_above``: the asking user's own threshold (None: the
         instance's)."""
-        region = region or self.runtime.settings.default_region
-        forms: list[str] = []
-        for i, phone in enumerate(phones):
-            form = index_form(phone, region)
-            if form is None:
-                raise BadInput(unusable(f"phoneNumbers[{i}]", phone))
-            forms.append(form)
-        for i, address in enumerate(addresses):
-            try:
-                forms.append(emails.index_form(address))
-            except emails.InvalidEmail as exc:
-                raise BadInput(f"emails[{i}] is not an e-mail address: {exc}") from None
+        forms = customer_forms(phones, addresses, region or self.runtime.settings.default_region)
         if not forms:
             raise BadInput(
                 "give at least one phone number (phoneNumbers) or e-mail address (emails)"

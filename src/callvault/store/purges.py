@@ -40,6 +40,7 @@ class LiveCall:
     call_id: str
     session_id: str
     status: str
+    start_time: datetime | None = None  # set by the resolver below (an export's window reads it)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class Job:
         )
 
 
-_LIVE = (calls.c.call_id, calls.c.session_id, calls.c.status)
+_LIVE = (calls.c.call_id, calls.c.session_id, calls.c.status, calls.c.start_time)
 
 
 # Statements of the hot paths (an acceptance, a customer preview) are built once: SQLAlchemy
@@ -108,14 +109,14 @@ _HIDE = update(calls).where(_WANTED).values(status="Purging", status_before_purg
 
 def calls_by_id(conn: Connection, ids: Sequence[str], lock: bool = False) -> dict[str, LiveCall]:
     rows = conn.execute(_BY_ID_LOCKED if lock else _BY_ID, {"ids": list(set(ids))})
-    return {r.call_id: LiveCall(r.call_id, r.session_id, r.status) for r in rows}
+    return {r.call_id: LiveCall(r.call_id, r.session_id, r.status, r.start_time) for r in rows}
 
 
 def calls_by_session(
     conn: Connection, ids: Sequence[str], lock: bool = False
 ) -> dict[str, LiveCall]:
     rows = conn.execute(_BY_SESSION_LOCKED if lock else _BY_SESSION, {"ids": list(set(ids))})
-    return {r.session_id: LiveCall(r.call_id, r.session_id, r.status) for r in rows}
+    return {r.session_id: LiveCall(r.call_id, r.session_id, r.status, r.start_time) for r in rows}
 
 
 def calls_by_customer(conn: Connection, digest: bytes, lock: bool = False) -> list[LiveCall]:
@@ -140,7 +141,7 @@ def calls_by_customers(
             .order_by(calls.c.start_time, calls.c.call_id)
         )
         rows = conn.execute(many.with_for_update(of=calls) if lock else many)
-    return [LiveCall(r.call_id, r.session_id, r.status) for r in rows]
+    return [LiveCall(r.call_id, r.session_id, r.status, r.start_time) for r in rows]
 
 
 def insert_request(

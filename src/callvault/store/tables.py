@@ -488,3 +488,48 @@ webhook_attempts = Table(
     Index(None, "webhook_id", "attempt_id"),
     Index(None, "delivery_id"),
 )
+
+exports = Table(
+    "exports",
+    metadata,
+    # A subject access export (contract §20; migration 0025). Its package is built from the
+    # encrypted store each time it is downloaded: nothing of it is stored but this row.
+    Column("export_id", String(32), primary_key=True),
+    Column("state", String(16), nullable=False),  # Ready | Revoked (Expired is computed)
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    # The privacy program's ticket (contract §23): not personal data, searchable.
+    Column("reference", String(200), nullable=True),
+    Column("calls", Integer, nullable=False),
+    Column("downloads", Integer, nullable=False),
+    Column("max_downloads", Integer, nullable=False),
+    # SHA-256 of the link's token (256 random bits): the token itself is shown once, never kept.
+    Column("token_hash", LargeBinary(32), nullable=False),
+    # The age X25519 public keys the package is encrypted to, as a JSON list (none: a plain ZIP).
+    Column("recipients", Text, nullable=False),
+    # The identifiers as asked (phone numbers, e-mail addresses, IDs, window), sealed under the
+    # master key: the manifest names them, nothing else may read them.
+    Column("sealed_subject", LargeBinary, nullable=False),
+    Column("revoked_by", String(200), nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Index(None, "created_at", "export_id"),
+    Index(None, "reference"),
+)
+
+export_calls = Table(
+    "export_calls",
+    metadata,
+    # The calls an export covers, fixed when it was created, in the order they are packed.
+    Column(
+        "export_id",
+        String(32),
+        ForeignKey("exports.export_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("position", Integer, primary_key=True),
+    Column("call_id", String(32), nullable=False),
+    Column("session_id", String(256), nullable=False),
+    Column("start_time", UTCDateTime, nullable=False),
+    sqlite_with_rowid=False,
+)

@@ -44,7 +44,7 @@ async def get_call(callId: CallId, runtime: RuntimeDep, user: ReadUser) -> Tethr
     return TethrJSONResponse(doc)
 
 
-class _RevocableStream(StreamingResponse):
+class RevocableStream(StreamingResponse):
     """A stream that a purge ends: its pieces stop at the first check that finds the call no
     longer readable (ReadRevoked), and the connection is reset so that nothing the kernel still
     holds reaches the client (``api/downloads.py``); a watch asks every ``WATCH_SECONDS`` while
@@ -86,7 +86,7 @@ class _RevocableStream(StreamingResponse):
             if self.download is not None:
                 self.download.end()
             else:
-                log.info("an audio download was ended: its call is being erased")
+                log.info("a download was ended: a call it was sending is being erased")
 
 
 @router.get(
@@ -100,7 +100,7 @@ class _RevocableStream(StreamingResponse):
 async def get_audio(callId: CallId, runtime: RuntimeDep, user: ReadUser) -> StreamingResponse:
     reader = CallReader(runtime)
     content_type, length, chunks = await run_in_threadpool(reader.audio, callId, user.name)
-    return _RevocableStream(
+    return RevocableStream(
         chunks,
         partial(reader.still_readable, callId),
         media_type=content_type,

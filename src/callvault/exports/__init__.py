@@ -1,0 +1,1 @@
+"""Subject access exports (contract §20): a caller's recordings as one signed, streamed package."""

@@ -1,0 +1,453 @@
+"""An access export's package (contract §20), built from the encrypted store as it is sent.
+
+The package is a ZIP written by the standard library's ``zipfile`` into a sink that cannot seek
+(each entry followed by its data descriptor, ZIP64 where needed): every piece is handed to the
+response as soon as it is written, so nothing is spooled, no temporary file exists, and memory
+stays flat whatever the audio's size. ``bench/zip_writers.py`` measured it against
+``stream-zip`` (which buffers a stored member whole unless its CRC is known up front, i.e. the
+audio decrypted twice) and ``zipstream-ng`` (as fast, as flat, but a dependency for what the
+standard library does): the standard library it is.
+
+The order of the entries lets one pass compute everything: per call its ``audio.<ext>`` (hashed
+as it streams), ``call.json``, ``call.vcon.json`` (which names the audio's hash); then
+``calls.csv``, ``index.html``, and last ``manifest.json`` (every file's size and SHA-256) and
+``manifest.jws`` (the manifest's SHA-256, signed with the certificate keys).
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import csv
+import functools
+import hashlib
+import io
+import json
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from callvault.capture.reads import AUDIO_PIECE, CallReader, ExportedCall, ReadRevoked
+from callvault.phone import to_e164
+from callvault.store.exports import ExportCall
+
+MANIFEST_TYPE = "export-manifest+jwt"
+INCLUDED, ERASED = "included", "erased"
+CSV_HEADER = ["callId", "sessionId", "startTime", "direction", "durationSec", "state"]
+
+# The extension of ``audio.<ext>``, by the format capture recorded (else by content type).
+_EXTENSIONS = {"wav": "wav", "mp3": "mp3", "opus": "opus", "ogg": "ogg", "mp4": "m4a"}
+_EXTENSIONS_BY_TYPE = {
+    "audio/wav": "wav",
+    "audio/x-wav": "wav",
+    "audio/mpeg": "mp3",
+    "audio/ogg": "ogg",
+    "audio/mp4": "m4a",
+    "video/mp4": "mp4",
+}
+# A recording's media type as draft-ietf-vcon-vcon-core names it (``mediatype``), and as the
+# ``vcon`` package 0.3.x checks it (``mimetype``, from its own list): both are written.
+_VCON_TYPES = {
+    "wav": ("audio/x-wav", "audio/x-wav"),
+    "mp3": ("audio/x-mp3", "audio/mpeg"),
+    "m4a": ("audio/x-mp4", "audio/x-m4a"),
+    "mp4": ("video/x-mp4", "audio/x-m4a"),
+    "ogg": ("audio/ogg", "audio/ogg"),
+    "opus": ("audio/ogg", "audio/ogg"),
+}
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+# Signs a manifest: (claims, typ) → compact JWS on the certificate keys (same JWKS).
+Signer = Callable[[dict[str, Any], str], str]
+
+
+def redactions_of(call_id: str) -> list[dict[str, Any]]:
+    """The redactions applied to a call, as its manifest entry lists them (contract §20, §21).
+
+    The one place to fill once redactions land: it should also wait while a redaction of the
+    call is in progress (a call being redacted is sent when its redaction is done, never
+    before). Until then no call has any."""
+    return []
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+class OffThread:
+    """A hash fed on a thread of its own: ``hashlib`` lets go of the GIL on large updates, so
+    the audio's SHA-512 (the vCon's content_hash: the slowest of the hashes a package needs)
+    runs beside the decryption, the CRC and the SHA-256 rather than after them. At most
+    ``AHEAD`` pieces wait for it (memory stays flat); ``digest`` waits for the last."""
+
+    AHEAD = 4
+
+    def __init__(self, name: str, worker: ThreadPoolExecutor) -> None:
+        self._hash = hashlib.new(name)
+        self._worker = worker
+        self._pending: collections.deque[Future[None]] = collections.deque()
+
+    def update(self, piece: bytes) -> None:
+        self._pending.append(self._worker.submit(self._hash.update, piece))
+        while len(self._pending) > self.AHEAD:
+            self._pending.popleft().result()
+
+    def digest(self) -> bytes:
+        while self._pending:
+            self._pending.popleft().result()
+        return self._hash.digest()
+
+
+class _Sink:
+    """A write-only file that cannot seek or tell (a response body): ``zipfile`` then writes
+    each entry's sizes and CRC in a data descriptor after it."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        out = b"".join(self._parts)
+        self._parts.clear()
+        return out
+
+
+@dataclass
+class PackageSpec:
+    """What the package says about its export (the manifest's head)."""
+
+    export_id: str
+    reference: str | None
+    instance: str
+    created_at: datetime
+    requested_by: str
+    subject: dict[str, Any]
+    calls: list[ExportCall]
+    default_region: str
+
+
+@dataclass
+class _Row:
+    call_id: str
+    session_id: str
+    start_time: str | None
+    state: str
+    details: dict[str, Any] | None = None
+    audio_path: str | None = None
+    redactions: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Package:
+    """One pass over an export's calls, yielding the ZIP's bytes as they are made."""
+
+    def __init__(self, spec: PackageSpec, reader: CallReader, sign: Signer) -> None:
+        self.spec = spec
+        self.reader = reader
+        self.sign = sign
+        self.files: list[dict[str, Any]] = []
+        self._sink = _Sink()
+        self._stamp = time.gmtime()[:6]
+        self._current: str | None = None  # the call whose audio is streaming
+        self.generated_at = datetime.now(UTC)
+
+    def still_readable(self) -> bool:
+        """False once the call whose audio is being sent stops being readable (a purge was
+        accepted): what a download's watch asks (``api/downloads.py``), to end the stream."""
+        current = self._current
+        return current is None or self.reader.still_readable(current)
+
+    # -- entries ---------------------------------------------------------------------------
+
+    def _entry(
+        self, archive: zipfile.ZipFile, path: str, pieces: Iterable[bytes], big: bool = False
+    ) -> Iterator[bytes]:
+        info = zipfile.ZipInfo(path, self._stamp)
+        info.compress_type = zipfile.ZIP_STORED if big else zipfile.ZIP_DEFLATED
+        info.external_attr = 0o644 << 16
+        digest, size = hashlib.sha256(), 0
+        with archive.open(info, "w", force_zip64=big) as entry:
+            for piece in pieces:
+                entry.write(piece)
+                digest.update(piece)
+                size += len(piece)
+                out = self._sink.take()
+                if out:
+                    yield out
+        self.files.append({"path": path, "bytes": size, "sha256": digest.hexdigest()})
+        yield self._sink.take()
+
+    def _audio(self, call_id: str, found: ExportedCall, hashes: list[Any]) -> Iterator[bytes]:
+        """The decrypted audio a piece at a time; stops (ReadRevoked) at the first piece after
+        its call stopped being readable: no byte of a call erased meanwhile is sent."""
+        # The vCon's content_hash; the SHA-256 is the entry's own.
+        sha512 = OffThread("sha512", self._hasher)
+        self._current = call_id
+        with found.audio as audio:
+            while True:
+                try:
+                    piece = audio.read(AUDIO_PIECE)
+                except Exception:
+                    if not self.reader.still_readable(call_id):
+                        raise ReadRevoked(call_id) from None
+                    raise
+                if not piece:
+                    break
+                if not self.reader.still_readable(call_id):
+                    raise ReadRevoked(call_id)
+                sha512.update(piece)
+                yield piece
+            hashes.append(sha512.digest())
+        self._current = None
+
+    # -- the whole package -----------------------------------------------------------------
+
+    def stream(self) -> Iterator[bytes]:
+        self._hasher = ThreadPoolExecutor(1, thread_name_prefix="export-hash")
+        try:
+            yield from self._stream()
+        finally:
+            self._hasher.shutdown(cancel_futures=True)
+
+    def _stream(self) -> Iterator[bytes]:
+        rows: list[_Row] = []
+        with zipfile.ZipFile(self._sink, "w", allowZip64=True) as archive:  # type: ignore[call-overload]
+            for call in self.spec.calls:
+                row = _Row(call.call_id, call.session_id, _iso(call.start_time), ERASED)
+                rows.append(row)
+                found = self.reader.for_export(call.call_id)
+                if found is None:
+                    continue  # erased (or being erased) since the export was made: no files
+                row.state, row.details = INCLUDED, found.details
+                row.redactions = redactions_of(call.call_id)
+                ext = _EXTENSIONS.get((found.audio_format or "").lower()) or (
+                    _EXTENSIONS_BY_TYPE.get(found.content_type.split(";")[0].lower(), "bin")
+                )
+                base = f"calls/{call.call_id}"
+                row.audio_path = f"{base}/audio.{ext}"
+                hashes: list[bytes] = []
+                yield from self._entry(
+                    archive, row.audio_path, self._audio(call.call_id, found, hashes), big=True
+                )
+                audio_file = self.files[-1]
+                details = _json(found.details, compact=True)
+                yield from self._entry(archive, f"{base}/call.json", [details])
+                vcon = self._vcon(found, ext, audio_file, hashes[0])
+                yield from self._entry(archive, f"{base}/call.vcon.json", [_json(vcon, True)])
+            yield from self._entry(archive, "calls.csv", [self._csv(rows)])
+            yield from self._entry(archive, "index.html", [self._html(rows)])
+            manifest = _json(self._manifest(rows))
+            # manifest.json is written like the others (its own ``files`` cannot list it).
+            yield from self._entry(archive, "manifest.json", [manifest])
+            claims = {
+                "iss": self.spec.instance,
+                "iat": int(time.time()),
+                "exportId": self.spec.export_id,
+                "manifestSha256": hashlib.sha256(manifest).hexdigest(),
+            }
+            jws = self.sign(claims, MANIFEST_TYPE).encode()
+            yield from self._entry(archive, "manifest.jws", [jws])
+        yield self._sink.take()  # the central directory
+
+    # -- the documents ---------------------------------------------------------------------
+
+    def _manifest(self, rows: list[_Row]) -> dict[str, Any]:
+        spec = self.spec
+        return {
+            "exportId": spec.export_id,
+            "reference": spec.reference,
+            "instance": spec.instance,
+            "createdAt": _iso(spec.created_at),
+            "generatedAt": _iso(self.generated_at),
+            "requestedBy": spec.requested_by,
+            "subject": spec.subject,
+            "calls": [
+                {
+                    "callId": r.call_id,
+                    "sessionId": r.session_id,
+                    "startTime": r.start_time,
+                    "state": r.state,
+                    "redactions": r.redactions,
+                }
+                for r in rows
+            ],
+            "files": list(self.files),
+        }
+
+    def _csv(self, rows: list[_Row]) -> bytes:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(CSV_HEADER)
+        for r in rows:
+            d = r.details or {}
+            duration = d.get("durationSec")
+            writer.writerow(
+                [
+                    r.call_id,
+                    r.session_id,
+                    r.start_time or "",
+                    _csv_safe(d.get("direction") or ""),
+                    "" if duration is None else round(duration, 3),
+                    r.state,
+                ]
+            )
+        return out.getvalue().encode()
+
+    def _html(self, rows: list[_Row]) -> bytes:
+        items = []
+        for r in rows:
+            d = r.details or {}
+            items.append(
+                {
+                    "call_id": r.call_id,
+                    "session_id": r.session_id,
+                    "start_time": r.start_time,
+                    "state": r.state,
+                    "direction": d.get("direction"),
+                    "duration": d.get("durationSec"),
+                    "parties": [_party_label(c) for c in d.get("contacts", [])],
+                    "audio": r.audio_path,
+                }
+            )
+        page = _TEMPLATES.get_template("index.html").render(
+            export_id=self.spec.export_id,
+            reference=self.spec.reference,
+            instance=self.spec.instance,
+            generated_at=_iso(self.generated_at),
+            calls=items,
+        )
+        return page.encode()
+
+    def _vcon(
+        self, found: ExportedCall, ext: str, audio: dict[str, Any], sha512: bytes
+    ) -> dict[str, Any]:
+        """The call as a vCon (draft-ietf-vcon-vcon-core, JSON form) that the ``vcon`` package
+        0.3.x also loads and validates: ``mimetype`` beside ``mediatype``, and its hash form
+        (``alg`` sha256, ``signature`` base64url) beside ``content_hash`` (sha512-base64url)."""
+        d = found.details
+        parties = [_party(c, self.spec.default_region) for c in d.get("contacts", [])]
+        mediatype, mimetype = _VCON_TYPES.get(ext, (found.content_type, found.content_type))
+        dialog: dict[str, Any] = {
+            "type": "recording",
+            "start": d.get("startTime"),
+            "parties": list(range(len(parties))),
+            "mediatype": mediatype,
+            "mimetype": mimetype,
+            "filename": audio["path"].rsplit("/", 1)[-1],
+            "content_hash": "sha512-" + _b64url(sha512),
+            "alg": "sha256",
+            "encoding": "none",
+            "signature": _b64url(bytes.fromhex(audio["sha256"])),
+        }
+        if d.get("durationSec") is not None:
+            dialog["duration"] = d["durationSec"]
+        namespace = uuid.uuid5(uuid.NAMESPACE_URL, f"callvault:{self.spec.instance}")
+        raw = bytearray(hashlib.sha256(f"{namespace}:{d['callId']}".encode()).digest()[:16])
+        raw[6] = (raw[6] & 0x0F) | 0x80  # UUID version 8, as the draft asks
+        raw[8] = (raw[8] & 0x3F) | 0x80
+        return {
+            "vcon": "0.0.2",
+            "uuid": str(uuid.UUID(bytes=bytes(raw))),
+            "created_at": _iso(self.generated_at),
+            "subject": f"call {d['callId']}",
+            "redacted": {},
+            "group": [],
+            "parties": parties,
+            "dialog": [dialog],
+            "attachments": [
+                {
+                    "type": "metadata",
+                    "purpose": "metadata",
+                    "start": d.get("startTime"),
+                    "party": 0,
+                    "mediatype": "application/json",
+                    "encoding": "json",
+                    "body": json.dumps(
+                        {
+                            "callId": d["callId"],
+                            "sessionId": d["sessionId"],
+                            "masterCallId": d.get("masterCallId"),
+                            "direction": d.get("direction"),
+                            "numberDialed": d.get("numberDialed"),
+                            "metadata": d.get("metadata"),
+                        },
+                        ensure_ascii=False,
+                    ),
+                }
+            ],
+            "analysis": [],
+        }
+
+
+def _json(doc: Any, compact: bool = False) -> bytes:
+    """UTF-8 JSON; the manifest indented for a person, a call's files compact (a thousand a
+    package)."""
+    if compact:
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(doc, ensure_ascii=False, indent=2).encode()
+
+
+@functools.lru_cache(maxsize=1024)
+def _e164(phone: str, region: str) -> str | None:
+    """A contact's number in E.164 (a customer's calls repeat it: parsed once)."""
+    return to_e164(phone, region)
+
+
+def _csv_safe(value: str) -> str:
+    """A cell a spreadsheet will not run as a formula."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+def _name(contact: dict[str, Any]) -> str | None:
+    name = " ".join(p for p in (contact.get("firstName"), contact.get("lastName")) if p)
+    return name or None
+
+
+def _party(contact: dict[str, Any], region: str) -> dict[str, Any]:
+    party: dict[str, Any] = {"role": str(contact.get("type") or "unknown").lower()}
+    phone = contact.get("phoneNumber")
+    if isinstance(phone, str) and phone:
+        e164 = _e164(phone, region)
+        if e164 is not None:  # E.164 where known; a number that is none is no tel URI
+            party["tel"] = e164
+    email = contact.get("email")
+    if isinstance(email, str) and email:
+        party["mailto"] = email
+    name = _name(contact)
+    if name:
+        party["name"] = name
+    return party
+
+
+def _party_label(contact: dict[str, Any]) -> str:
+    bits = [str(contact.get("type") or "Contact")]
+    name = _name(contact)
+    if name:
+        bits.append(name)
+    for key in ("phoneNumber", "email"):
+        if contact.get(key):
+            bits.append(str(contact[key]))
+    return " · ".join(bits)
