@@ -37,7 +37,7 @@ FLOORS: list[set[str]] = [
     {"errors", "text", "ids", "files", "phone", "emails", "crypto", "settings", "ratelimit"},
     {"store", "blobs"},
     {"runtime", "metrics", "audit"},
-    {"suppressions"},
+    {"suppressions", "webhooks"},
     {"auth", "capture"},
     {"purge"},
     {"holds", "retention", "certificates", "demo"},

@@ -204,6 +204,25 @@ class Settings(BaseSettings):
         description="How often each purge worker sweeps for calls past their retention policy "
         "and queues their erasure.",
     )
+    webhook_retry_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="The wait before a webhook delivery's first retry; each later wait is "
+        "doubled, at most an hour, for up to 24 hours.",
+    )
+    webhook_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How long a worker holds a webhook delivery it is sending before another "
+        "worker may send it (a worker that died mid-send is replaced after this long).",
+    )
+    webhook_allow_http: bool = Field(
+        default=False,
+        description="Accept plain http:// webhook URLs to any host (default: https:// only, "
+        "plain http:// only to a loopback address).",
+    )
     instance_name: str = Field(
         default_factory=socket.gethostname,
         min_length=1,

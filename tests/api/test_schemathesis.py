@@ -22,8 +22,10 @@ Configured rather than fixed, because the behaviour is the contract's:
   ``GET /purge/v1/requests/{requestId}/certificate`` (409 while the request is Purging), and
   the suppressions' (§22: possible numbers, addresses and times beyond JSON Schema; exactly one
   of ``phoneNumber`` and ``email``; a lifted suppression's second lift is 409; opaque cursors),
-  ``GET /purge/v1/requests/{requestId}/evidence`` (as the certificate) and ``GET
-  /audit/v1/events`` (``since`` before ``until``, §23, and ISO 8601 times, beyond JSON Schema).
+  ``GET /purge/v1/requests/{requestId}/evidence`` (as the certificate), ``GET
+  /audit/v1/events`` (``since`` before ``until``, §23, and ISO 8601 times, beyond JSON Schema)
+  and the webhooks' (§23: a URL that is https://, or http:// to loopback, with a host, and known
+  event names, beyond JSON Schema; opaque cursors).
 - ``allow_header_conformance`` is off for ``POST /callCapture/v1/status/exclude``,
   ``POST /capture/v2/status/exclude`` and ``POST /capture/v2/status/monitor``: their 405 rightly
   lists GET too, because ``GET /callCapture/v1/status/{sessionId}``
@@ -89,6 +91,9 @@ def schemathesis_config(token: str, ids: dict[str, str] | None = None) -> dict[s
                     "check_suppression",
                     "get_purge_evidence",
                     "audit_events",
+                    "create_webhook",
+                    "list_webhooks",
+                    "list_webhook_deliveries",
                 ],
                 "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_ALSO_400}},
             },

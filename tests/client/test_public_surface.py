@@ -54,6 +54,8 @@ PUBLIC = [
     "TimeoutWaiting",
     "TransportError",
     "UnsupportedMediaTypeError",
+    "Webhook",
+    "WebhookAttempt",
     "verify_certificate",
 ]
 

@@ -7,6 +7,7 @@ from callvault.capture.loop import OrphanLoop
 from callvault.purge.loop import ErasureLoop
 from callvault.retention.loop import RetentionLoop
 from callvault.settings import Settings
+from callvault.webhooks.loop import DeliveryLoop
 from callvault.worker.process import WorkerOptions, WorkerThreads, worker_host, worker_options
 
 
@@ -18,20 +19,25 @@ def test_the_settings_reach_each_loop(tmp_path):
             purge_lease_seconds=9,
             purge_max_attempts=3,
             retention_interval_seconds=11,
+            webhook_retry_seconds=2.5,
+            webhook_lease_seconds=13,
         )
     )
     assert (options.erasure.batch_size, options.erasure.lease_seconds) == (7, 9)
     assert options.erasure.max_attempts == 3
     assert options.retention_interval_seconds == 11
+    assert (options.webhooks.retry_seconds, options.webhooks.lease_seconds) == (2.5, 13)
 
 
-def test_a_host_runs_erasure_then_retention_then_orphans_when_idle(runtime):
+def test_a_host_runs_erasure_then_retention_then_webhooks_then_orphans_when_idle(runtime):
     host = worker_host(runtime, WorkerOptions(retention_interval_seconds=5))
-    erasure, retention, orphans = host.loops
+    erasure, retention, webhooks, orphans = host.loops
     assert isinstance(erasure, ErasureLoop)
     assert (erasure.every_seconds, erasure.when_idle) == (0.0, False)
     assert isinstance(retention, RetentionLoop)
     assert (retention.every_seconds, retention.when_idle) == (5, False)
+    assert isinstance(webhooks, DeliveryLoop)
+    assert (webhooks.every_seconds, webhooks.when_idle) == (0.0, False)
     assert isinstance(orphans, OrphanLoop)
     assert orphans.when_idle
 

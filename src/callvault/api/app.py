@@ -33,6 +33,7 @@ from callvault.api.routes import (
     token,
     v2_capture,
     v2_purge,
+    webhooks,
 )
 from callvault.auth.sessions import ConsoleSessions
 from callvault.capture.reads import CallReader
@@ -50,6 +51,7 @@ from callvault.retention.service import RetentionService
 from callvault.runtime import Runtime
 from callvault.settings import Settings
 from callvault.suppressions.service import SuppressionService
+from callvault.webhooks.service import WebhookService
 from callvault.worker.process import WorkerThreads, worker_options
 
 log = logging.getLogger(__name__)
@@ -102,6 +104,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.state.evidence_service = EvidenceService(rt, app.state.certificate_service)
         app.state.retention_service = RetentionService(rt)
         app.state.suppression_service = SuppressionService(rt)
+        app.state.webhook_service = WebhookService(rt)
         app.state.console_sessions = ConsoleSessions(rt.engine, settings.console_idle_minutes)
         backlog = asyncio.create_task(_process_backlog(rt))
         try:
@@ -157,6 +160,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         holds,
         retention,
         suppressions,
+        webhooks,
         calls,
         audit,
         health,

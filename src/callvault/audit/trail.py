@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from callvault.audit import outbox
 from callvault.store import audit as audit_store
 from callvault.store.types import utcnow
 
@@ -86,6 +87,8 @@ class AuditTrail:
             rows.append({**row, "prev_hash": prev, "hash": digest})
             prev = digest
         audit_store.insert_events(conn, rows)
+        # The webhooks' deliveries of these events, in this same transaction (audit/outbox.py).
+        outbox.record(conn, events)
 
     def verify(self, engine: Engine) -> tuple[int, str | None]:
         """Walk the chain; returns (events checked, None) or (position, what is wrong)."""

@@ -18,6 +18,7 @@ from callvault.cli import (
     retention,
     server,
     suppressions,
+    webhooks,
 )
 from callvault.cli.errors import PROGRAM
 
@@ -58,6 +59,7 @@ app.add_typer(client.requests_app, name="requests")
 app.add_typer(holds.holds_app, name="holds")
 app.add_typer(retention.retention_app, name="retention")
 app.add_typer(suppressions.suppress_app, name="suppress")
+app.add_typer(webhooks.webhooks_app, name="webhooks")
 app.add_typer(certificates.certificate_app, name="certificate")
 app.add_typer(certificates.keys_app, name="keys")
 app.command("status")(client.status)

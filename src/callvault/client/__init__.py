@@ -38,6 +38,8 @@ from callvault.client._models import (
     RetentionForecast,
     RetentionPolicy,
     Suppression,
+    Webhook,
+    WebhookAttempt,
 )
 from callvault.client._retry import Retrying, RetryPolicy
 
@@ -73,5 +75,7 @@ __all__ = [
     "TimeoutWaiting",
     "TransportError",
     "UnsupportedMediaTypeError",
+    "Webhook",
+    "WebhookAttempt",
     "verify_certificate",
 ]

@@ -23,6 +23,8 @@ from callvault.client._models import (
     RetentionForecast,
     RetentionPolicy,
     Suppression,
+    Webhook,
+    WebhookAttempt,
 )
 from callvault.client._retry import Retrying, RetryPolicy
 
@@ -311,6 +313,23 @@ class Client(_Base):
         """A recorder's yes or no before it records (``capture``)."""
         return self._run(_core.check_suppression(self.session, phone, email))
 
+    def add_webhook(self, url: str, events: Iterable[str]) -> Webhook:
+        """Register a webhook (permission ``admin``); the answer's ``secret`` is shown once."""
+        return self._run(_core.add_webhook(self.session, url, events))
+
+    def list_webhooks(self) -> list[Webhook]:
+        return self._run(_core.list_webhooks(self.session))
+
+    def get_webhook(self, webhook_id: str) -> Webhook:
+        return self._run(_core.get_webhook(self.session, webhook_id))
+
+    def remove_webhook(self, webhook_id: str) -> None:
+        self._run(_core.remove_webhook(self.session, webhook_id))
+
+    def webhook_deliveries(self, webhook_id: str, limit: int | None = None) -> list[WebhookAttempt]:
+        """A webhook's delivery log, newest attempt first."""
+        return self._run(_core.webhook_deliveries(self.session, webhook_id, limit))
+
     def set_retention_policy(
         self,
         name: str,
@@ -565,6 +584,25 @@ class AsyncClient(_Base):
 
     async def check_suppression(self, phone: str | None = None, email: str | None = None) -> bool:
         return await self._run(_core.check_suppression(self.session, phone, email))
+
+    async def add_webhook(self, url: str, events: Iterable[str]) -> Webhook:
+        """Register a webhook (permission ``admin``); the answer's ``secret`` is shown once."""
+        return await self._run(_core.add_webhook(self.session, url, events))
+
+    async def list_webhooks(self) -> list[Webhook]:
+        return await self._run(_core.list_webhooks(self.session))
+
+    async def get_webhook(self, webhook_id: str) -> Webhook:
+        return await self._run(_core.get_webhook(self.session, webhook_id))
+
+    async def remove_webhook(self, webhook_id: str) -> None:
+        await self._run(_core.remove_webhook(self.session, webhook_id))
+
+    async def webhook_deliveries(
+        self, webhook_id: str, limit: int | None = None
+    ) -> list[WebhookAttempt]:
+        """A webhook's delivery log, newest attempt first."""
+        return await self._run(_core.webhook_deliveries(self.session, webhook_id, limit))
 
     async def set_retention_policy(
         self,

@@ -40,6 +40,8 @@ from callvault.client._models import (
     RetentionForecast,
     RetentionPolicy,
     Suppression,
+    Webhook,
+    WebhookAttempt,
 )
 from callvault.client._retry import (
     RETRY_STATUSES,
@@ -659,6 +661,52 @@ def set_retention_policy(
 def list_retention_policies(session: Session) -> Op[list[RetentionPolicy]]:
     response = yield from session.call("GET", "/retention/v1/policies")
     return [RetentionPolicy.from_json(p) for p in response.json()["policies"]]
+
+
+def add_webhook(session: Session, url: str, events: Iterable[str]) -> Op[Webhook]:
+    # Not retried once sent: a second attempt would register a second webhook.
+    body = {"url": url, "events": list(events)}
+    response = yield from session.call("POST", "/webhooks/v1", json=body, idempotent=False)
+    return Webhook.from_json(response.json())
+
+
+def list_webhooks(session: Session) -> Op[list[Webhook]]:
+    """Every page, newest first."""
+    found: list[Webhook] = []
+    params: dict[str, str] = {"limit": "100"}
+    while True:
+        response = yield from session.call("GET", "/webhooks/v1", params=params)
+        doc = response.json()
+        found += [Webhook.from_json(w) for w in doc["webhooks"]]
+        if not doc.get("nextCursor"):
+            return found
+        params["cursor"] = doc["nextCursor"]
+
+
+def get_webhook(session: Session, webhook_id: str) -> Op[Webhook]:
+    response = yield from session.call("GET", f"/webhooks/v1/{_segment(webhook_id)}")
+    return Webhook.from_json(response.json())
+
+
+def remove_webhook(session: Session, webhook_id: str) -> Op[None]:
+    # Not retried once sent: a retry of a delete that went through would answer 404.
+    yield from session.call("DELETE", f"/webhooks/v1/{_segment(webhook_id)}", idempotent=False)
+
+
+def webhook_deliveries(
+    session: Session, webhook_id: str, limit: int | None = None
+) -> Op[list[WebhookAttempt]]:
+    """The delivery log, newest attempt first: every page, or the first ``limit`` attempts."""
+    found: list[WebhookAttempt] = []
+    params: dict[str, str] = {"limit": str(min(limit or 100, 100))}
+    path = f"/webhooks/v1/{_segment(webhook_id)}/deliveries"
+    while True:
+        response = yield from session.call("GET", path, params=params)
+        doc = response.json()
+        found += [WebhookAttempt.from_json(a) for a in doc["deliveries"]]
+        if not doc.get("nextCursor") or (limit is not None and len(found) >= limit):
+            return found[:limit] if limit is not None else found
+        params["cursor"] = doc["nextCursor"]
 
 
 def delete_retention_policy(session: Session, name: str) -> Op[None]:

@@ -279,6 +279,58 @@ class Suppression:
 
 
 @dataclass(frozen=True)
+class Webhook:
+    """A webhook: ``events`` are POSTed to ``url``, signed (Standard Webhooks). ``secret``
+    (``whsec_…``) is known only in the answer that created it: keep it for the receiver."""
+
+    webhook_id: str
+    url: str
+    events: list[str]
+    created_by: str
+    created_at: str
+    secret: str | None = None
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Webhook:
+        return cls(
+            webhook_id=doc["webhookId"],
+            url=doc.get("url", ""),
+            events=[str(e) for e in doc.get("events", [])],
+            created_by=doc.get("createdBy", ""),
+            created_at=doc.get("createdAt", ""),
+            secret=doc.get("secret"),
+        )
+
+
+@dataclass(frozen=True)
+class WebhookAttempt:
+    """One attempt of a webhook delivery: its HTTP status or error, and the next try (None once
+    delivered or given up)."""
+
+    delivery_id: str  # the webhook-id header, the same at every attempt of a delivery
+    type: str
+    attempt: int
+    at: str
+    http_status: int | None
+    error: str | None
+    next_try_at: str | None
+    state: str  # Pending | Delivered | Failed
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> WebhookAttempt:
+        return cls(
+            delivery_id=doc["deliveryId"],
+            type=doc.get("type", ""),
+            attempt=int(doc.get("attempt", 0)),
+            at=doc.get("at", ""),
+            http_status=doc.get("httpStatus"),
+            error=doc.get("error"),
+            next_try_at=doc.get("nextTryAt"),
+            state=doc.get("state", ""),
+        )
+
+
+@dataclass(frozen=True)
 class RetentionPolicy:
     """A retention policy: calls of ``direction`` (every call when None) are erased once their
     start time is more than ``max_age_days`` old. ``expired_now``: calls past it now, not held

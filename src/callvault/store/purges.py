@@ -29,6 +29,7 @@ from sqlalchemy import (
     update,
 )
 
+from callvault.store import webhooks
 from callvault.store.engine import write_transaction
 from callvault.store.tables import calls, customer_phones, purge_items, purge_jobs, purge_requests
 from callvault.store.types import UTCDateTime, utcnow
@@ -179,6 +180,8 @@ def insert_request(
             _INSERT_ITEMS,
             [{"request_id": request_id, "position": i, **item} for i, item in enumerate(items)],
         )
+    if state != "Purging" and not what_if:
+        _announce(conn, {request_id: state})  # over at once: nothing to erase, or all held
 
 
 def enqueue(
@@ -270,6 +273,7 @@ def cancel(conn: Connection, request_id: str, now: datetime) -> list[str] | None
         .where(purge_requests.c.request_id == request_id)
         .values(state="Cancelled", completed_at=now)
     )
+    _announce(conn, {request_id: "Cancelled"})
     return restored
 
 
@@ -363,12 +367,13 @@ def _settle_requests(
         )
 
     failed, held = having("Error"), having("Held")
+    settled: dict[str, str] = {}
     for state, condition in (
         ("Held", held),
         ("Failed", and_(~held, failed)),
         ("Complete", and_(~held, ~failed)),
     ):
-        conn.execute(
+        for request_id in conn.execute(
             update(purge_requests)
             .where(
                 purge_requests.c.request_id.in_(request_ids),
@@ -377,7 +382,44 @@ def _settle_requests(
                 condition,
             )
             .values(state=state, completed_at=now)
-        )
+            .returning(purge_requests.c.request_id)
+        ).scalars():
+            settled[request_id] = state
+    _announce(conn, settled)
+
+
+def _announce(conn: Connection, settled: dict[str, str]) -> None:
+    """``purge.completed`` (contract §23) for each real request that reached a state here
+    (Complete, Failed, Held or Cancelled), in the transaction that moved it: once per state
+    reached, never for a whatIf. Its data: IDs, the state, the kind, counts of the items by
+    status and the reference — the request's personal values (a customer's number) never."""
+    if not settled:
+        return
+    webhook_ids = webhooks.subscribers(conn, "purge.completed")
+    if not webhook_ids:
+        return
+    ids = list(settled)
+    requests = conn.execute(
+        select(purge_requests.c.request_id, purge_requests.c.kind, purge_requests.c.reference)
+        .where(purge_requests.c.request_id.in_(ids), purge_requests.c.what_if.is_(False))
+        .order_by(purge_requests.c.created_at)
+    ).all()
+    counts: dict[str, dict[str, int]] = {}
+    for request_id, status, number in conn.execute(
+        select(purge_items.c.request_id, purge_items.c.status, func.count())
+        .where(purge_items.c.request_id.in_(ids))
+        .group_by(purge_items.c.request_id, purge_items.c.status)
+    ):
+        counts.setdefault(request_id, {})[status] = number
+    for request_id, kind, reference in requests:
+        data = {
+            "requestId": request_id,
+            "state": settled[request_id],
+            "kind": kind,
+            "reference": reference,
+            "items": counts.get(request_id, {}),
+        }
+        webhooks.enqueue(conn, "purge.completed", data, webhook_ids)
 
 
 def restore(conn: Connection, call_ids: Sequence[str]) -> None:

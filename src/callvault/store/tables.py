@@ -434,3 +434,57 @@ suppressed_captures = Table(
     Column("captured_by", String(200), nullable=False),
     Index(None, "session_id", "captured_at"),
 )
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    # An endpoint of the privacy program told of events (contract §23; migration 0026). Its
+    # signing secret must be usable for HMAC, so it is sealed under the master key (as holds'
+    # texts are), never stored in clear and never shown again after the 201.
+    Column("webhook_id", String(32), primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("events", Text, nullable=False),  # JSON list of event types
+    Column("sealed_secret", LargeBinary, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "created_at", "webhook_id"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    # The outbox: one row per (subscribed webhook, event), written in the transaction that
+    # records the event. ``delivery_id`` is the Standard Webhooks message ID (``webhook-id``),
+    # the same at every attempt. ``payload`` is the exact body sent: IDs, states, counts and the
+    # reference, never a personal value.
+    Column("delivery_id", String(40), primary_key=True),
+    Column("webhook_id", String(32), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("state", String(16), nullable=False),  # Pending | Delivered | Failed
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("worker_id", String(64), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Index(None, "state", "next_attempt_at"),
+    Index(None, "webhook_id", "created_at"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    # The delivery log: every attempt, its HTTP status or error (never a URL, body or secret)
+    # and when the next one is due.
+    Column("attempt_id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(40), nullable=False),
+    Column("webhook_id", String(32), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("http_status", Integer, nullable=True),
+    Column("error", String(500), nullable=True),
+    Column("next_try_at", UTCDateTime, nullable=True),
+    Index(None, "webhook_id", "attempt_id"),
+    Index(None, "delivery_id"),
+)

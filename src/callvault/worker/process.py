@@ -2,9 +2,9 @@
 settings. The one module that names the services' loops (``<service>/loop.py``).
 
 Each host runs, at every pass: the erasure loop (purge), the retention sweep when its interval is
-due (retention), and, in a pass where neither did anything, the orphan sweep when its interval is
-due (capture). ``callvault serve`` runs ``worker_concurrency`` hosts in threads beside the API;
-``callvault worker`` runs them alone.
+due (retention), the webhook deliveries that are due (webhooks), and, in a pass where none of
+them did anything, the orphan sweep when its interval is due (capture). ``callvault serve`` runs
+``worker_concurrency`` hosts in threads beside the API; ``callvault worker`` runs them alone.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from callvault.purge.loop import ErasureLoop, ErasureOptions
 from callvault.retention.loop import RetentionLoop
 from callvault.runtime import Runtime
 from callvault.settings import Settings
+from callvault.webhooks.loop import DeliveryLoop, DeliveryOptions
 from callvault.worker.host import HostThreads, Loop, WorkerHost
 
 
@@ -27,6 +28,7 @@ class WorkerOptions:
     sweep_interval_seconds: float = 300.0
     orphan_grace_seconds: float = 600.0
     retention_interval_seconds: float = 60.0
+    webhooks: DeliveryOptions = field(default_factory=DeliveryOptions)
 
 
 def worker_options(settings: Settings) -> WorkerOptions:
@@ -37,6 +39,10 @@ def worker_options(settings: Settings) -> WorkerOptions:
             max_attempts=settings.purge_max_attempts,
         ),
         retention_interval_seconds=settings.retention_interval_seconds,
+        webhooks=DeliveryOptions(
+            retry_seconds=settings.webhook_retry_seconds,
+            lease_seconds=settings.webhook_lease_seconds,
+        ),
     )
 
 
@@ -46,6 +52,7 @@ def service_loops(
     return [
         ErasureLoop(runtime, options.erasure, metrics),
         RetentionLoop(runtime, options.retention_interval_seconds, metrics),
+        DeliveryLoop(runtime, options.webhooks),
         OrphanLoop(runtime, options.sweep_interval_seconds, options.orphan_grace_seconds),
     ]
 

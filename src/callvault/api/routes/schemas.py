@@ -644,3 +644,69 @@ class SuppressionLookupOut(BaseModel):
 
 class SuppressionCheckOut(BaseModel):
     suppressed: bool
+
+
+# --------------------------------------------------------------------------- webhooks (§23)
+
+
+class WebhookIn(CaseInsensitiveModel):
+    """A webhook to register (contract §23): ``{"url", "events"}``. Unknown keys are refused
+    (contract §19), and nothing is created."""
+
+    model_config = ConfigDict(extra="forbid")
+    _refused_means: ClassVar[str] = "no webhook was created"
+
+    url: StrictStr = Field(
+        max_length=2000,
+        description="https:// (plain http:// only to a loopback address, or with "
+        "CALLVAULT_WEBHOOK_ALLOW_HTTP).",
+    )
+    events: list[StrictStr] = Field(
+        max_length=20,
+        description="The event types to deliver: purge.completed, redaction.completed, "
+        "export.created, export.downloaded, hold.placed, hold.released, suppression.created, "
+        "capture.suppressed.",
+    )
+
+
+class WebhookOut(BaseModel):
+    webhookId: str
+    url: str
+    events: list[str]
+    createdBy: str
+    createdAt: str
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret: str = Field(
+        description="whsec_…: the signing secret, shown in this answer only (Standard Webhooks)."
+    )
+
+
+class WebhooksOut(BaseModel):
+    webhooks: list[WebhookOut] = Field(description="Newest first.")
+    nextCursor: str | None = Field(
+        default=None, description="While more follow: give it back as ?cursor=."
+    )
+
+
+class WebhookAttemptOut(BaseModel):
+    deliveryId: str = Field(description="The delivery's webhook-id, the same at every attempt.")
+    type: str = Field(description="The event type delivered.")
+    attempt: int = Field(description="1 for the first attempt of the delivery.")
+    at: str = Field(description="When the attempt was made (ISO 8601 UTC).")
+    httpStatus: int | None = Field(description="The receiver's status, if it answered.")
+    error: str | None = Field(description="Why no answer came (no URL, body or secret).")
+    nextTryAt: str | None = Field(
+        description="When the next attempt is due; null once delivered or given up."
+    )
+    state: Literal["Pending", "Delivered", "Failed"] = Field(
+        description="The delivery's state now."
+    )
+
+
+class WebhookDeliveriesOut(BaseModel):
+    deliveries: list[WebhookAttemptOut] = Field(description="Newest attempt first.")
+    nextCursor: str | None = Field(
+        default=None, description="While more follow: give it back as ?cursor=."
+    )
