@@ -22,14 +22,13 @@ from typing import Any
 from sqlalchemy import Connection
 
 from callvault.audit.trail import AuditEvent, AuditTrail
-from callvault.capture.info import parse_time
 from callvault.capture.reads import READABLE, CallReader
 from callvault.emails import INDEX_PREFIX
 from callvault.errors import BadInput, Conflict, Gone, NotFound
 from callvault.exports.age import encrypt_stream, recipient_problem
 from callvault.exports.package import Package, PackageSpec, Signer
 from callvault.ids import new_request_id
-from callvault.purge.service import customer_forms, resolve_calls
+from callvault.purge.service import checked_ids, checked_time, customer_forms, resolve_calls
 from callvault.runtime import Runtime
 from callvault.store import exports as export_store
 from callvault.store.engine import write_transaction
@@ -40,7 +39,7 @@ from callvault.text import is_clean, reference_problem
 
 log = logging.getLogger(__name__)
 
-MAX_CALLS, MAX_ENTRIES, MAX_ID, MAX_RECIPIENTS = 10_000, 1000, 256, 10
+MAX_CALLS, MAX_ENTRIES, MAX_RECIPIENTS = 10_000, 1000, 10
 PAGE_DEFAULT, PAGE_MAX = 50, 100
 _SUBJECT_PURPOSE = "export-subject"
 # One answer for every link that does not work, whatever the reason (contract §20: no oracle).
@@ -79,24 +78,6 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
-def _ids(name: str, values: Sequence[str]) -> list[str]:
-    if len(values) > MAX_ENTRIES:
-        raise BadInput(f"{name} has {len(values)} entries; an export takes at most {MAX_ENTRIES}")
-    for i, value in enumerate(values):
-        if not isinstance(value, str) or not value or len(value) > MAX_ID or not is_clean(value):
-            raise BadInput(f"{name}[{i}] must be a non-empty ID of at most {MAX_ID} characters")
-    return list(dict.fromkeys(values))
-
-
-def _time(name: str, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_time(value)
-    except ValueError as exc:
-        raise BadInput(f"{name}: {exc}") from None
-
-
 def _token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
 
@@ -126,10 +107,10 @@ class ExportService:
         forms = customer_forms(
             ask.phone_numbers, ask.emails, region or self.runtime.settings.default_region
         )
-        call_ids = _ids("callIds", ask.call_ids)
-        session_ids = _ids("sessionIds", ask.session_ids)
-        after = _time("startedAfter", ask.started_after)
-        before = _time("startedBefore", ask.started_before)
+        call_ids = checked_ids("callIds", ask.call_ids, MAX_ENTRIES, "an export")
+        session_ids = checked_ids("sessionIds", ask.session_ids, MAX_ENTRIES, "an export")
+        after = checked_time("startedAfter", ask.started_after)
+        before = checked_time("startedBefore", ask.started_before)
         if after is not None and before is not None and after >= before:
             raise BadInput("startedAfter must be earlier than startedBefore")
         if not (forms or call_ids or session_ids):
@@ -357,6 +338,7 @@ class ExportService:
                     "bytes": sent,
                     "sha256": digest.hexdigest(),
                     "complete": complete,
+                    **({} if row.reference is None else {"reference": row.reference}),
                 },
             )
             try:

@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import Connection
 
 from callvault.audit.trail import AuditEvent, AuditTrail
-from callvault.capture.info import parse_time
 from callvault.errors import BadInput, Conflict, NotFound, RateLimited
 from callvault.ids import new_request_id
 from callvault.phone import index_form, unusable
 from callvault.purge.governance import Governance
+from callvault.purge.service import checked_ids, checked_time
 from callvault.ratelimit import RateLimiter
 from callvault.runtime import Runtime
 from callvault.store import holds as hold_store
@@ -31,7 +31,7 @@ from callvault.store.paging import cursor_of, position_of
 from callvault.store.types import utcnow
 from callvault.text import is_clean, reference_problem
 
-MAX_MATTER, MAX_REASON, MAX_ENTRIES, MAX_ID = 200, 2000, 1000, 256
+MAX_MATTER, MAX_REASON, MAX_ENTRIES = 200, 2000, 1000
 PAGE_DEFAULT, PAGE_MAX = 50, 100
 STATES = {"active": ACTIVE, "released": RELEASED, "all": None}
 _SCOPE_PURPOSE = "hold-scope"
@@ -68,24 +68,6 @@ def _text(name: str, value: Any, limit: int) -> str:
     return value
 
 
-def _ids(name: str, values: Sequence[str]) -> list[str]:
-    if len(values) > MAX_ENTRIES:
-        raise BadInput(f"{name} has {len(values)} entries; a hold takes at most {MAX_ENTRIES}")
-    for i, value in enumerate(values):
-        if not isinstance(value, str) or not value or len(value) > MAX_ID or not is_clean(value):
-            raise BadInput(f"{name}[{i}] must be a non-empty ID of at most {MAX_ID} characters")
-    return list(dict.fromkeys(values))
-
-
-def _time(name: str, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_time(value)
-    except ValueError as exc:
-        raise BadInput(f"{name}: {exc}") from None
-
-
 def _check_reference(value: Any) -> None:
     if value is not None and (problem := reference_problem(value)) is not None:
         raise BadInput(problem)
@@ -109,8 +91,8 @@ class HoldService:
     # ------------------------------------------------------------------ validation
 
     def _scope(self, given: HoldScope, region: str | None) -> _Scope:
-        call_ids = _ids("callIds", given.call_ids)
-        session_ids = _ids("sessionIds", given.session_ids)
+        call_ids = checked_ids("callIds", given.call_ids, MAX_ENTRIES, "a hold")
+        session_ids = checked_ids("sessionIds", given.session_ids, MAX_ENTRIES, "a hold")
         if len(given.phone_numbers) > MAX_ENTRIES:
             raise BadInput(
                 f"phoneNumbers has {len(given.phone_numbers)} entries; "
@@ -128,8 +110,8 @@ class HoldService:
                 )
             phones.append(e164)
         phones = list(dict.fromkeys(phones))
-        after = _time("startedAfter", given.started_after)
-        before = _time("startedBefore", given.started_before)
+        after = checked_time("startedAfter", given.started_after)
+        before = checked_time("startedBefore", given.started_before)
         if after is not None and before is not None and after >= before:
             raise BadInput("startedAfter must be earlier than startedBefore")
         if not (call_ids or session_ids or phones or after or before):
@@ -292,6 +274,7 @@ class HoldService:
                 actor,
                 details={
                     "holdId": hold_id,
+                    "reference": hold.reference,
                     "releaseReasonHash": self.runtime.keys.audit_hash(reason),
                     "resumedCalls": sum(
                         e.details["calls"] for e in resumed if e.action == "purge.resumed"

@@ -21,6 +21,7 @@ from callvault import emails
 from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.auth.identity import Principal
 from callvault.auth.permissions import Permission, grants
+from callvault.capture.info import parse_time
 from callvault.errors import BadInput, Conflict, NotFound, PermissionDenied
 from callvault.ids import new_request_id
 from callvault.phone import index_form, unusable
@@ -42,6 +43,7 @@ RETENTION = "retention"  # the kind of a request a retention policy made (purge_
 # them (callvault's calls are never InProgress; Tethr's are while a live call runs).
 INCOMPLETE = ("InProgress", "Concluded")
 STILL_PROCESSING = "interaction is still processing"
+MAX_ID_LENGTH = 256  # a call or session ID named in a hold or an export
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,36 @@ def customer_forms(phones: Sequence[str], addresses: Sequence[str], region: str)
         except emails.InvalidEmail as exc:
             raise BadInput(f"emails[{i}] is not an e-mail address: {exc}") from None
     return distinct(forms)
+
+
+def checked_ids(name: str, values: Sequence[str], limit: int, taker: str) -> list[str]:
+    """A request's list of call or session IDs, checked as every request that names calls
+    checks it (holds, exports): at most ``limit`` entries, each a non-empty clean ID of at most
+    ``MAX_ID_LENGTH`` characters; repeats dropped, order kept. ``taker`` ends the 400's detail
+    ("a hold", "an export")."""
+    if len(values) > limit:
+        raise BadInput(f"{name} has {len(values)} entries; {taker} takes at most {limit}")
+    for i, value in enumerate(values):
+        if (
+            not isinstance(value, str)
+            or not value
+            or len(value) > MAX_ID_LENGTH
+            or not is_clean(value)
+        ):
+            raise BadInput(
+                f"{name}[{i}] must be a non-empty ID of at most {MAX_ID_LENGTH} characters"
+            )
+    return list(dict.fromkeys(values))
+
+
+def checked_time(name: str, value: str | None) -> datetime | None:
+    """A request's time field (``startedAfter``, ``startedBefore``): ISO 8601, as capture's."""
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise BadInput(f"{name}: {exc}") from None
 
 
 def resolve_calls(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
@@ -18,7 +18,7 @@ from callvault.api.responses import TethrJSONResponse
 from callvault.api.routes.calls import RevocableStream
 from callvault.api.routes.capture import PROBLEMS
 from callvault.api.routes.purge import WhatIf, refuse_unknown_query, what_if_of
-from callvault.api.routes.schemas import CaseInsensitiveModel, Identifier, spells_what_if
+from callvault.api.routes.schemas import Identifier, OneSpellingBody
 from callvault.auth.permissions import Permission
 from callvault.errors import Unauthenticated
 from callvault.exports.service import PAGE_DEFAULT, PAGE_MAX, ExportAsk, ExportService
@@ -37,29 +37,13 @@ _NO_CREDENTIALS = (
 )
 
 
-class ExportIn(CaseInsensitiveModel):
+class ExportIn(OneSpellingBody):
     """Whose calls to export (contract §20). Unknown keys are refused: a misspelt identifier
     would otherwise export fewer calls than asked for."""
 
     model_config = ConfigDict(extra="forbid")
     _refused_means: ClassVar[str] = "no export was made"
-
-    @model_validator(mode="before")
-    @classmethod
-    def _one_spelling_each(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            seen: dict[str, str] = {}
-            for key in data:
-                folded = str(key).lower()
-                if spells_what_if(folded):
-                    raise ValueError(
-                        f"`{key}` is not a body key: preview with the query parameter "
-                        "`?whatIf=true`; no export was made"
-                    )
-                if folded in seen:
-                    raise ValueError(f"{seen[folded]!r} and {key!r} name the same field; send one")
-                seen[folded] = str(key)
-        return data
+    _what_if_in_query: ClassVar[bool] = True
 
     phoneNumbers: list[StrictStr] = Field(
         default_factory=list,

@@ -71,6 +71,32 @@ Identifier = Annotated[
 ]
 
 
+class OneSpellingBody(CaseInsensitiveModel):
+    """A body whose keys are each sent in one spelling: two spellings of one key ("callIds" and
+    "CALLIDS") would let the last one silently narrow what was asked, which is what refusing
+    unknown keys is meant to prevent. Where the endpoint previews with ``?whatIf=true``
+    (``_what_if_in_query``), a ``whatIf`` body key is refused saying so."""
+
+    _what_if_in_query: ClassVar[bool] = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_spelling_each(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            seen: dict[str, str] = {}
+            for key in data:
+                folded = str(key).lower()
+                if cls._what_if_in_query and spells_what_if(folded):
+                    raise ValueError(
+                        f"`{key}` is not a body key: preview with the query parameter "
+                        f"`?whatIf=true`; {cls._refused_means}"
+                    )
+                if folded in seen:
+                    raise ValueError(f"{seen[folded]!r} and {key!r} name the same field; send one")
+                seen[folded] = str(key)
+        return data
+
+
 class SessionIdsIn(CaseInsensitiveModel):
     CallSessionIds: list[Identifier] = Field(
         max_length=100, description="Session IDs, at most 100."
@@ -371,26 +397,12 @@ class AuditPageOut(BaseModel):
     nextAfter: int | None
 
 
-class HoldIn(CaseInsensitiveModel):
+class HoldIn(OneSpellingBody):
     """A legal hold to place (contract §12). Unknown keys are refused: a misspelt scope key
     would otherwise place a narrower hold than the one meant."""
 
     model_config = ConfigDict(extra="forbid")
     _refused_means: ClassVar[str] = "no hold was placed"
-
-    @model_validator(mode="before")
-    @classmethod
-    def _one_spelling_each(cls, data: Any) -> Any:
-        # Two spellings of one key ("callIds" and "CALLIDS") would let the last one silently
-        # narrow the hold, which is what refusing unknown keys is meant to prevent.
-        if isinstance(data, dict):
-            seen: dict[str, str] = {}
-            for key in data:
-                folded = str(key).lower()
-                if folded in seen:
-                    raise ValueError(f"{seen[folded]!r} and {key!r} name the same field; send one")
-                seen[folded] = str(key)
-        return data
 
     matter: StrictStr = Field(
         min_length=1, max_length=200, pattern=r"\S", description="The legal matter."
@@ -476,7 +488,7 @@ class HoldsOut(BaseModel):
     )
 
 
-class RetentionPolicyIn(CaseInsensitiveModel):
+class RetentionPolicyIn(OneSpellingBody):
     """A retention policy's rule (contract §15). Unknown keys are refused: a misspelt
     ``direction`` would otherwise erase the calls of every direction."""
 
@@ -485,23 +497,7 @@ class RetentionPolicyIn(CaseInsensitiveModel):
         json_schema_extra={"propertyNames": {"not": {"pattern": WHAT_IF_KEY_PATTERN}}},
     )
     _refused_means: ClassVar[str] = "nothing was saved"
-
-    @model_validator(mode="before")
-    @classmethod
-    def _one_spelling_each(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            seen: dict[str, str] = {}
-            for key in data:
-                folded = str(key).lower()
-                if spells_what_if(folded):
-                    raise ValueError(
-                        f"`{key}` is not a body key: preview with the query parameter "
-                        "`?whatIf=true`; nothing was saved"
-                    )
-                if folded in seen:
-                    raise ValueError(f"{seen[folded]!r} and {key!r} name the same field; send one")
-                seen[folded] = str(key)
-        return data
+    _what_if_in_query: ClassVar[bool] = True
 
     # JSON Schema counts 30.0 as an integer, so it is one here too; 30.5, "30" and true are not.
     maxAgeDays: Annotated[
