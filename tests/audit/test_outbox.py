@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from callvault.audit.outbox import EVENT_TYPES
 from callvault.audit.trail import AuditEvent, AuditTrail
+from callvault.auth.users import create_user, disable_user
 from callvault.demo import seed_calls
 from callvault.holds.service import HoldScope, HoldService
 from callvault.purge.loop import ErasureLoop, ErasureOptions
@@ -55,7 +56,7 @@ def test_an_event_rolled_back_leaves_no_delivery_and_one_committed_leaves_one(ru
     for webhook_id in (every, holds_only):
         [payload] = outbox(runtime, webhook_id)
         assert payload["type"] == "hold.released"
-        assert payload["data"] == {"holdId": "h1", "resumedCalls": 2}
+        assert payload["data"] == {"holdId": "h1", "reference": None, "resumedCalls": 2}
         assert payload["timestamp"].endswith("Z")
 
 
@@ -107,9 +108,27 @@ def test_purge_completed_once_per_state_reached_never_for_a_what_if(runtime):
         "reference": None,
         "items": {"NotFound": 1},
     }
-    assert released == {"holdId": hold["holdId"], "resumedCalls": 1}
+    assert released == {"holdId": hold["holdId"], "reference": "LIT-9", "resumedCalls": 1}
     assert done == {**held, "state": "Complete", "items": {"Purged": 2}}
     assert outbox(runtime, unsubscribed) == []
+
+
+def test_a_held_request_still_held_after_a_release_is_not_announced_again(runtime):
+    """Two holds keep one request's two calls; the first is released while the requester is
+    disabled: its call's item is not resumed (Error), the other still Held. The request stays
+    Held: no second ``purge.completed`` Held (found by review: the settle rewrote Held to Held)."""
+    webhook_id = subscribe(runtime, "purge.completed")
+    first, second = seed_calls(runtime, 2, seed=4)
+    create_user(runtime.engine, "robot", ["purge"])
+    holds = HoldService(runtime)
+    one = holds.place("m", "r", HoldScope(call_ids=[first]), "tester", None, None)
+    holds.place("m", "r", HoldScope(call_ids=[second]), "tester", None, None)
+    asked = PurgeService(runtime).purge_calls([first, second], False, "robot")
+    disable_user(runtime.engine, "robot")
+    holds.release(one["holdId"], "done", "tester")
+    states = [(p["data"]["requestId"], p["data"]["state"]) for p in outbox(runtime, webhook_id)]
+    assert states == [(asked.request_id, "Held")]
+    assert PurgeService(runtime).request(asked.request_id)["state"] == "Held"
 
 
 def test_exports_and_redactions_announce_ids_and_counts_only(runtime):

@@ -8,7 +8,13 @@ from callvault.purge.loop import ErasureLoop
 from callvault.retention.loop import RetentionLoop
 from callvault.settings import Settings
 from callvault.webhooks.loop import DeliveryLoop
-from callvault.worker.process import WorkerOptions, WorkerThreads, worker_host, worker_options
+from callvault.worker.process import (
+    WorkerOptions,
+    WorkerThreads,
+    delivery_host,
+    worker_host,
+    worker_options,
+)
 
 
 def test_the_settings_reach_each_loop(tmp_path):
@@ -29,20 +35,34 @@ def test_the_settings_reach_each_loop(tmp_path):
     assert (options.webhooks.retry_seconds, options.webhooks.lease_seconds) == (2.5, 13)
 
 
-def test_a_host_runs_erasure_then_retention_then_webhooks_then_orphans_when_idle(runtime):
+def test_a_host_runs_erasure_then_retention_then_orphans_when_idle(runtime):
     host = worker_host(runtime, WorkerOptions(retention_interval_seconds=5))
-    erasure, retention, webhooks, orphans = host.loops
+    erasure, retention, orphans = host.loops
     assert isinstance(erasure, ErasureLoop)
     assert (erasure.every_seconds, erasure.when_idle) == (0.0, False)
     assert isinstance(retention, RetentionLoop)
     assert (retention.every_seconds, retention.when_idle) == (5, False)
-    assert isinstance(webhooks, DeliveryLoop)
-    assert (webhooks.every_seconds, webhooks.when_idle) == (0.0, False)
     assert isinstance(orphans, OrphanLoop)
     assert orphans.when_idle
 
 
+def test_webhook_deliveries_have_a_host_of_their_own(runtime):
+    """A receiver that hangs holds its delivery's host, never an erasure."""
+    host = delivery_host(runtime, WorkerOptions())
+    (webhooks,) = host.loops
+    assert isinstance(webhooks, DeliveryLoop)
+    assert (webhooks.every_seconds, webhooks.when_idle) == (0.0, False)
+
+
 def test_threads_are_one_host_each(runtime):
     threads = WorkerThreads(runtime, WorkerOptions(), 3, None)
-    assert [h.name for h in threads.hosts] == ["worker-0", "worker-1", "worker-2"]
-    assert len({id(h.loops[0]) for h in threads.hosts}) == 3
+    assert [h.name for h in threads.hosts] == [
+        "worker-0",
+        "worker-1",
+        "worker-2",
+        "webhooks-0",
+        "webhooks-1",
+        "webhooks-2",
+    ]
+    assert len({id(h.loops[0]) for h in threads.hosts}) == 6
+    assert not any(isinstance(loop, DeliveryLoop) for h in threads.hosts[:3] for loop in h.loops)

@@ -65,7 +65,7 @@ def _hold_placed(event: AuditEvent) -> dict[str, Any]:
 
 
 def _hold_released(event: AuditEvent) -> dict[str, Any]:
-    return _pick(event.details, "holdId", "resumedCalls")
+    return _pick(event.details, "holdId", "reference", "resumedCalls")
 
 
 def _suppression_created(event: AuditEvent) -> dict[str, Any]:
@@ -98,12 +98,19 @@ def _ids_and_counts(details: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _export(event: AuditEvent) -> dict[str, Any]:
-    return {"reference": None, **_ids_and_counts(event.details)}
+    data = {"reference": None, **_ids_and_counts(event.details)}
+    if isinstance(event.details.get("complete"), bool):
+        # A download the client stopped (or a purge cut) is announced as such.
+        data["complete"] = event.details["complete"]
+    return data
 
 
 def _redaction(state: str) -> Builder:
     def build(event: AuditEvent) -> dict[str, Any]:
         data = {"reference": None, **_ids_and_counts(event.details)}
+        # The redaction's ID is the event's request ID (as a purge request's is).
+        if event.request_id is not None and "redactionId" not in data:
+            data["redactionId"] = event.request_id
         return {**data, "callId": event.call_id, "state": state}
 
     return build

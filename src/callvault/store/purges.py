@@ -379,6 +379,9 @@ def _settle_requests(
             .where(
                 purge_requests.c.request_id.in_(request_ids),
                 purge_requests.c.state.in_(from_states),
+                # A Held request whose other items changed (one refused on a release) stays
+                # Held: not reached again, not announced again, its completedAt kept.
+                purge_requests.c.state != state,
                 ~having("Purging"),
                 condition,
             )

@@ -15,6 +15,7 @@ carry a token of the receiver's), the body or the secret.
 from __future__ import annotations
 
 import base64
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +24,9 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from callvault import __version__
+
+# httpx logs every request's URL at INFO: a receiver's URL may carry its token in the query.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 DEADLINE_SECONDS = 10.0  # a 2xx within this long delivers (contract §23)
 MAX_WAIT_SECONDS = 3600.0  # retries at most an hour apart

@@ -52,7 +52,6 @@ def service_loops(
     return [
         ErasureLoop(runtime, options.erasure, metrics),
         RetentionLoop(runtime, options.retention_interval_seconds, metrics),
-        DeliveryLoop(runtime, options.webhooks),
         OrphanLoop(runtime, options.sweep_interval_seconds, options.orphan_grace_seconds),
     ]
 
@@ -63,12 +62,20 @@ def worker_host(
     return WorkerHost(service_loops(runtime, options, metrics), options.idle_poll_seconds, name)
 
 
+def delivery_host(runtime: Runtime, options: WorkerOptions, name: str = "webhooks") -> WorkerHost:
+    """Webhook deliveries run in a host (a thread) of their own: a receiver that answers slowly,
+    or not at all, holds its delivery for up to the attempt's deadline, and erasure must never
+    wait behind it."""
+    return WorkerHost([DeliveryLoop(runtime, options.webhooks)], options.idle_poll_seconds, name)
+
+
 class WorkerThreads(HostThreads):
-    """``count`` worker hosts in threads of this process."""
+    """``count`` worker hosts in threads of this process, and as many webhook hosts."""
 
     def __init__(
         self, runtime: Runtime, options: WorkerOptions, count: int, metrics: Metrics | None
     ) -> None:
         super().__init__(
             [worker_host(runtime, options, metrics, f"worker-{i}") for i in range(count)]
+            + [delivery_host(runtime, options, f"webhooks-{i}") for i in range(count)]
         )
