@@ -40,7 +40,7 @@ FLOORS: list[set[str]] = [
     {"suppressions"},
     {"auth", "capture"},
     {"purge"},
-    {"holds", "retention", "certificates", "demo"},
+    {"holds", "retention", "certificates", "redactions", "demo"},
     {"worker"},
     {"console"},
     {"api"},

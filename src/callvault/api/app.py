@@ -26,6 +26,7 @@ from callvault.api.routes import (
     health,
     holds,
     purge,
+    redactions,
     requests,
     retention,
     status,
@@ -46,6 +47,7 @@ from callvault.holds.service import HoldService
 from callvault.metrics import Metrics
 from callvault.purge.service import PurgeService
 from callvault.ratelimit import RateLimiter
+from callvault.redactions.service import RedactionService
 from callvault.retention.service import RetentionService
 from callvault.runtime import Runtime
 from callvault.settings import Settings
@@ -102,6 +104,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.state.evidence_service = EvidenceService(rt, app.state.certificate_service)
         app.state.retention_service = RetentionService(rt)
         app.state.suppression_service = SuppressionService(rt)
+        # A redaction hides the call's audio: its downloads in flight are cut as a purge's are.
+        app.state.redaction_service = RedactionService(rt, on_queued=queued)
         app.state.console_sessions = ConsoleSessions(rt.engine, settings.console_idle_minutes)
         backlog = asyncio.create_task(_process_backlog(rt))
         try:
@@ -157,6 +161,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         holds,
         retention,
         suppressions,
+        redactions,
         calls,
         audit,
         health,

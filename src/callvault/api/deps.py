@@ -80,6 +80,8 @@ RetentionOrAuditUser = Annotated[
 ]
 SuppressUser = Annotated[Principal, Depends(require(Permission.SUPPRESS))]
 SuppressOrAuditUser = Annotated[Principal, Depends(require(Permission.SUPPRESS, Permission.AUDIT))]
+RedactUser = Annotated[Principal, Depends(require(Permission.REDACT))]
+RedactOrAuditUser = Annotated[Principal, Depends(require(Permission.REDACT, Permission.AUDIT))]
 AdminUser = Annotated[Principal, Depends(require(Permission.ADMIN))]
 
 

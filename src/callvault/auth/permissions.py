@@ -13,6 +13,7 @@ class Permission(StrEnum):
     HOLD = "hold"  # place and release legal holds
     RETENTION = "retention"  # change retention policies (read them: retention or audit)
     SUPPRESS = "suppress"  # suppress callers, lift suppressions (contract §22)
+    REDACT = "redact"  # erase time ranges of a call's audio, keep the call (contract §21)
     ADMIN = "admin"  # everything, including heartbeats of recorders
 
 

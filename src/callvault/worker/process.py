@@ -1,7 +1,8 @@
 """The worker process's wiring: which loops each worker host runs, in which order, and with what
 settings. The one module that names the services' loops (``<service>/loop.py``).
 
-Each host runs, at every pass: the erasure loop (purge), the retention sweep when its interval is
+Each host runs, at every pass: the erasure loop (purge), the redaction loop (one redaction a
+pass, redactions), the retention sweep when its interval is
 due (retention), and, in a pass where neither did anything, the orphan sweep when its interval is
 due (capture). ``callvault serve`` runs ``worker_concurrency`` hosts in threads beside the API;
 ``callvault worker`` runs them alone.
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from callvault.capture.loop import OrphanLoop
 from callvault.metrics import Metrics
 from callvault.purge.loop import ErasureLoop, ErasureOptions
+from callvault.redactions.loop import RedactionLoop, RedactionOptions
 from callvault.retention.loop import RetentionLoop
 from callvault.runtime import Runtime
 from callvault.settings import Settings
@@ -27,6 +29,7 @@ class WorkerOptions:
     sweep_interval_seconds: float = 300.0
     orphan_grace_seconds: float = 600.0
     retention_interval_seconds: float = 60.0
+    redaction: RedactionOptions = field(default_factory=RedactionOptions)
 
 
 def worker_options(settings: Settings) -> WorkerOptions:
@@ -45,6 +48,7 @@ def service_loops(
 ) -> list[Loop]:
     return [
         ErasureLoop(runtime, options.erasure, metrics),
+        RedactionLoop(runtime, options.redaction),
         RetentionLoop(runtime, options.retention_interval_seconds, metrics),
         OrphanLoop(runtime, options.sweep_interval_seconds, options.orphan_grace_seconds),
     ]
