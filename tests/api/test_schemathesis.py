@@ -23,7 +23,10 @@ Configured rather than fixed, because the behaviour is the contract's:
   the suppressions' (§22: possible numbers, addresses and times beyond JSON Schema; exactly one
   of ``phoneNumber`` and ``email``; a lifted suppression's second lift is 409; opaque cursors),
   ``GET /purge/v1/requests/{requestId}/evidence`` (as the certificate) and ``GET
-  /audit/v1/events`` (``since`` before ``until``, §23, and ISO 8601 times, beyond JSON Schema).
+  /audit/v1/events`` (``since`` before ``until``, §23, and ISO 8601 times, beyond JSON Schema),
+  and the redactions' (§21: a range's start before its end and within the call's duration, and
+  the audio's format, 422, are beyond JSON Schema; opaque cursors; a certificate or evidence is
+  409 while Redacting).
 - ``allow_header_conformance`` is off for ``POST /callCapture/v1/status/exclude``,
   ``POST /capture/v2/status/exclude`` and ``POST /capture/v2/status/monitor``: their 405 rightly
   lists GET too, because ``GET /callCapture/v1/status/{sessionId}``
@@ -87,8 +90,18 @@ def schemathesis_config(token: str, ids: dict[str, str] | None = None) -> dict[s
                     "check_suppression",
                     "get_purge_evidence",
                     "audit_events",
+                    "list_call_redactions",
+                    "list_redactions",
+                    "get_redaction_certificate",
+                    "get_redaction_evidence",
                 ],
                 "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_ALSO_400}},
+            },
+            {
+                "include-operation-id": ["redact_call"],
+                "checks": {
+                    "positive_data_acceptance": {"expected-statuses": [*POSITIVE_ALSO_400, "422"]}
+                },
             },
             {
                 "include-operation-id": [

@@ -25,8 +25,24 @@ import jwt
 from callvault.client._exceptions import CertificateError
 
 TYPE = "erasure-certificate+jwt"
+REDACTION_TYPE = "redaction-certificate+jwt"  # contract §21: a time range of a call erased
 # Not ``method``: a certificate of a request that erased nothing claims none (contract §14).
 REQUIRED = ["iss", "jti", "iat", "requestId", "kind", "state", "items", "audit"]
+REQUIRED_OF = {
+    TYPE: REQUIRED,
+    REDACTION_TYPE: [
+        "iss",
+        "jti",
+        "iat",
+        "redactionId",
+        "callId",
+        "ranges",
+        "audioSha256Before",
+        "audioSha256After",
+        "oldDataKeyDestroyed",
+        "audit",
+    ],
+}
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -71,9 +87,11 @@ def check_expected(
 ) -> None:
     """CertificateError unless a verified certificate's ``requestId`` and ``iss`` are those
     expected (each checked when given, matched exactly)."""
-    if expected_request_id is not None and claims.get("requestId") != expected_request_id:
+    # A certificate of redaction names its redaction where one of erasure names its request.
+    named = claims.get("requestId", claims.get("redactionId"))
+    if expected_request_id is not None and named != expected_request_id:
         raise CertificateError(
-            f"a certificate of request {claims.get('requestId')!r}, not of the expected "
+            f"a certificate of request {named!r}, not of the expected "
             f"request {expected_request_id!r}"
         )
     if expected_issuer is not None and claims.get("iss") != expected_issuer:
@@ -109,8 +127,11 @@ def verify_certificate(
         header = jwt.get_unverified_header(text)
     except (ValueError, jwt.PyJWTError) as exc:
         raise CertificateError(f"unreadable certificate or JWKS: {exc}") from exc
-    if header.get("alg") != "EdDSA" or header.get("typ") != TYPE:
-        raise CertificateError(f"not a certificate of erasure (alg EdDSA, typ {TYPE})")
+    typ = header.get("typ")
+    if header.get("alg") != "EdDSA" or typ not in REQUIRED_OF:
+        raise CertificateError(
+            f"not a certificate of erasure or redaction (alg EdDSA, typ {TYPE} or {REDACTION_TYPE})"
+        )
     kid = header.get("kid")
     matching = [
         k
@@ -130,7 +151,7 @@ def verify_certificate(
             algorithms=["EdDSA"],
             # A certificate stays valid for good: no expiry, and a verifier whose clock runs
             # behind the issuer's must not refuse it for an `iat` in its future.
-            options={"verify_iat": False, "verify_aud": False, "require": REQUIRED},
+            options={"verify_iat": False, "verify_aud": False, "require": REQUIRED_OF[typ]},
         )
     except jwt.InvalidSignatureError as exc:
         raise CertificateError(f"the signature does not match (key {kid}): altered") from exc

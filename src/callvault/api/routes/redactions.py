@@ -17,6 +17,8 @@ from callvault.api.routes.schemas import (
     RedactionPreviewOut,
     RedactionsOut,
 )
+from callvault.certificates.evidence import EvidenceService
+from callvault.certificates.service import CertificateService
 from callvault.redactions.service import PAGE_DEFAULT, PAGE_MAX, RedactionService
 
 router = APIRouter(tags=["redactions"])
@@ -125,3 +127,50 @@ async def list_redactions(
     cursor: Cursor = None,
 ) -> Any:
     return await run_in_threadpool(_service(request).page, None, reference, limit, cursor)
+
+
+@router.get(
+    "/calls/v1/{callId}/redactions/{redactionId}/certificate",
+    operation_id="get_redaction_certificate",
+    summary="The certificate of redaction of a Redacted redaction (a compact JWS, EdDSA)",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The certificate: header.payload.signature, base64url",
+            "content": {"application/jose": {"schema": {"type": "string"}}},
+        },
+        **PROBLEMS,
+    },
+)
+async def certificate(
+    callId: CallId, redactionId: RedactionId, request: Request, user: RedactOrAuditUser
+) -> Response:
+    service: CertificateService = request.app.state.certificate_service
+    jws = await run_in_threadpool(service.redaction_certificate, callId, redactionId, user.name)
+    return Response(jws, media_type="application/jose")
+
+
+@router.get(
+    "/calls/v1/{callId}/redactions/{redactionId}/evidence",
+    operation_id="get_redaction_evidence",
+    summary="The evidence of a redaction: certificate, key set, audit events and the "
+    "certificate in words (a ZIP)",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "certificate.jws, jwks.json, audit-events.jsonl, certificate.html",
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **PROBLEMS,
+    },
+)
+async def evidence(
+    callId: CallId, redactionId: RedactionId, request: Request, user: RedactOrAuditUser
+) -> Response:
+    service: EvidenceService = request.app.state.evidence_service
+    found = await run_in_threadpool(service.redaction, callId, redactionId, user.name)
+    return Response(
+        found.content,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
+    )

@@ -691,10 +691,15 @@ class RedactionIn(CaseInsensitiveModel):
                 seen[folded] = str(key)
         return data
 
+    # Their count and values are checked by the service (a 400 naming the range); the schema
+    # says the same.
     ranges: list[RedactionRangeIn] = Field(
-        description="1 to 100 ranges; overlapping or touching ranges are merged."
+        description="1 to 100 ranges; overlapping or touching ranges are merged.",
+        json_schema_extra={"minItems": 1, "maxItems": 100},
     )
-    reason: StrictStr = Field(description="pci, pii, phi or other.")
+    reason: Annotated[
+        StrictStr, WithJsonSchema({"type": "string", "enum": ["pci", "pii", "phi", "other"]})
+    ] = Field(description="pci, pii, phi or other.")
     reference: StrictStr | None = Field(
         default=None, min_length=1, max_length=200, description="The privacy program's ticket."
     )
