@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import struct
 
 # (name, format tag, bits, silence byte)
@@ -61,3 +62,79 @@ def pattern(n: int, seed: int = 7) -> bytes:
         x = (x * 1103515245 + 12345) & 0x7FFFFFFF
         out += x.to_bytes(4, "little")
     return bytes(out[:n])
+
+
+# (name, muxer, encoder, sample rate, layout, content type) of the compressed formats redacted
+COMPRESSED = [
+    ("mp3", "mp3", "libmp3lame", 8000, "mono", "audio/mpeg"),
+    ("opus", "ogg", "libopus", 48000, "mono", "audio/ogg"),
+    ("vorbis", "ogg", "vorbis", 16000, "stereo", "audio/ogg"),
+    ("flac", "flac", "flac", 8000, "mono", "audio/flac"),
+    ("aac", "ipod", "aac", 16000, "mono", "audio/mp4"),
+]
+
+
+def samples_of(seconds: float, rate: int, tone: tuple[int, int], seed: int = 5) -> list[float]:
+    """Speech-like noise (quiet, its level wandering) with a loud 1 kHz tone from ``tone[0]`` to
+    ``tone[1]`` ms: the marker a redaction of that range must leave no trace of."""
+    import math
+
+    out = []
+    x = seed
+    for i in range(int(seconds * rate)):
+        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+        noise = (x / 0x7FFFFFFF - 0.5) * 0.2 * (0.5 + 0.5 * math.sin(2 * math.pi * 3 * i / rate))
+        ms = i * 1000 // rate
+        marker = 0.6 * math.sin(2 * math.pi * 1000 * i / rate) if tone[0] <= ms < tone[1] else 0
+        out.append(noise + marker)
+    return out
+
+
+def encoded(name: str, seconds: float, tone: tuple[int, int]) -> bytes:
+    """A recording of that format (``COMPRESSED``), encoded by FFmpeg's libraries (PyAV)."""
+    import array
+
+    import av
+
+    _, muxer, encoder, rate, layout, _ = next(c for c in COMPRESSED if c[0] == name)
+    channels = 2 if layout == "stereo" else 1
+    mono = samples_of(seconds, rate, tone)
+    buffer = io.BytesIO()
+    options = {"strict": "experimental"} if encoder == "vorbis" else {}
+    with av.open(buffer, "w", format=muxer) as out:
+        stream = out.add_stream(encoder, rate=rate, layout=layout, options=options)
+        for start in range(0, len(mono), 1024):
+            chunk = mono[start : start + 1024]
+            frame = av.AudioFrame(format="flt", layout=layout, samples=len(chunk))
+            frame.planes[0].update(
+                array.array("f", [s for s in chunk for _ in range(channels)]).tobytes()
+            )
+            frame.sample_rate = rate
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return buffer.getvalue()
+
+
+def decoded(data: bytes) -> tuple[list[float], int]:
+    """The first channel's samples of a recording, as floats, and its sample rate."""
+    import array
+
+    import av
+
+    out: list[float] = []
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.audio[0]
+        rate = stream.codec_context.sample_rate
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        for frame in container.decode(stream):
+            for f in resampler.resample(frame):
+                out.extend(array.array("f", bytes(f.planes[0])[: 4 * f.samples]))
+        for f in resampler.resample(None):
+            out.extend(array.array("f", bytes(f.planes[0])[: 4 * f.samples]))
+    return out, rate
+
+
+def rms(samples: list[float]) -> float:
+    return (sum(s * s for s in samples) / max(len(samples), 1)) ** 0.5

@@ -26,11 +26,20 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from callvault.audit.trail import AuditEvent, AuditTrail
-from callvault.crypto import CallCipher, DecryptionError, new_data_key
+from callvault.crypto import CallCipher, DecryptedAudio, DecryptionError, new_data_key
 from callvault.purge.governance import Governance
-from callvault.redactions.audio import NotRedactable, plan, write_redacted
+from callvault.redactions.audio import (
+    AudioPlan,
+    HeadBuffer,
+    NotRedactable,
+    plan,
+    write_compressed,
+    write_wav,
+)
+from callvault.redactions.codecs import HEAD
 from callvault.runtime import Runtime
 from callvault.store import holds as hold_store
 from callvault.store import redactions as store
@@ -133,7 +142,10 @@ class Redactor:
                         writer.write(encryptor.update(bytes(pending)))
                         pending.clear()
 
-                write_redacted(reader, audio, row.ranges, write, before.update)
+                if audio.kind == "wav":
+                    write_wav(reader, audio, row.ranges, write, before.update)
+                else:
+                    self._compressed(row, reader, audio, write, before)
                 writer.write(encryptor.update(bytes(pending)))
                 writer.write(encryptor.finalize())
             writer.commit()
@@ -157,6 +169,47 @@ class Redactor:
             done = store.get_redaction(conn, row.redaction_id)
         assert done is not None
         return done
+
+    def _compressed(
+        self,
+        row: RedactionRow,
+        reader: DecryptedAudio,
+        audio: AudioPlan,
+        write: Callable[[bytes], None],
+        before: Any,
+    ) -> None:
+        """Decode, silence, encode again. The muxer's first ``HEAD`` bytes stay in memory (it
+        patches its header there at the end); the rest goes to a blob of its own under a key
+        that never leaves memory, and is copied after the head once the muxer is done."""
+        rt = self.runtime
+        reader.seek(0)
+        while piece := reader.read(WRITE_BATCH):
+            before.update(piece)
+        spill_key = new_blob_key(row.call_id, row.redaction_id) + ".part"
+        rt.blobs.delete(spill_key)
+        spill = CallCipher(row.call_id, new_data_key())
+        spill_encryptor = spill.audio_encryptor()
+        spill_writer = rt.blobs.writer(spill_key)
+        try:
+            out = HeadBuffer(lambda data: spill_writer.write(spill_encryptor.update(data)))
+            try:
+                write_compressed(reader, audio, row.ranges, out)
+            except NotRedactable as exc:
+                raise Stop(f"the audio cannot be redacted: {exc}") from None
+            spill_writer.write(spill_encryptor.finalize())
+            spill_writer.commit()
+        except BaseException:
+            spill_writer.abort()
+            raise
+        try:
+            write(bytes(out.head[: min(HEAD, out.size)]))
+            if out.size > HEAD:
+                handle, size = rt.blobs.open(spill_key)
+                with spill.audio_reader(handle, size) as tail:
+                    while piece := tail.read(WRITE_BATCH):
+                        write(piece)
+        finally:
+            rt.blobs.delete(spill_key)
 
     def _swapped_already(self, row: RedactionRow) -> bool:
         """Whether the key store's half of the swap committed (a worker died before the calls

@@ -26,7 +26,7 @@ from callvault.crypto import CallCipher
 from callvault.errors import BadInput, CallvaultError, Conflict, NotFound
 from callvault.ids import new_request_id
 from callvault.purge.governance import Governance
-from callvault.redactions.audio import AudioPlan, NotRedactable, plan
+from callvault.redactions.audio import REDACTABLE, AudioPlan, NotRedactable, plan
 from callvault.runtime import Runtime
 from callvault.store import redactions as store
 from callvault.store.calls import CallRow, get_call
@@ -142,8 +142,8 @@ class RedactionService:
                 return plan(reader, reader.length)
             except NotRedactable as exc:
                 raise Unredactable(
-                    f"the audio of this call cannot be redacted: {exc}. Redactable: WAV (PCM "
-                    "8/16/24/32-bit, μ-law, A-law); nothing was changed"
+                    f"the audio of this call cannot be redacted: {exc}. Redactable: "
+                    f"{REDACTABLE}; nothing was changed"
                 ) from None
 
     def _check_held(self, conn: Connection, call_id: str) -> None:
