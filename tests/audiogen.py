@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+from typing import Any
 
 # (name, format tag, bits, silence byte)
 ENCODINGS = [
@@ -138,3 +139,80 @@ def decoded(data: bytes) -> tuple[list[float], int]:
 
 def rms(samples: list[float]) -> float:
     return (sum(s * s for s in samples) / max(len(samples), 1)) ** 0.5
+
+
+KEYPAD = {
+    "1": (697, 1209), "2": (697, 1336), "3": (697, 1477), "A": (697, 1633),
+    "4": (770, 1209), "5": (770, 1336), "6": (770, 1477), "B": (770, 1633),
+    "7": (852, 1209), "8": (852, 1336), "9": (852, 1477), "C": (852, 1633),
+    "*": (941, 1209), "0": (941, 1336), "#": (941, 1477), "D": (941, 1633),
+}  # fmt: skip
+
+
+def speech_like(seconds: float, rate: int = 8000, seed: int = 9) -> Any:
+    """Voiced sound as speech has it: a pitch gliding between 90 and 240 Hz with its harmonics
+    under a moving formant envelope, syllables and pauses, and a noise floor."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = int(seconds * rate)
+    t = np.arange(n) / rate
+    pitch = 165 + 75 * np.sin(2 * np.pi * 0.7 * t) * np.sin(2 * np.pi * 0.13 * t + 1)
+    phase = 2 * np.pi * np.cumsum(pitch) / rate
+    formant = 500 + 1500 * (0.5 + 0.5 * np.sin(2 * np.pi * 1.9 * t))
+    voice = np.zeros(n)
+    for k in range(1, 30):
+        weight = np.exp(-(((k * pitch) - formant) ** 2) / (2 * 400.0**2)) / k**0.5
+        voice += weight * np.sin(k * phase)
+    syllables = (np.sin(2 * np.pi * 4 * t) > -0.2) * (np.sin(2 * np.pi * 0.31 * t) > -0.6)
+    out = 0.25 * voice / max(np.abs(voice).max(), 1e-9) * syllables
+    return out + rng.normal(0, 0.01, n)
+
+
+def with_keypad(
+    base: Any,
+    digits: str,
+    at_ms: int,
+    tone_ms: int = 80,
+    gap_ms: int = 80,
+    rate: int = 8000,
+    level: float = 0.25,
+    noise: float = 0.0,
+    seed: int = 3,
+) -> Any:
+    """``base`` with ``digits`` keyed from ``at_ms`` (each tone ``tone_ms``, ``gap_ms`` apart),
+    the pair's two sines of ``level`` each, under Gaussian noise of RMS ``noise``."""
+    import numpy as np
+
+    out = np.array(base, dtype=np.float64)
+    start = at_ms * rate // 1000
+    length, step = tone_ms * rate // 1000, (tone_ms + gap_ms) * rate // 1000
+    t = np.arange(length) / rate
+    for i, digit in enumerate(digits):
+        low, high = KEYPAD[digit]
+        s = start + i * step
+        out[s : s + length] = level * (np.sin(2 * np.pi * low * t) + np.sin(2 * np.pi * high * t))
+    if noise:
+        out += np.random.default_rng(seed).normal(0, noise, len(out))
+    return out
+
+
+def mulaw_wav(samples: Any, rate: int = 8000) -> bytes:
+    """An 8 kHz G.711 μ-law WAV of ``samples`` (floats in -1..1), encoded by FFmpeg."""
+    import av
+    import numpy as np
+
+    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="wav") as out:
+        stream = out.add_stream("pcm_mulaw", rate=rate, layout="mono")
+        for start in range(0, len(pcm), 4096):
+            chunk = pcm[start : start + 4096]
+            frame = av.AudioFrame(format="s16", layout="mono", samples=len(chunk))
+            frame.planes[0].update(chunk.tobytes())
+            frame.sample_rate = rate
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return buffer.getvalue()

@@ -342,3 +342,31 @@ def test_a_download_in_flight_is_ended_by_the_redaction(live, tokens):
             pass
     assert len(body) < len(big) - 1024 * 1024, f"{len(body)} of {len(big)} bytes served"
     assert big.startswith(body)
+
+
+def test_suggestions_mark_where_a_card_number_was_keyed_never_the_digits(live, tokens):
+    from audiogen import mulaw_wav, speech_like, with_keypad
+
+    audio = mulaw_wav(with_keypad(speech_like(12), "4111111111111111", at_ms=3000, noise=0.01))
+    call_id = captured(live, tokens, audio)
+    with live.client(tokens["redact"]) as client:
+        answer = client.get(f"/calls/v1/{call_id}/redactions/suggestions")
+        assert answer.status_code == 200, answer.text
+        (found,) = answer.json()["suggestions"]
+        assert set(found) == {"startMs", "endMs", "kind", "tones"}
+        assert (found["kind"], found["tones"]) == ("dtmf", 16)
+        assert 2700 <= found["startMs"] <= 2800
+        assert "4111" not in answer.text
+        preview = redact(
+            live,
+            tokens["redact"],
+            call_id,
+            "?whatIf=true",
+            ranges=[{"startMs": found["startMs"], "endMs": found["endMs"]}],
+        )
+        assert preview.status_code == 200
+        assert client.get(f"/calls/v1/{'0' * 32}/redactions/suggestions").status_code == 404
+    with live.client(tokens["audit"]) as client:
+        assert client.get(f"/calls/v1/{call_id}/redactions/suggestions").status_code == 403
+        events = client.get("/audit/v1/events?action=redaction.suggested").json()["events"]
+    assert events[0]["details"] == {"suggestions": 1, "tones": 16}

@@ -10,14 +10,14 @@ import pytest
 
 from audiogen import ENCODINGS, pattern, wav_file
 from callvault.redactions import wav
-from callvault.redactions.audio import plan, write_redacted
+from callvault.redactions.audio import plan, write_wav
 
 
 def redacted(data: bytes, ranges: list[tuple[int, int]]) -> tuple[bytes, bytes]:
     src = io.BytesIO(data)
     audio = plan(src, len(data))
     out, seen = io.BytesIO(), io.BytesIO()
-    write_redacted(src, audio, ranges, out.write, seen.write)
+    write_wav(src, audio, ranges, out.write, seen.write)
     return out.getvalue(), seen.getvalue()
 
 

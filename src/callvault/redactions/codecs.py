@@ -14,7 +14,7 @@ whatever the call's length and no plaintext touches a disk.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,3 +193,21 @@ def redact(
                     target.mux(packet)
             for packet in encoder.encode(None):
                 target.mux(packet)
+
+
+def mono_samples(src: Readable, rate: int) -> Iterator[Any]:
+    """The recording (any format FFmpeg reads: WAV, MP3, …) as mono float32 arrays at ``rate``,
+    a frame at a time."""
+    with _open(src) as container:
+        if not container.streams.audio:
+            raise NotRedactable("the recording holds no audio stream")
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        try:
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    yield out.to_ndarray()[0]
+            for out in resampler.resample(None):
+                yield out.to_ndarray()[0]
+        except av.error.FFmpegError as exc:
+            raise NotRedactable(f"the recording cannot be decoded ({type(exc).__name__})") from None

@@ -26,7 +26,9 @@ from callvault.crypto import CallCipher
 from callvault.errors import BadInput, CallvaultError, Conflict, NotFound
 from callvault.ids import new_request_id
 from callvault.purge.governance import Governance
+from callvault.redactions import dtmf
 from callvault.redactions.audio import REDACTABLE, AudioPlan, NotRedactable, plan
+from callvault.redactions.codecs import mono_samples
 from callvault.runtime import Runtime
 from callvault.store import redactions as store
 from callvault.store.calls import CallRow, get_call
@@ -235,6 +237,49 @@ class RedactionService:
             self.on_queued()
         assert created is not None
         return redaction_json(created)
+
+    # ------------------------------------------------------------------ suggestions
+
+    def suggestions(self, call_id: str, actor: str) -> dict[str, Any]:
+        """Runs of DTMF tones in the call's audio (``dtmf.py``): ranges and tone counts, never
+        the digits; audited as ``redaction.suggested`` (who, which call, how many)."""
+        row = self._live_call(call_id)
+        if row.redacting:
+            raise Conflict(
+                "the call's audio is being redacted; ask for suggestions once it is done"
+            )
+        rt = self.runtime
+        wrapped = rt.keystore.get(row.call_id)
+        if wrapped is None:
+            raise NotFound(f"no call with callId {call_id!r}")
+        cipher = CallCipher(row.call_id, rt.keys.unwrap(row.call_id, wrapped))
+        try:
+            handle, size = rt.blobs.open(row.blob_key)
+        except FileNotFoundError:
+            raise NotFound(f"no call with callId {call_id!r}") from None
+        with cipher.audio_reader(handle, size) as reader:
+            try:
+                found = dtmf.suggestions(mono_samples(reader, dtmf.RATE), None)
+            except NotRedactable as exc:
+                raise Unredactable(f"the audio of this call cannot be analysed: {exc}") from None
+        duration = None if row.duration_sec is None else round(row.duration_sec * 1000)
+        if duration is not None:
+            found = [dtmf.Suggestion(s.start_ms, min(s.end_ms, duration), s.tones) for s in found]
+        with write_transaction(rt.engine) as conn:
+            self.trail.append(
+                conn,
+                [
+                    AuditEvent(
+                        "redaction.suggested",
+                        actor,
+                        None,
+                        row.call_id,
+                        row.session_id,
+                        {"suggestions": len(found), "tones": sum(s.tones for s in found)},
+                    )
+                ],
+            )
+        return {"suggestions": [s.to_json() for s in found]}
 
     # ------------------------------------------------------------------ reads
 

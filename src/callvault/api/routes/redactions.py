@@ -16,6 +16,7 @@ from callvault.api.routes.schemas import (
     RedactionOut,
     RedactionPreviewOut,
     RedactionsOut,
+    SuggestionsOut,
 )
 from callvault.certificates.evidence import EvidenceService
 from callvault.certificates.service import CertificateService
@@ -96,6 +97,17 @@ async def list_call_redactions(
     cursor: Cursor = None,
 ) -> Any:
     return await run_in_threadpool(_service(request).page, callId, reference, limit, cursor)
+
+
+@router.get(
+    "/calls/v1/{callId}/redactions/suggestions",
+    operation_id="redaction_suggestions",
+    summary="Ranges of the call where DTMF tones were keyed (a card number), never the digits",
+    response_model=SuggestionsOut,
+    responses=PROBLEMS,
+)
+async def suggestions(callId: CallId, request: Request, user: RedactUser) -> Any:
+    return await run_in_threadpool(_service(request).suggestions, callId, user.name)
 
 
 @router.get(

@@ -735,3 +735,14 @@ class RedactionsOut(BaseModel):
     nextCursor: str | None = Field(
         default=None, description="While more follow: give it back as ?cursor=."
     )
+
+
+class SuggestionOut(BaseModel):
+    startMs: int
+    endMs: int
+    kind: Literal["dtmf"]
+    tones: int = Field(description="How many keypad tones the run holds (never which).")
+
+
+class SuggestionsOut(BaseModel):
+    suggestions: list[SuggestionOut]
