@@ -15,6 +15,7 @@ from callvault.cli import (
     certificates,
     client,
     holds,
+    redactions,
     retention,
     server,
     suppressions,
@@ -58,6 +59,7 @@ app.add_typer(client.requests_app, name="requests")
 app.add_typer(holds.holds_app, name="holds")
 app.add_typer(retention.retention_app, name="retention")
 app.add_typer(suppressions.suppress_app, name="suppress")
+app.command("redact")(redactions.redact)
 app.add_typer(certificates.certificate_app, name="certificate")
 app.add_typer(certificates.keys_app, name="keys")
 app.command("status")(client.status)
