@@ -39,6 +39,7 @@ from callvault.auth.sessions import ConsoleSessions
 from callvault.capture.reads import CallReader
 from callvault.certificates.evidence import EvidenceService
 from callvault.certificates.service import CertificateService
+from callvault.console import redactions as console_redactions
 from callvault.console import retention as console_retention
 from callvault.console import routes as console
 from callvault.console import suppressions as console_suppressions
@@ -170,6 +171,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(console.router)  # not in the OpenAPI document: it is no API
     app.include_router(console_retention.router)
     app.include_router(console_suppressions.router)
+    app.include_router(console_redactions.router)
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_json_body_bytes,

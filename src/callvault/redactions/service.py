@@ -15,7 +15,7 @@ The work itself is ``redactions/redactor.py``'s, run by ``redactions/loop.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -243,11 +243,30 @@ class RedactionService:
     def suggestions(self, call_id: str, actor: str) -> dict[str, Any]:
         """Runs of DTMF tones in the call's audio (``dtmf.py``): ranges and tone counts, never
         the digits; audited as ``redaction.suggested`` (who, which call, how many)."""
+        found, _ = self._analyse(call_id, actor, 0)
+        return {"suggestions": [s.to_json() for s in found]}
+
+    def overview(self, call_id: str, actor: str, columns: int = 600) -> dict[str, Any]:
+        """What the console's call page draws, from one pass over the audio: its duration,
+        ``columns`` (min, max) sample peaks (-1..1, mono), the DTMF suggestions (audited as
+        ``suggestions`` is) and the call's redactions."""
+        found, (duration, peaks) = self._analyse(call_id, actor, columns)
+        with self.runtime.engine.connect() as conn:
+            rows = store.page_redactions(conn, call_id, None, PAGE_MAX, None)
+        return {
+            "callId": call_id,
+            "durationMs": duration,
+            "peaks": peaks,
+            "suggestions": [s.to_json() for s in found],
+            "redactions": [redaction_json(r) for r in rows],
+        }
+
+    def _analyse(
+        self, call_id: str, actor: str, columns: int
+    ) -> tuple[list[dtmf.Suggestion], tuple[int, list[tuple[float, float]]]]:
         row = self._live_call(call_id)
         if row.redacting:
-            raise Conflict(
-                "the call's audio is being redacted; ask for suggestions once it is done"
-            )
+            raise Conflict("the call's audio is being redacted; look at it again once that is done")
         rt = self.runtime
         wrapped = rt.keystore.get(row.call_id)
         if wrapped is None:
@@ -259,12 +278,16 @@ class RedactionService:
             raise NotFound(f"no call with callId {call_id!r}") from None
         with cipher.audio_reader(handle, size) as reader:
             try:
-                found = dtmf.suggestions(mono_samples(reader, dtmf.RATE), None)
+                duration = plan(reader, reader.length).duration_ms if columns else 0
+                peaks = _Peaks(columns, duration * dtmf.RATE // 1000)
+                found = dtmf.suggestions(
+                    peaks.feed(mono_samples(reader, dtmf.RATE)), duration or None
+                )
             except NotRedactable as exc:
                 raise Unredactable(f"the audio of this call cannot be analysed: {exc}") from None
-        duration = None if row.duration_sec is None else round(row.duration_sec * 1000)
-        if duration is not None:
-            found = [dtmf.Suggestion(s.start_ms, min(s.end_ms, duration), s.tones) for s in found]
+        if not columns and row.duration_sec is not None:
+            limit = round(row.duration_sec * 1000)
+            found = [dtmf.Suggestion(s.start_ms, min(s.end_ms, limit), s.tones) for s in found]
         with write_transaction(rt.engine) as conn:
             self.trail.append(
                 conn,
@@ -279,7 +302,7 @@ class RedactionService:
                     )
                 ],
             )
-        return {"suggestions": [s.to_json() for s in found]}
+        return found, (duration, peaks.peaks())
 
     # ------------------------------------------------------------------ reads
 
@@ -344,3 +367,33 @@ def redaction_json(row: RedactionRow) -> dict[str, Any]:
         "completedAt": _iso(row.completed_at),
         "errorMsg": row.error,
     }
+
+
+class _Peaks:
+    """The (min, max) of each of ``columns`` equal slices of ``total`` samples, as they pass."""
+
+    def __init__(self, columns: int, total: int) -> None:
+        self.columns = columns
+        self.per = max(total // columns, 1) if columns else 0
+        self.low = [0.0] * columns
+        self.high = [0.0] * columns
+        self.seen = 0
+
+    def feed(self, pieces: Iterator[Any]) -> Iterator[Any]:
+        for piece in pieces:
+            if self.columns and len(piece):
+                first = self.seen // self.per
+                for column in range(
+                    first, min((self.seen + len(piece)) // self.per + 1, self.columns)
+                ):
+                    lo = max(column * self.per - self.seen, 0)
+                    hi = min((column + 1) * self.per - self.seen, len(piece))
+                    if hi > lo:
+                        part = piece[lo:hi]
+                        self.low[column] = min(self.low[column], float(part.min()))
+                        self.high[column] = max(self.high[column], float(part.max()))
+            self.seen += len(piece)
+            yield piece
+
+    def peaks(self) -> list[tuple[float, float]]:
+        return [(round(a, 3), round(b, 3)) for a, b in zip(self.low, self.high, strict=True)]
