@@ -327,5 +327,6 @@ class Redactor:
         target = new_blob_key(row.call_id, row.redaction_id)
         if call is None or call.blob_key != target:
             rt.blobs.delete(target)
+        rt.blobs.delete(target + ".part")  # a compressed rewrite's spill a killed worker left
         rt.keystore.checkpoint()
         checkpoint(rt.engine)
