@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import ssl
 import subprocess
 import sys
@@ -310,3 +311,22 @@ def durable_by_default(engine: Any) -> None:
             name = conn.exec_driver_sql("SELECT current_database()").scalar()
             conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit TO on')
         engine.dispose()
+
+
+def slow_download(port: int, token: str, call_id: str) -> tuple[socket.socket, bytes]:
+    """Start GET /audio on a socket with a tiny receive window; returns it and the bytes that
+    arrived first (headers and the start of the body)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+    sock.settimeout(30)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(
+        f"GET /calls/v1/{call_id}/audio HTTP/1.1\r\nHost: test\r\n"
+        f"Authorization: Bearer {token}\r\n\r\n".encode()
+    )
+    received = b""
+    while b"\r\n\r\n" not in received or len(received) < 64 * 1024:
+        piece = sock.recv(8192)
+        assert piece, "the download ended before it began"
+        received += piece
+    return sock, received

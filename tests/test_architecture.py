@@ -40,7 +40,7 @@ FLOORS: list[set[str]] = [
     {"suppressions", "webhooks"},
     {"auth", "capture"},
     {"purge"},
-    {"holds", "retention", "certificates", "exports", "demo"},
+    {"holds", "retention", "certificates", "exports", "redactions", "demo"},
     {"worker"},
     {"console"},
     {"api"},

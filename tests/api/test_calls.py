@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 import time
 
 import httpx
 import pytest
 
-from helpers import call_info, post_v2_call, v2_customer_info, wav_bytes
+from helpers import call_info, post_v2_call, slow_download, v2_customer_info, wav_bytes
 
 pytestmark = pytest.mark.both_backends
 
@@ -90,31 +89,12 @@ def test_wrong_method_is_405_problem(live):
     assert answer.headers["content-type"] == "application/problem+json"
 
 
-def _slow_download(port: int, token: str, call_id: str) -> tuple[socket.socket, bytes]:
-    """Start GET /audio on a socket with a tiny receive window; returns it and the bytes that
-    arrived first (headers and the start of the body)."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
-    sock.settimeout(30)
-    sock.connect(("127.0.0.1", port))
-    sock.sendall(
-        f"GET /calls/v1/{call_id}/audio HTTP/1.1\r\nHost: test\r\n"
-        f"Authorization: Bearer {token}\r\n\r\n".encode()
-    )
-    received = b""
-    while b"\r\n\r\n" not in received or len(received) < 64 * 1024:
-        piece = sock.recv(8192)
-        assert piece, "the download ended before it began"
-        received += piece
-    return sock, received
-
-
 def test_a_download_in_flight_ends_before_its_purge_is_reported(live, capture):
     audio = wav_bytes(187.5, rate=16000)  # 6,000,044 bytes, as in the attack
     assert len(audio) == 6_000_044
     with live.client(live.token("capture")) as client:
         call_id = capture(client, call_info("slow-read"), audio).json()["callId"]
-    sock, received = _slow_download(live.port, live.token("read"), call_id)
+    sock, received = slow_download(live.port, live.token("read"), call_id)
     with sock:
         head, _, body = received.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 200"), head
@@ -148,7 +128,7 @@ def test_no_byte_of_a_download_leaves_the_server_after_its_purge_is_reported(liv
     audio = wav_bytes(187.5, rate=16000)
     with live.client(live.token("capture")) as client:
         call_id = capture(client, call_info("reset-read"), audio).json()["callId"]
-    sock, _ = _slow_download(live.port, live.token("read"), call_id)
+    sock, _ = slow_download(live.port, live.token("read"), call_id)
     with sock:
         time.sleep(0.5)  # the server fills its send buffer and the client's receive window
         with live.client(live.token("purge")) as client:
@@ -174,7 +154,7 @@ def test_a_download_of_a_call_that_stays_readable_is_served_whole(live, capture)
     audio = wav_bytes(20, rate=16000)
     with live.client(live.token("capture")) as client:
         call_id = capture(client, call_info("whole-read"), audio).json()["callId"]
-    sock, received = _slow_download(live.port, live.token("read"), call_id)
+    sock, received = slow_download(live.port, live.token("read"), call_id)
     with sock:
         head, _, body = received.partition(b"\r\n\r\n")
         assert f"content-length: {len(audio)}".encode() in head.lower()

@@ -23,11 +23,13 @@ Configured rather than fixed, because the behaviour is the contract's:
   the suppressions' (§22: possible numbers, addresses and times beyond JSON Schema; exactly one
   of ``phoneNumber`` and ``email``; a lifted suppression's second lift is 409; opaque cursors),
   ``GET /purge/v1/requests/{requestId}/evidence`` (as the certificate), ``GET
-  /audit/v1/events`` (``since`` before ``until``, §23, and ISO 8601 times, beyond JSON Schema)
-  and the webhooks' (§23: a URL that is https://, or http:// to loopback, with a host, and known
-  event names, beyond JSON Schema; opaque cursors) and the exports' (§20: possible numbers,
+  /audit/v1/events`` (``since`` before ``until``, §23, and ISO 8601 times, beyond JSON Schema),
+  the webhooks' (§23: a URL that is https://, or http:// to loopback, with a host, and known
+  event names, beyond JSON Schema; opaque cursors), the exports' (§20: possible numbers,
   addresses and times; at least one identifier; a revoked export's second revoke is 409; a
-  link's token that is not the link's is 410).
+  link's token that is not the link's is 410) and the redactions' (§21: a range's start before
+  its end and within the call's duration, and the audio's format, 422, are beyond JSON Schema;
+  opaque cursors; a certificate or evidence is 409 while Redacting).
 - ``allow_header_conformance`` is off for ``POST /callCapture/v1/status/exclude``,
   ``POST /capture/v2/status/exclude`` and ``POST /capture/v2/status/monitor``: their 405 rightly
   lists GET too, because ``GET /callCapture/v1/status/{sessionId}``
@@ -100,8 +102,18 @@ def schemathesis_config(token: str, ids: dict[str, str] | None = None) -> dict[s
                     "list_exports",
                     "revoke_export",
                     "download_export",
+                    "list_call_redactions",
+                    "list_redactions",
+                    "get_redaction_certificate",
+                    "get_redaction_evidence",
                 ],
                 "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_ALSO_400}},
+            },
+            {
+                "include-operation-id": ["redact_call"],
+                "checks": {
+                    "positive_data_acceptance": {"expected-statuses": [*POSITIVE_ALSO_400, "422"]}
+                },
             },
             {
                 "include-operation-id": [

@@ -82,7 +82,13 @@ def test_a_key_store_of_the_rowid_layout_is_rebuilt_once_keys_intact(tmp_path):
     assert destroyed not in on_disk
     with contextlib.closing(sqlite3.connect(path)) as db:
         names = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
-    assert names == {"data_keys", "signing_keys", "sqlite_autoindex_signing_keys_1"}
+    assert names == {
+        "data_keys",
+        "signing_keys",
+        "sqlite_autoindex_signing_keys_1",
+        "staged_keys",
+        "sqlite_autoindex_staged_keys_1",
+    }
 
 
 def test_owners_created_before_pages_in_call_id_order(tmp_path):

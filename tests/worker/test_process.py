@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from callvault.capture.loop import OrphanLoop
 from callvault.purge.loop import ErasureLoop
+from callvault.redactions.loop import RedactionLoop
 from callvault.retention.loop import RetentionLoop
 from callvault.settings import Settings
 from callvault.webhooks.loop import DeliveryLoop
@@ -35,11 +36,13 @@ def test_the_settings_reach_each_loop(tmp_path):
     assert (options.webhooks.retry_seconds, options.webhooks.lease_seconds) == (2.5, 13)
 
 
-def test_a_host_runs_erasure_then_retention_then_orphans_when_idle(runtime):
+def test_a_host_runs_erasure_redaction_then_retention_then_orphans_when_idle(runtime):
     host = worker_host(runtime, WorkerOptions(retention_interval_seconds=5))
-    erasure, retention, orphans = host.loops
+    erasure, redaction, retention, orphans = host.loops
     assert isinstance(erasure, ErasureLoop)
     assert (erasure.every_seconds, erasure.when_idle) == (0.0, False)
+    assert isinstance(redaction, RedactionLoop)
+    assert (redaction.every_seconds, redaction.when_idle) == (0.0, False)
     assert isinstance(retention, RetentionLoop)
     assert (retention.every_seconds, retention.when_idle) == (5, False)
     assert isinstance(orphans, OrphanLoop)

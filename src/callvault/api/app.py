@@ -28,6 +28,7 @@ from callvault.api.routes import (
     health,
     holds,
     purge,
+    redactions,
     requests,
     retention,
     status,
@@ -42,6 +43,7 @@ from callvault.capture.reads import CallReader
 from callvault.certificates.evidence import EvidenceService
 from callvault.certificates.service import CertificateService
 from callvault.console import exports as console_exports
+from callvault.console import redactions as console_redactions
 from callvault.console import retention as console_retention
 from callvault.console import routes as console
 from callvault.console import suppressions as console_suppressions
@@ -51,6 +53,7 @@ from callvault.holds.service import HoldService
 from callvault.metrics import Metrics
 from callvault.purge.service import PurgeService
 from callvault.ratelimit import RateLimiter
+from callvault.redactions.service import RedactionService
 from callvault.retention.service import RetentionService
 from callvault.runtime import Runtime
 from callvault.settings import Settings
@@ -138,6 +141,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         # Signed with the certificate keys (one JWKS verifies both), handed in: a neighbour on
         # floor 6 is never imported.
         app.state.export_service = ExportService(rt, app.state.certificate_service.sign)
+        # A redaction hides the call's audio: its downloads in flight are cut as a purge's are.
+        app.state.redaction_service = RedactionService(rt, on_queued=queued)
         app.state.console_sessions = ConsoleSessions(rt.engine, settings.console_idle_minutes)
         backlog = asyncio.create_task(_process_backlog(rt))
         try:
@@ -195,6 +200,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         suppressions,
         webhooks,
         exports,
+        redactions,
         calls,
         audit,
         health,
@@ -204,6 +210,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(console_retention.router)
     app.include_router(console_suppressions.router)
     app.include_router(console_exports.router)
+    app.include_router(console_redactions.router)
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_json_body_bytes,

@@ -82,6 +82,8 @@ SuppressUser = Annotated[Principal, Depends(require(Permission.SUPPRESS))]
 SuppressOrAuditUser = Annotated[Principal, Depends(require(Permission.SUPPRESS, Permission.AUDIT))]
 ExportUser = Annotated[Principal, Depends(require(Permission.EXPORT))]
 ExportOrAuditUser = Annotated[Principal, Depends(require(Permission.EXPORT, Permission.AUDIT))]
+RedactUser = Annotated[Principal, Depends(require(Permission.REDACT))]
+RedactOrAuditUser = Annotated[Principal, Depends(require(Permission.REDACT, Permission.AUDIT))]
 AdminUser = Annotated[Principal, Depends(require(Permission.ADMIN))]
 
 

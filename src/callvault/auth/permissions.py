@@ -14,6 +14,7 @@ class Permission(StrEnum):
     RETENTION = "retention"  # change retention policies (read them: retention or audit)
     SUPPRESS = "suppress"  # suppress callers, lift suppressions (contract §22)
     EXPORT = "export"  # subject access exports: make, download, revoke (contract §20)
+    REDACT = "redact"  # erase time ranges of a call's audio, keep the call (contract §21)
     ADMIN = "admin"  # everything, including heartbeats of recorders
 
 

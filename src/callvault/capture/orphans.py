@@ -86,8 +86,12 @@ class OrphanSweeper:
         blobs = 0
         suspects: set[str] = set()
         for page in _pages(old_blobs):
-            owners = {key.rsplit("/", 1)[-1]: key for key in page}
-            orphans = [owners[cid] for cid in self._without_row(list(owners))]
+            # A redaction's audio is ``<call ID>.<redaction ID>`` (redactions/redactor.py): its
+            # owner is the call named before the dot.
+            owners: dict[str, list[str]] = {}
+            for key in page:
+                owners.setdefault(key.rsplit("/", 1)[-1].split(".", 1)[0], []).append(key)
+            orphans = [k for cid in self._without_row(list(owners)) for k in owners[cid]]
             confirmed = [key for key in orphans if key in self._suspects]
             suspects.update(key for key in orphans if key not in self._suspects)
             if confirmed:

@@ -13,7 +13,7 @@ from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.capture.audio import content_type_for, measure_duration
 from callvault.capture.sealed import open_details
 from callvault.crypto import CallCipher, DecryptedAudio
-from callvault.errors import NotFound
+from callvault.errors import Conflict, NotFound
 from callvault.runtime import Runtime
 from callvault.store import calls as call_store
 from callvault.store.calls import CallRow
@@ -200,6 +200,11 @@ class CallReader:
         """Content type, length and a chunk iterator of the decrypted audio; audited as
         ``audio.read`` by ``actor``."""
         row, cipher = self._readable(call_id)
+        if row.redacting:
+            raise Conflict(
+                f"the audio of call {call_id!r} is being redacted; it is served again once the "
+                "redaction is done (see GET /calls/v1/<callId>/redactions)"
+            )
         try:
             reader = self._open_audio(row, cipher)
         except FileNotFoundError:
@@ -233,7 +238,10 @@ class CallReader:
         return content_type_for(row.audio_format, row.audio_content_type), reader.length, chunks()
 
     def still_readable(self, call_id: str) -> bool:
-        return call_store.call_status(self.runtime.engine, call_id) in READABLE
+        """Whether the call's audio may still be served: readable and no redaction under way
+        (contract §21: from a redaction's acceptance the audio is not served)."""
+        state = call_store.audio_state(self.runtime.engine, call_id)
+        return state is not None and state[0] in READABLE and not state[1]
 
     def process(self, call_id: str) -> None:
         """Measure the audio's duration and move the call from Concluded to Complete."""

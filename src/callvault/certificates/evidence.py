@@ -77,16 +77,27 @@ class EvidenceService:
         """The evidence ZIP of a final purge request (the certificate's rules: 404 for none or
         a preview, 409 while Purging or when Cancelled)."""
         jws = self.certificates.certificate(request_id, None, actor)
+        return self._package(jws, "certificate.html", request_id, {"request_id": request_id})
+
+    def redaction(self, call_id: str, redaction_id: str, actor: str) -> Evidence:
+        """The evidence ZIP of a Redacted redaction (contract §23; the certificate's rules: 404
+        for none, 409 while Redacting or once Failed), its page ``redaction.html``."""
+        jws = self.certificates.redaction_certificate(call_id, redaction_id, actor)
+        return self._package(jws, "redaction.html", redaction_id, {})
+
+    def _package(
+        self, jws: str, template: str, request_id: str, context: dict[str, Any]
+    ) -> Evidence:
         claims = claims_of(jws)
         jwks = self.certificates.jwks()
         events = [event_json(r) for r in request_rows(self.runtime.engine, request_id)]
         header = _part(jws, 0)
-        html = _TEMPLATES.get_template("certificate.html").render(
+        html = _TEMPLATES.get_template(template).render(
             claims=claims,
             kid=header.get("kid"),
             issued_at=_iso(claims.get("iat")),
             events=events,
-            request_id=request_id,
+            **context,
         )
         stamp = datetime.fromtimestamp(int(claims.get("iat", 0)), UTC).timetuple()[:6]
         buffer = io.BytesIO()

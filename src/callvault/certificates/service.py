@@ -37,12 +37,18 @@ from callvault.purge.service import request_resource
 from callvault.runtime import Runtime
 from callvault.store import certificates as store
 from callvault.store import purges
+from callvault.store import redactions as redaction_store
 from callvault.store.engine import write_transaction
 from callvault.store.keystore import StoredSigningKey
 from callvault.text import is_clean
 
 TYPE = "erasure-certificate+jwt"
+REDACTION_TYPE = "redaction-certificate+jwt"
 METHOD = "cryptographic erase (NIST SP 800-88 Purge), then deletion"
+REDACTION_METHOD = (
+    "ranges replaced by digital silence; the audio re-encrypted under a new data key; the old "
+    "data key destroyed (cryptographic erase, NIST SP 800-88 Purge), then the old audio deleted"
+)
 
 
 def b64url(raw: bytes) -> str:
@@ -178,14 +184,101 @@ class CertificateService:
             return found
         return jws
 
-    def _sign(self, claims: dict[str, Any], key: SigningKey) -> tuple[str, str]:
+    def _sign(self, claims: dict[str, Any], key: SigningKey, typ: str = TYPE) -> tuple[str, str]:
         jti = new_request_id()
         payload = {"iss": claims["iss"], "jti": jti, "iat": int(time.time())}
         payload.update((k, v) for k, v in claims.items() if k != "iss")
         jws = jwt.encode(
-            payload, key.private_key, algorithm="EdDSA", headers={"kid": key.kid, "typ": TYPE}
+            payload, key.private_key, algorithm="EdDSA", headers={"kid": key.kid, "typ": typ}
         )
         return jws, jti
+
+    # -- certificates of redaction (contract §21) -------------------------------------------
+
+    def redaction_certificate(self, call_id: str, redaction_id: str, actor: str = "") -> str:
+        """The certificate of a Redacted redaction: issued on the first fetch and kept (the
+        same table, keyed by the redaction's ID), signed with the same keys as certificates of
+        erasure, ``typ`` ``redaction-certificate+jwt``. 409 while Redacting or once Failed."""
+        if not is_clean(redaction_id) or len(redaction_id) > 64 or not is_clean(call_id):
+            raise NotFound("no redaction with that redactionId")
+        engine = self.runtime.engine
+        with engine.connect() as conn:
+            claims, basis = self._redaction_claims(conn, call_id, redaction_id)
+            found = store.by_basis(conn, redaction_id, basis)
+        if found is not None:
+            return found
+        key = self.signing_key()
+        try:
+            with write_transaction(engine) as conn:
+                found = store.by_basis(conn, redaction_id, basis)
+                if found is not None:
+                    return found
+                jws, jti = self._sign(claims, key, REDACTION_TYPE)
+                store.insert_certificate(conn, jti, redaction_id, basis, key.kid, jws)
+                details = {
+                    "sha256": hashlib.sha256(jws.encode()).hexdigest(),
+                    "jti": jti,
+                    "kid": key.kid,
+                    "state": claims["state"],
+                }
+                event = AuditEvent(
+                    "certificate.issued", actor or "unknown", redaction_id, call_id, None, details
+                )
+                self.trail.append(conn, [event])
+        except IntegrityError:  # another node issued it first: theirs
+            with engine.connect() as conn:
+                found = store.by_basis(conn, redaction_id, basis)
+            if found is None:
+                raise
+            return found
+        return jws
+
+    def _redaction_claims(
+        self, conn: Connection, call_id: str, redaction_id: str
+    ) -> tuple[dict[str, Any], str]:
+        row = redaction_store.get_redaction(conn, redaction_id)
+        if row is None or row.call_id != call_id:
+            raise NotFound(f"no redaction {redaction_id!r} of call {call_id!r}")
+        if row.state == redaction_store.REDACTING:
+            raise Conflict(
+                "the redaction is still Redacting: its certificate is issued once it is done; "
+                f"poll GET /calls/v1/{call_id}/redactions/{redaction_id} until it is Redacted"
+            )
+        if row.state == redaction_store.FAILED:
+            raise Conflict(
+                f"the redaction Failed ({row.error}): nothing was erased, so there is no "
+                "certificate of redaction"
+            )
+        events = [
+            e for e in store.request_events(conn, redaction_id) if e.action != "certificate.issued"
+        ]
+        claims: dict[str, Any] = {
+            "iss": self.runtime.settings.instance_name,
+            "redactionId": row.redaction_id,
+            "callId": row.call_id,
+            "sessionId": row.session_id,
+            "state": row.state,
+            "ranges": [{"startMs": a, "endMs": b} for a, b in row.ranges],
+            "redactedMs": sum(b - a for a, b in row.ranges),
+            "reason": row.reason,
+            "reference": row.reference,
+            "requestedBy": row.requested_by,
+            "requestedAt": _iso(row.created_at),
+            "completedAt": _iso(row.completed_at),
+            "audioSha256Before": row.audio_sha256_before,
+            "audioSha256After": row.audio_sha256_after,
+            "oldDataKeyDestroyed": row.old_key_destroyed,
+            "blobObjectsDeleted": row.blob_objects_deleted,
+            "method": REDACTION_METHOD,
+            "audit": {
+                "firstSeq": events[0].seq if events else None,
+                "lastSeq": events[-1].seq if events else None,
+                "headHash": events[-1].hash if events else None,
+            },
+        }
+        said = {k: v for k, v in claims.items() if k != "iss"}
+        canonical = json.dumps(said, sort_keys=True, separators=(",", ":"))
+        return claims, hashlib.sha256(canonical.encode()).hexdigest()
 
     @staticmethod
     def _head(conn: Connection, request_id: str) -> Any:
@@ -251,6 +344,10 @@ class CertificateService:
         said = {k: v for k, v in claims.items() if k != "iss"}
         canonical = json.dumps(said, sort_keys=True, separators=(",", ":"))
         return claims, hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
 def _subjects(phone_hash: str | None, events: list[Any]) -> dict[str, Any]:

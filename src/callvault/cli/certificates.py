@@ -125,8 +125,37 @@ def erased_count(claims: dict[str, Any]) -> int:
     )
 
 
+def redaction_lines(claims: dict[str, Any]) -> list[str]:
+    """What ``certificate verify`` says of a valid certificate of redaction (contract §21)."""
+    audit = claims.get("audit") or {}
+    ranges = [r for r in claims.get("ranges", []) if isinstance(r, dict)]
+    spans = ", ".join(
+        f"{r.get('startMs', 0) / 1000:g}-{r.get('endMs', 0) / 1000:g} s" for r in ranges
+    )
+    lines = [
+        f"valid certificate of redaction {claims['jti']} issued by {claims['iss']} at "
+        f"{iso(claims['iat'])}",
+        f"redaction {claims['redactionId']} of call {claims['callId']} (session "
+        f"{claims.get('sessionId')}, by {claims.get('requestedBy')}, reason "
+        f"{claims.get('reason')}, requested {iso(claims.get('requestedAt'))}): "
+        f"{claims.get('state')}, completed {iso(claims.get('completedAt'))}",
+        f"{count(len(ranges), 'range')} erased: {spans or 'none'}",
+        f"audio sha256 before {claims.get('audioSha256Before')}",
+        f"audio sha256 after  {claims.get('audioSha256After')}",
+        f"old data key destroyed: {'yes' if claims.get('oldDataKeyDestroyed') else 'no'}; "
+        f"old audio objects deleted: {claims.get('blobObjectsDeleted')}",
+        f"audit events {audit.get('firstSeq')}..{audit.get('lastSeq')}, "
+        f"head hash {audit.get('headHash')}",
+    ]
+    if claims.get("reference"):
+        lines.insert(2, f"reference {claims['reference']}")
+    return lines
+
+
 def summary_lines(claims: dict[str, Any]) -> list[str]:
     """What ``certificate verify`` says of a valid certificate, a line a fact."""
+    if "redactionId" in claims:
+        return redaction_lines(claims)
     counts = Counter(str(i.get("status")) for i in claims.get("items", []) if isinstance(i, dict))
     audit = claims.get("audit") or {}
     completed = claims.get("completedAt")
@@ -167,7 +196,8 @@ def verify(
         typer.Option(
             "--expect-request",
             metavar="ID",
-            help="Fail unless it certifies this purge request (its requestId).",
+            help="Fail unless it certifies this purge request (its requestId) or redaction "
+            "(its redactionId).",
         ),
     ] = None,
     expect_issuer: Annotated[
@@ -189,7 +219,8 @@ def verify(
     *,
     place: Place,
 ) -> None:
-    """Check a certificate of erasure offline: exit 0 and a summary, or 1 and why.
+    """Check a certificate of erasure or of redaction offline: exit 0 and a summary, or 1 and
+    why.
 
     A valid signature says who signed, not that it is the certificate you want: give
     --expect-request and --expect-issuer to insist on both."""

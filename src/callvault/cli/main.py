@@ -16,6 +16,7 @@ from callvault.cli import (
     client,
     exports,
     holds,
+    redactions,
     retention,
     server,
     suppressions,
@@ -62,6 +63,7 @@ app.add_typer(retention.retention_app, name="retention")
 app.add_typer(suppressions.suppress_app, name="suppress")
 app.add_typer(webhooks.webhooks_app, name="webhooks")
 app.add_typer(exports.export_app, name="export")
+app.command("redact")(redactions.redact)
 app.add_typer(certificates.certificate_app, name="certificate")
 app.add_typer(certificates.keys_app, name="keys")
 app.command("status")(client.status)

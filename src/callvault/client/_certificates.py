@@ -17,6 +17,7 @@ import binascii
 import ipaddress
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,8 +26,24 @@ import jwt
 from callvault.client._exceptions import CertificateError
 
 TYPE = "erasure-certificate+jwt"
+REDACTION_TYPE = "redaction-certificate+jwt"  # contract §21: a time range of a call erased
 # Not ``method``: a certificate of a request that erased nothing claims none (contract §14).
 REQUIRED = ["iss", "jti", "iat", "requestId", "kind", "state", "items", "audit"]
+REQUIRED_OF = {
+    TYPE: REQUIRED,
+    REDACTION_TYPE: [
+        "iss",
+        "jti",
+        "iat",
+        "redactionId",
+        "callId",
+        "ranges",
+        "audioSha256Before",
+        "audioSha256After",
+        "oldDataKeyDestroyed",
+        "audit",
+    ],
+}
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -71,9 +88,11 @@ def check_expected(
 ) -> None:
     """CertificateError unless a verified certificate's ``requestId`` and ``iss`` are those
     expected (each checked when given, matched exactly)."""
-    if expected_request_id is not None and claims.get("requestId") != expected_request_id:
+    # A certificate of redaction names its redaction where one of erasure names its request.
+    named = claims.get("requestId", claims.get("redactionId"))
+    if expected_request_id is not None and named != expected_request_id:
         raise CertificateError(
-            f"a certificate of request {claims.get('requestId')!r}, not of the expected "
+            f"a certificate of request {named!r}, not of the expected "
             f"request {expected_request_id!r}"
         )
     if expected_issuer is not None and claims.get("iss") != expected_issuer:
@@ -87,14 +106,14 @@ def verify_jws(
     jws: str,
     jwks: dict[str, Any] | str,
     *,
-    typ: str,
-    required: list[str],
+    types: Mapping[str, list[str]],
     what: str,
     error: type[CertificateError] = CertificateError,
 ) -> dict[str, Any]:
-    """The claims of a compact JWS of type ``typ`` (EdDSA) once its signature checks out against
-    the key of ``jwks`` its header's ``kid`` names; raises ``error`` saying why otherwise. Used
-    for certificates of erasure and export manifests alike (the same keys sign both)."""
+    """The claims of a compact JWS (EdDSA) of one of ``types`` (its ``typ`` -> the claims it
+    must carry) once its signature checks out against the key of ``jwks`` its header's ``kid``
+    names; raises ``error`` saying why otherwise. Used for certificates of erasure and of
+    redaction and for export manifests alike (the same keys sign them all)."""
     noun = what.split()[0]
     text = jws.strip()
     parts = text.split(".")
@@ -107,8 +126,10 @@ def verify_jws(
         header = jwt.get_unverified_header(text)
     except (ValueError, jwt.PyJWTError) as exc:
         raise error(f"unreadable {noun} or JWKS: {exc}") from exc
-    if header.get("alg") != "EdDSA" or header.get("typ") != typ:
-        raise error(f"not a {what} (alg EdDSA, typ {typ})")
+    typ = header.get("typ")
+    if header.get("alg") != "EdDSA" or not isinstance(typ, str) or typ not in types:
+        raise error(f"not a {what} (alg EdDSA, typ {' or '.join(types)})")
+    required = types[typ]
     kid = header.get("kid")
     matching = [
         k
@@ -152,6 +173,6 @@ def verify_certificate(
     ``expected_request_id`` and/or ``expected_issuer`` (the instance's
     ``CALLVAULT_INSTANCE_NAME``) and a valid certificate of another request or instance raises
     CertificateError too."""
-    claims = verify_jws(jws, jwks, typ=TYPE, required=REQUIRED, what="certificate of erasure")
+    claims = verify_jws(jws, jwks, types=REQUIRED_OF, what="certificate of erasure or redaction")
     check_expected(claims, expected_request_id, expected_issuer)
     return claims

@@ -24,6 +24,9 @@ from callvault.client._models import (
     PurgeRequest,
     PurgeRequestSummary,
     PurgeResult,
+    Redaction,
+    RedactionPreview,
+    RedactionSuggestion,
     RetentionForecast,
     RetentionPolicy,
     Suppression,
@@ -333,6 +336,49 @@ class Client(_Base):
     def webhook_deliveries(self, webhook_id: str, limit: int | None = None) -> list[WebhookAttempt]:
         """A webhook's delivery log, newest attempt first."""
         return self._run(_core.webhook_deliveries(self.session, webhook_id, limit))
+
+    def redact(
+        self,
+        call_id: str,
+        ranges: Iterable[tuple[int, int]],
+        reason: str,
+        *,
+        reference: str | None = None,
+        what_if: bool = False,
+    ) -> Redaction | RedactionPreview:
+        """Erase time ranges of a call's audio, keep the call (contract §21): ``ranges`` as
+        (startMs, endMs) pairs, ``reason`` pci, pii, phi or other. Returns the Redaction
+        (Redacting: see ``wait_for_redaction``), or with ``what_if`` a RedactionPreview."""
+        return self._run(
+            _core.redact(
+                self.session, call_id, ranges, reason, reference=reference, what_if=what_if
+            )
+        )
+
+    def get_redaction(self, call_id: str, redaction_id: str) -> Redaction:
+        return self._run(_core.get_redaction(self.session, call_id, redaction_id))
+
+    def list_redactions(
+        self, call_id: str | None = None, reference: str | None = None
+    ) -> list[Redaction]:
+        """Every redaction of ``call_id`` (or of every call), newest first."""
+        return self._run(_core.list_redactions(self.session, call_id, reference))
+
+    def redaction_suggestions(self, call_id: str) -> list[RedactionSuggestion]:
+        """Where the call holds runs of DTMF keypad tones: ranges and counts, never digits."""
+        return self._run(_core.redaction_suggestions(self.session, call_id))
+
+    def get_redaction_certificate(self, call_id: str, redaction_id: str) -> str:
+        """The certificate of redaction (a compact JWS); ``verify_certificate`` checks it."""
+        return self._run(_core.get_redaction_certificate(self.session, call_id, redaction_id))
+
+    def wait_for_redaction(
+        self, call_id: str, redaction_id: str, timeout: float = 600.0, poll_interval: float = 1.0
+    ) -> Redaction:
+        """Poll until the redaction is Redacted or Failed; TimeoutWaiting after ``timeout``."""
+        return self._run(
+            _core.wait_for_redaction(self.session, call_id, redaction_id, timeout, poll_interval)
+        )
 
     def set_retention_policy(
         self,
@@ -662,6 +708,49 @@ class AsyncClient(_Base):
     ) -> list[WebhookAttempt]:
         """A webhook's delivery log, newest attempt first."""
         return await self._run(_core.webhook_deliveries(self.session, webhook_id, limit))
+
+    async def redact(
+        self,
+        call_id: str,
+        ranges: Iterable[tuple[int, int]],
+        reason: str,
+        *,
+        reference: str | None = None,
+        what_if: bool = False,
+    ) -> Redaction | RedactionPreview:
+        """Erase time ranges of a call's audio, keep the call (contract §21): ``ranges`` as
+        (startMs, endMs) pairs, ``reason`` pci, pii, phi or other. Returns the Redaction
+        (Redacting: see ``wait_for_redaction``), or with ``what_if`` a RedactionPreview."""
+        return await self._run(
+            _core.redact(
+                self.session, call_id, ranges, reason, reference=reference, what_if=what_if
+            )
+        )
+
+    async def get_redaction(self, call_id: str, redaction_id: str) -> Redaction:
+        return await self._run(_core.get_redaction(self.session, call_id, redaction_id))
+
+    async def list_redactions(
+        self, call_id: str | None = None, reference: str | None = None
+    ) -> list[Redaction]:
+        """Every redaction of ``call_id`` (or of every call), newest first."""
+        return await self._run(_core.list_redactions(self.session, call_id, reference))
+
+    async def redaction_suggestions(self, call_id: str) -> list[RedactionSuggestion]:
+        """Where the call holds runs of DTMF keypad tones: ranges and counts, never digits."""
+        return await self._run(_core.redaction_suggestions(self.session, call_id))
+
+    async def get_redaction_certificate(self, call_id: str, redaction_id: str) -> str:
+        """The certificate of redaction (a compact JWS); ``verify_certificate`` checks it."""
+        return await self._run(_core.get_redaction_certificate(self.session, call_id, redaction_id))
+
+    async def wait_for_redaction(
+        self, call_id: str, redaction_id: str, timeout: float = 600.0, poll_interval: float = 1.0
+    ) -> Redaction:
+        """Poll until the redaction is Redacted or Failed; TimeoutWaiting after ``timeout``."""
+        return await self._run(
+            _core.wait_for_redaction(self.session, call_id, redaction_id, timeout, poll_interval)
+        )
 
     async def set_retention_policy(
         self,

@@ -39,6 +39,9 @@ from callvault.client._models import (
     PurgeRequest,
     PurgeRequestSummary,
     PurgeResult,
+    Redaction,
+    RedactionPreview,
+    RedactionSuggestion,
     RetentionForecast,
     RetentionPolicy,
     Suppression,
@@ -634,6 +637,85 @@ def check_suppression(
     body = _one_identifier(phone, email)
     response = yield from session.call("POST", "/suppressions/v1/check", json=body)
     return bool(response.json()["suppressed"])
+
+
+def redact(
+    session: Session,
+    call_id: str,
+    ranges: Iterable[tuple[int, int]],
+    reason: str,
+    *,
+    reference: str | None = None,
+    what_if: bool = False,
+) -> Op[Redaction | RedactionPreview]:
+    body: dict[str, Any] = {
+        "ranges": [{"startMs": int(a), "endMs": int(b)} for a, b in ranges],
+        "reason": reason,
+    }
+    if reference is not None:
+        body["reference"] = reference
+    params = {"whatIf": "true"} if what_if else None
+    # Not retried once sent (but a preview): a second attempt would queue a second redaction.
+    response = yield from session.call(
+        "POST",
+        f"/calls/v1/{call_id}/redactions",
+        json=body,
+        params=params,
+        idempotent=what_if,
+    )
+    if what_if:
+        return RedactionPreview.from_json(response.json())
+    return Redaction.from_json(response.json())
+
+
+def get_redaction(session: Session, call_id: str, redaction_id: str) -> Op[Redaction]:
+    response = yield from session.call("GET", f"/calls/v1/{call_id}/redactions/{redaction_id}")
+    return Redaction.from_json(response.json())
+
+
+def list_redactions(
+    session: Session, call_id: str | None = None, reference: str | None = None
+) -> Op[list[Redaction]]:
+    """Every page, newest first: of one call, or of every call."""
+    path = "/redactions/v1" if call_id is None else f"/calls/v1/{call_id}/redactions"
+    found: list[Redaction] = []
+    params: dict[str, str] = {"limit": "100"}
+    if reference is not None:
+        params["reference"] = reference
+    while True:
+        response = yield from session.call("GET", path, params=params)
+        doc = response.json()
+        found += [Redaction.from_json(r) for r in doc["redactions"]]
+        if not doc.get("nextCursor"):
+            return found
+        params["cursor"] = doc["nextCursor"]
+
+
+def redaction_suggestions(session: Session, call_id: str) -> Op[list[RedactionSuggestion]]:
+    response = yield from session.call("GET", f"/calls/v1/{call_id}/redactions/suggestions")
+    return [RedactionSuggestion.from_json(s) for s in response.json()["suggestions"]]
+
+
+def get_redaction_certificate(session: Session, call_id: str, redaction_id: str) -> Op[str]:
+    response = yield from session.call(
+        "GET", f"/calls/v1/{call_id}/redactions/{redaction_id}/certificate"
+    )
+    return response.text
+
+
+def wait_for_redaction(
+    session: Session, call_id: str, redaction_id: str, timeout: float, poll_interval: float
+) -> Op[Redaction]:
+    deadline = session.clock() + timeout
+    while True:
+        found = yield from get_redaction(session, call_id, redaction_id)
+        if found.done:
+            return found
+        if session.clock() >= deadline:
+            raise TimeoutWaiting(
+                f"redaction {redaction_id} still Redacting after {timeout:g}s", [redaction_id]
+            )
+        yield Sleep(poll_interval)
 
 
 def set_retention_policy(

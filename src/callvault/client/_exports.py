@@ -68,8 +68,7 @@ def _check_zip(source: IO[bytes], jwks: dict[str, Any] | str) -> tuple[dict[str,
         claims = verify_jws(
             jws,
             jwks,
-            typ=MANIFEST_TYPE,
-            required=["iss", "iat", "exportId", "manifestSha256"],
+            types={MANIFEST_TYPE: ["iss", "iat", "exportId", "manifestSha256"]},
             what="export manifest",
             error=ExportError,
         )

@@ -422,3 +422,73 @@ class ExportPreview:
 
     calls: int
     items: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """A redaction (contract §21): time ranges of a call's audio replaced by silence."""
+
+    redaction_id: str
+    call_id: str
+    state: str  # Redacting | Redacted | Failed
+    ranges: list[tuple[int, int]]  # (startMs, endMs), merged
+    redacted_ms: int
+    reason: str
+    reference: str | None
+    requested_by: str
+    created_at: str
+    completed_at: str | None = None
+    error: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.state != "Redacting"
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Redaction:
+        ranges = [(int(r["startMs"]), int(r["endMs"])) for r in doc.get("ranges", [])]
+        return cls(
+            redaction_id=doc["redactionId"],
+            call_id=doc["callId"],
+            state=doc.get("state", ""),
+            ranges=ranges,
+            redacted_ms=int(doc.get("redactedMs", sum(b - a for a, b in ranges))),
+            reason=doc.get("reason", ""),
+            reference=doc.get("reference"),
+            requested_by=doc.get("requestedBy", ""),
+            created_at=doc.get("createdAt", ""),
+            completed_at=doc.get("completedAt"),
+            error=doc.get("errorMsg"),
+        )
+
+
+@dataclass(frozen=True)
+class RedactionPreview:
+    """What a redaction would do (``what_if``): the merged ranges, how much, of how long."""
+
+    ranges: list[tuple[int, int]]
+    redacted_ms: int
+    duration_ms: int
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> RedactionPreview:
+        return cls(
+            ranges=[(int(r["startMs"]), int(r["endMs"])) for r in doc["ranges"]],
+            redacted_ms=int(doc["redactedMs"]),
+            duration_ms=int(doc["durationMs"]),
+        )
+
+
+@dataclass(frozen=True)
+class RedactionSuggestion:
+    """A run of DTMF keypad tones (a card number keyed on a phone): where, and how many tones;
+    never the digits."""
+
+    start_ms: int
+    end_ms: int
+    kind: str
+    tones: int
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> RedactionSuggestion:
+        return cls(int(doc["startMs"]), int(doc["endMs"]), str(doc["kind"]), int(doc["tones"]))

@@ -35,6 +35,8 @@ class CallRow:
     # False: a Customer number could not be indexed, so no customer purge or hold finds the call
     # by it (contract §19).
     customer_indexed: bool = True
+    # A redaction is under way (contract §21): the audio is not served until it ends.
+    redacting: bool = False
 
     @property
     def tethr_status(self) -> str:
@@ -62,6 +64,7 @@ class CallRow:
             status_before_purge=m.get("status_before_purge"),
             blob_version=m.get("blob_version"),
             customer_indexed=bool(m.get("customer_indexed", True)),
+            redacting=bool(m.get("redacting", False)),
         )
 
 
@@ -72,6 +75,9 @@ _INSERT_CALL = insert(calls)
 _INSERT_DIGESTS = insert(customer_phones)
 _GET_CALL = select(calls).where(calls.c.call_id == bindparam("call_id"))
 _CALL_STATUS = select(calls.c.status).where(calls.c.call_id == bindparam("call_id"))
+_AUDIO_STATE = select(calls.c.status, calls.c.redacting).where(
+    calls.c.call_id == bindparam("call_id")
+)
 # (An UPDATE's own parameters may not take its columns' names, which its SET clause reserves.)
 _MARK_PROCESSED = (
     update(calls)
@@ -165,6 +171,13 @@ def call_status(engine: Engine, call_id: str) -> str | None:
     with engine.connect() as conn:
         status: str | None = conn.execute(_CALL_STATUS, {"call_id": call_id}).scalar()
     return status
+
+
+def audio_state(engine: Engine, call_id: str) -> tuple[str, bool] | None:
+    """The call's status and whether a redaction is under way; None once its row is gone."""
+    with engine.connect() as conn:
+        row = conn.execute(_AUDIO_STATE, {"call_id": call_id}).first()
+    return None if row is None else (str(row.status), bool(row.redacting))
 
 
 def calls_by_session(engine: Engine, session_ids: Sequence[str]) -> dict[str, CallRow]:

@@ -2,8 +2,9 @@
 
 Kept apart from the calls database so that restoring a backup of the calls never brings a
 destroyed key back, and so it can have a much shorter backup retention than the calls.
-Its schema is two tables, created on open (no migration history needed yet): ``data_keys``
-and ``signing_keys``, the Ed25519 keys that sign certificates of erasure (the private key only
+Its schema is three tables, created on open (no migration history needed yet): ``data_keys``,
+``staged_keys`` (a redaction's new data key until it takes the old one's place) and
+``signing_keys``, the Ed25519 keys that sign certificates of erasure (the private key only
 wrapped by the master key, like a data key; the public key in clear, since it is published).
 
 On SQLite ``data_keys`` is a ``WITHOUT ROWID`` table, one B-tree keyed by call ID. Key stores
@@ -46,6 +47,18 @@ data_keys = Table(
     # Erasure deletes keys at random call IDs: with a rowid, each also left a page of the call
     # ID index to rewrite (1.92 pages a key against 1.01, bench/README.md "Erasure").
     sqlite_with_rowid=False,
+)
+
+# A redaction's new data key (contract §21), from the moment its new audio is written until the
+# swap moves it into ``data_keys`` in place of the call's old key (one transaction of this
+# store: the old key is destroyed as the new one takes its place), or a failed redaction drops it.
+staged_keys = Table(
+    "staged_keys",
+    keystore_metadata,
+    Column("redaction_id", String(32), primary_key=True),
+    Column("call_id", String(32), nullable=False),
+    Column("wrapped", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 signing_keys = Table(
@@ -164,6 +177,47 @@ class KeyStore:
         with write_transaction(self.engine) as conn:
             result = conn.execute(delete(data_keys).where(data_keys.c.call_id.in_(ids)))
         return result.rowcount
+
+    def stage(self, redaction_id: str, call_id: str, wrapped: bytes) -> None:
+        """Keep a redaction's new data key beside the call's current one (replacing any an
+        earlier attempt of the same redaction staged)."""
+        with write_transaction(self.engine) as conn:
+            conn.execute(delete(staged_keys).where(staged_keys.c.redaction_id == redaction_id))
+            conn.execute(
+                insert(staged_keys).values(
+                    redaction_id=redaction_id, call_id=call_id, wrapped=wrapped, created_at=utcnow()
+                )
+            )
+
+    def staged(self, redaction_id: str) -> bytes | None:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(staged_keys.c.wrapped).where(staged_keys.c.redaction_id == redaction_id)
+            ).scalar()
+        return None if found is None else bytes(found)
+
+    def swap_in(self, redaction_id: str, call_id: str) -> bool:
+        """In one transaction: the staged key becomes the call's data key, and the old one is
+        gone (its row deleted, the new one written in its place). False when nothing was staged
+        (an earlier attempt swapped it in already, or it was dropped)."""
+        with write_transaction(self.engine) as conn:
+            wrapped = conn.execute(
+                select(staged_keys.c.wrapped).where(
+                    staged_keys.c.redaction_id == redaction_id, staged_keys.c.call_id == call_id
+                )
+            ).scalar()
+            if wrapped is None:
+                return False
+            conn.execute(delete(data_keys).where(data_keys.c.call_id == call_id))
+            conn.execute(
+                _PUT, {"call_id": call_id, "wrapped": bytes(wrapped), "created_at": utcnow()}
+            )
+            conn.execute(delete(staged_keys).where(staged_keys.c.redaction_id == redaction_id))
+        return True
+
+    def drop_staged(self, redaction_id: str) -> None:
+        with write_transaction(self.engine) as conn:
+            conn.execute(delete(staged_keys).where(staged_keys.c.redaction_id == redaction_id))
 
     def add_signing_key(self, kid: str, wrapped: bytes, public_key: bytes) -> None:
         with write_transaction(self.engine) as conn:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
     true,
 )
@@ -110,6 +111,9 @@ calls = Table(
     # False when a Customer number could not be indexed (migration 0017; contract §19): no
     # customer purge or hold finds the call by it until `callvault calls reindex`.
     Column("customer_indexed", Boolean, nullable=False, default=True, server_default=true()),
+    # True from a redaction's acceptance to its end (migration 0026; contract §21): the audio is
+    # not served meanwhile (409), and a download in flight is cut as a purge cuts it.
+    Column("redacting", Boolean, nullable=False, default=False, server_default=false()),
     # Only calls still awaiting processing are looked up by status. A partial index keeps purge
     # acceptance (Complete -> Purging) from rewriting index pages at a million calls.
     Index(
@@ -532,4 +536,44 @@ export_calls = Table(
     Column("session_id", String(256), nullable=False),
     Column("start_time", UTCDateTime, nullable=False),
     sqlite_with_rowid=False,
+)
+
+redactions = Table(
+    "redactions",
+    metadata,
+    # A time range of a call's audio replaced by silence (contract §21). No personal value: the
+    # ranges, the reason's code word and the reference are what the certificate names.
+    Column("redaction_id", String(32), primary_key=True),
+    Column("call_id", String(32), nullable=False),
+    Column("session_id", String(256), nullable=False),
+    # Redacting | Redacted | Failed
+    Column("state", String(16), nullable=False),
+    # While Redacting, how far the worker got: queued -> written (the new audio and its staged
+    # key exist) -> swapped (the call names the new audio; its old key is destroyed).
+    Column("step", String(16), nullable=False),
+    Column("ranges", Text, nullable=False),  # JSON [[startMs, endMs], ...], merged, sorted
+    Column("reason", String(16), nullable=False),
+    Column("reference", String(200), nullable=True),
+    Column("requested_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("completed_at", UTCDateTime, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("old_blob_key", String(200), nullable=True),
+    Column("old_blob_version", String(200), nullable=True),
+    Column("new_blob_key", String(200), nullable=True),
+    Column("new_blob_version", String(200), nullable=True),
+    # The call's sealed details re-sealed under the new data key, until the swap writes them.
+    Column("new_sealed", LargeBinary, nullable=True),
+    Column("new_audio_bytes", BigInteger, nullable=True),
+    Column("audio_sha256_before", String(64), nullable=True),
+    Column("audio_sha256_after", String(64), nullable=True),
+    Column("old_key_destroyed", Boolean, nullable=False, default=False),
+    Column("blob_objects_deleted", Integer, nullable=True),
+    Index(None, "call_id", "created_at"),
+    Index(None, "created_at", "redaction_id"),
+    Index(None, "state"),
+    Index(None, "reference"),
 )

@@ -1,10 +1,12 @@
 """The worker process's wiring: which loops each worker host runs, in which order, and with what
 settings. The one module that names the services' loops (``<service>/loop.py``).
 
-Each host runs, at every pass: the erasure loop (purge), the retention sweep when its interval is
-due (retention), the webhook deliveries that are due (webhooks), and, in a pass where none of
-them did anything, the orphan sweep when its interval is due (capture). ``callvault serve`` runs
-``worker_concurrency`` hosts in threads beside the API; ``callvault worker`` runs them alone.
+Each worker host runs, at every pass: the erasure loop (purge), the redaction loop (one redaction
+a pass, redactions), the retention sweep when its interval is due (retention), and, in a pass
+where none of them did anything, the orphan sweep when its interval is due (capture). Beside each
+worker host, a host of its own sends the webhook deliveries that are due (webhooks), so that a
+slow receiver never delays an erasure. ``callvault serve`` runs ``worker_concurrency`` hosts of
+each kind in threads beside the API; ``callvault worker`` runs them alone.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from callvault.capture.loop import OrphanLoop
 from callvault.metrics import Metrics
 from callvault.purge.loop import ErasureLoop, ErasureOptions
+from callvault.redactions.loop import RedactionLoop, RedactionOptions
 from callvault.retention.loop import RetentionLoop
 from callvault.runtime import Runtime
 from callvault.settings import Settings
@@ -29,6 +32,7 @@ class WorkerOptions:
     orphan_grace_seconds: float = 600.0
     retention_interval_seconds: float = 60.0
     webhooks: DeliveryOptions = field(default_factory=DeliveryOptions)
+    redaction: RedactionOptions = field(default_factory=RedactionOptions)
 
 
 def worker_options(settings: Settings) -> WorkerOptions:
@@ -51,6 +55,7 @@ def service_loops(
 ) -> list[Loop]:
     return [
         ErasureLoop(runtime, options.erasure, metrics),
+        RedactionLoop(runtime, options.redaction),
         RetentionLoop(runtime, options.retention_interval_seconds, metrics),
         OrphanLoop(runtime, options.sweep_interval_seconds, options.orphan_grace_seconds),
     ]

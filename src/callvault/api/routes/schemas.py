@@ -681,6 +681,94 @@ class WebhookCreatedOut(WebhookOut):
 
 class WebhooksOut(BaseModel):
     webhooks: list[WebhookOut] = Field(description="Newest first.")
+
+
+# --------------------------------------------------------------------------- redactions (§21)
+
+
+class RedactionRangeIn(CaseInsensitiveModel):
+    """One half-open span ``[startMs, endMs)`` of the call, in whole milliseconds."""
+
+    model_config = ConfigDict(extra="forbid")
+    _refused_means: ClassVar[str] = "nothing was redacted"
+
+    # Whole numbers are checked by the service (a 400 naming the range): 62500.0 is one.
+    startMs: Annotated[Any, WithJsonSchema({"type": "integer", "minimum": 0})] = Field(
+        description="Start of the range, ms from the call's start (inclusive)."
+    )
+    endMs: Annotated[Any, WithJsonSchema({"type": "integer", "minimum": 1})] = Field(
+        description="End of the range, ms from the call's start (exclusive)."
+    )
+
+
+class RedactionIn(CaseInsensitiveModel):
+    """A redaction to make (contract §21). Unknown keys are refused (contract §19): a range a
+    client thinks it asked for is never silently dropped."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"propertyNames": {"not": {"pattern": WHAT_IF_KEY_PATTERN}}},
+    )
+    _refused_means: ClassVar[str] = "nothing was redacted"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_spelling_each(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            seen: dict[str, str] = {}
+            for key in data:
+                folded = str(key).lower()
+                if spells_what_if(folded):
+                    raise ValueError(
+                        f"`{key}` is not a body key: preview with the query parameter "
+                        "`?whatIf=true`; nothing was redacted"
+                    )
+                if folded in seen:
+                    raise ValueError(f"{seen[folded]!r} and {key!r} name the same field; send one")
+                seen[folded] = str(key)
+        return data
+
+    # Their count and values are checked by the service (a 400 naming the range); the schema
+    # says the same.
+    ranges: list[RedactionRangeIn] = Field(
+        description="1 to 100 ranges; overlapping or touching ranges are merged.",
+        json_schema_extra={"minItems": 1, "maxItems": 100},
+    )
+    reason: Annotated[
+        StrictStr, WithJsonSchema({"type": "string", "enum": ["pci", "pii", "phi", "other"]})
+    ] = Field(description="pci, pii, phi or other.")
+    reference: StrictStr | None = Field(
+        default=None, min_length=1, max_length=200, description="The privacy program's ticket."
+    )
+
+
+class RedactionRangeOut(BaseModel):
+    startMs: int
+    endMs: int
+
+
+class RedactionPreviewOut(BaseModel):
+    ranges: list[RedactionRangeOut] = Field(description="Merged, in order.")
+    redactedMs: int
+    durationMs: int
+
+
+class RedactionOut(BaseModel):
+    redactionId: str
+    callId: str
+    state: Literal["Redacting", "Redacted", "Failed"]
+    ranges: list[RedactionRangeOut]
+    redactedMs: int
+    reason: str
+    reference: str | None
+    requestedBy: str
+    createdAt: str
+    completedAt: str | None
+    errorMsg: str | None = Field(description="Why a Failed redaction failed (the audio as it was).")
+
+
+class RedactionsOut(BaseModel):
+    redactions: list[RedactionOut] = Field(description="Newest first.")
     nextCursor: str | None = Field(
         default=None, description="While more follow: give it back as ?cursor=."
     )
@@ -706,3 +794,14 @@ class WebhookDeliveriesOut(BaseModel):
     nextCursor: str | None = Field(
         default=None, description="While more follow: give it back as ?cursor=."
     )
+
+
+class SuggestionOut(BaseModel):
+    startMs: int
+    endMs: int
+    kind: Literal["dtmf"]
+    tones: int = Field(description="How many keypad tones the run holds (never which).")
+
+
+class SuggestionsOut(BaseModel):
+    suggestions: list[SuggestionOut]

@@ -1,0 +1,1 @@
+"""Redaction: erase time ranges of a call's audio, keep the call (contract section 21)."""
