@@ -22,6 +22,7 @@ from sqlalchemy import func, select, update
 
 from callvault.api.app import HideLinkTokens
 from callvault.store.tables import audit_events, export_calls, exports
+from callvault.store.users import set_region
 from helpers import call_info, post_call, stored_bytes, wav_bytes
 
 pytestmark = pytest.mark.both_backends
@@ -183,6 +184,18 @@ def test_an_export_is_made_shown_listed_and_its_package_checks_out(live, tokens)
         listed = client.get("/exports/v1", params={"reference": "DSR-2026-0142"}).json()
         assert [e["exportId"] for e in listed["exports"]] == [export_id]
         assert client.get("/exports/v1", params={"reference": "other"}).json()["exports"] == []
+
+
+def test_a_vcon_party_has_the_number_as_capture_read_it_in_its_users_region(live, tokens):
+    """Found by review: the vCon re-read a contact's number in the instance's default region, so
+    a call a GB user captured (020 7946 0018) had no ``tel``; it is the E.164 capture kept."""
+    gb = live.token("capture", name="uk-recorder")
+    assert set_region(live.runtime.engine, "uk-recorder", "GB")
+    call_id, _ = capture(live, gb, "gb-1", "2026-01-02T10:00:00Z", phone="020 7946 0018")
+    made = create(live, tokens["export"], callIds=[call_id]).json()
+    archive, _, _ = open_package(live, fetch(live, made["downloadUrl"]).content)
+    vcon = json.loads(archive.read(f"calls/{call_id}/call.vcon.json"))
+    assert "+442079460018" in [p.get("tel") for p in vcon["parties"]]
 
 
 def test_the_list_pages_newest_first(live, tokens):

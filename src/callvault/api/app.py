@@ -7,6 +7,7 @@ import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator
+from urllib.parse import unquote
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -83,6 +84,17 @@ async def _process_backlog(runtime: Runtime) -> None:
 
 
 _LINK_TOKEN = re.compile(r"([?&]token=)[^&\s\"]*", re.IGNORECASE)
+_PACKAGE_PATH = re.compile(r"/exports/v1/[^/?]+/package", re.IGNORECASE)
+
+
+def _hide(text: str) -> str:
+    """A request line with an export link's token taken out. On a package's path the whole
+    query goes (``?%74oken=`` is the same parameter to the server); elsewhere any ``token=``."""
+    path, sep, query = text.partition("?")
+    if sep and _PACKAGE_PATH.search(unquote(path)):
+        end = re.search(r"[\s\"]", query)
+        return f"{path}?[hidden]{query[end.start() :] if end else ''}"
+    return _LINK_TOKEN.sub(r"\1[hidden]", text)
 
 
 class HideLinkTokens(logging.Filter):
@@ -90,14 +102,10 @@ class HideLinkTokens(logging.Filter):
     the query): the token never appears in a log line (contract §20)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(
-            isinstance(a, str) and "token=" in a.lower() for a in record.args
-        ):
-            record.args = tuple(
-                _LINK_TOKEN.sub(r"\1[hidden]", a) if isinstance(a, str) else a for a in record.args
-            )
-        if isinstance(record.msg, str) and "token=" in record.msg.lower():
-            record.msg = _LINK_TOKEN.sub(r"\1[hidden]", record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_hide(a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = _hide(record.msg)
         return True
 
 

@@ -237,6 +237,11 @@ class CallReader:
 
         return content_type_for(row.audio_format, row.audio_content_type), reader.length, chunks()
 
+    def being_redacted(self, call_id: str) -> bool:
+        """Whether a redaction of the call is under way (its audio is not served meanwhile)."""
+        state = call_store.audio_state(self.runtime.engine, call_id)
+        return state is not None and state[1]
+
     def still_readable(self, call_id: str) -> bool:
         """Whether the call's audio may still be served: readable and no redaction under way
         (contract §21: from a redaction's acceptance the audio is not served)."""

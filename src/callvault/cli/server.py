@@ -58,6 +58,14 @@ Every setting is an environment variable (flags above override them):
                                  console login limits: addresses/CIDRs, comma-separated (none)
   CALLVAULT_MAX_ACTIVE_HOLDS     legal holds active at once; one more is a 409 (default 1000)
   CALLVAULT_HOLD_RATE_PER_HOUR   holds one API user may place an hour, per node (600; 0 off)
+  CALLVAULT_DB_STATEMENT_TIMEOUT_SECONDS  PostgreSQL: statements, lock waits, idle transactions
+                                 are cut after this long (20; 0 never)
+  CALLVAULT_S3_TIMEOUT_SECONDS   S3: one attempt of a request waits this long (20; 3 attempts)
+  CALLVAULT_EXPORT_LINK_HOURS    an export's download link works this long (72, at most 168)
+  CALLVAULT_EXPORT_MAX_DOWNLOADS downloads of one export, by link or token (default 3)
+  CALLVAULT_WEBHOOK_RETRY_SECONDS  first retry of a webhook delivery; doubled after (default 5)
+  CALLVAULT_WEBHOOK_LEASE_SECONDS  a delivery a dead worker held is sent by another after (30)
+  CALLVAULT_WEBHOOK_ALLOW_HTTP   allow plain http:// webhook URLs beyond loopback (default false)
 """
 
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)

@@ -34,9 +34,11 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from sqlalchemy import Engine
 
 from callvault.capture.reads import AUDIO_PIECE, CallReader, ExportedCall, ReadRevoked
 from callvault.phone import to_e164
+from callvault.store import redactions as redaction_store
 from callvault.store.exports import ExportCall
 
 MANIFEST_TYPE = "export-manifest+jwt"
@@ -75,13 +77,24 @@ _TEMPLATES = jinja2.Environment(
 Signer = Callable[[dict[str, Any], str], str]
 
 
-def redactions_of(call_id: str) -> list[dict[str, Any]]:
-    """The redactions applied to a call, as its manifest entry lists them (contract §20, §21).
+REDACTION_WAIT_SECONDS = 900.0  # a call being redacted is sent once done; at most this long
 
-    The one place to fill once redactions land: it should also wait while a redaction of the
-    call is in progress (a call being redacted is sent when its redaction is done, never
-    before). Until then no call has any."""
-    return []
+
+def redactions_of(engine: Engine, call_id: str) -> list[dict[str, Any]]:
+    """The redactions applied to a call, oldest first, as its manifest entry lists them
+    (contract §20, §21): which ranges were replaced by silence, why, when, for which ticket."""
+    with engine.connect() as conn:
+        done = redaction_store.completed_for_call(conn, call_id)
+    return [
+        {
+            "redactionId": r.redaction_id,
+            "ranges": [{"startMs": a, "endMs": b} for a, b in r.ranges],
+            "reason": r.reason,
+            "reference": r.reference,
+            "completedAt": _iso(r.completed_at),
+        }
+        for r in done
+    ]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -200,6 +213,16 @@ class Package:
         self.files.append({"path": path, "bytes": size, "sha256": digest.hexdigest()})
         yield self._sink.take()
 
+    def _wait_for_redaction(self, call_id: str) -> None:
+        """A call being redacted is sent when its redaction is done, never before (contract
+        §20): its audio then is the redacted one. A redaction that does not end within
+        ``REDACTION_WAIT_SECONDS`` ends the download (ReadRevoked) rather than send it."""
+        deadline = time.monotonic() + REDACTION_WAIT_SECONDS
+        while self.reader.being_redacted(call_id):
+            if time.monotonic() > deadline:
+                raise ReadRevoked(call_id)
+            time.sleep(0.25)
+
     def _audio(self, call_id: str, found: ExportedCall, hashes: list[Any]) -> Iterator[bytes]:
         """The decrypted audio a piece at a time; stops (ReadRevoked) at the first piece after
         its call stopped being readable: no byte of a call erased meanwhile is sent."""
@@ -238,11 +261,12 @@ class Package:
             for call in self.spec.calls:
                 row = _Row(call.call_id, call.session_id, _iso(call.start_time), ERASED)
                 rows.append(row)
+                self._wait_for_redaction(call.call_id)
                 found = self.reader.for_export(call.call_id)
                 if found is None:
                     continue  # erased (or being erased) since the export was made: no files
                 row.state, row.details = INCLUDED, found.details
-                row.redactions = redactions_of(call.call_id)
+                row.redactions = redactions_of(self.reader.runtime.engine, call.call_id)
                 ext = _EXTENSIONS.get((found.audio_format or "").lower()) or (
                     _EXTENSIONS_BY_TYPE.get(found.content_type.split(";")[0].lower(), "bin")
                 )
@@ -428,11 +452,15 @@ def _name(contact: dict[str, Any]) -> str | None:
 
 def _party(contact: dict[str, Any], region: str) -> dict[str, Any]:
     party: dict[str, Any] = {"role": str(contact.get("type") or "unknown").lower()}
+    # E.164 where known: as capture read it, in the capturing user's region (kept with the
+    # call); a call stored before that was kept is read in the instance's default region. A
+    # number that is no E.164 number is no tel URI.
+    e164 = contact.get("phoneE164")
     phone = contact.get("phoneNumber")
-    if isinstance(phone, str) and phone:
+    if not isinstance(e164, str) and isinstance(phone, str) and phone:
         e164 = _e164(phone, region)
-        if e164 is not None:  # E.164 where known; a number that is none is no tel URI
-            party["tel"] = e164
+    if isinstance(e164, str) and e164:
+        party["tel"] = e164
     email = contact.get("email")
     if isinstance(email, str) and email:
         party["mailto"] = email
