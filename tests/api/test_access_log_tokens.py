@@ -34,7 +34,7 @@ def test_the_access_log_line_of_a_package_download_hides_its_query(target):
     HideLinkTokens().filter(record)
     line = record.getMessage()
     assert SECRET not in line
-    assert line.endswith("?[hidden] HTTP/1.1\" 200")
+    assert line.endswith('?[hidden] HTTP/1.1" 200')
 
 
 def test_other_lines_keep_their_query_but_not_a_token():

@@ -29,10 +29,11 @@ def test_create_download_verify_list_revoke(live, cli_as, tmp_path):
         "--recipient", str(identity.to_public()), "-o", "json",
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
-    link = made.stdout.splitlines()[0]
+    # With -o json, stdout is one JSON document (found by review: the link came before it).
+    (doc,) = json.loads(made.stdout)
+    link, export_id = doc["downloadUrl"], doc["exportId"]
     assert link.startswith(live.url + "/exports/v1/")
     assert "token=" in link
-    export_id = json.loads("\n".join(made.stdout.splitlines()[1:]))[0]["exportId"]
 
     package = tmp_path / "p.zip.age"
     got = run("export", "download", export_id, "-o", str(package))
@@ -50,7 +51,7 @@ def test_create_download_verify_list_revoke(live, cli_as, tmp_path):
     assert "identity" in no_key.stderr
 
     plain_made = run("export", "create", "--phone", PHONE, "-o", "json")
-    plain_id = json.loads("\n".join(plain_made.stdout.splitlines()[1:]))[0]["exportId"]
+    plain_id = json.loads(plain_made.stdout)[0]["exportId"]
     plain = tmp_path / "p.zip"
     assert run("export", "download", plain_id, "-o", str(plain)).returncode == 0
     assert run("export", "verify", str(plain), "--jwks", str(jwks)).returncode == 0

@@ -118,10 +118,14 @@ def create(
         f"export {made.export_id} made: {count(made.calls, 'call')}, "
         f"{made.max_downloads} downloads until {made.expires_at}"
     )
+    row = _row(made)
     if made.download_url:
         stderr.print("download link (works without a token; shown this once):")
-        typer.echo(base + made.download_url)
-    emit([_row(made)], COLUMNS, output)
+        if output is OutputFormat.table:
+            typer.echo(base + made.download_url)
+        else:  # one document on stdout, the link in it
+            row["downloadUrl"] = base + made.download_url
+    emit([row], (*COLUMNS, "downloadUrl") if "downloadUrl" in row else COLUMNS, output)
 
 
 @export_app.command("download")
