@@ -62,6 +62,7 @@ def test_the_list_pages(live, admin):
     with live.client(admin) as client:
         made = [client.post("/webhooks/v1", json=GOOD).json()["webhookId"] for _ in range(3)]
         first = client.get("/webhooks/v1", params={"limit": 2}).json()
+        assert "nextCursor" in first, first
         second = client.get("/webhooks/v1", params={"limit": 2, "cursor": first["nextCursor"]})
     seen = [w["webhookId"] for w in first["webhooks"] + second.json()["webhooks"]]
     assert sorted(seen) == sorted(made)

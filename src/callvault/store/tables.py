@@ -113,7 +113,7 @@ calls = Table(
     Column("customer_indexed", Boolean, nullable=False, default=True, server_default=true()),
     # True from a redaction's acceptance to its end (migration 0026; contract §21): the audio is
     # not served meanwhile (409), and a download in flight is cut as a purge cuts it.
-    Column("redacting", Boolean, nullable=False, default=False, server_default=false()),
+    Column("redacting", Boolean, nullable=False, server_default=false()),
     # Only calls still awaiting processing are looked up by status. A partial index keeps purge
     # acceptance (Complete -> Purging) from rewriting index pages at a million calls.
     Index(

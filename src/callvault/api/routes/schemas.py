@@ -681,6 +681,31 @@ class WebhookCreatedOut(WebhookOut):
 
 class WebhooksOut(BaseModel):
     webhooks: list[WebhookOut] = Field(description="Newest first.")
+    nextCursor: str | None = Field(
+        default=None, description="While more follow: give it back as ?cursor=."
+    )
+
+
+class WebhookAttemptOut(BaseModel):
+    deliveryId: str = Field(description="The delivery's webhook-id, the same at every attempt.")
+    type: str = Field(description="The event type delivered.")
+    attempt: int = Field(description="1 for the first attempt of the delivery.")
+    at: str = Field(description="When the attempt was made (ISO 8601 UTC).")
+    httpStatus: int | None = Field(description="The receiver's status, if it answered.")
+    error: str | None = Field(description="Why no answer came (no URL, body or secret).")
+    nextTryAt: str | None = Field(
+        description="When the next attempt is due; null once delivered or given up."
+    )
+    state: Literal["Pending", "Delivered", "Failed"] = Field(
+        description="The delivery's state now."
+    )
+
+
+class WebhookDeliveriesOut(BaseModel):
+    deliveries: list[WebhookAttemptOut] = Field(description="Newest attempt first.")
+    nextCursor: str | None = Field(
+        default=None, description="While more follow: give it back as ?cursor=."
+    )
 
 
 # --------------------------------------------------------------------------- redactions (§21)
@@ -769,28 +794,6 @@ class RedactionOut(BaseModel):
 
 class RedactionsOut(BaseModel):
     redactions: list[RedactionOut] = Field(description="Newest first.")
-    nextCursor: str | None = Field(
-        default=None, description="While more follow: give it back as ?cursor=."
-    )
-
-
-class WebhookAttemptOut(BaseModel):
-    deliveryId: str = Field(description="The delivery's webhook-id, the same at every attempt.")
-    type: str = Field(description="The event type delivered.")
-    attempt: int = Field(description="1 for the first attempt of the delivery.")
-    at: str = Field(description="When the attempt was made (ISO 8601 UTC).")
-    httpStatus: int | None = Field(description="The receiver's status, if it answered.")
-    error: str | None = Field(description="Why no answer came (no URL, body or secret).")
-    nextTryAt: str | None = Field(
-        description="When the next attempt is due; null once delivered or given up."
-    )
-    state: Literal["Pending", "Delivered", "Failed"] = Field(
-        description="The delivery's state now."
-    )
-
-
-class WebhookDeliveriesOut(BaseModel):
-    deliveries: list[WebhookAttemptOut] = Field(description="Newest attempt first.")
     nextCursor: str | None = Field(
         default=None, description="While more follow: give it back as ?cursor=."
     )
