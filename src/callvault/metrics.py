@@ -9,7 +9,9 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 
+from callvault.store.audit import oldest_pending_at
 from callvault.store.purges import queue_stats
+from callvault.store.types import utcnow
 
 
 class _QueueCollector(Collector):
@@ -32,6 +34,13 @@ class _QueueCollector(Collector):
             "callvault_purge_oldest_pending_seconds",
             "Age of the oldest erasure still pending.",
             stats.oldest_age_seconds,
+        )
+        waiting = oldest_pending_at(self.engine)
+        yield GaugeMetricFamily(
+            "callvault_audit_oldest_unsequenced_seconds",
+            "Age of the oldest audit event written but not yet ordered and chained by the "
+            "sequencer (PostgreSQL; 0 when none waits). Bounded by about 2 s while a worker runs.",
+            0.0 if waiting is None else max((utcnow() - waiting).total_seconds(), 0.0),
         )
 
 

@@ -218,6 +218,13 @@ class Settings(BaseSettings):
         description="How often each purge worker sweeps for calls past their retention policy "
         "and queues their erasure.",
     )
+    audit_checkpoint_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description="How often, at most, the workers sign a checkpoint of the audit chain's head "
+        "while events arrive (a certificate or evidence ZIP that needs one signs it at once).",
+    )
     webhook_retry_seconds: float = Field(
         default=5.0,
         gt=0,

@@ -1,4 +1,5 @@
-"""The audit trail's hash chain detects edits, deletions and reordering."""
+"""The audit trail's hash chain detects edits, deletions, insertions and reordering, on both
+backends (PostgreSQL's writers append unsequenced; ``verify`` chains them first)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from sqlalchemy import delete, update
 from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.store.engine import write_transaction
 from callvault.store.tables import audit_events
+
+pytestmark = pytest.mark.both_backends
 
 
 @pytest.fixture
@@ -22,6 +25,7 @@ def trail(runtime):
                     for i in range(4)
                 ],
             )
+    trail.catch_up(runtime.engine)  # PostgreSQL: chain what the writers queued
     return trail
 
 
@@ -41,6 +45,19 @@ def test_deleted_event_is_detected(runtime, trail):
     with runtime.engine.begin() as conn:
         conn.execute(delete(audit_events).where(audit_events.c.seq == 7))
     assert "event 7 is missing" in trail.verify(runtime.engine)[1]
+
+
+def test_inserted_event_is_detected(runtime, trail):
+    with runtime.engine.begin() as conn:
+        conn.execute(update(audit_events).where(audit_events.c.seq == 12).values(seq=13))
+        row = dict(
+            conn.execute(audit_events.select().where(audit_events.c.seq == 11)).mappings().one()
+        )
+        conn.execute(audit_events.insert().values({**row, "seq": 12, "actor": "mallory"}))
+    checked, problem = trail.verify(runtime.engine)
+    assert checked == 11
+    assert problem is not None
+    assert "event 12" in problem
 
 
 def test_reordered_events_are_detected(runtime, trail):

@@ -49,6 +49,8 @@ def test_the_evidence_zip_holds_what_a_regulator_checks_offline(live, tmp_path):
         "audit-events.jsonl",
         "certificate.html",
         "certificate.jws",
+        "chain.jsonl",  # to the signed checkpoint (tests/certificates/test_checkpoints.py)
+        "checkpoint.jws",
         "jwks.json",
     ]
     archive.extractall(tmp_path)

@@ -31,10 +31,12 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from callvault.audit.trail import AuditEvent, AuditTrail
+from callvault.certificates.checkpoints import Checkpoints
 from callvault.errors import Conflict, NotFound
 from callvault.ids import new_request_id
 from callvault.purge.service import request_resource
 from callvault.runtime import Runtime
+from callvault.store import audit as audit_store
 from callvault.store import certificates as store
 from callvault.store import purges
 from callvault.store import redactions as redaction_store
@@ -85,6 +87,7 @@ class CertificateService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.trail = AuditTrail(runtime.keys.audit_chain_key)
+        self.checkpoints = Checkpoints(self)
         self._first_key = threading.Lock()  # one first key per process (others: one more key)
 
     # -- keys ------------------------------------------------------------------------------
@@ -150,6 +153,7 @@ class CertificateService:
             if found is None:
                 raise NotFound(f"request {request_id!r} has no certificate with jti {jti!r}")
             return found
+        self._sequenced(request_id)
         with engine.connect() as conn:
             claims, basis = self._claims(conn, request_id)
             found = store.by_basis(conn, request_id, basis)
@@ -184,6 +188,17 @@ class CertificateService:
             return found
         return jws
 
+    def _sequenced(self, request_id: str) -> None:
+        """Before a certificate is read or issued: every committed event chained (PostgreSQL
+        sequences them shortly after their commit) and a signed checkpoint covering the
+        request's events, so that the certificate names it."""
+        engine = self.runtime.engine
+        self.trail.catch_up(engine)
+        with engine.connect() as conn:
+            events = store.request_events(conn, request_id)
+        if events:
+            self.checkpoints.covering(events[-1].seq)
+
     def _sign(self, claims: dict[str, Any], key: SigningKey, typ: str = TYPE) -> tuple[str, str]:
         jti = new_request_id()
         payload = {"iss": claims["iss"], "jti": jti, "iat": int(time.time())}
@@ -202,6 +217,7 @@ class CertificateService:
         if not is_clean(redaction_id) or len(redaction_id) > 64 or not is_clean(call_id):
             raise NotFound("no redaction with that redactionId")
         engine = self.runtime.engine
+        self._sequenced(redaction_id)
         with engine.connect() as conn:
             claims, basis = self._redaction_claims(conn, call_id, redaction_id)
             found = store.by_basis(conn, redaction_id, basis)
@@ -270,11 +286,7 @@ class CertificateService:
             "oldDataKeyDestroyed": row.old_key_destroyed,
             "blobObjectsDeleted": row.blob_objects_deleted,
             "method": REDACTION_METHOD,
-            "audit": {
-                "firstSeq": events[0].seq if events else None,
-                "lastSeq": events[-1].seq if events else None,
-                "headHash": events[-1].hash if events else None,
-            },
+            "audit": _audit_claim(conn, events),
         }
         said = {k: v for k, v in claims.items() if k != "iss"}
         canonical = json.dumps(said, sort_keys=True, separators=(",", ":"))
@@ -334,16 +346,26 @@ class CertificateService:
             _item(i, erased.get(i["callId"]) if i["callId"] else None, keys_left)
             for i in resource["items"]
         ]
-        claims["audit"] = {
-            "firstSeq": events[0].seq if events else None,
-            "lastSeq": events[-1].seq if events else None,
-            "headHash": events[-1].hash if events else None,
-        }
+        claims["audit"] = _audit_claim(conn, events)
         # What the request says, not who says it: a node with another instance name must find
         # the certificate already issued, not issue a second one.
         said = {k: v for k, v in claims.items() if k != "iss"}
         canonical = json.dumps(said, sort_keys=True, separators=(",", ":"))
         return claims, hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _audit_claim(conn: Connection, events: list[Any]) -> dict[str, Any]:
+    """Where the certificate's events sit in the audit chain: the first and last ``seq``, the
+    last one's ``hash``, and the signed checkpoint that covers them (``checkpointSeq``: the
+    first at or after the last event; the issuer signs one first when none does yet)."""
+    if not events:
+        return {"firstSeq": None, "lastSeq": None, "headHash": None, "checkpointSeq": None}
+    return {
+        "firstSeq": events[0].seq,
+        "lastSeq": events[-1].seq,
+        "headHash": events[-1].hash,
+        "checkpointSeq": audit_store.covering_seq(conn, events[-1].seq),
+    }
 
 
 def _iso(value: Any) -> str | None:

@@ -1,9 +1,11 @@
 """``callvault audit``: the audit trail of a running instance (``events``, through the API), and
-on the server's own store (``export``, ``verify``: the chain checked)."""
+on the server's own store (``export``, ``verify``: the chain checked), and offline
+(``verify-evidence``: an evidence package checked with only what it holds)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -99,6 +101,7 @@ def export(
         fail(f"unknown --format {output_format!r}; use jsonl", code=2)
     runtime = store.open()
     try:
+        AuditTrail(runtime.keys.audit_chain_key).catch_up(runtime.engine)
         for row in AuditTrail.iter_rows(runtime.engine):
             typer.echo(json.dumps(event_json(row), separators=(",", ":")))
     finally:
@@ -108,14 +111,43 @@ def export(
 @audit_app.command("verify")
 @server_command
 def verify(*, store: Store) -> None:
-    """Check the hash chain: exit 0 if intact, 1 naming the first edited/missing/moved event."""
+    """Check the hash chain and its signed checkpoints: exit 0 if intact, 1 naming the first
+    edited/missing/moved event or the first checkpoint the chain no longer matches."""
     from callvault.audit.trail import AuditTrail
+    from callvault.certificates.service import CertificateService
 
     runtime = store.open()
+    signed = 0
     try:
         checked, problem = AuditTrail(runtime.keys.audit_chain_key).verify(runtime.engine)
+        if problem is None:
+            signed, problem = CertificateService(runtime).checkpoints.verify()
     finally:
         runtime.close()
     if problem is not None:
         fail(f"audit trail broken after {count(checked, 'good event')}: {problem}")
-    typer.echo(f"audit trail intact: {count(checked, 'event')}")
+    typer.echo(
+        f"audit trail intact: {count(checked, 'event')}, {count(signed, 'signed checkpoint')}"
+    )
+
+
+@audit_app.command("verify-evidence")
+def verify_evidence_command(
+    path: Annotated[
+        Path, typer.Argument(help="An evidence ZIP, or the folder it was unpacked into.")
+    ],
+) -> None:
+    """Check an evidence package offline, with only what it holds: the certificate and the
+    signed checkpoint against its jwks.json, the chain recomputed up to the checkpoint, and
+    every event of the request in it. Exit 0 and a summary, or 1 and what fails."""
+    from callvault.client import CertificateError, verify_evidence
+
+    try:
+        summary = verify_evidence(path)
+    except CertificateError as exc:
+        fail(f"{path}: evidence does not verify: {exc}")
+    typer.echo(
+        f"evidence verified: certificate of {summary.kind} {summary.subject}; "
+        f"{count(summary.events_proven, 'audit event')} of it in the chain up to the signed "
+        f"checkpoint at event {summary.checkpoint_seq}"
+    )

@@ -63,6 +63,8 @@ Every setting is an environment variable (flags above override them):
   CALLVAULT_S3_TIMEOUT_SECONDS   S3: one attempt of a request waits this long (20; 3 attempts)
   CALLVAULT_EXPORT_LINK_HOURS    an export's download link works this long (72, at most 168)
   CALLVAULT_EXPORT_MAX_DOWNLOADS downloads of one export, by link or token (default 3)
+  CALLVAULT_AUDIT_CHECKPOINT_SECONDS  a signed checkpoint of the audit chain at most this
+                                 often while events arrive (default 10, at most 60)
   CALLVAULT_WEBHOOK_RETRY_SECONDS  first retry of a webhook delivery; doubled after (default 5)
   CALLVAULT_WEBHOOK_LEASE_SECONDS  a delivery a dead worker held is sent by another after (30)
   CALLVAULT_WEBHOOK_ALLOW_HTTP   allow plain http:// webhook URLs beyond loopback (default false)

@@ -6,6 +6,12 @@ Needs only httpx (and cryptography with PyJWT, to verify certificates of erasure
 
 from __future__ import annotations
 
+from callvault.client._audit_chain import (
+    EvidenceSummary,
+    verify_chain,
+    verify_checkpoint,
+    verify_evidence,
+)
 from callvault.client._certificates import verify_certificate
 from callvault.client._client import AsyncClient, Client
 from callvault.client._exceptions import (
@@ -62,6 +68,7 @@ __all__ = [
     "Client",
     "ConfirmationRequiredError",
     "ConflictError",
+    "EvidenceSummary",
     "Export",
     "ExportError",
     "ExportPreview",
@@ -92,5 +99,8 @@ __all__ = [
     "Webhook",
     "WebhookAttempt",
     "verify_certificate",
+    "verify_chain",
+    "verify_checkpoint",
+    "verify_evidence",
     "verify_export",
 ]

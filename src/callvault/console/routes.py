@@ -393,6 +393,7 @@ async def audit_page(
     runtime: Runtime = request.app.state.runtime
 
     def page() -> list[dict[str, Any]]:
+        AuditTrail(runtime.keys.audit_chain_key).catch_up(runtime.engine)  # read your writes
         rows = AuditTrail.iter_rows(runtime.engine, after, AUDIT_PAGE + 1)
         return [event_json(r) for r in rows]
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from callvault.errors import Conflict
 from callvault.store.engine import write_transaction
-from callvault.store.tables import api_users, audit_events, calls, customer_phones
+from callvault.store.tables import api_users, audit_events, audit_pending, calls, customer_phones
 
 
 @dataclass(frozen=True)
@@ -282,13 +282,18 @@ def sealed_calls_after(engine: Engine, after: str, limit: int) -> list[SealedCal
 def capturing_regions(engine: Engine) -> dict[str, str]:
     """Call ID -> the region of the API user who captured it (its ``call.captured`` event's
     actor), for the calls of users who have a region; the others read in the default region."""
-    query = (
-        select(audit_events.c.call_id, api_users.c.region)
-        .join(api_users, api_users.c.name == audit_events.c.actor)
-        .where(audit_events.c.action == "call.captured", api_users.c.region.is_not(None))
-    )
-    with engine.connect() as conn:
-        return {r.call_id: r.region for r in conn.execute(query) if r.call_id}
+    found: dict[str, str] = {}
+    # Sequenced events, then those a PostgreSQL writer appended and the sequencer has not yet
+    # chained (store/audit.py).
+    for events in (audit_events, audit_pending):
+        query = (
+            select(events.c.call_id, api_users.c.region)
+            .join(api_users, api_users.c.name == events.c.actor)
+            .where(events.c.action == "call.captured", api_users.c.region.is_not(None))
+        )
+        with engine.connect() as conn:
+            found.update({r.call_id: r.region for r in conn.execute(query) if r.call_id})
+    return found
 
 
 def reindex_call(engine: Engine, call_id: str, digests: Iterable[bytes], indexed: bool) -> bool:

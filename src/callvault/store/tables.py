@@ -265,8 +265,46 @@ audit_events = Table(
     # it is text (migration 0008), since a hold's reason alone may take 2,000 characters.
     Column("details", String(4000).with_variant(Text, "postgresql"), nullable=False),
     Column("prev_hash", String(64), nullable=False),
+    # SHA-256 of the event's canonical form, prevHash included: recomputable by anyone (audit/
+    # trail.py; migration 0027 re-chained older events this way).
     Column("hash", String(64), nullable=False),
+    # HMAC of ``hash`` under the instance's audit key: only the instance can make it, so a chain
+    # rewritten by someone who can write the database but holds no key fails ``audit verify``.
+    # NULL for events sequenced before migration 0027 (the checkpoints cover those).
+    Column("mac", String(64), nullable=True),
     Index(None, "request_id"),
+)
+
+# Events written but not yet sequenced (PostgreSQL: the writers append here with no lock, and
+# the sequencer moves them, in ``id`` order, into ``audit_events`` with their seq and chain).
+# On SQLite the single writer chains them at once and this table stays empty.
+audit_pending = Table(
+    "audit_pending",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("request_id", String(32), nullable=True),
+    Column("call_id", String(256), nullable=True),
+    Column("session_id", String(256), nullable=True),
+    Column("details", String(4000).with_variant(Text, "postgresql"), nullable=False),
+)
+
+# Signed heads of the chain (contract §23): a JWS on the certificate keys of {iss, iat, seq,
+# hash}, so anyone holding the JWKS can check the events up to ``seq`` offline.
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    ),
+    Column("hash", String(64), nullable=False),
+    Column("signed_at", UTCDateTime, nullable=False),
+    Column("kid", String(64), nullable=False),
+    Column("jws", Text, nullable=False),
 )
 
 legal_holds = Table(

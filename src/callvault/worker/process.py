@@ -5,7 +5,10 @@ Each worker host runs, at every pass: the erasure loop (purge), the redaction lo
 a pass, redactions), the retention sweep when its interval is due (retention), and, in a pass
 where none of them did anything, the orphan sweep when its interval is due (capture). Beside each
 worker host, a host of its own sends the webhook deliveries that are due (webhooks), so that a
-slow receiver never delays an erasure. ``callvault serve`` runs ``worker_concurrency`` hosts of
+slow receiver never delays an erasure. One more host per process orders and chains the audit
+trail's events and signs its checkpoints (certificates), on a short poll of its own so that
+an event is sequenced within a fraction of a second of its commit whatever the others are doing.
+``callvault serve`` runs ``worker_concurrency`` hosts of
 each kind in threads beside the API; ``callvault worker`` runs them alone.
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from callvault.capture.loop import OrphanLoop
+from callvault.certificates.loop import AUDIT_POLL_SECONDS, AuditLoop, AuditOptions
 from callvault.metrics import Metrics
 from callvault.purge.loop import ErasureLoop, ErasureOptions
 from callvault.redactions.loop import RedactionLoop, RedactionOptions
@@ -33,6 +37,7 @@ class WorkerOptions:
     retention_interval_seconds: float = 60.0
     webhooks: DeliveryOptions = field(default_factory=DeliveryOptions)
     redaction: RedactionOptions = field(default_factory=RedactionOptions)
+    audit: AuditOptions = field(default_factory=AuditOptions)
 
 
 def worker_options(settings: Settings) -> WorkerOptions:
@@ -47,6 +52,7 @@ def worker_options(settings: Settings) -> WorkerOptions:
             retry_seconds=settings.webhook_retry_seconds,
             lease_seconds=settings.webhook_lease_seconds,
         ),
+        audit=AuditOptions(checkpoint_seconds=settings.audit_checkpoint_seconds),
     )
 
 
@@ -74,8 +80,15 @@ def delivery_host(runtime: Runtime, options: WorkerOptions, name: str = "webhook
     return WorkerHost([DeliveryLoop(runtime, options.webhooks)], options.idle_poll_seconds, name)
 
 
+def audit_host(runtime: Runtime, options: WorkerOptions, name: str = "audit") -> WorkerHost:
+    """The audit trail's sequencer and checkpoint signer, in a host of its own (one a
+    process): a long erasure batch never delays the ordering of events."""
+    return WorkerHost([AuditLoop(runtime, options.audit)], AUDIT_POLL_SECONDS, name)
+
+
 class WorkerThreads(HostThreads):
-    """``count`` worker hosts in threads of this process, and as many webhook hosts."""
+    """``count`` worker hosts in threads of this process, as many webhook hosts, and one audit
+    host."""
 
     def __init__(
         self, runtime: Runtime, options: WorkerOptions, count: int, metrics: Metrics | None
@@ -83,4 +96,5 @@ class WorkerThreads(HostThreads):
         super().__init__(
             [worker_host(runtime, options, metrics, f"worker-{i}") for i in range(count)]
             + [delivery_host(runtime, options, f"webhooks-{i}") for i in range(count)]
+            + [audit_host(runtime, options)]
         )

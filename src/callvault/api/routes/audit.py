@@ -16,9 +16,10 @@ from starlette.responses import Response, StreamingResponse
 
 from callvault.api.deps import AuditUser, RuntimeDep
 from callvault.api.routes.capture import PROBLEMS
-from callvault.api.routes.schemas import AuditPageOut
+from callvault.api.routes.schemas import AuditPageOut, CheckpointsOut
 from callvault.audit.trail import AuditTrail, event_json
 from callvault.capture.info import parse_time
+from callvault.certificates.service import CertificateService
 from callvault.errors import BadInput
 
 router = APIRouter(tags=["audit"])
@@ -121,6 +122,9 @@ async def events(
     ] = None,
 ) -> Any:
     asked = audit_query(request)
+    # Read your writes: events committed before this request are chained before it reads
+    # (PostgreSQL sequences them shortly after their commit; SQLite at once).
+    await run_in_threadpool(AuditTrail(runtime.keys.audit_chain_key).catch_up, runtime.engine)
     filters: dict[str, Any] = {
         "since": asked.since,
         "until": asked.until,
@@ -142,6 +146,53 @@ async def events(
     more = len(rows) > size
     rows = rows[:size]
     return {"events": rows, "nextAfter": rows[-1]["seq"] if more else None}
+
+
+CHECKPOINT_PAGE_DEFAULT, CHECKPOINT_PAGE_MAX = 50, 100
+_NOT_A_CURSOR = "cursor is not one a previous page's nextCursor gave"
+
+
+@router.get(
+    "/audit/v1/checkpoints",
+    operation_id="audit_checkpoints",
+    summary="Signed checkpoints of the audit chain's head, oldest first (contract §23)",
+    response_model=CheckpointsOut,
+    responses=PROBLEMS,
+)
+async def checkpoints(
+    request: Request,
+    _user: AuditUser,
+    after: Annotated[
+        int, Query(ge=0, le=2**63 - 1, description="Only checkpoints of events after this seq.")
+    ] = 0,
+    limit: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=CHECKPOINT_PAGE_MAX,
+            description=f"Checkpoints a page, 1–{CHECKPOINT_PAGE_MAX}.",
+        ),
+    ] = CHECKPOINT_PAGE_DEFAULT,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=200, description="A previous page's nextCursor: the page after it."),
+    ] = None,
+) -> Any:
+    for key in request.query_params:
+        if key not in ("after", "limit", "cursor"):
+            raise BadInput(
+                f"`{key}` is not a parameter of this endpoint (it takes after, limit, cursor)"
+            )
+    start = after
+    if cursor is not None:
+        if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 19:
+            raise BadInput(_NOT_A_CURSOR)
+        start = max(start, int(cursor))
+    service: CertificateService = request.app.state.certificate_service
+    found = await run_in_threadpool(service.checkpoints.page, start, limit + 1)
+    more = len(found) > limit
+    page = [c.json() for c in found[:limit]]
+    return {"checkpoints": page, "nextCursor": str(page[-1]["seq"]) if more else None}
 
 
 @router.get(

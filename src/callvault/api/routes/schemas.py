@@ -397,6 +397,23 @@ class AuditPageOut(BaseModel):
     nextAfter: int | None
 
 
+class CheckpointOut(BaseModel):
+    seq: int = Field(description="The audit event this checkpoint signs the hash of.")
+    hash: str = Field(description="That event's hash (SHA-256, hex): the chain's head then.")
+    signedAt: str = Field(description="When it was signed (ISO 8601 UTC).")
+    jws: str = Field(
+        description="Compact JWS on the certificate keys (GET /.well-known/jwks.json), typ "
+        "audit-checkpoint+jwt, claims {iss, iat, seq, hash}."
+    )
+
+
+class CheckpointsOut(BaseModel):
+    checkpoints: list[CheckpointOut] = Field(description="Oldest first.")
+    nextCursor: str | None = Field(
+        default=None, description="While more follow: give it back as ?cursor=."
+    )
+
+
 class HoldIn(OneSpellingBody):
     """A legal hold to place (contract §12). Unknown keys are refused: a misspelt scope key
     would otherwise place a narrower hold than the one meant."""
