@@ -170,6 +170,16 @@ def v2_customer_info(
     return info
 
 
+def chained(runtime: Runtime) -> Runtime:
+    """Every audit event committed so far sequenced into the chain (PostgreSQL's writers append
+    unsequenced; the workers' audit loop chains them within a fraction of a second, and every
+    reader of the API first): for a test that reads ``audit_events`` directly."""
+    from callvault.audit.trail import AuditTrail
+
+    AuditTrail(runtime.keys.audit_chain_key).catch_up(runtime.engine)
+    return runtime
+
+
 def files_under(root: Path) -> Iterator[Path]:
     for path in root.rglob("*"):
         if path.is_file():

@@ -105,8 +105,10 @@ def _memory_folder() -> str | None:
     return str(MEMORY_FOLDER) if enough and os.access(MEMORY_FOLDER, os.W_OK) else None
 
 
-def start_postgres(root: Path, in_memory: bool = False) -> Postgres:
-    """A throwaway cluster in ``root``; ``in_memory``: in /dev/shm instead, where it has room."""
+def start_postgres(root: Path, in_memory: bool = False, durable: bool = False) -> Postgres:
+    """A throwaway cluster in ``root``; ``in_memory``: in /dev/shm instead, where it has room.
+    Commits cost no flush (fsync and synchronous_commit off) unless ``durable`` (benchmarks of
+    what a commit costs in production)."""
     memory = _memory_folder() if in_memory else None
     if os.geteuid() == 0 or memory is not None:
         # The postgres user must reach its folder: pytest's temporary folders are root-only.
@@ -140,10 +142,9 @@ def start_postgres(root: Path, in_memory: bool = False) -> Postgres:
         capture_output=True,
     )
     port = free_port()
-    options = (
-        f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c full_page_writes=off -c synchronous_commit=off -c max_connections=300"
-    )
+    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c max_connections=300"
+    if not durable:
+        options += " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
     subprocess.run(
         [
             *as_user,

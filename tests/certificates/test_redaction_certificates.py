@@ -88,6 +88,8 @@ def test_a_certificate_of_redaction_is_issued_once_redacted_and_verifies(live, t
             "audit-events.jsonl",
             "certificate.html",
             "certificate.jws",
+            "chain.jsonl",  # to the signed checkpoint (tests/certificates/test_checkpoints.py)
+            "checkpoint.jws",
             "jwks.json",
         ]
         assert archive.read("certificate.jws").decode() == jws

@@ -34,6 +34,7 @@ PUBLIC = [
     "Client",
     "ConfirmationRequiredError",
     "ConflictError",
+    "EvidenceSummary",
     "Export",
     "ExportError",
     "ExportPreview",
@@ -64,6 +65,9 @@ PUBLIC = [
     "Webhook",
     "WebhookAttempt",
     "verify_certificate",
+    "verify_chain",
+    "verify_checkpoint",
+    "verify_evidence",
     "verify_export",
 ]
 

@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from callvault.api.app import HideLinkTokens
 from callvault.store.tables import audit_events, export_calls, exports
 from callvault.store.users import set_region
-from helpers import call_info, post_call, stored_bytes, wav_bytes
+from helpers import call_info, chained, post_call, stored_bytes, wav_bytes
 
 pytestmark = pytest.mark.both_backends
 
@@ -424,7 +424,7 @@ def test_audit_events_and_nothing_personal_or_secret_kept(live, tokens):
     raw = fetch(live, doc["downloadUrl"]).content
     with live.client(tokens["export"]) as client:
         client.post(f"/exports/v1/{doc['exportId']}/revoke")
-    with live.runtime.engine.connect() as conn:
+    with chained(live.runtime).engine.connect() as conn:
         rows = conn.execute(
             select(audit_events.c.action, audit_events.c.actor, audit_events.c.details).where(
                 audit_events.c.action.like("export.%")

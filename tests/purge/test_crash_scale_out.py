@@ -22,6 +22,7 @@ from callvault.purge.service import PurgeService
 from callvault.runtime import Runtime
 from callvault.store import purges
 from callvault.store.tables import audit_events, calls
+from helpers import chained
 
 CALLS, ASKED = 2000, 1500
 
@@ -104,7 +105,7 @@ def test_two_workers_killed_at_random_erase_each_call_exactly_once(scale_out, tm
         print(f"\nworker kills: {kills}, erasures pending at each kill: {pending_at_kill}")
         assert sum(1 for n in pending_at_kill if n > 0) >= 3, "kills must land mid-purge"
 
-        with runtime.engine.connect() as conn:
+        with chained(runtime).engine.connect() as conn:
             left = set(conn.execute(select(calls.c.call_id)).scalars())
             erased = Counter(
                 conn.execute(

@@ -16,6 +16,7 @@ from callvault.purge.service import PurgeService
 from callvault.runtime import Runtime
 from callvault.store import purges
 from callvault.store.tables import audit_events, calls, customer_phones
+from helpers import chained
 
 pytestmark = pytest.mark.both_backends
 
@@ -125,7 +126,7 @@ def test_an_erasure_that_keeps_failing_ends_in_error(runtime):
     assert doc["items"][0]["status"] == "Error"
     assert "blob store failed" in doc["items"][0]["errorMsg"]
     assert metrics.erase_failures._value.get() == 2
-    with runtime.engine.connect() as conn:
+    with chained(runtime).engine.connect() as conn:
         actions = conn.execute(select(audit_events.c.action)).scalars().all()
     assert "call.erase_failed" in actions
     # Asking again re-queues the call; with storage back it completes.

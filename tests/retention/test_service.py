@@ -18,6 +18,7 @@ from callvault.purge.loop import ErasureLoop, ErasureOptions
 from callvault.purge.service import PurgeService
 from callvault.retention.service import MAX_CALLS_PER_REQUEST, RetentionService
 from callvault.store.tables import audit_events, calls, purge_items, purge_jobs, purge_requests
+from helpers import chained
 
 pytestmark = pytest.mark.both_backends
 
@@ -65,7 +66,7 @@ def _live(runtime, ids) -> set[str]:
 
 
 def _actions(runtime) -> list[dict]:
-    with runtime.engine.connect() as conn:
+    with chained(runtime).engine.connect() as conn:
         rows = conn.execute(
             select(audit_events.c.action, audit_events.c.actor, audit_events.c.details).order_by(
                 audit_events.c.seq

@@ -1,4 +1,5 @@
-"""The audit trail's statements: the head, one insert per append, the appenders' lock, paging."""
+"""The audit trail's statements: the head, one insert per append, the pending queue, the
+sequencer's lock, paging."""
 
 from __future__ import annotations
 
@@ -88,25 +89,44 @@ def test_an_unfinished_page_gives_its_connection_back_when_closed(runtime):
     assert runtime.engine.pool.checkedout() == before
 
 
-def test_the_append_lock_is_postgresqls_alone_and_held_to_the_end_of_the_transaction(runtime):
+def test_a_pending_append_is_one_insert_and_takes_no_lock(runtime):
+    """PostgreSQL's writers append unsequenced: one INSERT into audit_pending, no lock, no read
+    of the head (the sequencer does those); SQLite's one writer never defers."""
+    engine = runtime.engine
+    pending = {k: v for k, v in _row(1).items() if k not in ("seq", "prev_hash", "hash")}
+    with write_transaction(engine) as conn, _statements(engine) as seen:
+        assert audit.defers_sequencing(conn) is (engine.dialect.name == "postgresql")
+        audit.insert_pending(conn, [pending, pending])
+    assert len(seen) == 1, seen
+    assert seen[0].lstrip().upper().startswith("INSERT INTO AUDIT_PENDING")
+    with write_transaction(engine) as conn:
+        assert audit.has_pending(conn)
+        ids = [r["id"] for r in audit.pending(conn, 10)]
+        assert ids == sorted(ids)
+        assert len(ids) == 2
+        audit.delete_pending(conn, ids)
+        assert not audit.has_pending(conn)
+
+
+def test_the_sequencer_lock_is_postgresqls_alone_and_held_to_the_end_of_the_transaction(runtime):
     engine = runtime.engine
     postgresql = engine.dialect.name == "postgresql"
     with write_transaction(engine) as conn:
         with _statements(engine) as seen:
-            audit.lock_for_append(conn)
-        # SQLite's write lock (taken at BEGIN IMMEDIATE) serialises appenders: no statement.
+            audit.lock_sequencer(conn)
+        # SQLite's write lock (taken at BEGIN IMMEDIATE) serialises sequencers: no statement.
         assert len(seen) == (1 if postgresql else 0), seen
         if postgresql:
             with engine.connect() as other:
                 taken = other.execute(
-                    text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": audit.APPEND_LOCK}
+                    text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": audit.SEQUENCER_LOCK}
                 ).scalar_one()
                 other.rollback()
-            assert taken is False  # another appender waits for this transaction
+            assert taken is False  # another sequencer waits for this transaction
     if postgresql:
         with engine.connect() as other:
             free = other.execute(
-                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": audit.APPEND_LOCK}
+                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": audit.SEQUENCER_LOCK}
             ).scalar_one()
             other.rollback()
         assert free is True

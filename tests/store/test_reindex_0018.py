@@ -12,6 +12,7 @@ e-mail, on both backends, and entries of the old e-mail rule are gone.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import uuid
 from typing import Any
@@ -21,15 +22,18 @@ from alembic import command
 from sqlalchemy import delete, func, insert, select
 
 from callvault.api.app import create_app
+from callvault.audit.trail import AuditTrail
 from callvault.capture.info import parse_v2_info
 from callvault.capture.service import CaptureService
 from callvault.phone import index_form
 from callvault.runtime import Runtime
 from callvault.settings import Settings
+from callvault.store import audit as audit_store
 from callvault.store.engine import make_engine, write_transaction
 from callvault.store.migrate import alembic_config, upgrade
 from callvault.store.reindex import reindex_marked
-from callvault.store.tables import calls, calls_to_reindex, customer_phones
+from callvault.store.tables import audit_events, calls, calls_to_reindex, customer_phones
+from callvault.store.types import utcnow
 from helpers import LiveServer, serve_in_thread, v2_customer_info, wav_bytes
 
 pytestmark = pytest.mark.both_backends
@@ -79,6 +83,8 @@ def _capture(runtime: Runtime, info: dict[str, Any]) -> str:
         yield body
 
     service = CaptureService(runtime)
+    # A store at 0017 chains its audit events at once and has no mac column (migration 0027).
+    service.trail.append = _append_before_0027  # type: ignore[method-assign]
     # A store at 0017 has no suppressions (migration 0022): none is in force there.
     service.suppressions.in_force = lambda digests: []  # type: ignore[method-assign]
     service.suppressions.forget_refused = lambda *args, **kwargs: None  # type: ignore[method-assign]
@@ -87,6 +93,32 @@ def _capture(runtime: Runtime, info: dict[str, Any]) -> str:
             f"multipart/form-data; boundary={boundary}", stream(), "recorder", parse=parse_v2_info
         )
     )
+
+
+def _append_before_0027(conn: Any, events: list[Any]) -> None:
+    """Events as a store before migration 0027 held them: chained in place, no ``mac`` (the
+    hashes were keyed then; 0027 re-chains them, so any link will do here)."""
+    seq, prev = audit_store.head(conn) or (0, "0" * 64)
+    rows = []
+    for event in events:
+        seq += 1
+        digest = hashlib.sha256(f"{prev}{seq}{event.action}".encode()).hexdigest()
+        rows.append(
+            {
+                "seq": seq,
+                "at": utcnow(),
+                "actor": event.actor,
+                "action": event.action,
+                "request_id": event.request_id,
+                "call_id": event.call_id,
+                "session_id": event.session_id,
+                "details": json.dumps(event.details, sort_keys=True, separators=(",", ":")),
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+    conn.execute(insert(audit_events), rows)
 
 
 def _as_old_code_indexed(runtime: Runtime, call_id: str, info: dict[str, Any]) -> None:
@@ -182,6 +214,10 @@ def test_the_old_store_misses_what_0018_finds(old_store):
 def test_opening_the_store_re_indexes_every_call_under_today_s_rules(old_store):
     settings, ids = old_store
     runtime = Runtime.open(settings)  # upgrades to head: 0018 marks, the opening re-indexes
+    # 0027 re-chained the older events in today's public form: the chain verifies.
+    checked, problem = AuditTrail(runtime.keys.audit_chain_key).verify(runtime.engine)
+    assert problem is None
+    assert checked >= len(ids)
     server, thread, live = _serve(runtime, settings)
     try:
         with runtime.engine.connect() as conn:

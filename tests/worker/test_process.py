@@ -4,6 +4,7 @@ values."""
 from __future__ import annotations
 
 from callvault.capture.loop import OrphanLoop
+from callvault.certificates.loop import AUDIT_POLL_SECONDS, AuditLoop
 from callvault.purge.loop import ErasureLoop
 from callvault.redactions.loop import RedactionLoop
 from callvault.retention.loop import RetentionLoop
@@ -28,12 +29,14 @@ def test_the_settings_reach_each_loop(tmp_path):
             retention_interval_seconds=11,
             webhook_retry_seconds=2.5,
             webhook_lease_seconds=13,
+            audit_checkpoint_seconds=17,
         )
     )
     assert (options.erasure.batch_size, options.erasure.lease_seconds) == (7, 9)
     assert options.erasure.max_attempts == 3
     assert options.retention_interval_seconds == 11
     assert (options.webhooks.retry_seconds, options.webhooks.lease_seconds) == (2.5, 13)
+    assert options.audit.checkpoint_seconds == 17
 
 
 def test_a_host_runs_erasure_redaction_then_retention_then_orphans_when_idle(runtime):
@@ -66,6 +69,9 @@ def test_threads_are_one_host_each(runtime):
         "webhooks-0",
         "webhooks-1",
         "webhooks-2",
+        "audit",  # one a process: the sequencer and checkpoint signer (certificates/loop.py)
     ]
-    assert len({id(h.loops[0]) for h in threads.hosts}) == 6
+    assert len({id(h.loops[0]) for h in threads.hosts}) == 7
+    assert isinstance(threads.hosts[-1].loops[0], AuditLoop)
+    assert threads.hosts[-1].idle_poll_seconds == AUDIT_POLL_SECONDS
     assert not any(isinstance(loop, DeliveryLoop) for h in threads.hosts[:3] for loop in h.loops)

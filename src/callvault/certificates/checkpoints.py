@@ -20,20 +20,20 @@ reads it back.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import RowMapping
 from sqlalchemy.exc import IntegrityError
 
+from callvault.audit.trail import AuditTrail
+from callvault.runtime import Runtime
 from callvault.store import audit as audit_store
 from callvault.store.engine import write_transaction
 from callvault.store.types import utcnow
-
-if TYPE_CHECKING:  # the certificate service makes its Checkpoints: no import cycle at run time
-    from callvault.certificates.service import CertificateService
 
 CHECKPOINT_TYPE = "audit-checkpoint+jwt"
 
@@ -60,10 +60,15 @@ class Checkpoint:
 
 
 class Checkpoints:
-    def __init__(self, certificates: CertificateService) -> None:
-        self.certificates = certificates
-        self.runtime = certificates.runtime
-        self.trail = certificates.trail
+    """Made by the certificate service, which hands in its trail and its signer (the same keys
+    sign certificates and checkpoints)."""
+
+    def __init__(
+        self, runtime: Runtime, trail: AuditTrail, sign: Callable[[dict[str, Any], str], str]
+    ) -> None:
+        self.runtime = runtime
+        self.trail = trail
+        self._sign = sign
 
     def sign_head(self) -> Checkpoint | None:
         """A checkpoint of the chain's head (after chaining every committed event), made now
@@ -83,7 +88,7 @@ class Checkpoints:
             "seq": seq,
             "hash": digest,
         }
-        jws = self.certificates.sign(claims, CHECKPOINT_TYPE)
+        jws = self._sign(claims, CHECKPOINT_TYPE)
         kid = str(jwt.get_unverified_header(jws)["kid"])
         try:
             with write_transaction(engine) as conn:

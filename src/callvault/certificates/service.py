@@ -87,7 +87,7 @@ class CertificateService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.trail = AuditTrail(runtime.keys.audit_chain_key)
-        self.checkpoints = Checkpoints(self)
+        self.checkpoints = Checkpoints(runtime, self.trail, self.sign)
         self._first_key = threading.Lock()  # one first key per process (others: one more key)
 
     # -- keys ------------------------------------------------------------------------------
