@@ -87,9 +87,19 @@ def test_checkpoints_page_as_every_list_does_and_refuse_bad_queries(live):
         ).json()
         assert [c["seq"] for c in rest["checkpoints"]] == [3]
         assert rest.get("nextCursor") is None
+        # Any cursor of digits the schema allows is a position, the largest included.
+        beyond = client.get("/audit/v1/checkpoints", params={"cursor": "9" * 19}).json()
+        assert beyond["checkpoints"] == []
         after = client.get("/audit/v1/checkpoints", params={"after": 2}).json()
         assert [c["seq"] for c in after["checkpoints"]] == [3]
-        for bad in ({"limit": 0}, {"limit": 101}, {"cursor": "x1"}, {"after": -1}, {"seq": 1}):
+        for bad in (
+            {"limit": 0},
+            {"limit": 101},
+            {"cursor": "x1"},
+            {"cursor": ""},
+            {"after": -1},
+            {"seq": 1},
+        ):
             answer = client.get("/audit/v1/checkpoints", params=bad)
             assert answer.status_code == 400, (bad, answer.text)
             assert answer.headers["content-type"].startswith("application/problem+json")

@@ -175,7 +175,10 @@ async def checkpoints(
     ] = CHECKPOINT_PAGE_DEFAULT,
     cursor: Annotated[
         str | None,
-        Query(max_length=200, description="A previous page's nextCursor: the page after it."),
+        Query(
+            pattern=r"^[0-9]{1,19}$",
+            description="A previous page's nextCursor: the page after it.",
+        ),
     ] = None,
 ) -> Any:
     for key in request.query_params:
@@ -187,7 +190,7 @@ async def checkpoints(
     if cursor is not None:
         if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 19:
             raise BadInput(_NOT_A_CURSOR)
-        start = max(start, int(cursor))
+        start = max(start, min(int(cursor), 2**63 - 1))
     service: CertificateService = request.app.state.certificate_service
     found = await run_in_threadpool(service.checkpoints.page, start, limit + 1)
     more = len(found) > limit
