@@ -27,7 +27,6 @@ from typing import Any
 import av
 import av.error
 import numpy
-import soundfile
 
 from callvault.redactions.wav import NotRedactable, Readable
 
@@ -213,6 +212,7 @@ def _vorbis_level(rate: int, channels: int, nominal: int | None) -> float:
     """libsndfile's compression level (1 - libvorbis's quality) whose nominal bit rate is the
     lowest at least ``nominal``: the original's quality, found by bisection on header-only
     encodes (a few milliseconds each). Without a nominal bit rate, libsndfile's default."""
+    import soundfile  # only here: loading libsndfile costs every process's start 0.4 s
 
     def bit_rate(level: float) -> int:
         header = io.BytesIO()
@@ -248,6 +248,8 @@ def _redact_vorbis(
     src: Readable, plan: CodecPlan, ranges_ms: Sequence[tuple[int, int]], out: HeadBuffer
 ) -> None:
     """Ogg Vorbis: decoded by FFmpeg, encoded by libvorbis (libsndfile), strictly forward."""
+    import soundfile
+
     with _open(src) as container:
         stream = container.streams.audio[0]
         rate = stream.codec_context.sample_rate
