@@ -94,7 +94,7 @@ def serve(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    wait_healthy(url, proc)
+    wait_healthy(url, proc, deadline=120)  # a loaded machine starts it slowly
     return proc, url
 
 

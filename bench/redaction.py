@@ -1,20 +1,22 @@
 """Redaction (contract §21): how long a worker takes to redact a long call, against the floor of
 decoding and re-encoding the same file, and its peak memory (flat in the call's length).
 
-    .venv/bin/python bench/redaction.py [--minutes 60] [--formats wav,mp3]
+    .venv/bin/python bench/redaction.py [--minutes 15,60,180] [--formats wav,mp3]
 
-For each format, a call of ``--minutes`` (8 kHz mono speech-like noise; WAV 16-bit PCM, MP3 by
-LAME at 32 kbit/s) is generated into a temporary folder and captured into a fresh embedded store
-(in a child process, through the ASGI app, streamed). Then, each in a child process of its own so
-that its peak RSS is its own:
+For each format and each length in ``--minutes``, a call (8 kHz mono speech-like noise; WAV
+16-bit PCM, MP3 by LAME at 32 kbit/s) is generated into a temporary folder and captured into a
+fresh embedded store (in a child process, through the ASGI app, streamed). Then, each in a child
+process of its own so that its peak RSS is its own:
 
 - ``redact``: ``RedactionService.redact`` (one 20 s range about the middle) and one step of the
   redaction loop: decrypt, silence, re-encode, encrypt under a new key, swap, delete the old audio;
 - ``floor``: the same file decoded and encoded again with the same codec by FFmpeg's libraries,
   into nothing (no decryption, no encryption, no store): what no redaction can beat.
 
-It prints seconds and peak RSS for both, the ratio floor / redaction (the target is 0.5 or more),
-and the peak RSS of a call a quarter as long (flat: the two should be close).
+It prints seconds and peak RSS for both and the ratio floor / redaction (the target is 0.5 or
+more) for every length, and the redaction's peak RSS above its idle (the child's peak once the
+store is open and the redaction modules imported, before the redaction starts): flat in the
+call's length if nothing grows with it.
 """
 
 from __future__ import annotations
@@ -120,12 +122,14 @@ def child_capture(store: Path, audio: Path, content_type: str) -> dict[str, Any]
 
 
 def child_redact(store: Path, call_id: str, minutes: float) -> dict[str, Any]:
+    import callvault.redactions.codecs  # noqa: F401  (FFmpeg, libsndfile, numpy: idle has them)
     from callvault.redactions.loop import RedactionLoop
     from callvault.redactions.service import RedactionService
     from callvault.runtime import Runtime
     from callvault.settings import Settings
 
     runtime = Runtime.open(Settings(data_dir=store, run_worker=False))
+    idle = _peak_mb()
     middle = int(minutes * 30_000)
     length = min(20_000, middle)  # 20 s in the middle (less of a call under 40 s)
     start = time.perf_counter()
@@ -139,7 +143,7 @@ def child_redact(store: Path, call_id: str, minutes: float) -> dict[str, Any]:
     assert RedactionLoop(runtime).step() == 1
     seconds = time.perf_counter() - start
     runtime.close()
-    return {"seconds": seconds, "peakRssMb": _peak_mb()}
+    return {"seconds": seconds, "peakRssMb": _peak_mb(), "idleRssMb": idle}
 
 
 def child_floor(audio: Path, fmt: str) -> dict[str, Any]:
@@ -196,7 +200,7 @@ def measure(folder: Path, fmt: str, minutes: float) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--minutes", default="15,60", help="call lengths, comma-separated")
     parser.add_argument("--formats", default="wav,mp3")
     parser.add_argument("--child", nargs="+")
     args = parser.parse_args()
@@ -210,25 +214,24 @@ def main() -> None:
             result = child_floor(Path(rest[0]), rest[1])
         print(json.dumps(result))
         return
-    print(f"{'figure':<48} {'value':>12}")
-    with tempfile.TemporaryDirectory() as tmp:
-        for fmt in args.formats.split(","):
-            full = measure(Path(tmp), fmt, args.minutes)
-            quarter = measure(Path(tmp), fmt, args.minutes / 4)
-            name = f"{fmt} {args.minutes:g} min ({full['bytes'] / 1e6:.0f} MB)"
-            rows = [
-                (f"{name}: redaction s", f"{full['redact']['seconds']:.2f}"),
-                (f"{name}: floor (decode + encode) s", f"{full['floor']['seconds']:.2f}"),
-                (f"{name}: floor / redaction (target >= 0.5)", f"{full['ratio']:.2f}"),
-                (f"{name}: redaction peak RSS MB", f"{full['redact']['peakRssMb']:.0f}"),
-                (f"{name}: floor peak RSS MB", f"{full['floor']['peakRssMb']:.0f}"),
-                (
-                    f"{fmt} {args.minutes / 4:g} min: redaction peak RSS MB",
-                    f"{quarter['redact']['peakRssMb']:.0f}",
-                ),
-            ]
-            for figure, value in rows:
-                print(f"{figure:<48} {value:>12}")
+    lengths = [float(m) for m in args.minutes.split(",")]
+    columns = ("MB", "redact s", "floor s", "ratio", "peak RSS", "idle RSS", "above idle")
+    print(f"{'format':<6} {'min':>5} " + " ".join(f"{c:>10}" for c in columns))
+    for fmt in args.formats.split(","):
+        for minutes in lengths:
+            with tempfile.TemporaryDirectory() as tmp:  # one call's files at a time
+                found = measure(Path(tmp), fmt, minutes)
+            redact = found["redact"]
+            values = (
+                f"{found['bytes'] / 1e6:.0f}",
+                f"{redact['seconds']:.2f}",
+                f"{found['floor']['seconds']:.2f}",
+                f"{found['ratio']:.2f}",
+                f"{redact['peakRssMb']:.0f}",
+                f"{redact['idleRssMb']:.0f}",
+                f"{redact['peakRssMb'] - redact['idleRssMb']:.0f}",
+            )
+            print(f"{fmt:<6} {minutes:>5g} " + " ".join(f"{v:>10}" for v in values))
             sys.stdout.flush()
 
 

@@ -69,7 +69,8 @@ def pattern(n: int, seed: int = 7) -> bytes:
 COMPRESSED = [
     ("mp3", "mp3", "libmp3lame", 8000, "mono", "audio/mpeg"),
     ("opus", "ogg", "libopus", 48000, "mono", "audio/ogg"),
-    ("vorbis", "ogg", "vorbis", 16000, "stereo", "audio/ogg"),
+    ("vorbis", "ogg", "libvorbis", 8000, "mono", "audio/ogg"),
+    ("vorbis-stereo", "ogg", "libvorbis", 44100, "stereo", "audio/ogg"),
     ("flac", "flac", "flac", 8000, "mono", "audio/flac"),
     ("aac", "ipod", "aac", 16000, "mono", "audio/mp4"),
 ]
@@ -91,19 +92,32 @@ def samples_of(seconds: float, rate: int, tone: tuple[int, int], seed: int = 5) 
     return out
 
 
-def encoded(name: str, seconds: float, tone: tuple[int, int]) -> bytes:
-    """A recording of that format (``COMPRESSED``), encoded by FFmpeg's libraries (PyAV)."""
+def encoded(
+    name: str, seconds: float, tone: tuple[int, int], *, channels: int = 0, level: float = 0.6
+) -> bytes:
+    """A recording of that format (``COMPRESSED``), encoded by FFmpeg's libraries (PyAV), or,
+    Ogg Vorbis, by libvorbis (as Vorbis files are made) at libsndfile's compression ``level``
+    (1 - libvorbis's quality), with ``channels`` if given."""
     import array
 
     import av
 
     _, muxer, encoder, rate, layout, _ = next(c for c in COMPRESSED if c[0] == name)
-    channels = 2 if layout == "stereo" else 1
+    channels = channels or (2 if layout == "stereo" else 1)
     mono = samples_of(seconds, rate, tone)
     buffer = io.BytesIO()
-    options = {"strict": "experimental"} if encoder == "vorbis" else {}
+    if encoder == "libvorbis":
+        import numpy as np
+        import soundfile
+
+        block = np.repeat(np.array(mono, dtype=np.float32)[:, None], channels, axis=1)
+        with soundfile.SoundFile(
+            buffer, "w", rate, channels, format="OGG", subtype="VORBIS", compression_level=level
+        ) as vorbis:
+            vorbis.write(block)
+        return buffer.getvalue()
     with av.open(buffer, "w", format=muxer) as out:
-        stream = out.add_stream(encoder, rate=rate, layout=layout, options=options)
+        stream = out.add_stream(encoder, rate=rate, layout=layout)
         for start in range(0, len(mono), 1024):
             chunk = mono[start : start + 1024]
             frame = av.AudioFrame(format="flt", layout=layout, samples=len(chunk))

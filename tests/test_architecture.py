@@ -34,7 +34,18 @@ SQLALCHEMY_SAFE_MODULES = frozenset({"sqlalchemy.exc", "sqlalchemy.engine"})
 # Bottom to top. A package (or top-level module) of ``callvault`` may import from its own package
 # and from packages on lower floors only.
 FLOORS: list[set[str]] = [
-    {"errors", "text", "ids", "files", "phone", "emails", "crypto", "settings", "ratelimit"},
+    {
+        "errors",
+        "text",
+        "ids",
+        "files",
+        "phone",
+        "emails",
+        "crypto",
+        "settings",
+        "ratelimit",
+        "leases",
+    },
     {"store", "blobs"},
     {"runtime", "metrics", "audit"},
     {"suppressions", "webhooks"},

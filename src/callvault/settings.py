@@ -180,6 +180,14 @@ class Settings(BaseSettings):
     purge_lease_seconds: float = Field(
         default=30.0, gt=0, description="How long a claimed job is held before another worker may."
     )
+    redaction_lease_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        le=86400,
+        description="How long a worker holds a redaction it claimed before another worker may "
+        "take it over; renewed every third of it while the redaction runs, so this is how long "
+        "a redaction whose worker died waits before another worker finishes it.",
+    )
     db_statement_timeout_seconds: float = Field(
         default=20.0,
         ge=0,

@@ -92,3 +92,39 @@ def test_a_call_being_redacted_is_sent_once_its_redaction_is_done(live, tokens):
     assert RedactionLoop(live.runtime).step() == 1  # only now is the range erased
     downloading.join(120)
     check(live, tokens, got[0], call_id)
+
+
+def test_a_redaction_that_ends_while_the_package_streams_is_listed_with_its_audio(live, tokens):
+    # The package reads its calls' redactions ahead; a call redacted after that read, before
+    # its turn, must still be sent with the redaction listed and its audio redacted.
+    from callvault.certificates.service import CertificateService
+    from callvault.exports.service import ExportService
+
+    ids = []
+    for session in ("red-3a", "red-3b"):
+        with live.client(tokens["capture"]) as client:
+            ids.append(post_call(client, call_info(session), card_call(), "audio/wav").json())
+    call_ids = [c["callId"] for c in ids]
+    with live.client(tokens["export"]) as client:
+        made = client.post("/exports/v1", json={"callIds": call_ids})
+    assert made.status_code == 201, made.text
+    rt = live.runtime
+    service = ExportService(rt, CertificateService(rt).sign)
+    chunks = iter(service.download_by_user(made.json()["exportId"], "tester").chunks)
+    sent = b""
+    while b"/audio.wav" not in sent:  # the first call's audio has begun: the states were read
+        sent += next(chunks)
+    first = next(c for c in call_ids if f"calls/{c}/audio.wav".encode() in sent)
+    (later,) = set(call_ids) - {first}
+    body = {"ranges": [{"startMs": 1000, "endMs": 2000}], "reason": "pci", "reference": "PCI-7"}
+    with live.client(tokens["redact"]) as client:
+        assert client.post(f"/calls/v1/{later}/redactions", json=body).status_code == 202
+    assert RedactionLoop(rt).step() == 1
+    package = sent + b"".join(chunks)
+    archive = zipfile.ZipFile(io.BytesIO(package))
+    manifest = json.loads(archive.read("manifest.json"))
+    listed = {c["callId"]: c["redactions"] for c in manifest["calls"]}
+    assert listed[first] == []
+    assert [r["reference"] for r in listed[later]] == ["PCI-7"]
+    assert MARKER not in archive.read(f"calls/{later}/audio.wav")
+    assert MARKER in archive.read(f"calls/{first}/audio.wav")

@@ -98,6 +98,10 @@ class ExportedCall:
     content_type: str
     audio_format: str | None
     audio: DecryptedAudio
+    # The blob the audio was read from, and whether a redaction of the call was under way when
+    # it was opened (contract §21: then its audio must not be sent): read with the call's row.
+    blob_key: str = ""
+    redacting: bool = False
 
 
 class CallReader:
@@ -165,7 +169,9 @@ class CallReader:
         except (NotFound, FileNotFoundError):
             return None
         content_type = content_type_for(row.audio_format, row.audio_content_type)
-        return ExportedCall(doc, content_type, row.audio_format, reader)
+        return ExportedCall(
+            doc, content_type, row.audio_format, reader, row.blob_key, row.redacting
+        )
 
     def _document(self, row: CallRow, cipher: CallCipher) -> dict[str, Any]:
         doc = _servable(open_details(cipher, row.sealed))

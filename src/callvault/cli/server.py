@@ -47,6 +47,7 @@ Every setting is an environment variable (flags above override them):
   CALLVAULT_PURGE_BATCH_SIZE     calls erased per batch (default 1000)
   CALLVAULT_PURGE_LEASE_SECONDS  lease of a claimed job (default 30)
   CALLVAULT_PURGE_MAX_ATTEMPTS   attempts before an erasure gives up (default 8)
+  CALLVAULT_REDACTION_LEASE_SECONDS  a redaction a dead worker held is taken over after (600)
   CALLVAULT_PURGE_CONFIRM_ABOVE  customer purges over this many calls need a preview's token
                                  (100; never: none; a user's own: users update --confirm-above)
   CALLVAULT_PURGE_QUOTA_PER_HOUR calls one API user may queue for erasure an hour (100000; 0 off)

@@ -78,13 +78,18 @@ Signer = Callable[[dict[str, Any], str], str]
 
 
 REDACTION_WAIT_SECONDS = 900.0  # a call being redacted is sent once done; at most this long
+# The calls whose redaction states one query reads ahead (memory stays flat in an export's size).
+STATES_AHEAD = 500
 
 
 def redactions_of(engine: Engine, call_id: str) -> list[dict[str, Any]]:
     """The redactions applied to a call, oldest first, as its manifest entry lists them
     (contract §20, §21): which ranges were replaced by silence, why, when, for which ticket."""
     with engine.connect() as conn:
-        done = redaction_store.completed_for_call(conn, call_id)
+        return _redactions_json(redaction_store.completed_for_call(conn, call_id))
+
+
+def _redactions_json(done: list[redaction_store.RedactionRow]) -> list[dict[str, Any]]:
     return [
         {
             "redactionId": r.redaction_id,
@@ -185,6 +190,8 @@ class Package:
         self._sink = _Sink()
         self._stamp = time.gmtime()[:6]
         self._current: str | None = None  # the call whose audio is streaming
+        self._states: dict[str, redaction_store.RedactionState] = {}
+        self._states_end = 0  # the index of the first call not read ahead
         self.generated_at = datetime.now(UTC)
 
     def still_readable(self) -> bool:
@@ -223,6 +230,35 @@ class Package:
                 raise ReadRevoked(call_id)
             time.sleep(0.25)
 
+    def _found(self, call_id: str) -> ExportedCall | None:
+        """The call as it is read for the package (None: erased meanwhile), once no redaction
+        of it is under way: whether one is comes with the call's row, so the common case costs
+        no query of its own."""
+        found = self.reader.for_export(call_id)
+        while found is not None and found.redacting:
+            found.audio.close()
+            self._wait_for_redaction(call_id)
+            found = self.reader.for_export(call_id)
+        return found
+
+    def _redactions(self, index: int, found: ExportedCall) -> list[dict[str, Any]]:
+        """The completed redactions of the call at ``index``, as of the audio being sent. Read
+        ahead for ``STATES_AHEAD`` calls in one query; a call whose state moved since (a
+        redaction swaps in a new blob key, so a completed one cannot go unseen) or that had a
+        redaction under way then is asked again on its own."""
+        calls = self.spec.calls
+        call_id = calls[index].call_id
+        if index >= self._states_end:
+            self._states_end = index + STATES_AHEAD
+            with self.reader.runtime.engine.connect() as conn:
+                self._states = redaction_store.redaction_states(
+                    conn, [c.call_id for c in calls[index : self._states_end]]
+                )
+        known = self._states.get(call_id)
+        if known is None or known.redacting or known.blob_key != found.blob_key:
+            return redactions_of(self.reader.runtime.engine, call_id)
+        return _redactions_json(known.completed)
+
     def _audio(self, call_id: str, found: ExportedCall, hashes: list[Any]) -> Iterator[bytes]:
         """The decrypted audio a piece at a time; stops (ReadRevoked) at the first piece after
         its call stopped being readable: no byte of a call erased meanwhile is sent."""
@@ -258,15 +294,14 @@ class Package:
     def _stream(self) -> Iterator[bytes]:
         rows: list[_Row] = []
         with zipfile.ZipFile(self._sink, "w", allowZip64=True) as archive:  # type: ignore[call-overload]
-            for call in self.spec.calls:
+            for index, call in enumerate(self.spec.calls):
                 row = _Row(call.call_id, call.session_id, _iso(call.start_time), ERASED)
                 rows.append(row)
-                self._wait_for_redaction(call.call_id)
-                found = self.reader.for_export(call.call_id)
+                found = self._found(call.call_id)
                 if found is None:
                     continue  # erased (or being erased) since the export was made: no files
                 row.state, row.details = INCLUDED, found.details
-                row.redactions = redactions_of(self.reader.runtime.engine, call.call_id)
+                row.redactions = self._redactions(index, found)
                 ext = _EXTENSIONS.get((found.audio_format or "").lower()) or (
                     _EXTENSIONS_BY_TYPE.get(found.content_type.split(";")[0].lower(), "bin")
                 )

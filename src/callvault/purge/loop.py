@@ -13,12 +13,11 @@ import logging
 import random
 import secrets
 import socket
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from callvault.audit.trail import AuditEvent, AuditTrail
+from callvault.leases import heartbeat
 from callvault.metrics import Metrics
 from callvault.purge.eraser import Eraser
 from callvault.runtime import Runtime
@@ -122,29 +121,15 @@ class ErasureLoop:
         except Exception:
             log.warning("vacuum after erasure failed; autovacuum will catch up", exc_info=True)
 
-    @contextlib.contextmanager
-    def _heartbeat(self, call_ids: list[str]) -> Iterator[None]:
+    def _heartbeat(self, call_ids: list[str]) -> contextlib.AbstractContextManager[None]:
         """Renew the batch's lease every third of it while erasing, so a slow batch (a big
         blob store delete) is not taken over by another worker while this one is alive."""
-        done = threading.Event()
-        every = self.options.lease_seconds / 3
-
-        def beat() -> None:
-            while not done.wait(every):
-                try:
-                    purges.extend_lease(
-                        self.runtime.engine, self.worker_id, call_ids, self.options.lease_seconds
-                    )
-                except Exception:
-                    log.warning("lease renewal failed", exc_info=True)
-
-        thread = threading.Thread(target=beat, name="purge-heartbeat", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            done.set()
-            thread.join()
+        lease = self.options.lease_seconds
+        return heartbeat(
+            lambda: purges.extend_lease(self.runtime.engine, self.worker_id, call_ids, lease),
+            lease,
+            "purge-heartbeat",
+        )
 
     def _failed(self, job: purges.Job, error: str) -> None:
         if self.metrics is not None:

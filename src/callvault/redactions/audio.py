@@ -1,8 +1,9 @@
 """Which audio can be redacted, how long it is, and writing it anew with ranges silenced.
 
-WAV is redacted exactly (``wav.py``); MP3, Ogg Opus, FLAC and M4A/AAC are decoded and
-encoded again with the same codec (``codecs.py``). Anything else is ``NotRedactable``: the POST
-answers 422 before anything is created. The format is read from the audio itself.
+WAV is redacted exactly (``wav.py``); MP3, Ogg Opus, Ogg Vorbis (mono, stereo), FLAC and
+M4A/AAC are decoded and encoded again with the same codec (``codecs.py``). Anything else is
+``NotRedactable``: the POST answers 422 before anything is created. The format is read from the
+audio itself.
 """
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ __all__ = [
     "write_wav",
 ]
 
-REDACTABLE = "WAV (PCM 8/16/24/32-bit, float, μ-law, A-law), MP3, Ogg Opus, FLAC, M4A/AAC"
+REDACTABLE = (
+    "WAV (PCM 8/16/24/32-bit, float, μ-law, A-law), MP3, Ogg Opus, Ogg Vorbis (mono or stereo), "
+    "FLAC, M4A/AAC"
+)
 
 
 @dataclass(frozen=True)
 class AudioPlan:
-    kind: str  # "wav", "mp3", "opus", "flac", "aac"
+    kind: str  # "wav", "mp3", "opus", "vorbis", "flac", "aac"
     duration_ms: int
     layout: wav.WavLayout | None = None
     codec: CodecPlan | None = None

@@ -1,8 +1,14 @@
 """Compressed audio redaction through FFmpeg's libraries (PyAV, whose wheel ships them): MP3,
-Ogg Opus, FLAC and M4A/AAC are decoded, every sample inside a range is set to zero
+Ogg Opus, Ogg Vorbis, FLAC and M4A/AAC are decoded, every sample inside a range is set to zero
 (digital silence), and the result is encoded again with the same codec, sample rate and channels,
 into the same container. Lossy codecs change the samples outside the ranges within their own
 noise; FLAC keeps them exactly.
+
+Ogg Vorbis is encoded by Xiph's libvorbis through libsndfile (soundfile's wheel ships both):
+PyAV's wheel has no libvorbis, and FFmpeg's own Vorbis encoder encodes stereo only. libvorbis
+is set to the original's quality: the lowest whose nominal bit rate is at least the original's.
+Mono and stereo are redacted; more channels are refused (Vorbis orders them otherwise than
+FFmpeg does, and calls have one or two).
 
 Streaming: frames are decoded, silenced and encoded one at a time. A muxer may go back to patch
 its header once the stream is written (FLAC's STREAMINFO, MP3's Xing frame, MP4's ``mdat`` size):
@@ -20,6 +26,7 @@ from typing import Any
 
 import av
 import av.error
+import numpy
 
 from callvault.redactions.wav import NotRedactable, Readable
 
@@ -31,6 +38,7 @@ _CODECS: dict[tuple[str, str], tuple[str, str, dict[str, str]]] = {
     ("mp3", "mp3float"): ("mp3", "libmp3lame", {}),
     ("mp3", "mp3"): ("mp3", "libmp3lame", {}),
     ("ogg", "opus"): ("ogg", "libopus", {}),
+    ("ogg", "vorbis"): ("ogg", "libvorbis", {}),
     ("flac", "flac"): ("flac", "flac", {}),
     (_MP4, "aac"): ("ipod", "aac", {}),
 }
@@ -39,7 +47,7 @@ NAMES = {"mp3": "MP3", "ogg": "Ogg", "flac": "FLAC", _MP4: "M4A"}
 
 @dataclass(frozen=True)
 class CodecPlan:
-    kind: str  # "mp3", "opus", "flac", "aac"
+    kind: str  # "mp3", "opus", "vorbis", "flac", "aac"
     duration_ms: int
     muxer: str
     encoder: str
@@ -69,11 +77,9 @@ def probe(src: Readable) -> CodecPlan:
         context = stream.codec_context
         demuxer = container.format.name
         found = _CODECS.get((demuxer, context.name))
-        if (demuxer, context.name) == ("ogg", "vorbis"):
-            # FFmpeg's own Vorbis encoder (the only one in PyAV's wheel: no libvorbis) writes
-            # wrong granule positions, so the redacted file would misstate its duration.
+        if (demuxer, context.name) == ("ogg", "vorbis") and context.channels > 2:
             raise NotRedactable(
-                "Ogg Vorbis cannot be re-encoded faithfully here (no libvorbis encoder)"
+                f"Ogg Vorbis of {context.channels} channels cannot be redacted (mono or stereo can)"
             )
         if found is None:
             raise NotRedactable(
@@ -88,7 +94,7 @@ def probe(src: Readable) -> CodecPlan:
             raise NotRedactable("the audio does not say how long it is")
         if duration_ms <= 0:
             raise NotRedactable("the audio holds no samples")
-        kind = {"libmp3lame": "mp3", "libopus": "opus"}.get(encoder, encoder)
+        kind = {"libmp3lame": "mp3", "libopus": "opus", "libvorbis": "vorbis"}.get(encoder, encoder)
         return CodecPlan(
             kind=kind,
             duration_ms=duration_ms,
@@ -174,10 +180,13 @@ def redact(
     out: HeadBuffer,
 ) -> None:
     """Decode ``src``, silence the ranges, encode it again as ``plan`` says into ``out``."""
+    if plan.encoder == "libvorbis":
+        _redact_vorbis(src, plan, ranges_ms, out)
+        return
     with _open(src) as container:
         stream = container.streams.audio[0]
         rate = stream.codec_context.sample_rate
-        samples = [(start * rate // 1000, -(-end * rate // 1000)) for start, end in ranges_ms]
+        samples = _sample_ranges(ranges_ms, rate)
         with av.open(out, mode="w", format=plan.muxer) as target:
             encoder: Any = target.add_stream(
                 plan.encoder, rate=rate, layout=plan.layout, options=dict(plan.options)
@@ -193,6 +202,76 @@ def redact(
                     target.mux(packet)
             for packet in encoder.encode(None):
                 target.mux(packet)
+
+
+def _sample_ranges(ranges_ms: Sequence[tuple[int, int]], rate: int) -> list[tuple[int, int]]:
+    return [(start * rate // 1000, -(-end * rate // 1000)) for start, end in ranges_ms]
+
+
+def _vorbis_level(rate: int, channels: int, nominal: int | None) -> float:
+    """libsndfile's compression level (1 - libvorbis's quality) whose nominal bit rate is the
+    lowest at least ``nominal``: the original's quality, found by bisection on header-only
+    encodes (a few milliseconds each). Without a nominal bit rate, libsndfile's default."""
+    import soundfile  # only here: loading libsndfile costs every process's start 0.4 s
+
+    def bit_rate(level: float) -> int:
+        header = io.BytesIO()
+        with soundfile.SoundFile(
+            header,
+            "w",
+            samplerate=rate,
+            channels=channels,
+            format="OGG",
+            subtype="VORBIS",
+            compression_level=level,
+        ):
+            pass
+        header.seek(0)
+        with av.open(header, mode="r") as written:
+            return int(written.streams.audio[0].codec_context.bit_rate or 0)
+
+    if not nominal or nominal <= 0:
+        return 0.6  # libsndfile's own default: libvorbis quality 0.4
+    low, high = 0.0, 1.0  # bit_rate(low) is the highest the encoder has
+    if bit_rate(high) >= nominal:
+        return high
+    for _ in range(7):
+        middle = (low + high) / 2
+        if bit_rate(middle) >= nominal:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def _redact_vorbis(
+    src: Readable, plan: CodecPlan, ranges_ms: Sequence[tuple[int, int]], out: HeadBuffer
+) -> None:
+    """Ogg Vorbis: decoded by FFmpeg, encoded by libvorbis (libsndfile), strictly forward."""
+    import soundfile
+
+    with _open(src) as container:
+        stream = container.streams.audio[0]
+        rate = stream.codec_context.sample_rate
+        channels = stream.codec_context.channels
+        samples = _sample_ranges(ranges_ms, rate)
+        level = _vorbis_level(rate, channels, plan.bit_rate)
+        with soundfile.SoundFile(
+            out,
+            "w",
+            samplerate=rate,
+            channels=channels,
+            format="OGG",
+            subtype="VORBIS",
+            compression_level=level,
+        ) as target:
+            position = 0
+            for frame in container.decode(stream):
+                _silence(frame, position, samples)
+                position += frame.samples
+                block = frame.to_ndarray()  # planar: (channels, samples); packed: (1, n * ch)
+                block = block.T if frame.format.is_planar else block.reshape(-1, channels)
+                target.write(numpy.ascontiguousarray(block, dtype=numpy.float32))
 
 
 def mono_samples(src: Readable, rate: int) -> Iterator[Any]:

@@ -1,7 +1,9 @@
 """The redaction loop redactions offer the worker host: claim the oldest due redaction with a
-lease, do it (``redactor.py``), and when a step fails for a passing cause (the blob store or a
-database down) let it be claimed again after a backoff; after ``max_attempts`` it ends Failed,
-the call's audio as it was (unless its old key was already destroyed: then it is finished)."""
+lease (``CALLVAULT_REDACTION_LEASE_SECONDS``), renewed by a heartbeat every third of it while the
+redaction runs (hours of audio take minutes), do it (``redactor.py``), and when a step fails for
+a passing cause (the blob store or a database down) let it be claimed again after a backoff;
+after ``max_attempts`` it ends Failed, the call's audio as it was (unless its old key was already
+destroyed: then it is finished)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import secrets
 import socket
 from dataclasses import dataclass
 
+from callvault.leases import heartbeat
 from callvault.redactions.redactor import Redactor
 from callvault.runtime import Runtime
 from callvault.store import redactions as store
@@ -20,7 +23,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RedactionOptions:
-    # A step of a long call (hours of audio) takes a while: the lease is renewed between steps.
+    # A redaction of a long call (hours of audio) takes minutes: the lease is renewed by a
+    # heartbeat while it runs, so a worker that dies is replaced after at most this long.
     lease_seconds: float = 600.0
     max_attempts: int = 8
     retry_seconds: float = 5.0
@@ -44,7 +48,14 @@ class RedactionLoop:
         if row is None:
             return 0
         try:
-            self.redactor.run(row)
+            with heartbeat(
+                lambda: store.extend_lease(
+                    self.runtime.engine, row.redaction_id, self.worker_id, opts.lease_seconds
+                ),
+                opts.lease_seconds,
+                "redaction-heartbeat",
+            ):
+                self.redactor.run(row)
         except Exception as exc:
             # The type only: a decoder's message may quote bytes of the decrypted audio.
             log.warning("a redaction step failed (%s); will retry", type(exc).__name__)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, exists, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from callvault.store.calls import CallRow
@@ -138,15 +138,54 @@ def page_redactions(
     return [RedactionRow.from_row(row) for row in conn.execute(query)]
 
 
+_COMPLETED_FOR_CALL = (
+    select(redactions)
+    .where(redactions.c.call_id == bindparam("call_id"), redactions.c.state == REDACTED)
+    .order_by(redactions.c.created_at, redactions.c.redaction_id)
+)
+
+
 def completed_for_call(conn: Connection, call_id: str) -> list[RedactionRow]:
     """The call's completed (Redacted) redactions, oldest first: what an export lists."""
+    return [
+        RedactionRow.from_row(row)
+        for row in conn.execute(_COMPLETED_FOR_CALL, {"call_id": call_id})
+    ]
+
+
+@dataclass(frozen=True)
+class RedactionState:
+    """A call's audio as a redaction leaves it: the blob it names, whether a redaction is under
+    way, and its completed redactions, oldest first."""
+
+    blob_key: str
+    redacting: bool
+    completed: list[RedactionRow]
+
+
+def redaction_states(conn: Connection, call_ids: Sequence[str]) -> dict[str, RedactionState]:
+    """Those calls' redaction states in two queries (calls still present only), for an export
+    that streams many calls: each call's own query then runs only for a call whose state moved
+    since (a redaction swaps in a new blob key) or had a redaction under way."""
+    if not call_ids:
+        return {}
+    ids = list(call_ids)
+    found = conn.execute(
+        select(calls.c.call_id, calls.c.blob_key, calls.c.redacting).where(calls.c.call_id.in_(ids))
+    ).all()
+    done: dict[str, list[RedactionRow]] = {}
     r = redactions.c
     query = (
         select(redactions)
-        .where(r.call_id == call_id, r.state == REDACTED)
+        .where(r.call_id.in_(ids), r.state == REDACTED)
         .order_by(r.created_at, r.redaction_id)
     )
-    return [RedactionRow.from_row(row) for row in conn.execute(query)]
+    for row in conn.execute(query):
+        done.setdefault(row.call_id, []).append(RedactionRow.from_row(row))
+    return {
+        c.call_id: RedactionState(c.blob_key, bool(c.redacting), done.get(c.call_id, []))
+        for c in found
+    }
 
 
 def claim(engine: Engine, worker_id: str, lease_seconds: float) -> RedactionRow | None:

@@ -52,6 +52,7 @@ def worker_options(settings: Settings) -> WorkerOptions:
             retry_seconds=settings.webhook_retry_seconds,
             lease_seconds=settings.webhook_lease_seconds,
         ),
+        redaction=RedactionOptions(lease_seconds=settings.redaction_lease_seconds),
         audit=AuditOptions(checkpoint_seconds=settings.audit_checkpoint_seconds),
     )
 
