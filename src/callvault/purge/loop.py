@@ -17,13 +17,16 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from callvault.audit.trail import AuditEvent, AuditTrail
-from callvault.metrics import Metrics
 from callvault.purge.eraser import Eraser
 from callvault.runtime import Runtime
 from callvault.store import purges
 from callvault.store.engine import vacuum, write_transaction
+
+if TYPE_CHECKING:  # prometheus_client loads with the API (api/app.py) only
+    from callvault.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

@@ -9,6 +9,10 @@ its header once the stream is written (FLAC's STREAMINFO, MP3's Xing frame, MP4'
 those writes land in the first ``HEAD`` bytes, which ``HeadBuffer`` keeps in memory while the rest
 streams on (to a sink the caller gives: an encrypted blob of its own), so memory stays flat
 whatever the call's length and no plaintext touches a disk.
+
+PyAV (``av``, FFmpeg's libraries) is imported by the functions that decode or encode, when a
+redaction first needs it: a worker process starts without it (bench/README.md, "A worker's first
+erasure").
 """
 
 from __future__ import annotations
@@ -17,9 +21,6 @@ import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import av
-import av.error
 
 from callvault.redactions.wav import NotRedactable, Readable
 
@@ -50,6 +51,9 @@ class CodecPlan:
 
 
 def _open(src: Readable) -> Any:
+    import av
+    import av.error
+
     src.seek(0)
     try:
         return av.open(src, mode="r")
@@ -174,6 +178,8 @@ def redact(
     out: HeadBuffer,
 ) -> None:
     """Decode ``src``, silence the ranges, encode it again as ``plan`` says into ``out``."""
+    import av
+
     with _open(src) as container:
         stream = container.streams.audio[0]
         rate = stream.codec_context.sample_rate
@@ -198,6 +204,9 @@ def redact(
 def mono_samples(src: Readable, rate: int) -> Iterator[Any]:
     """The recording (any format FFmpeg reads: WAV, MP3, …) as mono float32 arrays at ``rate``,
     a frame at a time."""
+    import av
+    import av.error
+
     with _open(src) as container:
         if not container.streams.audio:
             raise NotRedactable("the recording holds no audio stream")
