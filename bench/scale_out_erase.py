@@ -248,7 +248,12 @@ def _serve(settings: Settings, *extra: str) -> tuple[subprocess.Popen[bytes], st
     args = _callvault("serve", "--port", str(port), "--log-level", "warning", *extra)
     proc = subprocess.Popen(args + _store_flags(settings), env=_env(settings))
     url = f"http://127.0.0.1:{port}"
-    wait_healthy(url, proc, deadline=60)
+    try:
+        wait_healthy(url, proc, deadline=300)  # a loaded machine starts a server slowly
+    except BaseException:
+        proc.kill()  # never left running on a store the run is about to delete
+        proc.wait()
+        raise
     return proc, url
 
 
