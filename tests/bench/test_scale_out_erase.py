@@ -20,6 +20,7 @@ def test_scale_out_erase_prints_every_target_row_and_every_process_cpu():
         "scale_out_erase.py",
         *("--calls", "200", "--workers", "1,2", "--threads", "2"),
         *("--captures", "24", "--capture-kib", "16", "--e2e-calls", "200"),
+        timeout=900,  # about a minute on a quiet machine; several under a run queue of 30
     )
     assert run.returncode == 0, run.stdout + run.stderr
     out = run.stdout
