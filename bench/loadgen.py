@@ -81,3 +81,34 @@ def load(port: int, requests: Sequence[bytes], connections: int = 1) -> LoadResu
     """Send ``requests`` over ``connections`` keep-alive connections; each connection sends its
     next request as soon as the previous answer arrived (a closed loop)."""
     return asyncio.run(_run(port, requests, connections))
+
+
+def capture_request(
+    session_id: str, audio: bytes, token: str, boundary: str = "benchb0undary"
+) -> bytes:
+    """A whole ``POST /callCapture/v1/archive`` (multipart: ``info``, then ``data``)."""
+    info = json.dumps(
+        {
+            "sessionId": session_id,
+            "startTime": "2024-05-01T12:00:00Z",
+            "direction": "Inbound",
+            "contacts": [{"type": "Customer", "phoneNumber": "+15125550100", "firstName": "Ann"}],
+        }
+    )
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="info"\r\n'
+            f"Content-Type: application/json\r\n\r\n{info}\r\n"
+            f'--{boundary}\r\nContent-Disposition: form-data; name="data"; filename="a.wav"\r\n'
+            "Content-Type: audio/wav\r\n\r\n"
+        ).encode()
+        + audio
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    head = (
+        f"POST /callCapture/v1/archive HTTP/1.1\r\nHost: bench\r\n"
+        f"Authorization: Bearer {token}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body

@@ -13,7 +13,10 @@ Each figure stands beside a floor measured in the same run on the same machine, 
 - erasure: the backlog the intake figure accepted (100,000 calls) drained by a purge worker, beside
   the bare floor (the same key, row, index and blob deletes in a plain loop).
 
-Targets are issue 18's (a ratio to the floor and an absolute figure where it names both).
+Targets are issue 18's (a ratio to the floor and an absolute figure where it names both; issue
+35 retired them, they are still printed). Then issue 35's rows, from scale_out_erase.py (fresh
+small stores, PostgreSQL + S3 beside embedded, and the small embedded end to end), and the CPU
+seconds per 1,000 calls of every process in them (``--scale-calls 0`` leaves them out).
 The server runs in its own process pinned to CPU 0 (`taskset`), so server figures are on one
 core; the load generator (bench/loadgen.py, raw sockets) runs on the other. The store is kept in
 ``--store`` and topped up to ``--calls`` live calls at the start of each run.
@@ -25,7 +28,6 @@ core; the load generator (bench/loadgen.py, raw sockets) runs on the other. The 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import random
@@ -34,7 +36,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -45,8 +46,10 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent / "tests"))
 from capture_rss import CHUNK, _kib, upload  # noqa: E402
 from erase_rate import floor as bare_erase  # noqa: E402
-from loadgen import LoadResult, load, post_json  # noqa: E402
+from loadgen import LoadResult, capture_request, load, post_json  # noqa: E402
 from million_store import TARGET_CALLS, TARGET_PHONE, ensure_store, settings_for  # noqa: E402
+from rows import Row, table  # noqa: E402
+from scale_out_erase import cpu_table, measure_all  # noqa: E402
 
 from callvault.auth.users import create_user  # noqa: E402
 from callvault.purge.loop import ErasureLoop, ErasureOptions  # noqa: E402
@@ -56,31 +59,6 @@ from callvault.store.tables import calls  # noqa: E402
 from helpers import free_port, wait_healthy  # noqa: E402
 
 CAPTURE_BYTES = 256 * 1024
-
-
-@dataclass(frozen=True)
-class Row:
-    figure: str
-    value: float
-    floor: float | None
-    target: str = ""
-    met: bool | None = None
-
-    @property
-    def ratio(self) -> float | None:
-        if self.floor is None or not self.floor:
-            return None
-        return self.value / self.floor
-
-
-def _table(rows: list[Row]) -> str:
-    lines = [f"{'figure':<52}{'value':>11}{'floor':>11}{'ratio':>7}  target"]
-    for r in rows:
-        floor = "" if r.floor is None else f"{r.floor:,.1f}"
-        ratio = "" if r.ratio is None else f"{r.ratio:.2f}"
-        verdict = "" if r.met is None else (" met" if r.met else " NOT met")
-        lines.append(f"{r.figure:<52}{r.value:>11,.1f}{floor:>11}{ratio:>7}  {r.target}{verdict}")
-    return "\n".join(lines)
 
 
 def _sample_ids(runtime: Runtime, count: int, seed: int) -> list[str]:
@@ -98,32 +76,7 @@ def _sample_ids(runtime: Runtime, count: int, seed: int) -> list[str]:
 
 
 def _multipart(n: int, audio: bytes, token: str) -> bytes:
-    boundary = "benchb0undary"
-    info = json.dumps(
-        {
-            "sessionId": f"cap-{time.time_ns()}-{n}",
-            "startTime": "2024-05-01T12:00:00Z",
-            "direction": "Inbound",
-            "contacts": [{"type": "Customer", "phoneNumber": "+15125550100", "firstName": "Ann"}],
-        }
-    )
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="info"\r\n'
-            f"Content-Type: application/json\r\n\r\n{info}\r\n"
-            f'--{boundary}\r\nContent-Disposition: form-data; name="data"; filename="a.wav"\r\n'
-            "Content-Type: audio/wav\r\n\r\n"
-        ).encode()
-        + audio
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    head = (
-        f"POST /callCapture/v1/archive HTTP/1.1\r\nHost: bench\r\n"
-        f"Authorization: Bearer {token}\r\n"
-        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode() + body
+    return capture_request(f"cap-{time.time_ns()}-{n}", audio, token)
 
 
 def _disk_floor(folder: Path, audio: bytes, count: int) -> float:
@@ -223,6 +176,13 @@ def main() -> None:
     parser.add_argument("--captures", type=int, default=300)
     parser.add_argument("--upload-mb", type=int, default=1024)
     parser.add_argument("--floor-calls", type=int, default=20_000)
+    parser.add_argument(
+        "--scale-calls",
+        type=int,
+        default=4000,
+        help="issue 35's rows (scale_out_erase.py): calls a configuration; 0 leaves them out",
+    )
+    parser.add_argument("--e2e-calls", type=int, default=3000, help="small end-to-end store")
     args = parser.parse_args()
 
     rows: list[Row] = []
@@ -378,12 +338,20 @@ def main() -> None:
         Row(f"  backlog drained in s ({backlog:,} calls)", seconds, None, "< 60 s", seconds < 60)
     )
 
+    cpu = ""
+    if args.scale_calls:
+        print("scale-out (PostgreSQL + S3) and the small end to end", flush=True)
+        scale = measure_all(args.scale_calls, [1, 2], ["unversioned"], 1, 400, 256, args.e2e_calls)
+        rows += scale.rows
+        cpu = "\n" + cpu_table(scale.runs)
+
     print()
     print(
         f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
         f"Python {platform.python_version()}; server pinned to CPU 0"
     )
-    print(_table(rows))
+    print(table(rows, width=60))
+    print(cpu)
 
 
 if __name__ == "__main__":

@@ -159,3 +159,21 @@ def test_a_statement_waiting_on_a_lock_is_cut_by_the_timeout(runtime, backend):
     vacuum(runtime.engine, ("calls",))
     with runtime.engine.connect() as conn:
         assert conn.execute(text("SHOW statement_timeout")).scalar() == "500ms"
+
+
+@pytest.mark.both_backends
+def test_among_selects_what_in_selects_and_runs_as_one_statement_each_time(runtime):
+    """``among`` (an array on PostgreSQL, an expanding IN on SQLite) matches exactly the rows IN
+    does, for one value, many, none, and with different values each execution (it is never
+    served from a compiled statement with another execution's values)."""
+    from callvault.demo import seed_calls
+    from callvault.store.engine import among
+    from callvault.store.tables import calls
+
+    ids = seed_calls(runtime, 30, seed=3)
+    with runtime.engine.connect() as conn:
+        for wanted in (ids[:1], ids[:25], [*ids[5:6], "no-such-call"], [], ids[7:30]):
+            found = conn.execute(
+                sqlalchemy.select(calls.c.call_id).where(among(calls.c.call_id, wanted))
+            ).scalars()
+            assert sorted(found) == sorted(set(wanted) & set(ids))

@@ -6,10 +6,11 @@ from __future__ import annotations
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from callvault.store.engine import make_engine
-from callvault.store.migrate import head_revision, upgrade
+from callvault.store.migrate import alembic_config, head_revision, upgrade
 from callvault.store.tables import metadata
 
 
@@ -125,6 +126,12 @@ def test_a_store_at_head_is_opened_without_running_alembic(tmp_path, monkeypatch
     with engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == head_revision()
     engine.dispose()
+
+
+def test_the_head_read_from_the_scripts_text_is_alembics_head():
+    """A start compares the store's revision with the head read from the scripts' lines as text
+    (Alembic not imported); it must be the head Alembic itself finds."""
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def test_0015_keeps_customer_phones_in_one_b_tree_digests_intact(tmp_path):

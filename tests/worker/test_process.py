@@ -75,3 +75,33 @@ def test_threads_are_one_host_each(runtime):
     assert isinstance(threads.hosts[-1].loops[0], AuditLoop)
     assert threads.hosts[-1].idle_poll_seconds == AUDIT_POLL_SECONDS
     assert not any(isinstance(loop, DeliveryLoop) for h in threads.hosts[:3] for loop in h.loops)
+
+
+def test_a_worker_start_imports_neither_alembic_nor_the_http_client_nor_ffmpeg(tmp_path):
+    """What a worker process loads before its first claim is most of the time to its first
+    erasure (bench/README.md): Alembic, httpx, PyAV and prometheus_client wait until an upgrade,
+    a webhook delivery, a redaction or the API's metrics need them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from callvault.runtime import Runtime\n"
+        "from callvault.settings import Settings\n"
+        "from callvault.worker.process import worker_host, worker_options\n"
+        "runtime = Runtime.open(Settings(data_dir=Path(sys.argv[1])))\n"
+        "worker_host(runtime, worker_options(runtime.settings)).run_pass()\n"
+        "runtime.close()\n"
+        "loaded = {m.split('.')[0] for m in sys.modules}\n"
+        "print(sorted(loaded & {'alembic', 'httpx', 'av', 'prometheus_client'}))\n"
+    )
+    first = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True
+    )
+    assert first.returncode == 0, first.stderr  # the first start migrates the new store
+    again = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True
+    )
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == "[]", again.stdout

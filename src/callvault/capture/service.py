@@ -21,6 +21,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from anyio import move_on_after, to_thread
 from sqlalchemy import Connection
@@ -42,11 +43,13 @@ from callvault.errors import (
     UnsupportedMediaType,
 )
 from callvault.ids import new_call_id
-from callvault.metrics import Metrics
 from callvault.runtime import Runtime
 from callvault.store.calls import CallRow, insert_call, session_in_use
 from callvault.store.types import utcnow
 from callvault.suppressions.service import SuppressionService
+
+if TYPE_CHECKING:  # prometheus_client loads with the API (api/app.py) only
+    from callvault.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

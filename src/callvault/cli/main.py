@@ -2,35 +2,43 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
+from functools import cache
 from typing import Annotated
 
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from callvault import __version__
-from callvault.cli import (
-    audit,
-    calls,
-    certificates,
-    client,
-    exports,
-    holds,
-    redactions,
-    retention,
-    server,
-    suppressions,
-    webhooks,
-)
 from callvault.cli.errors import PROGRAM
 
-app = typer.Typer(
-    name="callvault",
-    help="callvault: Tethr-compatible call capture with provable call purge.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
+# Every top-level command, in the order --help lists them: (name, module of callvault.cli,
+# attribute, a group of subcommands or not, the settings epilog or not). Modules are imported
+# when their command is built: ``callvault worker`` loads the server commands alone, not the HTTP
+# client and every other command's imports (most of a worker's start, bench/README.md).
+COMMANDS: list[tuple[str, str, str, bool, bool]] = [
+    ("serve", "server", "serve", False, True),
+    ("worker", "server", "worker", False, True),
+    ("sweep", "server", "sweep", False, False),
+    ("demo-data", "server", "demo_data", False, False),
+    ("audit", "audit", "audit_app", True, False),
+    ("purge", "client", "purge_app", True, False),
+    ("requests", "client", "requests_app", True, False),
+    ("holds", "holds", "holds_app", True, False),
+    ("retention", "retention", "retention_app", True, False),
+    ("suppress", "suppressions", "suppress_app", True, False),
+    ("webhooks", "webhooks", "webhooks_app", True, False),
+    ("export", "exports", "export_app", True, False),
+    ("redact", "redactions", "redact", False, False),
+    ("certificate", "certificates", "certificate_app", True, False),
+    ("keys", "certificates", "keys_app", True, False),
+    ("status", "client", "status", False, False),
+    ("capture", "client", "capture", False, False),
+    ("db", "server", "db_app", True, False),
+    ("users", "server", "users_app", True, False),
+    ("calls", "calls", "calls_app", True, False),
+]
 
 
 def _print_version(asked: bool) -> None:
@@ -39,7 +47,6 @@ def _print_version(asked: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: Annotated[
         bool,
@@ -51,26 +58,40 @@ def _root(
     """callvault: Tethr-compatible call capture with provable call purge."""
 
 
-app.command("serve", epilog=server.SETTINGS_EPILOG)(server.serve)
-app.command("worker", epilog=server.SETTINGS_EPILOG)(server.worker)
-app.command("sweep")(server.sweep)
-app.command("demo-data")(server.demo_data)
-app.add_typer(audit.audit_app, name="audit")
-app.add_typer(client.purge_app, name="purge")
-app.add_typer(client.requests_app, name="requests")
-app.add_typer(holds.holds_app, name="holds")
-app.add_typer(retention.retention_app, name="retention")
-app.add_typer(suppressions.suppress_app, name="suppress")
-app.add_typer(webhooks.webhooks_app, name="webhooks")
-app.add_typer(exports.export_app, name="export")
-app.command("redact")(redactions.redact)
-app.add_typer(certificates.certificate_app, name="certificate")
-app.add_typer(certificates.keys_app, name="keys")
-app.command("status")(client.status)
-app.command("capture")(client.capture)
-app.add_typer(server.db_app, name="db")
-app.add_typer(server.users_app, name="users")
-app.add_typer(calls.calls_app, name="calls")
+def build_app(only: str | None = None) -> typer.Typer:
+    """The CLI with every command, or with command ``only`` alone (its module alone imported)."""
+    app = typer.Typer(
+        name="callvault",
+        help="callvault: Tethr-compatible call capture with provable call purge.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    app.callback()(_root)
+    for name, module_name, attribute, group, epilog in COMMANDS:
+        if only is not None and name != only:
+            continue
+        module = importlib.import_module(f"callvault.cli.{module_name}")
+        target = getattr(module, attribute)
+        if group:
+            app.add_typer(target, name=name)
+        elif epilog:
+            app.command(name, epilog=module.SETTINGS_EPILOG)(target)
+        else:
+            app.command(name)(target)
+    return app
+
+
+@cache
+def _whole_app() -> typer.Typer:
+    return build_app()
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``app``: the whole CLI, built on first use."""
+    if name == "app":
+        return _whole_app()
+    raise AttributeError(name)
 
 
 class _Argument(TyperArgument):
@@ -118,9 +139,10 @@ def _plain_help(command: TyperCommand | TyperGroup) -> None:
             _plain_help(sub)  # type: ignore[arg-type]
 
 
-def command_tree() -> TyperCommand | TyperGroup:
-    """The click command of ``app``, its help placeholders written as plain words."""
-    command = typer.main.get_command(app)
+def command_tree(only: str | None = None) -> TyperCommand | TyperGroup:
+    """The click command of the CLI (with command ``only`` alone, if given), its help
+    placeholders written as plain words."""
+    command = typer.main.get_command(_whole_app() if only is None else build_app(only))
     assert isinstance(command, TyperCommand | TyperGroup)
     _plain_help(command)
     return command
@@ -129,8 +151,10 @@ def command_tree() -> TyperCommand | TyperGroup:
 def main() -> None:
     """Run the CLI; a usage error is one line on stderr and exit 2 (click would print a usage
     block and a boxed panel)."""
+    named = sys.argv[1] if len(sys.argv) > 1 else None
+    only = named if named in {c[0] for c in COMMANDS} else None
     try:
-        code = command_tree().main(prog_name=PROGRAM, standalone_mode=False)
+        code = command_tree(only).main(prog_name=PROGRAM, standalone_mode=False)
     except typer.TyperException as exc:  # click's usage errors (typer vendors click)
         if type(exc).__name__ == "NoArgsIsHelpError":  # the help, already printed
             sys.exit(exc.exit_code)

@@ -1,5 +1,6 @@
 """Server-side commands: ``serve``, ``db upgrade``, ``users``. Server modules load lazily, so a
-client-only install can still run the client commands."""
+client-only install can still run the client commands. The output helpers (rich, the client
+SDK) load in the commands that print with them, so ``worker`` and ``serve`` start without them."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from callvault.cli.options import (
     next_step,
     server_command,
 )
-from callvault.cli.output import count
 
 # Every setting, for --help. Written out (not generated from Settings) so that --help works on a
 # client-only install; a test keeps it complete.
@@ -203,6 +203,7 @@ def sweep(
     import time
 
     from callvault.capture.orphans import OrphanSweeper
+    from callvault.cli.output import count
 
     runtime = store.open()
     try:
@@ -237,6 +238,7 @@ def demo_data(
 
     from sqlalchemy.exc import IntegrityError
 
+    from callvault.cli.output import count
     from callvault.demo import seed_calls
 
     runtime = store.open()

@@ -15,14 +15,17 @@ import secrets
 import socket
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.leases import heartbeat
-from callvault.metrics import Metrics
 from callvault.purge.eraser import Eraser
 from callvault.runtime import Runtime
 from callvault.store import purges
 from callvault.store.engine import vacuum, write_transaction
+
+if TYPE_CHECKING:  # prometheus_client loads with the API (api/app.py) only
+    from callvault.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

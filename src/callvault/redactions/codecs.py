@@ -15,6 +15,10 @@ its header once the stream is written (FLAC's STREAMINFO, MP3's Xing frame, MP4'
 those writes land in the first ``HEAD`` bytes, which ``HeadBuffer`` keeps in memory while the rest
 streams on (to a sink the caller gives: an encrypted blob of its own), so memory stays flat
 whatever the call's length and no plaintext touches a disk.
+
+PyAV (``av``, FFmpeg's libraries) is imported by the functions that decode or encode, when a
+redaction first needs it: a worker process starts without it (bench/README.md, "A worker's first
+erasure").
 """
 
 from __future__ import annotations
@@ -23,10 +27,6 @@ import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import av
-import av.error
-import numpy
 
 from callvault.redactions.wav import NotRedactable, Readable
 
@@ -58,6 +58,9 @@ class CodecPlan:
 
 
 def _open(src: Readable) -> Any:
+    import av
+    import av.error
+
     src.seek(0)
     try:
         return av.open(src, mode="r")
@@ -183,6 +186,8 @@ def redact(
     if plan.encoder == "libvorbis":
         _redact_vorbis(src, plan, ranges_ms, out)
         return
+    import av
+
     with _open(src) as container:
         stream = container.streams.audio[0]
         rate = stream.codec_context.sample_rate
@@ -212,6 +217,7 @@ def _vorbis_level(rate: int, channels: int, nominal: int | None) -> float:
     """libsndfile's compression level (1 - libvorbis's quality) whose nominal bit rate is the
     lowest at least ``nominal``: the original's quality, found by bisection on header-only
     encodes (a few milliseconds each). Without a nominal bit rate, libsndfile's default."""
+    import av
     import soundfile  # only here: loading libsndfile costs every process's start 0.4 s
 
     def bit_rate(level: float) -> int:
@@ -248,6 +254,7 @@ def _redact_vorbis(
     src: Readable, plan: CodecPlan, ranges_ms: Sequence[tuple[int, int]], out: HeadBuffer
 ) -> None:
     """Ogg Vorbis: decoded by FFmpeg, encoded by libvorbis (libsndfile), strictly forward."""
+    import numpy
     import soundfile
 
     with _open(src) as container:
@@ -277,6 +284,9 @@ def _redact_vorbis(
 def mono_samples(src: Readable, rate: int) -> Iterator[Any]:
     """The recording (any format FFmpeg reads: WAV, MP3, …) as mono float32 arrays at ``rate``,
     a frame at a time."""
+    import av
+    import av.error
+
     with _open(src) as container:
         if not container.streams.audio:
             raise NotRedactable("the recording holds no audio stream")

@@ -4,9 +4,13 @@ time, the others skip)."""
 
 from __future__ import annotations
 
-from callvault.metrics import Metrics
+from typing import TYPE_CHECKING
+
 from callvault.retention.service import RetentionService
 from callvault.runtime import Runtime
+
+if TYPE_CHECKING:  # prometheus_client loads with the API (api/app.py) only
+    from callvault.metrics import Metrics
 
 
 class RetentionLoop:

@@ -33,7 +33,7 @@ from sqlalchemy import (
     select,
 )
 
-from callvault.store.engine import checkpoint, is_sqlite, make_engine, write_transaction
+from callvault.store.engine import among, checkpoint, is_sqlite, make_engine, write_transaction
 from callvault.store.types import UTCDateTime, utcnow
 
 keystore_metadata = MetaData()
@@ -175,7 +175,7 @@ class KeyStore:
         if not ids:
             return 0
         with write_transaction(self.engine) as conn:
-            result = conn.execute(delete(data_keys).where(data_keys.c.call_id.in_(ids)))
+            result = conn.execute(delete(data_keys).where(among(data_keys.c.call_id, ids)))
         return result.rowcount
 
     def stage(self, redaction_id: str, call_id: str, wrapped: bytes) -> None:

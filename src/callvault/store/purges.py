@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 
 from callvault.store import webhooks
-from callvault.store.engine import write_transaction
+from callvault.store.engine import among, write_transaction
 from callvault.store.tables import calls, customer_phones, purge_items, purge_jobs, purge_requests
 from callvault.store.types import UTCDateTime, utcnow
 
@@ -336,7 +336,7 @@ def claim(engine: Engine, worker_id: str, limit: int, lease_seconds: float) -> l
             .select_from(purge_jobs)
             .outerjoin(calls, calls.c.call_id == purge_jobs.c.call_id)
             .outerjoin(purge_requests, purge_requests.c.request_id == purge_jobs.c.request_id)
-            .where(purge_jobs.c.call_id.in_(claimed))
+            .where(among(purge_jobs.c.call_id, claimed))
         ).all()
     return [Job.from_row(r) for r in rows]
 
@@ -345,7 +345,7 @@ def extend_lease(engine: Engine, worker_id: str, call_ids: Sequence[str], second
     with write_transaction(engine) as conn:
         conn.execute(
             update(purge_jobs)
-            .where(purge_jobs.c.call_id.in_(call_ids), purge_jobs.c.worker_id == worker_id)
+            .where(among(purge_jobs.c.call_id, call_ids), purge_jobs.c.worker_id == worker_id)
             .values(lease_until=utcnow() + timedelta(seconds=seconds))
         )
 
@@ -617,7 +617,7 @@ def finish_erased(conn: Connection, worker_id: str, call_ids: Sequence[str]) -> 
     owned = list(
         conn.execute(
             delete(purge_jobs)
-            .where(purge_jobs.c.call_id.in_(call_ids), purge_jobs.c.worker_id == worker_id)
+            .where(among(purge_jobs.c.call_id, call_ids), purge_jobs.c.worker_id == worker_id)
             .returning(purge_jobs.c.call_id)
         ).scalars()
     )
@@ -625,14 +625,14 @@ def finish_erased(conn: Connection, worker_id: str, call_ids: Sequence[str]) -> 
         return []
     call_ids = owned
     now = utcnow()
-    conn.execute(delete(customer_phones).where(customer_phones.c.call_id.in_(call_ids)))
-    conn.execute(delete(calls).where(calls.c.call_id.in_(call_ids)))
+    conn.execute(delete(customer_phones).where(among(customer_phones.c.call_id, call_ids)))
+    conn.execute(delete(calls).where(among(calls.c.call_id, call_ids)))
     # The requests to settle are those whose items this very statement marked: a purge of the
     # same call accepted concurrently (PostgreSQL) is included, not missed.
     affected = set(
         conn.execute(
             update(purge_items)
-            .where(purge_items.c.call_id.in_(call_ids), purge_items.c.status == "Purging")
+            .where(among(purge_items.c.call_id, call_ids), purge_items.c.status == "Purging")
             .values(status="Purged", erased_at=now)
             .returning(purge_items.c.request_id)
         ).scalars()

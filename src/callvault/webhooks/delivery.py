@@ -19,11 +19,15 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-import httpx
 from standardwebhooks.webhooks import Webhook
 
 from callvault import __version__
+
+if TYPE_CHECKING:  # httpx (with the click and rich it loads) is imported when a delivery is
+    # sent: a worker starts without it (bench/README.md, "A worker's first erasure").
+    import httpx
 
 # httpx logs every request's URL at INFO: a receiver's URL may carry its token in the query.
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -31,7 +35,6 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 DEADLINE_SECONDS = 10.0  # a 2xx within this long delivers (contract §23)
 MAX_WAIT_SECONDS = 3600.0  # retries at most an hour apart
 GIVE_UP_AFTER = timedelta(hours=24)
-TIMEOUTS = httpx.Timeout(connect=5.0, write=5.0, read=DEADLINE_SECONDS, pool=5.0)
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ def secret_text(secret: bytes) -> str:
 
 
 def _error(exc: httpx.HTTPError) -> str:
+    import httpx
+
     if isinstance(exc, httpx.TimeoutException):
         return f"no answer within {DEADLINE_SECONDS:g} s ({type(exc).__name__})"
     if isinstance(exc, httpx.ConnectError):
@@ -70,6 +75,8 @@ def _error(exc: httpx.HTTPError) -> str:
 
 def post(client: httpx.Client, url: str, headers: dict[str, str], body: str) -> Answer:
     """One attempt. The answer's body is not read: its status is all that counts."""
+    import httpx
+
     started = time.monotonic()
     try:
         with client.stream(
@@ -101,8 +108,10 @@ def next_try(
 def client() -> httpx.Client:
     """The HTTP client of one delivery loop: explicit timeouts, no redirects followed (a 3xx is
     not a 2xx), no proxy or certificate settings taken from the environment's variables."""
+    import httpx
+
     return httpx.Client(
-        timeout=TIMEOUTS,
+        timeout=httpx.Timeout(connect=5.0, write=5.0, read=DEADLINE_SECONDS, pool=5.0),
         follow_redirects=False,
         trust_env=False,
         headers={"user-agent": f"callvault-webhooks/{__version__}"},

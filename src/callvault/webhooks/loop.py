@@ -8,6 +8,7 @@ import logging
 import secrets
 import socket
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from callvault.crypto import DecryptionError
 from callvault.runtime import Runtime
@@ -15,6 +16,9 @@ from callvault.store import webhooks as store
 from callvault.store.types import utcnow
 from callvault.webhooks import delivery
 from callvault.webhooks.service import secret_purpose
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +41,13 @@ class DeliveryLoop:
         self.runtime = runtime
         self.options = options
         self.worker_id = f"{socket.gethostname()}:{secrets.token_hex(4)}"
-        self.client = delivery.client()
+        self._client: httpx.Client | None = None  # made at the first delivery sent
+
+    @property
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            self._client = delivery.client()
+        return self._client
 
     def step(self) -> int:
         """Claim and send up to a batch, one delivery at a time (each claimed with a lease of
@@ -92,4 +102,5 @@ class DeliveryLoop:
             )
 
     def close(self) -> None:
-        self.client.close()
+        if self._client is not None:
+            self._client.close()

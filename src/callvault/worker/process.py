@@ -15,10 +15,10 @@ each kind in threads beside the API; ``callvault worker`` runs them alone.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from callvault.capture.loop import OrphanLoop
 from callvault.certificates.loop import AUDIT_POLL_SECONDS, AuditLoop, AuditOptions
-from callvault.metrics import Metrics
 from callvault.purge.loop import ErasureLoop, ErasureOptions
 from callvault.redactions.loop import RedactionLoop, RedactionOptions
 from callvault.retention.loop import RetentionLoop
@@ -26,6 +26,9 @@ from callvault.runtime import Runtime
 from callvault.settings import Settings
 from callvault.webhooks.loop import DeliveryLoop, DeliveryOptions
 from callvault.worker.host import HostThreads, Loop, WorkerHost
+
+if TYPE_CHECKING:  # prometheus_client loads with the API (api/app.py) only
+    from callvault.metrics import Metrics
 
 
 @dataclass(frozen=True)
