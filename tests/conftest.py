@@ -11,10 +11,12 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import ssl
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -32,6 +34,35 @@ from servers import Postgres, SeaweedS3, start_postgres, start_seaweedfs
 
 BACKENDS = ("embedded", "pg-s3")
 BUCKET = "callvault-test"
+
+
+def _one_default_tls_context() -> None:
+    """Every httpx client made in a test's process with the default ``verify=True`` (the SDK's,
+    the CLI's run in process, the webhook sender's, ``httpx.get``) shares one TLS context, as
+    helpers.TLS does for the helpers' clients: httpx otherwise parses certifi's CA bundle into a
+    new context for each client, 0.05 s each on an idle machine and 0.2 s on a loaded one, and
+    the suite made thousands (test_security's route sweep alone ~200). The context is the one
+    httpx would make, built once; a client given its own context, a CA file or ``verify=False``,
+    or an environment naming SSL_CERT_FILE or SSL_CERT_DIR, still gets its own."""
+    from httpx._transports import default as transports
+
+    make = transports.create_ssl_context
+    shared: list[ssl.SSLContext] = []
+
+    def create_ssl_context(
+        verify: ssl.SSLContext | str | bool = True, cert: Any = None, trust_env: bool = True
+    ) -> ssl.SSLContext:
+        named = trust_env and (os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR"))
+        if verify is not True or cert is not None or named:
+            return make(verify=verify, cert=cert, trust_env=trust_env)
+        if not shared:
+            shared.append(make(verify=True, cert=None, trust_env=trust_env))
+        return shared[0]
+
+    transports.create_ssl_context = create_ssl_context  # type: ignore[assignment]
+
+
+_one_default_tls_context()
 
 
 @pytest.fixture(autouse=True)
