@@ -11,10 +11,12 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import ssl
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,12 +28,42 @@ from callvault.files import ensure_private_file
 from callvault.runtime import Runtime
 from callvault.settings import Settings
 from callvault.store.engine import make_engine
+from callvault.store.keystore import KeyStore
 from callvault.store.migrate import upgrade
 from helpers import LiveServer, post_call, serve_in_thread
 from servers import Postgres, SeaweedS3, start_postgres, start_seaweedfs
 
 BACKENDS = ("embedded", "pg-s3")
 BUCKET = "callvault-test"
+
+
+def _one_default_tls_context() -> None:
+    """Every httpx client made in a test's process with the default ``verify=True`` (the SDK's,
+    the CLI's run in process, the webhook sender's, ``httpx.get``) shares one TLS context, as
+    helpers.TLS does for the helpers' clients: httpx otherwise parses certifi's CA bundle into a
+    new context for each client, 0.05 s each on an idle machine and 0.2 s on a loaded one, and
+    the suite made thousands (test_security's route sweep alone ~200). The context is the one
+    httpx would make, built once; a client given its own context, a CA file or ``verify=False``,
+    or an environment naming SSL_CERT_FILE or SSL_CERT_DIR, still gets its own."""
+    from httpx._transports import default as transports
+
+    make = transports.create_ssl_context
+    shared: list[ssl.SSLContext] = []
+
+    def create_ssl_context(
+        verify: ssl.SSLContext | str | bool = True, cert: Any = None, trust_env: bool = True
+    ) -> ssl.SSLContext:
+        named = trust_env and (os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR"))
+        if verify is not True or cert is not None or named:
+            return make(verify=verify, cert=cert, trust_env=trust_env)
+        if not shared:
+            shared.append(make(verify=True, cert=None, trust_env=trust_env))
+        return shared[0]
+
+    transports.create_ssl_context = create_ssl_context  # type: ignore[assignment]
+
+
+_one_default_tls_context()
 
 
 @pytest.fixture(autouse=True)
@@ -135,6 +167,16 @@ def embedded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def embedded_keystore_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty key store (its table, no keys): an embedded test's keystore.db starts as a copy,
+    as its calls database does, rather than each Runtime.open creating the table and flushing
+    it (~0.05-0.09 s a test). KeyStore makes it, so it is what a first open makes."""
+    path = tmp_path_factory.mktemp("keystore-template") / "keystore.db"
+    KeyStore(f"sqlite:///{path}").dispose()
+    return path
+
+
 @pytest.fixture
 def settings(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Iterator[Settings]:
     """The instance's settings; ``@pytest.mark.settings(name=value)`` overrides some."""
@@ -146,6 +188,10 @@ def settings(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> It
             database = settings.data_dir / "callvault.db"
             ensure_private_file(database)  # 0600, as the server makes it
             shutil.copyfile(request.getfixturevalue("embedded_template"), database)
+        if settings.keystore_url is None:
+            keystore = settings.data_dir / "keystore.db"
+            ensure_private_file(keystore)
+            shutil.copyfile(request.getfixturevalue("embedded_keystore_template"), keystore)
         yield settings
         return
     servers: ScaleOut = request.getfixturevalue("scale_out")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import json
 import socket
@@ -63,6 +65,59 @@ class LiveServer:
         return token
 
 
+class PromptServer(uvicorn.Server):
+    """uvicorn's server, stopping as soon as ``should_exit`` is set rather than at its next tick.
+
+    uvicorn looks at ``should_exit`` every 100 ms and, on the way out, sleeps another 100 ms
+    before it waits (in 100 ms steps) for open connections to finish: about 0.15 s of every
+    test's teardown was sleep, ~2,000 live servers a run. Here setting ``should_exit`` wakes the
+    loop at once, and the shutdown does what uvicorn's does (stop accepting, ask every
+    connection to close, wait for each to finish its answer and for its tasks, then the app's
+    lifespan shutdown) looking every 5 ms."""
+
+    _loop: asyncio.AbstractEventLoop | None = None
+    _wake: asyncio.Event | None = None
+    _exit = False
+
+    @property  # type: ignore[override]
+    def should_exit(self) -> bool:
+        return self._exit
+
+    @should_exit.setter
+    def should_exit(self, value: bool) -> None:
+        self._exit = value
+        loop, wake = self._loop, self._wake
+        if value and loop is not None and wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already closed
+                loop.call_soon_threadsafe(wake.set)
+
+    async def main_loop(self) -> None:
+        self._wake = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 0.1)
+            should_exit = await self.on_tick(counter)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        state = self.server_state
+        while (state.connections or state.tasks) and not self.force_exit:
+            await asyncio.sleep(0.005)
+        for server in self.servers:
+            await server.wait_closed()
+        if not self.force_exit:
+            await self.lifespan.shutdown()
+
+
 def serve_in_thread(
     app: Any, settings: Settings | None = None
 ) -> tuple[uvicorn.Server, threading.Thread, int]:
@@ -75,7 +130,7 @@ def serve_in_thread(
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, http=protocol, log_level="warning", proxy_headers=False
     )
-    server = uvicorn.Server(config)
+    server = PromptServer(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

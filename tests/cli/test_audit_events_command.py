@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 
 def _requests(live, count: int) -> None:
     with live.client(live.token("purge")) as client:
@@ -13,6 +15,7 @@ def _requests(live, count: int) -> None:
         client.post("/purge/v1/calls", params={"whatIf": "true"}, json={"ids": ["ghost-x"]})
 
 
+@pytest.mark.cli_process
 def test_events_as_json_filtered_by_action_and_time(live, cli_as):
     _requests(live, 3)
     cli = cli_as("audit")

@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from cli_runner import run_in_process
 from helpers import call_info, post_call
 
 pytestmark = pytest.mark.both_backends
@@ -32,11 +33,15 @@ def _store_options(settings) -> list[str]:
     return options
 
 
-def _run(settings, *args: str) -> subprocess.CompletedProcess[str]:
+def _run(settings, *args: str, process: bool = False) -> subprocess.CompletedProcess[str]:
+    """The command through its entry point in this process (tests/cli_runner.py), or with
+    ``process`` a real process, as the first test runs every one of them."""
     env = {**os.environ}
     env.pop("CALLVAULT_DEFAULT_REGION", None)
     if settings.master_key:
         env["CALLVAULT_MASTER_KEY"] = settings.master_key
+    if not process:
+        return run_in_process([*args, *_store_options(settings)], None, env)
     return subprocess.run(
         [*CLI, *args, *_store_options(settings)],
         capture_output=True,
@@ -44,6 +49,10 @@ def _run(settings, *args: str) -> subprocess.CompletedProcess[str]:
         timeout=120,
         env=env,
     )
+
+
+def _real(settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return _run(settings, *args, process=True)
 
 
 def _capture(live, token: str, phones: dict[str, str]) -> dict[str, str]:
@@ -69,20 +78,20 @@ def test_unindexed_lists_and_reindex_fixes_after_the_default_region(live, settin
         {"london": LONDON, "austin": "(512) 555-0120", "hidden": "anonymous"},
     )
 
-    listed = _run(settings, "calls", "unindexed")
+    listed = _real(settings, "calls", "unindexed")
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.splitlines() == [f"{ids['london']}\tlondon\t2024-01-01T04:23:00Z"]
     _no_number(listed)
-    as_json = _run(settings, "calls", "unindexed", "--json")
+    as_json = _real(settings, "calls", "unindexed", "--json")
     assert json.loads(as_json.stdout) == [
         {"callId": ids["london"], "sessionId": "london", "startTime": "2024-01-01T04:23:00Z"}
     ]
 
-    same = _run(settings, "calls", "reindex")
+    same = _real(settings, "calls", "reindex")
     assert same.returncode == 0, same.stderr
     assert same.stdout.strip() == "read 3 calls: 0 newly indexed, 1 still unindexed"
 
-    fixed = _run(settings, "calls", "reindex", "--default-region", "gb", "--json")
+    fixed = _real(settings, "calls", "reindex", "--default-region", "gb", "--json")
     assert fixed.returncode == 0, fixed.stderr
     assert json.loads(fixed.stdout) == {
         "read": 3,
@@ -91,11 +100,11 @@ def test_unindexed_lists_and_reindex_fixes_after_the_default_region(live, settin
         "skipped": 0,
     }
     _no_number(fixed)
-    empty = _run(settings, "calls", "unindexed")
+    empty = _real(settings, "calls", "unindexed")
     assert (empty.returncode, empty.stdout) == (0, "")
-    assert json.loads(_run(settings, "calls", "unindexed", "--json").stdout) == []
+    assert json.loads(_real(settings, "calls", "unindexed", "--json").stdout) == []
 
-    again = _run(settings, "calls", "reindex", "--default-region", "GB")
+    again = _real(settings, "calls", "reindex", "--default-region", "GB")
     assert again.stdout.strip() == "read 3 calls: 0 newly indexed, 0 still unindexed"
 
 

@@ -233,6 +233,7 @@ def test_customer_without_a_terminal_or_yes_purges_nothing(live, cli, capture):
     assert _jobs(live) == 0
 
 
+@pytest.mark.cli_process
 def test_customer_with_yes_and_wait_erases(live, cli, capture):
     _customer_calls(live, capture, "+15125555555", 3)
     result = cli("purge", "customer", "5125555555", "--yes", "--wait", "--output", "json")
@@ -281,6 +282,7 @@ def test_customer_by_email_with_the_phone_in_one_request(live, cli):
     _one_line_error(cli("purge", "customer", "--yes"), 2)
 
 
+@pytest.mark.cli_process
 def test_requests_show_status_and_capture(live, cli, tmp_path):
     audio = tmp_path / "call.wav"
     audio.write_bytes(wav_bytes(1))

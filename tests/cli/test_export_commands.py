@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import httpx
+import pytest
 from pyrage import x25519
 
 from helpers import TLS, call_info, post_call, wav_bytes
@@ -15,6 +16,7 @@ from helpers import TLS, call_info, post_call, wav_bytes
 PHONE = "+1 512 555 0143"
 
 
+@pytest.mark.cli_process
 def test_create_download_verify_list_revoke(live, cli_as, tmp_path):
     info = call_info("cli-x", contacts=[{"type": "Customer", "channel": 1, "phoneNumber": PHONE}])
     with live.client(live.token("capture")) as client:

@@ -14,6 +14,7 @@ def cli(cli_as):
     return cli_as("hold", "purge")
 
 
+@pytest.mark.cli_process
 def test_place_list_show_release(live, cli):
     seed_calls(live.runtime, 3, seed=41, phones=["+15125550161"])
     placed = cli(

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from audiogen import mulaw_wav, speech_like, with_keypad
 from callvault.client import Client, Redaction, RedactionPreview
 from helpers import call_info, post_call
 
 
+@pytest.mark.cli_process
 def test_suggest_preview_redact_and_wait(live, cli_as):
     audio = mulaw_wav(with_keypad(speech_like(10), "4111111111111111", at_ms=2000))
     with live.client(live.token("capture")) as client:

@@ -132,6 +132,7 @@ def finished(live, cli) -> str:
     return request_id
 
 
+@pytest.mark.cli_process
 def test_certificate_get_to_a_file_and_stdout(live, cli, finished, tmp_path):
     target = tmp_path / "cert.jws"
     saved = cli("certificate", "get", finished, "-o", str(target))

@@ -23,6 +23,7 @@ def _aged(runtime, *ages: int) -> None:
             )
 
 
+@pytest.mark.cli_process
 def test_set_list_delete(live, cli_as):
     _aged(live.runtime, 40, 10)
     cli = cli_as("retention")

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from callvault.demo import seed_calls
 
 
+@pytest.mark.cli_process
 def test_add_list_lookup_lift(live, cli_as):
     cli = cli_as("suppress")
     added = cli(

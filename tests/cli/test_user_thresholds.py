@@ -11,12 +11,20 @@ import sys
 
 import pytest
 
+from cli_runner import run_in_process
 from helpers import call_info, post_call
 
 CLI = [sys.executable, "-m", "callvault.cli.main"]
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, process: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """The command through its entry point in this process (tests/cli_runner.py), or with
+    ``process`` a real process: the two tests that read the setting at start-up and that reach a
+    live server's token from another process keep real ones."""
+    if not process:
+        return run_in_process(list(args), None, env or os.environ.copy())
     return subprocess.run(
         [*CLI, *args], capture_output=True, text=True, timeout=60, env=env or os.environ.copy()
     )
@@ -124,10 +132,10 @@ def test_update_refuses_a_bad_region_nothing_to_do_and_an_unknown_user(tmp_path)
 def test_the_setting_accepts_never_and_refuses_anything_else_at_start(tmp_path):
     data = str(tmp_path / "d")
     env = {**os.environ, "CALLVAULT_PURGE_CONFIRM_ABOVE": "never"}
-    assert run_cli("db", "upgrade", "--data-dir", data, env=env).returncode == 0
+    assert run_cli("db", "upgrade", "--data-dir", data, env=env, process=True).returncode == 0
     for value in ("-5", "abc", "1e3"):
         env = {**os.environ, "CALLVAULT_PURGE_CONFIRM_ABOVE": value}
-        refused = run_cli("db", "upgrade", "--data-dir", data, env=env)
+        refused = run_cli("db", "upgrade", "--data-dir", data, env=env, process=True)
         one_line_error(refused, 2, "CALLVAULT_PURGE_CONFIRM_ABOVE", "never")
 
 
@@ -135,7 +143,17 @@ def test_the_setting_accepts_never_and_refuses_anything_else_at_start(tmp_path):
 def test_an_update_reaches_a_token_already_issued(live, settings):
     data = str(settings.data_dir)
     made = run_cli(
-        "users", "create", "robot", "-p", "purge", "-p", "capture", "--json", "--data-dir", data
+        "users",
+        "create",
+        "robot",
+        "-p",
+        "purge",
+        "-p",
+        "capture",
+        "--json",
+        "--data-dir",
+        data,
+        process=True,
     )
     assert made.returncode == 0, made.stderr
     creds = json.loads(made.stdout)
@@ -151,7 +169,9 @@ def test_an_update_reaches_a_token_already_issued(live, settings):
         assert (
             client.post("/purge/v1/calls/customer", json={"phoneNumber": phone}).status_code == 409
         )
-        done = run_cli("users", "update", "robot", "--confirm-above", "never", "--data-dir", data)
+        done = run_cli(
+            "users", "update", "robot", "--confirm-above", "never", "--data-dir", data, process=True
+        )
         assert done.returncode == 0, done.stderr
         answer = client.post("/purge/v1/calls/customer", json={"phoneNumber": phone})
         assert answer.status_code == 200, answer.text

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from webhook_receiver import Receiver
 
 
+@pytest.mark.cli_process
 def test_add_list_deliveries_remove(live, cli_as):
     cli = cli_as("admin")
     receiver = Receiver().start()

@@ -27,6 +27,7 @@ def _piped(cli, *args: str, env: dict[str, str] | None = None) -> subprocess.Com
     )
 
 
+@pytest.mark.cli_process
 def test_tables_take_their_full_width_when_piped(live, cli):
     long_ids = [f"{n}-" + "x" * 120 for n in range(2)]
     for columns in (None, "80"):
