@@ -31,7 +31,7 @@ def _environment(env: dict[str, str]) -> Iterator[None]:
         value
         for name, module in list(sys.modules.items())
         if name.startswith("callvault.cli") and module is not None
-        for value in vars(module).values()
+        for value in list(vars(module).values())  # a snapshot: other threads import too
         if isinstance(value, Console)
     ]
     sizes = [(console._width, console._height) for console in consoles]

@@ -31,6 +31,8 @@ def test_a_finished_request_offers_its_evidence(live, console_as):
         "audit-events.jsonl",
         "certificate.html",
         "certificate.jws",
+        "chain.jsonl",
+        "checkpoint.jws",
         "jwks.json",
     ]
     assert console.http.get("/console/requests/nope/evidence").status_code == 404
