@@ -225,6 +225,19 @@ def v2_customer_info(
     return info
 
 
+def finished_purge(live: LiveServer, session_id: str) -> str:
+    """The requestId of a purge of one call captured as ``session_id``, once it is final."""
+    with live.client(live.token("capture")) as client:
+        call_id = post_call(client, call_info(session_id)).json()["callId"]
+    with live.client(live.token("purge")) as client:
+        request_id = client.post("/purge/v1/calls", json={"ids": [call_id]}).json()["requestId"]
+        deadline = time.monotonic() + 60
+        while client.get(f"/purge/v1/requests/{request_id}").json()["state"] == "Purging":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    return str(request_id)
+
+
 def chained(runtime: Runtime) -> Runtime:
     """Every audit event committed so far sequenced into the chain (PostgreSQL's writers append
     unsequenced; the workers' audit loop chains them within a fraction of a second, and every

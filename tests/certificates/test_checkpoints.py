@@ -8,7 +8,6 @@ import html
 import io
 import json
 import subprocess
-import time
 import zipfile
 
 import jwt
@@ -21,21 +20,13 @@ from callvault.cli.main import app as cli
 from callvault.client import CertificateError, verify_chain, verify_checkpoint, verify_evidence
 from callvault.store.engine import write_transaction
 from callvault.store.tables import audit_events
-from helpers import call_info, post_call
+from helpers import finished_purge
 
 pytestmark = pytest.mark.both_backends
 
 
 def _purged(live) -> str:
-    with live.client(live.token("capture")) as client:
-        call_id = post_call(client, call_info("cp-1")).json()["callId"]
-    with live.client(live.token("purge")) as client:
-        request_id = client.post("/purge/v1/calls", json={"ids": [call_id]}).json()["requestId"]
-        deadline = time.monotonic() + 60
-        while client.get(f"/purge/v1/requests/{request_id}").json()["state"] == "Purging":
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-    return request_id
+    return finished_purge(live, "cp-1")
 
 
 def test_a_certificate_names_a_signed_checkpoint_that_covers_its_events(live):

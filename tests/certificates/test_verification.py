@@ -9,7 +9,6 @@ import re
 import string
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,7 @@ import pytest
 
 from callvault.client import verify_certificate
 from callvault.client._exceptions import CallvaultError
-from helpers import call_info, post_call
+from helpers import finished_purge
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "callvault.cli.main"]
@@ -35,14 +34,8 @@ def readme_commands() -> str:
 
 @pytest.fixture
 def issued(live) -> tuple[str, dict]:
-    with live.client(live.token("capture")) as client:
-        call_id = post_call(client, call_info("v1")).json()["callId"]
+    request_id = finished_purge(live, "v1")
     with live.client(live.token("purge")) as client:
-        request_id = client.post("/purge/v1/calls", json={"ids": [call_id]}).json()["requestId"]
-        deadline = time.monotonic() + 60
-        while client.get(f"/purge/v1/requests/{request_id}").json()["state"] == "Purging":
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
         jws = client.get(f"/purge/v1/requests/{request_id}/certificate").text
     return jws, httpx.get(f"{live.url}/.well-known/jwks.json").json()
 

@@ -148,8 +148,10 @@ class AuditTrail:
 
     def sequence(self, engine: Engine, limit: int = SEQUENCE_BATCH) -> int:
         """Chain up to ``limit`` unsequenced events, oldest written first; returns how many."""
+        if not audit_store.defers_sequencing(engine):
+            return 0  # SQLite: nothing is ever pending (no connection opened to learn it)
         with engine.connect() as conn:
-            if not audit_store.defers_sequencing(conn) or not audit_store.has_pending(conn):
+            if not audit_store.has_pending(conn):
                 return 0
         with write_transaction(engine) as conn:
             audit_store.lock_sequencer(conn)

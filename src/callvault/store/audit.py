@@ -31,10 +31,10 @@ _INSERT_PENDING = insert(audit_pending)
 _ANY_PENDING = select(audit_pending.c.id).limit(1)
 
 
-def defers_sequencing(conn: Connection) -> bool:
+def defers_sequencing(bind: Connection | Engine) -> bool:
     """True where writers append unsequenced events (PostgreSQL: many writers at once); on
     SQLite the one writer chains its events in its own transaction."""
-    return conn.dialect.name == "postgresql"
+    return bind.dialect.name == "postgresql"
 
 
 def insert_pending(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
