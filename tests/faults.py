@@ -74,6 +74,7 @@ def _token(url: str, client_id: str, secret: str) -> str:
         f"{url}/Token",
         data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
         verify=TLS,
+        timeout=30,
     )
     return str(answer.json()["access_token"])
 

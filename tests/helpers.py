@@ -59,6 +59,9 @@ class LiveServer:
                 "client_secret": secret,
             },
             verify=TLS,
+            # The same patience as client(): httpx's default 5 s read timeout failed two whole
+            # runs on one slow SQLite commit while the other pytest worker was busy.
+            timeout=30,
         )
         assert answer.status_code == 200, answer.text
         token: str = answer.json()["access_token"]

@@ -64,8 +64,11 @@ def test_purges_survive_sigkill_at_random_moments(tmp_path):
                     "client_id": creds.client_id,
                     "client_secret": creds.client_secret,
                 },
+                timeout=30,
             ).json()["access_token"]
-            with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+            with httpx.Client(
+                base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+            ) as c:
                 for _ in range(rng.randint(1, 3)):
                     batch = [remaining.pop(rng.randrange(len(remaining))) for _ in range(100)]
                     by_session = rng.random() < 0.5
@@ -99,8 +102,11 @@ def test_purges_survive_sigkill_at_random_moments(tmp_path):
                 "client_id": creds.client_id,
                 "client_secret": creds.client_secret,
             },
+            timeout=30,
         ).json()["access_token"]
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+        with httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ) as c:
             deadline = time.monotonic() + 120
             for rid in request_ids:
                 while (doc := c.get(f"/purge/v1/requests/{rid}").json())["state"] == "Purging":
