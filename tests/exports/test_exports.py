@@ -396,6 +396,38 @@ def test_a_call_erased_after_creation_is_listed_erased_and_a_held_call_is_export
     assert csv_rows[1].endswith(",erased")
 
 
+def test_a_call_purged_after_the_read_ahead_before_its_turn_is_listed_erased(live, tokens):
+    # The package reads its calls' rows and keys ahead; a call whose purge is accepted after
+    # that read, before its turn, is listed erased and none of its bytes is sent, while the
+    # download goes on with the next call.
+    from callvault.certificates.service import CertificateService
+    from callvault.exports.service import ExportService
+
+    sessions = ("ra-1", "ra-2", "ra-3")
+    calls = [
+        capture(live, tokens["capture"], s, f"2026-01-0{i + 2}T10:00:00Z")
+        for i, s in enumerate(sessions)
+    ]
+    doc = create(live, tokens["export"], phoneNumbers=[PHONE]).json()
+    rt = live.runtime
+    service = ExportService(rt, CertificateService(rt).sign)
+    chunks = iter(service.download_by_user(doc["exportId"], "tester").chunks)
+    sent = next(chunks)  # the first call's audio has begun: the rest were read ahead
+    first = next(c for c, _ in calls if f"calls/{c}/audio.wav".encode() in sent)
+    later = [(c, audio) for c, audio in calls if c != first]
+    (purged, purged_audio), (kept, kept_audio) = later
+    with live.client(tokens["purge"]) as client:
+        answer = client.post("/purge/v1/calls", json={"ids": [purged]})
+        assert answer.status_code == 200, answer.text
+    package = sent + b"".join(chunks)
+    assert purged_audio[44:] not in package
+    archive, manifest, _ = open_package(live, package)
+    states = {c["callId"]: c["state"] for c in manifest["calls"]}
+    assert states == {first: "included", purged: "erased", kept: "included"}
+    assert not [n for n in archive.namelist() if n.startswith(f"calls/{purged}/")]
+    assert archive.read(f"calls/{kept}/audio.wav") == kept_audio
+
+
 def test_recipients_get_an_age_encrypted_package(live, tokens):
     call_id, audio = capture(live, tokens["capture"], "age-1", "2026-01-02T10:00:00Z")
     identity = x25519.Identity.generate()

@@ -32,6 +32,18 @@ READABLE = ("Concluded", "Complete", "Excluded")
 AUDIO_PIECE = 256 * 1024
 
 
+def serves(state: call_store.AudioState | None, blob_key: str | None = None) -> bool:
+    """Whether audio may be served in this state: the call readable, no redaction under way
+    (contract §21: from a redaction's acceptance the audio is not served) and, given
+    ``blob_key``, its audio still in that blob (no redaction swapped in another since)."""
+    return (
+        state is not None
+        and state.status in READABLE
+        and not state.redacting
+        and (blob_key is None or state.blob_key == blob_key)
+    )
+
+
 class ReadRevoked(Exception):
     """The call stopped being readable (a purge was accepted) while its audio streamed: the
     response must end here, short of its Content-Length, rather than serve another byte."""
@@ -157,21 +169,45 @@ class CallReader:
         self._audit_read("call.read", row, actor)
         return doc
 
-    def for_export(self, call_id: str) -> ExportedCall | None:
-        """A call as an access export packs it (contract §20): its details as ``details``
-        answers them, its audio's content type and a reader of the decrypted audio; None when
-        the call is no longer readable (erased, or being erased). Not audited per call: the
-        export's download is (``export.downloaded``)."""
-        try:
-            row, cipher = self._readable(call_id)
-            doc = self._document(row, cipher)
-            reader = self._open_audio(row, cipher)
-        except (NotFound, FileNotFoundError):
-            return None
+    def export_sources(self, call_ids: Sequence[str]) -> dict[str, tuple[CallRow, bytes]]:
+        """The rows and wrapped data keys of those calls still readable, in two queries: what an
+        access export reads ahead for the calls it is about to send (contract §20). Read ahead,
+        they may be stale by the time a call's turn comes: ``open_export``'s caller checks the
+        call's ``audio_state`` after the first piece is read and before any byte is sent."""
+        with self.runtime.engine.connect() as conn:
+            rows = call_store.get_calls(conn, call_ids)
+        readable = [c for c, row in rows.items() if row.status in READABLE]
+        keys = self.runtime.keystore.get_many(readable)
+        return {c: (rows[c], keys[c]) for c in readable if c in keys}
+
+    def open_export(self, row: CallRow, wrapped: bytes) -> ExportedCall:
+        """A call as an access export packs it: its details as ``details`` answers them, its
+        audio's content type and a reader of the decrypted audio. Not audited per call: the
+        export's download is (``export.downloaded``). FileNotFoundError: its blob is gone."""
+        cipher = CallCipher(row.call_id, self.runtime.keys.unwrap(row.call_id, wrapped))
+        doc = self._document(row, cipher)
+        reader = self._open_audio(row, cipher)
         content_type = content_type_for(row.audio_format, row.audio_content_type)
         return ExportedCall(
             doc, content_type, row.audio_format, reader, row.blob_key, row.redacting
         )
+
+    def for_export(self, call_id: str) -> ExportedCall | None:
+        """``open_export`` of the call as it is now; None when it is no longer readable
+        (erased, or being erased)."""
+        if not is_clean(call_id) or len(call_id) > MAX_ID_CHARS:
+            return None
+        source = self.export_sources([call_id]).get(call_id)
+        if source is None:
+            return None
+        try:
+            return self.open_export(*source)
+        except FileNotFoundError:
+            return None
+
+    def audio_state(self, call_id: str) -> call_store.AudioState | None:
+        """The call's status, whether a redaction is under way and its blob, as of now."""
+        return call_store.audio_state(self.runtime.engine, call_id)
 
     def _document(self, row: CallRow, cipher: CallCipher) -> dict[str, Any]:
         doc = _servable(open_details(cipher, row.sealed))
@@ -246,13 +282,12 @@ class CallReader:
     def being_redacted(self, call_id: str) -> bool:
         """Whether a redaction of the call is under way (its audio is not served meanwhile)."""
         state = call_store.audio_state(self.runtime.engine, call_id)
-        return state is not None and state[1]
+        return state is not None and state.redacting
 
     def still_readable(self, call_id: str) -> bool:
         """Whether the call's audio may still be served: readable and no redaction under way
         (contract §21: from a redaction's acceptance the audio is not served)."""
-        state = call_store.audio_state(self.runtime.engine, call_id)
-        return state is not None and state[0] in READABLE and not state[1]
+        return serves(call_store.audio_state(self.runtime.engine, call_id))
 
     def process(self, call_id: str) -> None:
         """Measure the audio's duration and move the call from Concluded to Complete."""

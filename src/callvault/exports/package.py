@@ -1,17 +1,19 @@
 """An access export's package (contract §20), built from the encrypted store as it is sent.
 
 The package is a ZIP written by the standard library's ``zipfile`` into a sink that cannot seek
-(each entry followed by its data descriptor, ZIP64 where needed): every piece is handed to the
-response as soon as it is written, so nothing is spooled, no temporary file exists, and memory
-stays flat whatever the audio's size. ``bench/zip_writers.py`` measured it against
-``stream-zip`` (which buffers a stored member whole unless its CRC is known up front, i.e. the
-audio decrypted twice) and ``zipstream-ng`` (as fast, as flat, but a dependency for what the
-standard library does): the standard library it is.
+(each entry followed by its data descriptor, ZIP64 where needed): every piece of audio is handed
+to the response as soon as it is written and checked, the small files with it, so nothing is
+spooled, no temporary file exists, and memory stays flat whatever the audio's size.
+``bench/zip_writers.py`` measured it against ``stream-zip`` (which buffers a stored member whole
+unless its CRC is known up front, i.e. the audio decrypted twice) and ``zipstream-ng`` (as fast,
+as flat, but a dependency for what the standard library does): the standard library it is.
 
 The order of the entries lets one pass compute everything: per call its ``audio.<ext>`` (hashed
-as it streams), ``call.json``, ``call.vcon.json`` (which names the audio's hash); then
-``calls.csv``, ``index.html``, and last ``manifest.json`` (every file's size and SHA-256) and
-``manifest.jws`` (the manifest's SHA-256, signed with the certificate keys).
+as it streams) and ``call.json``, and its ``call.vcon.json`` (which names the audio's SHA-512,
+hashed on a thread of its own) after the next call's audio; then ``calls.csv``, ``index.html``,
+and last ``manifest.json`` (every file's size and SHA-256) and ``manifest.jws`` (the manifest's
+SHA-256, signed with the certificate keys). The calls' rows, keys and redactions are read ahead a
+hundred at a time; each call's state is read again before its first byte is sent.
 """
 
 from __future__ import annotations
@@ -36,9 +38,17 @@ from typing import Any
 import jinja2
 from sqlalchemy import Engine
 
-from callvault.capture.reads import AUDIO_PIECE, CallReader, ExportedCall, ReadRevoked
+from callvault.capture.reads import (
+    AUDIO_PIECE,
+    READABLE,
+    CallReader,
+    ExportedCall,
+    ReadRevoked,
+    serves,
+)
 from callvault.phone import to_e164
 from callvault.store import redactions as redaction_store
+from callvault.store.calls import CallRow
 from callvault.store.exports import ExportCall
 
 MANIFEST_TYPE = "export-manifest+jwt"
@@ -78,8 +88,11 @@ Signer = Callable[[dict[str, Any], str], str]
 
 
 REDACTION_WAIT_SECONDS = 900.0  # a call being redacted is sent once done; at most this long
-# The calls whose redaction states one query reads ahead (memory stays flat in an export's size).
-STATES_AHEAD = 500
+# The calls whose rows, wrapped keys and completed redactions one read ahead fetches (three
+# queries): memory stays flat in an export's size, a call's sealed details being bounded.
+CALLS_AHEAD = 100
+# Bytes of small files the sink gathers before they leave without a piece of audio.
+SINK_LIMIT = 1 << 20
 
 
 def redactions_of(engine: Engine, call_id: str) -> list[dict[str, Any]]:
@@ -102,6 +115,11 @@ def _redactions_json(done: list[redaction_store.RedactionRow]) -> list[dict[str,
     ]
 
 
+def _close(found: ExportedCall | None) -> None:
+    if found is not None:
+        found.audio.close()
+
+
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
@@ -112,9 +130,11 @@ def _b64url(raw: bytes) -> str:
 
 class OffThread:
     """A hash fed on a thread of its own: ``hashlib`` lets go of the GIL on large updates, so
-    the audio's SHA-512 (the vCon's content_hash: the slowest of the hashes a package needs)
-    runs beside the decryption, the CRC and the SHA-256 rather than after them. At most
-    ``AHEAD`` pieces wait for it (memory stays flat); ``digest`` waits for the last."""
+    the hashes of the audio (the vCon's SHA-512, the manifest's SHA-256) and of the bytes sent
+    (the audit event's SHA-256) run beside the decryption and the ZIP's CRC rather than after
+    them, on the other core. At most ``AHEAD`` pieces wait for it (memory stays flat);
+    ``digest`` waits for the last. Nothing waits for it before it is needed: a vCon is written
+    after the next call's audio, the manifest and the audit event at the end."""
 
     AHEAD = 4
 
@@ -140,9 +160,11 @@ class _Sink:
 
     def __init__(self) -> None:
         self._parts: list[bytes] = []
+        self.size = 0
 
     def write(self, data: bytes) -> int:
         self._parts.append(bytes(data))
+        self.size += len(data)
         return len(data)
 
     def flush(self) -> None:
@@ -151,6 +173,7 @@ class _Sink:
     def take(self) -> bytes:
         out = b"".join(self._parts)
         self._parts.clear()
+        self.size = 0
         return out
 
 
@@ -190,8 +213,9 @@ class Package:
         self._sink = _Sink()
         self._stamp = time.gmtime()[:6]
         self._current: str | None = None  # the call whose audio is streaming
-        self._states: dict[str, redaction_store.RedactionState] = {}
-        self._states_end = 0  # the index of the first call not read ahead
+        self._ahead: dict[str, tuple[CallRow, bytes]] = {}
+        self._ahead_redactions: dict[str, list[redaction_store.RedactionRow]] = {}
+        self._ahead_end = 0  # the index of the first call not read ahead
         self.generated_at = datetime.now(UTC)
 
     def still_readable(self) -> bool:
@@ -203,22 +227,30 @@ class Package:
     # -- entries ---------------------------------------------------------------------------
 
     def _entry(
-        self, archive: zipfile.ZipFile, path: str, pieces: Iterable[bytes], big: bool = False
+        self,
+        archive: zipfile.ZipFile,
+        path: str,
+        pieces: Iterable[bytes],
+        big: bool = False,
     ) -> Iterator[bytes]:
+        """One file of the ZIP. An audio file (``big``: stored, ZIP64) is handed on a piece at
+        a time, each as soon as it passed its check; a small one waits in the sink and leaves
+        with the next piece of audio (a download's pieces are few and large)."""
         info = zipfile.ZipInfo(path, self._stamp)
         info.compress_type = zipfile.ZIP_STORED if big else zipfile.ZIP_DEFLATED
         info.external_attr = 0o644 << 16
-        digest, size = hashlib.sha256(), 0
+        digest = OffThread("sha256", self._hasher) if big else hashlib.sha256()
+        size = 0
         with archive.open(info, "w", force_zip64=big) as entry:
             for piece in pieces:
                 entry.write(piece)
                 digest.update(piece)
                 size += len(piece)
-                out = self._sink.take()
-                if out:
-                    yield out
-        self.files.append({"path": path, "bytes": size, "sha256": digest.hexdigest()})
-        yield self._sink.take()
+                if big:
+                    yield self._sink.take()
+        self.files.append({"path": path, "bytes": size, "sha256": digest.digest().hex()})
+        if self._sink.size > SINK_LIMIT:  # small files without audio between them (the end)
+            yield self._sink.take()
 
     def _wait_for_redaction(self, call_id: str) -> None:
         """A call being redacted is sent when its redaction is done, never before (contract
@@ -230,56 +262,84 @@ class Package:
                 raise ReadRevoked(call_id)
             time.sleep(0.25)
 
-    def _found(self, call_id: str) -> ExportedCall | None:
-        """The call as it is read for the package (None: erased meanwhile), once no redaction
-        of it is under way: whether one is comes with the call's row, so the common case costs
-        no query of its own."""
-        found = self.reader.for_export(call_id)
-        while found is not None and found.redacting:
-            found.audio.close()
-            self._wait_for_redaction(call_id)
-            found = self.reader.for_export(call_id)
-        return found
+    def _read_ahead(self, index: int) -> None:
+        """The rows, wrapped keys and completed redactions of the next ``CALLS_AHEAD`` calls,
+        in three queries rather than three a call."""
+        ids = [c.call_id for c in self.spec.calls[index : index + CALLS_AHEAD]]
+        self._ahead = self.reader.export_sources(ids)
+        with self.reader.runtime.engine.connect() as conn:
+            self._ahead_redactions = redaction_store.completed_for_calls(conn, list(self._ahead))
+        self._ahead_end = index + CALLS_AHEAD
 
-    def _redactions(self, index: int, found: ExportedCall) -> list[dict[str, Any]]:
-        """The completed redactions of the call at ``index``, as of the audio being sent. Read
-        ahead for ``STATES_AHEAD`` calls in one query; a call whose state moved since (a
-        redaction swaps in a new blob key, so a completed one cannot go unseen) or that had a
-        redaction under way then is asked again on its own."""
-        calls = self.spec.calls
-        call_id = calls[index].call_id
-        if index >= self._states_end:
-            self._states_end = index + STATES_AHEAD
-            with self.reader.runtime.engine.connect() as conn:
-                self._states = redaction_store.redaction_states(
-                    conn, [c.call_id for c in calls[index : self._states_end]]
+    def _open(self, index: int) -> tuple[ExportedCall, bytes, list[dict[str, Any]]] | None:
+        """The call at ``index`` opened, its first piece of audio read and its completed
+        redactions; None when it is erased (or being erased) since the export was made.
+
+        The call comes from the read ahead, which may be stale: so once its first piece is
+        read, and before any byte of it is sent, one query reads its state as of now. Not
+        readable: erased. A redaction under way, or a blob other than the one read ahead (a
+        redaction swapped in a new one; blob keys are never reused): wait for the redaction
+        and read the call again on its own; its audio then is the redacted one, and its
+        redactions are read with it. So the manifest always lists what the audio sent carries.
+        """
+        call_id = self.spec.calls[index].call_id
+        if index >= self._ahead_end:
+            self._read_ahead(index)
+        source = self._ahead.pop(call_id, None)
+        completed = self._ahead_redactions.pop(call_id, [])
+        fresh = False
+        while source is not None:
+            row, wrapped = source
+            found: ExportedCall | None = None
+            first, failure = b"", None
+            if not row.redacting:
+                try:
+                    found = self.reader.open_export(row, wrapped)
+                    first = found.audio.read(AUDIO_PIECE)
+                except Exception as exc:  # judged below, by the call's state as of now
+                    failure = exc
+            state = self.reader.audio_state(call_id)
+            if state is None or state.status not in READABLE:
+                _close(found)
+                return None
+            if failure is None and found is not None and serves(state, row.blob_key):
+                listed = (
+                    _redactions_json(completed)
+                    if not fresh
+                    else redactions_of(self.reader.runtime.engine, call_id)
                 )
-        known = self._states.get(call_id)
-        if known is None or known.redacting or known.blob_key != found.blob_key:
-            return redactions_of(self.reader.runtime.engine, call_id)
-        return _redactions_json(known.completed)
+                return found, first, listed
+            _close(found)
+            if failure is not None and serves(state, row.blob_key):
+                # The call is readable, and its blob is the one read: the failure is its own.
+                if isinstance(failure, FileNotFoundError):
+                    return None  # the blob is gone (its erasure under way): nothing to send
+                raise failure
+            self._wait_for_redaction(call_id)
+            fresh = True
+            source = self.reader.export_sources([call_id]).get(call_id)
+        return None
 
-    def _audio(self, call_id: str, found: ExportedCall, hashes: list[Any]) -> Iterator[bytes]:
-        """The decrypted audio a piece at a time; stops (ReadRevoked) at the first piece after
-        its call stopped being readable: no byte of a call erased meanwhile is sent."""
-        # The vCon's content_hash; the SHA-256 is the entry's own.
-        sha512 = OffThread("sha512", self._hasher)
+    def _audio(
+        self, call_id: str, found: ExportedCall, first: bytes, sha512: OffThread
+    ) -> Iterator[bytes]:
+        """The decrypted audio a piece at a time (the first read and checked by ``_open``);
+        stops (ReadRevoked) at the first piece after its call stopped being readable or its
+        audio was swapped by a redaction: no byte of a call erased meanwhile is sent."""
         self._current = call_id
+        piece = first
         with found.audio as audio:
-            while True:
+            while piece:
+                sha512.update(piece)
+                yield piece
                 try:
                     piece = audio.read(AUDIO_PIECE)
                 except Exception:
-                    if not self.reader.still_readable(call_id):
+                    if not serves(self.reader.audio_state(call_id), found.blob_key):
                         raise ReadRevoked(call_id) from None
                     raise
-                if not piece:
-                    break
-                if not self.reader.still_readable(call_id):
+                if piece and not serves(self.reader.audio_state(call_id), found.blob_key):
                     raise ReadRevoked(call_id)
-                sha512.update(piece)
-                yield piece
-            hashes.append(sha512.digest())
         self._current = None
 
     # -- the whole package -----------------------------------------------------------------
@@ -293,29 +353,39 @@ class Package:
 
     def _stream(self) -> Iterator[bytes]:
         rows: list[_Row] = []
+        # A call's vCon names its audio's SHA-512, which a thread of its own computes while the
+        # audio streams: the vCon is written after the next call's audio, so that nobody waits
+        # for it (ZIP entries may come in any order; the manifest lists them all).
+        vcon_due: tuple[str, ExportedCall, str, dict[str, Any], OffThread] | None = None
         with zipfile.ZipFile(self._sink, "w", allowZip64=True) as archive:  # type: ignore[call-overload]
             for index, call in enumerate(self.spec.calls):
                 row = _Row(call.call_id, call.session_id, _iso(call.start_time), ERASED)
                 rows.append(row)
-                found = self._found(call.call_id)
-                if found is None:
+                opened = self._open(index)
+                if opened is None:
                     continue  # erased (or being erased) since the export was made: no files
+                found, first, row.redactions = opened
                 row.state, row.details = INCLUDED, found.details
-                row.redactions = self._redactions(index, found)
                 ext = _EXTENSIONS.get((found.audio_format or "").lower()) or (
                     _EXTENSIONS_BY_TYPE.get(found.content_type.split(";")[0].lower(), "bin")
                 )
                 base = f"calls/{call.call_id}"
                 row.audio_path = f"{base}/audio.{ext}"
-                hashes: list[bytes] = []
+                sha512 = OffThread("sha512", self._hasher)
                 yield from self._entry(
-                    archive, row.audio_path, self._audio(call.call_id, found, hashes), big=True
+                    archive,
+                    row.audio_path,
+                    self._audio(call.call_id, found, first, sha512),
+                    big=True,
                 )
                 audio_file = self.files[-1]
+                if vcon_due is not None:
+                    yield from self._vcon_entry(archive, *vcon_due)
+                vcon_due = (base, found, ext, audio_file, sha512)
                 details = _json(found.details, compact=True)
                 yield from self._entry(archive, f"{base}/call.json", [details])
-                vcon = self._vcon(found, ext, audio_file, hashes[0])
-                yield from self._entry(archive, f"{base}/call.vcon.json", [_json(vcon, True)])
+            if vcon_due is not None:
+                yield from self._vcon_entry(archive, *vcon_due)
             yield from self._entry(archive, "calls.csv", [self._csv(rows)])
             yield from self._entry(archive, "index.html", [self._html(rows)])
             manifest = _json(self._manifest(rows))
@@ -329,7 +399,19 @@ class Package:
             }
             jws = self.sign(claims, MANIFEST_TYPE).encode()
             yield from self._entry(archive, "manifest.jws", [jws])
-        yield self._sink.take()  # the central directory
+        yield self._sink.take()  # what is left, and the central directory
+
+    def _vcon_entry(
+        self,
+        archive: zipfile.ZipFile,
+        base: str,
+        found: ExportedCall,
+        ext: str,
+        audio_file: dict[str, Any],
+        sha512: OffThread,
+    ) -> Iterator[bytes]:
+        vcon = self._vcon(found, ext, audio_file, sha512.digest())
+        return self._entry(archive, f"{base}/call.vcon.json", [_json(vcon, True)])
 
     # -- the documents ---------------------------------------------------------------------
 

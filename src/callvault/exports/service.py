@@ -15,6 +15,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +27,7 @@ from callvault.capture.reads import READABLE, CallReader
 from callvault.emails import INDEX_PREFIX
 from callvault.errors import BadInput, Conflict, Gone, NotFound
 from callvault.exports.age import encrypt_stream, recipient_problem
-from callvault.exports.package import Package, PackageSpec, Signer
+from callvault.exports.package import OffThread, Package, PackageSpec, Signer
 from callvault.ids import new_request_id
 from callvault.purge.service import checked_ids, checked_time, customer_forms, resolve_calls
 from callvault.runtime import Runtime
@@ -319,8 +320,10 @@ class ExportService:
         self, chunks: Iterator[bytes], row: ExportRow, actor: str, by: str
     ) -> Iterator[bytes]:
         """The bytes as sent, then ``export.downloaded`` with their count and SHA-256 (and
-        whether the package was sent whole: a client may stop reading, a purge may cut it)."""
-        digest, sent, complete = hashlib.sha256(), 0, False
+        whether the package was sent whole: a client may stop reading, a purge may cut it).
+        The SHA-256 is computed on a thread of its own, beside the package's making."""
+        worker = ThreadPoolExecutor(1, thread_name_prefix="export-sent-hash")
+        digest, sent, complete = OffThread("sha256", worker), 0, False
         try:
             for chunk in chunks:
                 if chunk:
@@ -329,6 +332,8 @@ class ExportService:
                     yield chunk
             complete = True
         finally:
+            sha256 = digest.digest().hex()
+            worker.shutdown()
             event = AuditEvent(
                 "export.downloaded",
                 actor,
@@ -336,7 +341,7 @@ class ExportService:
                     "exportId": row.export_id,
                     "by": by,
                     "bytes": sent,
-                    "sha256": digest.hexdigest(),
+                    "sha256": sha256,
                     "complete": complete,
                     **({} if row.reference is None else {"reference": row.reference}),
                 },

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, RowMapping, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from callvault.errors import Conflict
-from callvault.store.engine import write_transaction
+from callvault.store.engine import among, write_transaction
 from callvault.store.tables import api_users, audit_events, audit_pending, calls, customer_phones
 
 
@@ -75,7 +75,7 @@ _INSERT_CALL = insert(calls)
 _INSERT_DIGESTS = insert(customer_phones)
 _GET_CALL = select(calls).where(calls.c.call_id == bindparam("call_id"))
 _CALL_STATUS = select(calls.c.status).where(calls.c.call_id == bindparam("call_id"))
-_AUDIO_STATE = select(calls.c.status, calls.c.redacting).where(
+_AUDIO_STATE = select(calls.c.status, calls.c.redacting, calls.c.blob_key).where(
     calls.c.call_id == bindparam("call_id")
 )
 # (An UPDATE's own parameters may not take its columns' names, which its SET clause reserves.)
@@ -173,11 +173,29 @@ def call_status(engine: Engine, call_id: str) -> str | None:
     return status
 
 
-def audio_state(engine: Engine, call_id: str) -> tuple[str, bool] | None:
-    """The call's status and whether a redaction is under way; None once its row is gone."""
+@dataclass(frozen=True)
+class AudioState:
+    """What decides whether a call's audio may be served: its status, whether a redaction is
+    under way, and the blob its audio is in (a redaction swaps in a new one)."""
+
+    status: str
+    redacting: bool
+    blob_key: str
+
+
+def audio_state(engine: Engine, call_id: str) -> AudioState | None:
+    """The call's audio state; None once its row is gone."""
     with engine.connect() as conn:
         row = conn.execute(_AUDIO_STATE, {"call_id": call_id}).first()
-    return None if row is None else (str(row.status), bool(row.redacting))
+    return None if row is None else AudioState(str(row.status), bool(row.redacting), row.blob_key)
+
+
+def get_calls(conn: Connection, call_ids: Sequence[str]) -> dict[str, CallRow]:
+    """Those calls that still have a row, by call ID, in one query."""
+    if not call_ids:
+        return {}
+    rows = conn.execute(select(calls).where(among(calls.c.call_id, list(call_ids))))
+    return {r["call_id"]: CallRow.from_mapping(r) for r in rows.mappings()}
 
 
 def calls_by_session(engine: Engine, session_ids: Sequence[str]) -> dict[str, CallRow]:

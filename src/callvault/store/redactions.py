@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, exists, insert, or_,
 from sqlalchemy.orm import aliased
 
 from callvault.store.calls import CallRow
-from callvault.store.engine import write_transaction
+from callvault.store.engine import among, write_transaction
 from callvault.store.tables import calls, redactions
 from callvault.store.types import utcnow
 
@@ -153,39 +153,21 @@ def completed_for_call(conn: Connection, call_id: str) -> list[RedactionRow]:
     ]
 
 
-@dataclass(frozen=True)
-class RedactionState:
-    """A call's audio as a redaction leaves it: the blob it names, whether a redaction is under
-    way, and its completed redactions, oldest first."""
-
-    blob_key: str
-    redacting: bool
-    completed: list[RedactionRow]
-
-
-def redaction_states(conn: Connection, call_ids: Sequence[str]) -> dict[str, RedactionState]:
-    """Those calls' redaction states in two queries (calls still present only), for an export
-    that streams many calls: each call's own query then runs only for a call whose state moved
-    since (a redaction swaps in a new blob key) or had a redaction under way."""
+def completed_for_calls(conn: Connection, call_ids: Sequence[str]) -> dict[str, list[RedactionRow]]:
+    """Those calls' completed redactions, oldest first, in one query (an export reads them
+    ahead for the calls it is about to send)."""
     if not call_ids:
         return {}
-    ids = list(call_ids)
-    found = conn.execute(
-        select(calls.c.call_id, calls.c.blob_key, calls.c.redacting).where(calls.c.call_id.in_(ids))
-    ).all()
     done: dict[str, list[RedactionRow]] = {}
     r = redactions.c
     query = (
         select(redactions)
-        .where(r.call_id.in_(ids), r.state == REDACTED)
+        .where(among(r.call_id, list(call_ids)), r.state == REDACTED)
         .order_by(r.created_at, r.redaction_id)
     )
     for row in conn.execute(query):
         done.setdefault(row.call_id, []).append(RedactionRow.from_row(row))
-    return {
-        c.call_id: RedactionState(c.blob_key, bool(c.redacting), done.get(c.call_id, []))
-        for c in found
-    }
+    return done
 
 
 def claim(engine: Engine, worker_id: str, lease_seconds: float) -> RedactionRow | None:
