@@ -145,6 +145,22 @@ def serve_in_thread(
     return server, thread, port
 
 
+def wav_read_from_its_middle(seconds: float = 1.0) -> bytes:
+    """A WAV whose ``data`` chunk comes between 600 and 300 KB of other chunks: its duration
+    cannot be read from the ends capture keeps as the audio streams in (its parser reads a chunk
+    header from the middle), so its call stays ``Concluded`` until the processing after the
+    answer reads the stored audio back."""
+    audio = wav_bytes(seconds)
+    fmt_end = audio.index(b"data")
+
+    def junk(size: int) -> bytes:
+        return b"junk" + size.to_bytes(4, "little") + b"\x00" * size
+
+    # Another 300 KB chunk after the audio, so that even a short one's header is in the middle.
+    body = audio[12:fmt_end] + junk(600_000) + audio[fmt_end:] + junk(300_000)
+    return b"RIFF" + (len(body) + 4).to_bytes(4, "little") + b"WAVE" + body
+
+
 def wav_bytes(seconds: float = 1.0, rate: int = 8000, marker: bytes = b"") -> bytes:
     """A mono 16-bit WAV; ``marker`` bytes are embedded in the samples so scans can find them."""
     frames = int(seconds * rate)

@@ -18,7 +18,14 @@ import pytest
 
 from callvault.capture.service import CaptureService
 from callvault.client import verify_certificate
-from helpers import call_info, post_call, post_v2_call, stored_bytes, v2_customer_info, wav_bytes
+from helpers import (
+    call_info,
+    post_call,
+    post_v2_call,
+    stored_bytes,
+    v2_customer_info,
+    wav_read_from_its_middle,
+)
 
 PHONE = "+1 (737) 555-0163"
 EMAIL = "Quinn.Zyx+Purge@Mail.Example.org"
@@ -122,7 +129,8 @@ def test_phones_and_emails_of_one_customer_are_one_request_and_one_certificate(l
 
 def _capture_concluded(live) -> tuple[str, str]:
     """A call left ``Concluded`` (the capture service itself, without the processing that the
-    capture route schedules), as a call still being processed is."""
+    capture route schedules, of audio whose duration its ends do not tell), as a call still
+    being processed is."""
     session_id = f"concluded-{uuid.uuid4()}"
     boundary = "b0undary"
     info = json.dumps(v2_info(session_id)).encode()
@@ -131,7 +139,7 @@ def _capture_concluded(live) -> tuple[str, str]:
         + info
         + f"\r\n--{boundary}\r\nContent-Disposition: form-data; name=data\r\n"
         "Content-Type: audio/wav\r\n\r\n".encode()
-        + wav_bytes()
+        + wav_read_from_its_middle()
         + f"\r\n--{boundary}--\r\n".encode()
     )
 

@@ -16,17 +16,18 @@ import pytest
 from sqlalchemy import select
 
 from callvault.capture import service as capture_service
+from callvault.capture.reads import CallReader
 from callvault.capture.service import CaptureService
 from callvault.errors import Conflict
 from callvault.runtime import Runtime
 from callvault.store.tables import calls
-from helpers import blob_objects, call_info, wav_bytes
+from helpers import blob_objects, call_info, wav_bytes, wav_read_from_its_middle
 
 BOUNDARY = "callvault-test-boundary"
 CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
 
 
-def _body(session_id: str) -> bytes:
+def _body(session_id: str, audio: bytes | None = None) -> bytes:
     info = json.dumps(call_info(session_id)).encode()
     return (
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="info"\r\n'
@@ -34,7 +35,7 @@ def _body(session_id: str) -> bytes:
         + info
         + f'\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name="data"; '
         'filename="call.wav"\r\nContent-Type: audio/wav\r\n\r\n'.encode()
-        + wav_bytes()
+        + (wav_bytes() if audio is None else audio)
         + f"\r\n--{BOUNDARY}--\r\n".encode()
     )
 
@@ -163,3 +164,33 @@ def test_an_upload_cancelled_while_its_row_commits_is_stored_whole_or_not_at_all
         assert any(call_ids[0] in b for b in live_blobs)
     else:  # or not at all
         assert live_blobs == []
+
+
+def test_a_capture_is_complete_with_its_duration_at_once_when_its_ends_tell_it(runtime):
+    # Measured as the audio streamed in: no read-back of the stored audio (on S3, a HEAD and a
+    # GET of the whole object) is left for after the answer.
+    call_id = anyio.run(
+        lambda: CaptureService(runtime).capture(CONTENT_TYPE, _chunks(_body("d-1")), "tester")
+    )
+    with runtime.engine.connect() as conn:
+        row = conn.execute(select(calls).where(calls.c.call_id == call_id)).one()
+    assert (row.status, row.duration_sec) == ("Complete", 1.0)
+
+
+def test_a_capture_whose_duration_needs_the_middle_of_its_audio_is_measured_after(runtime):
+    # A WAV whose `data` chunk comes after 600 KB of another chunk: its parser reads a chunk
+    # header from the middle, which capture did not keep. The call is Concluded, and the
+    # processing after the answer reads the stored audio back and completes it, as before.
+    made = wav_read_from_its_middle(30.0)
+    call_id = anyio.run(
+        lambda: CaptureService(runtime).capture(CONTENT_TYPE, _chunks(_body("d-2", made)), "tester")
+    )
+
+    def state() -> tuple[str, float | None]:
+        with runtime.engine.connect() as conn:
+            row = conn.execute(select(calls).where(calls.c.call_id == call_id)).one()
+        return row.status, row.duration_sec
+
+    assert state() == ("Concluded", None)
+    CallReader(runtime).process(call_id)
+    assert state() == ("Complete", 30.0)

@@ -73,3 +73,96 @@ def measure_duration(audio: IO[bytes] | io.RawIOBase) -> float | None:
         return None
     length = getattr(parsed.info, "length", None)
     return round(float(length), 3) if length else None
+
+
+# The first and last bytes of an upload's audio kept as they stream in: where the formats' own
+# headers say how long they are (WAV's fmt and data chunks, MP3's first frames and Xing/VBRI
+# header with its ID3 tags at both ends, Ogg's first and last pages, FLAC's STREAMINFO, an MP4
+# whose `moov` comes first).
+HEAD_BYTES = 256 * 1024
+TAIL_BYTES = 128 * 1024
+
+
+class AudioEnds:
+    """The ends of an upload's plaintext audio, kept as it streams past (at most
+    ``HEAD_BYTES`` + ``TAIL_BYTES`` of memory), and its size."""
+
+    def __init__(self) -> None:
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.size = 0
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        if len(self.head) < HEAD_BYTES:
+            self.head += data[: HEAD_BYTES - len(self.head)]
+        self.tail += data[-TAIL_BYTES:]
+        if len(self.tail) > TAIL_BYTES:
+            del self.tail[: len(self.tail) - TAIL_BYTES]
+        self.size += len(data)
+
+
+class _MiddleMissing(Exception):
+    """A parser asked for bytes between the ends kept."""
+
+
+class _EndsReader(io.RawIOBase):
+    """A read-only, seekable view of the whole audio that holds only its ends: a read that needs
+    the middle raises (and is remembered, in case the parser swallows it)."""
+
+    def __init__(self, ends: AudioEnds) -> None:
+        super().__init__()
+        self._ends = ends
+        self._tail_at = ends.size - len(ends.tail)
+        self._pos = 0
+        self.missed = False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._ends.size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        view = memoryview(buffer).cast("B")
+        start = self._pos
+        end = min(start + len(view), self._ends.size)
+        if end <= start:
+            return 0
+        head = self._ends.head
+        if end <= len(head):
+            piece = head[start:end]
+        elif start >= self._tail_at:
+            piece = self._ends.tail[start - self._tail_at : end - self._tail_at]
+        else:
+            self.missed = True
+            raise _MiddleMissing
+        view[: len(piece)] = piece
+        self._pos = end
+        return len(piece)
+
+
+def measure_from_ends(ends: AudioEnds) -> tuple[bool, float | None]:
+    """The audio's duration from its ends alone, as ``measure_duration`` reads it from the whole:
+    ``(True, seconds or None)`` when the ends sufficed, ``(False, None)`` when the parser needed
+    the middle (then the stored audio is read back after the capture's answer, as before)."""
+    reader = _EndsReader(ends)
+    try:
+        parsed = mutagen.File(reader)
+    except _MiddleMissing:
+        return False, None
+    except Exception:  # as measure_duration: malformed audio has no duration, never an error
+        return (False, None) if reader.missed else (True, None)
+    if reader.missed:
+        return False, None
+    if parsed is None or parsed.info is None:
+        return True, None
+    length = getattr(parsed.info, "length", None)
+    return True, (round(float(length), 3) if length else None)

@@ -290,7 +290,11 @@ class CallReader:
         return serves(call_store.audio_state(self.runtime.engine, call_id))
 
     def process(self, call_id: str) -> None:
-        """Measure the audio's duration and move the call from Concluded to Complete."""
+        """Measure the audio's duration and move the call from Concluded to Complete. A call
+        whose duration capture read from the audio's ends as it streamed in is Complete
+        already: nothing to read back."""
+        if call_store.call_status(self.runtime.engine, call_id) != "Concluded":
+            return
         try:
             row, cipher = self._readable(call_id)
             with self._open_audio(row, cipher) as reader:

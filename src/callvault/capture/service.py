@@ -29,7 +29,7 @@ from sqlalchemy import Connection
 from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.blobs import BlobWriter
 from callvault.capture import multipart
-from callvault.capture.audio import format_from_content_type
+from callvault.capture.audio import AudioEnds, format_from_content_type, measure_from_ends
 from callvault.capture.customers import customer_index
 from callvault.capture.info import CaptureInfo, parse_info
 from callvault.capture.sealed import contacts_document, seal_details
@@ -102,6 +102,9 @@ class _Upload:
     data_content_type: str | None = None
     current: str | None = None
     pending: bytearray = field(default_factory=bytearray)
+    # The audio's first and last bytes, kept as they stream past: its duration is read from them
+    # (``measure_from_ends``), so that no read-back of the stored audio follows the answer.
+    ends: AudioEnds = field(default_factory=AudioEnds)
     # The suppression in force for a Customer of ``info`` (contract §22): nothing is stored.
     suppressed_by: str | None = None
 
@@ -232,6 +235,7 @@ class CaptureService:
         async def flush() -> None:
             data = bytes(upload.pending)
             upload.pending.clear()
+            upload.ends.feed(data)
             await to_thread.run_sync(lambda: writer.write(enc.update(data)))
 
         try:
@@ -344,10 +348,13 @@ class CaptureService:
         audio_format = (info.audio.format if info.audio else None) or format_from_content_type(
             content_type
         )
+        # Measured from the audio's ends as it streamed in, the call is Complete at once; a
+        # format whose parser needs the middle is measured after the answer (CallReader.process).
+        measured, duration = measure_from_ends(upload.ends)
         row = CallRow(
             call_id=call_id,
             session_id=info.sessionid,
-            status="Concluded",
+            status="Complete" if measured else "Concluded",
             start_time=info.starttime,
             end_time=info.endtime,
             direction=info.direction,
@@ -359,7 +366,7 @@ class CaptureService:
             audio_bytes=encryptor.plaintext_bytes,
             blob_key=blob_key_for(call_id),
             blob_version=blob_version,
-            duration_sec=None,
+            duration_sec=duration,
             # A Customer number no customer purge or hold can find the call by (contract §19).
             customer_indexed=index.complete,
         )
