@@ -20,17 +20,13 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 log = logging.getLogger(__name__)
 
 WATCH_SECONDS = 0.05
 CUT_TIMEOUT_SECONDS = 5.0
-# Pieces a download's thread makes ahead of the one being sent (memory stays flat: a piece is at
-# most a quarter of a MiB of audio and what small files come with it).
-PIECES_AHEAD = 4
 
 
 @dataclass(eq=False)
@@ -92,57 +88,3 @@ class Downloads:
                 done.result(CUT_TIMEOUT_SECONDS)
             except concurrent.futures.TimeoutError:
                 log.warning("a revoked download could not be ended in time; its watch will")
-
-
-async def made_ahead(pieces: Iterator[bytes], ahead: int = PIECES_AHEAD) -> AsyncIterator[bytes]:
-    """``pieces`` made on a thread of their own while the ones before them are sent.
-
-    A download's pieces cost CPU to make (decryption, hashes, a ZIP) and time to send; made one
-    at a time in the thread pool, each waited for the one before to be sent (an export ran at
-    half its speed in process). Here a thread makes them, at most ``ahead`` waiting to be sent.
-    Whatever the pieces raise (``ReadRevoked``: a purge) is raised here, where they are sent.
-    When the sending stops (the client went away, the download was cut), the thread stops at
-    its next piece and closes ``pieces`` itself, so their clean-up (an export's audit event)
-    runs on it, never on the event loop. Each piece still passes its own check (is the call
-    still readable?) as it is made; one made before a purge and sent after it is what the
-    connection's reset is for (above): a cut download sends nothing more."""
-    loop = asyncio.get_running_loop()
-    ready: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue()
-    room = threading.Semaphore(ahead)
-    stop = threading.Event()
-
-    def hand(item: tuple[bool, Any]) -> None:
-        try:
-            loop.call_soon_threadsafe(ready.put_nowait, item)
-        except RuntimeError:  # the event loop is closed: nobody will send it
-            stop.set()
-
-    def make() -> None:
-        try:
-            for piece in pieces:
-                while not room.acquire(timeout=0.25):
-                    if stop.is_set():
-                        return
-                if stop.is_set():
-                    return
-                hand((True, piece))
-            hand((False, None))
-        except BaseException as exc:  # handed to the sender, which raises it
-            hand((False, exc))
-        finally:
-            close = getattr(pieces, "close", None)
-            if close is not None:
-                close()
-
-    threading.Thread(target=make, name="download", daemon=True).start()
-    try:
-        while True:
-            more, value = await ready.get()
-            if not more:
-                if value is not None:
-                    raise value
-                return
-            room.release()
-            yield value
-    finally:
-        stop.set()

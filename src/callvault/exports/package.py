@@ -2,18 +2,18 @@
 
 The package is a ZIP written by the standard library's ``zipfile`` into a sink that cannot seek
 (each entry followed by its data descriptor, ZIP64 where needed): every piece of audio is handed
-to the response as soon as it is written and checked, the small files with it, so nothing is
-spooled, no temporary file exists, and memory stays flat whatever the audio's size.
+to the response as soon as it is written and checked, a call's small files right after it, so
+nothing is spooled, no temporary file exists, and memory stays flat whatever the audio's size.
 ``bench/zip_writers.py`` measured it against ``stream-zip`` (which buffers a stored member whole
 unless its CRC is known up front, i.e. the audio decrypted twice) and ``zipstream-ng`` (as fast,
 as flat, but a dependency for what the standard library does): the standard library it is.
 
 The order of the entries lets one pass compute everything: per call its ``audio.<ext>`` (hashed
-as it streams) and ``call.json``, and its ``call.vcon.json`` (which names the audio's SHA-512,
-hashed on a thread of its own) after the next call's audio; then ``calls.csv``, ``index.html``,
-and last ``manifest.json`` (every file's size and SHA-256) and ``manifest.jws`` (the manifest's
-SHA-256, signed with the certificate keys). The calls' rows, keys and redactions are read ahead a
-hundred at a time; each call's state is read again before its first byte is sent.
+as it streams, on a thread of its own), ``call.json``, ``call.vcon.json`` (which names the
+audio's SHA-512); then ``calls.csv``, ``index.html``, and last ``manifest.json`` (every file's
+size and SHA-256) and ``manifest.jws`` (the manifest's SHA-256, signed with the certificate keys).
+The calls' rows, keys and redactions are read ahead a hundred at a time; each call's state is
+read again once its first piece is read, before any byte of it leaves.
 """
 
 from __future__ import annotations
@@ -133,8 +133,7 @@ class OffThread:
     the hashes of the audio (the vCon's SHA-512, the manifest's SHA-256) and of the bytes sent
     (the audit event's SHA-256) run beside the decryption and the ZIP's CRC rather than after
     them, on the other core. At most ``AHEAD`` pieces wait for it (memory stays flat);
-    ``digest`` waits for the last. Nothing waits for it before it is needed: a vCon is written
-    after the next call's audio, the manifest and the audit event at the end."""
+    ``digest`` waits for the last."""
 
     AHEAD = 4
 
@@ -235,7 +234,7 @@ class Package:
     ) -> Iterator[bytes]:
         """One file of the ZIP. An audio file (``big``: stored, ZIP64) is handed on a piece at
         a time, each as soon as it passed its check; a small one waits in the sink and leaves
-        with the next piece of audio (a download's pieces are few and large)."""
+        with the rest of its call's small files (a download's pieces are few and large)."""
         info = zipfile.ZipInfo(path, self._stamp)
         info.compress_type = zipfile.ZIP_STORED if big else zipfile.ZIP_DEFLATED
         info.external_attr = 0o644 << 16
@@ -298,17 +297,22 @@ class Package:
                     first = found.audio.read(AUDIO_PIECE)
                 except Exception as exc:  # judged below, by the call's state as of now
                     failure = exc
-            state = self.reader.audio_state(call_id)
+            try:
+                state = self.reader.audio_state(call_id)
+            except BaseException:
+                _close(found)
+                raise
             if state is None or state.status not in READABLE:
                 _close(found)
                 return None
             if failure is None and found is not None and serves(state, row.blob_key):
-                listed = (
-                    _redactions_json(completed)
-                    if not fresh
-                    else redactions_of(self.reader.runtime.engine, call_id)
-                )
-                return found, first, listed
+                if not fresh:
+                    return found, first, _redactions_json(completed)
+                try:
+                    return found, first, redactions_of(self.reader.runtime.engine, call_id)
+                except BaseException:
+                    _close(found)
+                    raise
             _close(found)
             if failure is not None and serves(state, row.blob_key):
                 # The call is readable, and its blob is the one read: the failure is its own.
@@ -353,10 +357,6 @@ class Package:
 
     def _stream(self) -> Iterator[bytes]:
         rows: list[_Row] = []
-        # A call's vCon names its audio's SHA-512, which a thread of its own computes while the
-        # audio streams: the vCon is written after the next call's audio, so that nobody waits
-        # for it (ZIP entries may come in any order; the manifest lists them all).
-        vcon_due: tuple[str, ExportedCall, str, dict[str, Any], OffThread] | None = None
         with zipfile.ZipFile(self._sink, "w", allowZip64=True) as archive:  # type: ignore[call-overload]
             for index, call in enumerate(self.spec.calls):
                 row = _Row(call.call_id, call.session_id, _iso(call.start_time), ERASED)
@@ -379,13 +379,13 @@ class Package:
                     big=True,
                 )
                 audio_file = self.files[-1]
-                if vcon_due is not None:
-                    yield from self._vcon_entry(archive, *vcon_due)
-                vcon_due = (base, found, ext, audio_file, sha512)
                 details = _json(found.details, compact=True)
                 yield from self._entry(archive, f"{base}/call.json", [details])
-            if vcon_due is not None:
-                yield from self._vcon_entry(archive, *vcon_due)
+                vcon = self._vcon(found, ext, audio_file, sha512.digest())
+                yield from self._entry(archive, f"{base}/call.vcon.json", [_json(vcon, True)])
+                # The call's small files leave with it, before the next call is opened (which
+                # may wait for a redaction): nothing of a call is held back past its turn.
+                yield self._sink.take()
             yield from self._entry(archive, "calls.csv", [self._csv(rows)])
             yield from self._entry(archive, "index.html", [self._html(rows)])
             manifest = _json(self._manifest(rows))
@@ -400,18 +400,6 @@ class Package:
             jws = self.sign(claims, MANIFEST_TYPE).encode()
             yield from self._entry(archive, "manifest.jws", [jws])
         yield self._sink.take()  # what is left, and the central directory
-
-    def _vcon_entry(
-        self,
-        archive: zipfile.ZipFile,
-        base: str,
-        found: ExportedCall,
-        ext: str,
-        audio_file: dict[str, Any],
-        sha512: OffThread,
-    ) -> Iterator[bytes]:
-        vcon = self._vcon(found, ext, audio_file, sha512.digest())
-        return self._entry(archive, f"{base}/call.vcon.json", [_json(vcon, True)])
 
     # -- the documents ---------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from callvault.api.deps import ReadUser, RuntimeDep
-from callvault.api.downloads import WATCH_SECONDS, Download, Downloads, made_ahead
+from callvault.api.downloads import WATCH_SECONDS, Download, Downloads
 from callvault.api.protocol import RESET_EXTENSION
 from callvault.api.responses import TethrJSONResponse
 from callvault.api.routes.capture import PROBLEMS
@@ -53,8 +53,7 @@ class RevocableStream(StreamingResponse):
     def __init__(
         self, chunks: Iterator[bytes], still_readable: Callable[[], bool], **kwargs: Any
     ) -> None:
-        # Made on a thread of their own, a few ahead of the one being sent (``made_ahead``).
-        super().__init__(made_ahead(chunks), **kwargs)
+        super().__init__(chunks, **kwargs)
         self.still_readable = still_readable
         self.download: Download | None = None
 
