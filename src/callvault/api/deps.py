@@ -12,7 +12,13 @@ from starlette.concurrency import run_in_threadpool
 from callvault.api.authfirst import MISSING, PRINCIPAL_KEY
 from callvault.auth.permissions import Permission, grants
 from callvault.auth.tokens import Principal, authenticate
-from callvault.errors import PermissionDenied, RateLimited, Unauthenticated, UnsupportedMediaType
+from callvault.errors import (
+    BadInput,
+    PermissionDenied,
+    RateLimited,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
 from callvault.ratelimit import RateLimiter, retry_after_header
 from callvault.runtime import Runtime
 
@@ -101,3 +107,11 @@ async def require_json(request: Request) -> None:
 
 
 JsonBody = Depends(require_json)
+
+
+def only_query(request: Request, *known: str) -> None:
+    """An unknown query parameter is a 400 (contract §19): a misspelt option is not ignored."""
+    for key in request.query_params:
+        if key not in known:
+            takes = ", ".join(known) if known else "no query parameter"
+            raise BadInput(f"`{key}` is not a parameter of this endpoint (it takes {takes})")

@@ -192,19 +192,6 @@ class CallReader:
             doc, content_type, row.audio_format, reader, row.blob_key, row.redacting
         )
 
-    def for_export(self, call_id: str) -> ExportedCall | None:
-        """``open_export`` of the call as it is now; None when it is no longer readable
-        (erased, or being erased)."""
-        if not is_clean(call_id) or len(call_id) > MAX_ID_CHARS:
-            return None
-        source = self.export_sources([call_id]).get(call_id)
-        if source is None:
-            return None
-        try:
-            return self.open_export(*source)
-        except FileNotFoundError:
-            return None
-
     def audio_state(self, call_id: str) -> call_store.AudioState | None:
         """The call's status, whether a redaction is under way and its blob, as of now."""
         return call_store.audio_state(self.runtime.engine, call_id)

@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
-from callvault.api.deps import AuditUser, RuntimeDep
+from callvault.api.deps import AuditUser, RuntimeDep, only_query
 from callvault.api.routes.capture import PROBLEMS
 from callvault.api.routes.schemas import AuditPageOut, CheckpointsOut
 from callvault.audit.trail import AuditTrail, event_json
@@ -180,11 +180,7 @@ async def checkpoints(
         ),
     ] = None,
 ) -> Any:
-    for key in request.query_params:
-        if key not in ("after", "limit", "cursor"):
-            raise BadInput(
-                f"`{key}` is not a parameter of this endpoint (it takes after, limit, cursor)"
-            )
+    only_query(request, "after", "limit", "cursor")
     start = after
     if cursor is not None:  # digits, 1 to 19 (the Query's pattern): at most a bigint
         start = max(start, min(int(cursor), 2**63 - 1))

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from callvault.api.deps import AdminUser, JsonBody
+from callvault.api.deps import AdminUser, JsonBody, only_query
 from callvault.api.routes.capture import PROBLEMS
 from callvault.api.routes.schemas import (
     WebhookCreatedOut,
@@ -16,7 +16,6 @@ from callvault.api.routes.schemas import (
     WebhookOut,
     WebhooksOut,
 )
-from callvault.errors import BadInput
 from callvault.webhooks.service import PAGE_DEFAULT, PAGE_MAX, WebhookService
 
 router = APIRouter(tags=["webhooks"])
@@ -34,14 +33,6 @@ def _service(request: Request) -> WebhookService:
     return service
 
 
-def _only_query(request: Request, *known: str) -> None:
-    """An unknown query parameter is a 400 (contract §19): a misspelt option is not ignored."""
-    for key in request.query_params:
-        if key not in known:
-            takes = ", ".join(known) if known else "no query parameter"
-            raise BadInput(f"`{key}` is not a parameter of this endpoint (it takes {takes})")
-
-
 @router.post(
     "/webhooks/v1",
     operation_id="create_webhook",
@@ -52,7 +43,7 @@ def _only_query(request: Request, *known: str) -> None:
     responses=PROBLEMS,
 )
 async def create(body: WebhookIn, request: Request, response: Response, user: AdminUser) -> Any:
-    _only_query(request)
+    only_query(request)
     webhook = await run_in_threadpool(_service(request).create, body.url, body.events, user.name)
     response.headers["Location"] = f"/webhooks/v1/{webhook['webhookId']}"
     return webhook
@@ -69,7 +60,7 @@ async def create(body: WebhookIn, request: Request, response: Response, user: Ad
 async def list_webhooks(
     request: Request, _user: AdminUser, limit: Limit = PAGE_DEFAULT, cursor: Cursor = None
 ) -> Any:
-    _only_query(request, "limit", "cursor")
+    only_query(request, "limit", "cursor")
     return await run_in_threadpool(_service(request).page, limit, cursor)
 
 
@@ -81,7 +72,7 @@ async def list_webhooks(
     responses=PROBLEMS,
 )
 async def get(webhookId: WebhookId, request: Request, _user: AdminUser) -> Any:
-    _only_query(request)
+    only_query(request)
     return await run_in_threadpool(_service(request).get, webhookId)
 
 
@@ -93,7 +84,7 @@ async def get(webhookId: WebhookId, request: Request, _user: AdminUser) -> Any:
     responses=PROBLEMS,
 )
 async def delete(webhookId: WebhookId, request: Request, user: AdminUser) -> Response:
-    _only_query(request)
+    only_query(request)
     await run_in_threadpool(_service(request).delete, webhookId, user.name)
     return Response(status_code=204)
 
@@ -113,5 +104,5 @@ async def deliveries(
     limit: Limit = PAGE_DEFAULT,
     cursor: Cursor = None,
 ) -> Any:
-    _only_query(request, "limit", "cursor")
+    only_query(request, "limit", "cursor")
     return await run_in_threadpool(_service(request).deliveries, webhookId, limit, cursor)
