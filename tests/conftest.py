@@ -66,6 +66,20 @@ def _one_default_tls_context() -> None:
 _one_default_tls_context()
 
 
+def _patient_default_timeout() -> None:
+    """A test's bare ``httpx.get``/``post`` (no ``timeout=``) waits 30 s, as every client the
+    helpers make does, not httpx's 5 s: two whole runs failed on the first request to a fresh
+    live server answering in over 5 s while the other pytest worker was busy. httpx binds its
+    default object into its functions' signatures, so it is changed in place. callvault's own
+    clients (SDK, CLI, webhook sender) all pass their own timeouts and are not affected."""
+    from httpx._config import DEFAULT_TIMEOUT_CONFIG as default
+
+    default.connect = default.read = default.write = default.pool = 30.0
+
+
+_patient_default_timeout()
+
+
 @pytest.fixture(autouse=True)
 def state_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Where `callvault serve` remembers its store: a folder of each test's own (inherited by the
