@@ -79,6 +79,14 @@ def hits(paths: list[Path], skip: Path, needles: tuple[bytes, ...] = ()) -> list
     return found
 
 
+def flush_postgresql(runtime: Any) -> None:
+    """The test cluster commits without writing its WAL at once (synchronous_commit=off): a
+    CHECKPOINT writes what is committed to the WAL and the tables' files, where a scan reads."""
+    if runtime.engine.dialect.name == "postgresql":
+        with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("CHECKPOINT")
+
+
 def store_dirs(request: pytest.FixtureRequest, runtime: Any) -> list[Path]:
     """Where the stores keep their bytes beside the data directory: PostgreSQL's cluster (its
     data directory) and SeaweedFS's folder (its ``-dir``). Each is shown to be where a value
@@ -92,6 +100,7 @@ def store_dirs(request: pytest.FixtureRequest, runtime: Any) -> list[Path]:
     with runtime.engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE scan_canary (v text)")
         conn.exec_driver_sql("INSERT INTO scan_canary VALUES (%(v)s)", {"v": canary.decode()})
+    flush_postgresql(runtime)
     store = runtime.blobs
     # Random around it: SeaweedFS stores a compressible object gzipped (the audio it holds is
     # ciphertext, which no compression shrinks).
@@ -130,6 +139,7 @@ def test_no_plaintext_at_rest_during_and_after_a_big_export(
     data_dir = live.runtime.settings.data_dir
 
     def scan() -> list[str]:
+        flush_postgresql(live.runtime)
         paths = [*files_in(data_dir), *files_in(temp_dir), *open_files()]
         return hits([*paths, *(p for root in stores for p in files_in(root))], source_dir)
 
