@@ -328,6 +328,33 @@ def blob_objects(runtime: Runtime) -> list[str]:
     return found + [f"upload:{u['Key']}" for u in uploads]
 
 
+def sealed_details(runtime: Runtime, call_id: str) -> tuple[Any, dict[str, Any]]:
+    """A call's row and its details document, opened with its data key (the audio's digests
+    among them: ``capture/sealed.py``)."""
+    from callvault.capture.sealed import open_details
+    from callvault.crypto import CallCipher
+    from callvault.store import calls as call_store
+
+    with runtime.engine.connect() as conn:
+        row = call_store.get_call(conn, call_id)
+    wrapped = runtime.keystore.get(call_id)
+    assert row is not None
+    assert wrapped is not None
+    cipher = CallCipher(call_id, runtime.keys.unwrap(call_id, wrapped))
+    return row, open_details(cipher, row.sealed)
+
+
+def digests_of(audio: bytes) -> Any:
+    """The ``AudioDigests`` of ``audio``, as capture and redaction seal them."""
+    import hashlib
+
+    from callvault.capture.sealed import AudioDigests
+
+    return AudioDigests(
+        len(audio), hashlib.sha256(audio).hexdigest(), hashlib.sha512(audio).hexdigest()
+    )
+
+
 def stored_bytes(runtime: Runtime) -> bytes:
     """Every byte the instance stores: the files of the embedded store; or, for PostgreSQL + S3,
     every row of both databases and every version of every object."""

@@ -12,12 +12,12 @@ import os
 import random
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from callvault.capture.info import parse_info
-from callvault.capture.sealed import contacts_document, seal_details
+from callvault.capture.sealed import AudioDigests, AudioHasher, contacts_document, seal_details
 from callvault.capture.service import blob_key_for
 from callvault.crypto import CallCipher, new_data_key
 from callvault.ids import new_call_id
@@ -48,6 +48,14 @@ class _Seeder:
     durable: bool
     pool: ThreadPoolExecutor
     start: datetime = datetime(2024, 1, 1, tzinfo=UTC)
+    digests: AudioDigests = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Every call shares the one audio, hence its digests (capture computes them as it
+        # streams; sealed with the details, see ``capture/sealed.py``).
+        hasher = AudioHasher()
+        hasher.update(self.audio)
+        self.digests = hasher.digests()
 
     def _document(self, n: int) -> dict[str, Any]:
         rng = self.rng
@@ -99,7 +107,7 @@ class _Seeder:
                     "end_time": None,
                     "direction": info.direction,
                     "contact_types": "\x1f".join(c.type for c in info.contacts),
-                    "sealed": seal_details(cipher, info, contacts),
+                    "sealed": seal_details(cipher, info, contacts, self.digests),
                     "audio_format": "wav",
                     "audio_content_type": "audio/wav",
                     "audio_bytes": len(self.audio),

@@ -8,9 +8,17 @@ import pytest
 from sqlalchemy import select
 
 from audiogen import COMPRESSED, decoded, encoded, rms
+from callvault.capture.sealed import AudioDigests
 from callvault.redactions.loop import RedactionLoop
 from callvault.store.tables import calls
-from helpers import blob_objects, call_info, post_call, stored_bytes
+from helpers import (
+    blob_objects,
+    call_info,
+    digests_of,
+    post_call,
+    sealed_details,
+    stored_bytes,
+)
 
 pytestmark = [pytest.mark.both_backends, pytest.mark.settings(run_worker=False)]
 
@@ -60,3 +68,5 @@ def test_a_compressed_recording_is_redacted_and_its_old_bytes_are_gone(live, bac
     assert old_ciphertext not in scan
     assert inside not in scan
     assert len([o for o in blob_objects(rt) if call_id in o]) == 1
+    # The digests sealed with the call are the redacted audio's (what an export names).
+    assert AudioDigests.from_document(sealed_details(rt, call_id)[1]) == digests_of(audio.content)

@@ -21,9 +21,9 @@ from pyrage import x25519
 from sqlalchemy import func, select, update
 
 from callvault.api.app import HideLinkTokens
-from callvault.store.tables import audit_events, export_calls, exports
+from callvault.store.tables import audit_events, calls, export_calls, exports
 from callvault.store.users import set_region
-from helpers import call_info, chained, post_call, stored_bytes, wav_bytes
+from helpers import call_info, chained, post_call, sealed_details, stored_bytes, wav_bytes
 
 pytestmark = pytest.mark.both_backends
 
@@ -184,6 +184,53 @@ def test_an_export_is_made_shown_listed_and_its_package_checks_out(live, tokens)
         listed = client.get("/exports/v1", params={"reference": "DSR-2026-0142"}).json()
         assert [e["exportId"] for e in listed["exports"]] == [export_id]
         assert client.get("/exports/v1", params={"reference": "other"}).json()["exports"] == []
+
+
+def forget_digests(runtime, call_id: str) -> None:
+    """The call as stored before its audio's digests were sealed with its details."""
+    from callvault.capture.sealed import seal_document
+    from callvault.crypto import CallCipher
+
+    _, document = sealed_details(runtime, call_id)
+    del document["audioDigests"]
+    wrapped = runtime.keystore.get(call_id)
+    cipher = CallCipher(call_id, runtime.keys.unwrap(call_id, wrapped))
+    with runtime.engine.begin() as conn:
+        conn.execute(
+            update(calls)
+            .where(calls.c.call_id == call_id)
+            .values(sealed=seal_document(cipher, document))
+        )
+
+
+def test_the_audios_hashes_are_those_sealed_with_it_else_computed_as_it_streams(
+    live, tokens, monkeypatch
+):
+    # A captured call's audio has its SHA-256 and SHA-512 sealed with its details: the export
+    # names them and hashes none of its audio. A call stored before they were kept is hashed
+    # as it streams. The manifest and the vCon are right for both.
+    from callvault.exports import package as package_module
+
+    hashed: list[str] = []
+
+    class Counted(package_module.OffThread):
+        def __init__(self, name: str, worker: Any) -> None:
+            hashed.append(name)
+            super().__init__(name, worker)
+
+    monkeypatch.setattr(package_module, "OffThread", Counted)
+    new, new_audio = capture(live, tokens["capture"], "hx-1", "2026-01-02T10:00:00Z")
+    old, old_audio = capture(live, tokens["capture"], "hx-2", "2026-01-03T10:00:00Z")
+    forget_digests(live.runtime, old)
+    made = create(live, tokens["export"], phoneNumbers=[PHONE])
+    assert made.status_code == 201, made.text
+    package = fetch(live, made.json()["downloadUrl"])
+    assert package.status_code == 200, package.text
+    archive, _, _ = open_package(live, package.content)  # every file's hash checked
+    for call_id, audio in ((new, new_audio), (old, old_audio)):
+        assert archive.read(f"calls/{call_id}/audio.wav") == audio
+        check_vcon(archive.read(f"calls/{call_id}/call.vcon.json"), audio)
+    assert sorted(hashed) == ["sha256", "sha512"]  # the old call's audio alone, once each
 
 
 def test_a_vcon_party_has_the_number_as_capture_read_it_in_its_users_region(live, tokens):

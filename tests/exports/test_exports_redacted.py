@@ -3,6 +3,8 @@ call being redacted is sent when its redaction is done, never before (contract Â
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import threading
@@ -73,6 +75,13 @@ def check(live, tokens, package: bytes, call_id: str) -> None:
     with live.client(tokens["read"]) as client:
         served = client.get(f"/calls/v1/{call_id}/audio").content
     assert archive.read(f"calls/{call_id}/audio.wav") == served  # the redacted audio, as stored
+    # Its hashes, in the manifest and the vCon, are the redacted audio's (sealed by the
+    # redaction with the call's details under its new key).
+    (audio,) = [f for f in manifest["files"] if f["path"] == f"calls/{call_id}/audio.wav"]
+    assert (audio["bytes"], audio["sha256"]) == (len(served), hashlib.sha256(served).hexdigest())
+    vcon = json.loads(archive.read(f"calls/{call_id}/call.vcon.json"))
+    digest = base64.urlsafe_b64encode(hashlib.sha512(served).digest()).rstrip(b"=").decode()
+    assert vcon["dialog"][0]["content_hash"] == "sha512-" + digest
 
 
 def test_a_redacted_call_is_exported_redacted_with_its_redactions_listed(live, tokens):

@@ -11,7 +11,7 @@ from typing import Any
 
 from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.capture.audio import content_type_for, measure_duration
-from callvault.capture.sealed import open_details
+from callvault.capture.sealed import AudioDigests, open_details
 from callvault.crypto import CallCipher, DecryptedAudio
 from callvault.errors import Conflict, NotFound
 from callvault.runtime import Runtime
@@ -114,6 +114,9 @@ class ExportedCall:
     # it was opened (contract §21: then its audio must not be sent): read with the call's row.
     blob_key: str = ""
     redacting: bool = False
+    # The audio's SHA-256 and SHA-512 as sealed with its details (capture or the redaction that
+    # wrote it computed them); None for a call stored before they were kept.
+    digests: AudioDigests | None = None
 
 
 class CallReader:
@@ -165,7 +168,7 @@ class CallReader:
     def details(self, call_id: str, actor: str) -> dict[str, Any]:
         """The call as captured, decrypted; audited as ``call.read`` by ``actor``."""
         row, cipher = self._readable(call_id)
-        doc = self._document(row, cipher)
+        doc = self._document(row, open_details(cipher, row.sealed))
         self._audit_read("call.read", row, actor)
         return doc
 
@@ -185,19 +188,23 @@ class CallReader:
         audio's content type and a reader of the decrypted audio. Not audited per call: the
         export's download is (``export.downloaded``). FileNotFoundError: its blob is gone."""
         cipher = CallCipher(row.call_id, self.runtime.keys.unwrap(row.call_id, wrapped))
-        doc = self._document(row, cipher)
+        sealed = open_details(cipher, row.sealed)
+        doc = self._document(row, sealed)
+        digests = AudioDigests.from_document(sealed)
         reader = self._open_audio(row, cipher)
+        if digests is not None and digests.size != reader.length:
+            digests = None  # not this audio's (never so): the export hashes what it sends
         content_type = content_type_for(row.audio_format, row.audio_content_type)
         return ExportedCall(
-            doc, content_type, row.audio_format, reader, row.blob_key, row.redacting
+            doc, content_type, row.audio_format, reader, row.blob_key, row.redacting, digests
         )
 
     def audio_state(self, call_id: str) -> call_store.AudioState | None:
         """The call's status, whether a redaction is under way and its blob, as of now."""
         return call_store.audio_state(self.runtime.engine, call_id)
 
-    def _document(self, row: CallRow, cipher: CallCipher) -> dict[str, Any]:
-        doc = _servable(open_details(cipher, row.sealed))
+    def _document(self, row: CallRow, sealed: dict[str, Any]) -> dict[str, Any]:
+        doc = _servable(sealed)
         return {
             "callId": row.call_id,
             "sessionId": row.session_id,

@@ -32,7 +32,7 @@ from callvault.capture import multipart
 from callvault.capture.audio import AudioEnds, format_from_content_type, measure_from_ends
 from callvault.capture.customers import customer_index
 from callvault.capture.info import CaptureInfo, parse_info
-from callvault.capture.sealed import contacts_document, seal_details
+from callvault.capture.sealed import AudioHasher, contacts_document, seal_details
 from callvault.crypto import AudioEncryptor, CallCipher, new_data_key
 from callvault.errors import (
     BadInput,
@@ -105,6 +105,9 @@ class _Upload:
     # The audio's first and last bytes, kept as they stream past: its duration is read from them
     # (``measure_from_ends``), so that no read-back of the stored audio follows the answer.
     ends: AudioEnds = field(default_factory=AudioEnds)
+    # The audio's SHA-256 and SHA-512, sealed with the call's details (``capture/sealed.py``):
+    # an access export names them rather than hash the audio again.
+    hasher: AudioHasher = field(default_factory=AudioHasher)
     # The suppression in force for a Customer of ``info`` (contract §22): nothing is stored.
     suppressed_by: str | None = None
 
@@ -236,7 +239,12 @@ class CaptureService:
             data = bytes(upload.pending)
             upload.pending.clear()
             upload.ends.feed(data)
-            await to_thread.run_sync(lambda: writer.write(enc.update(data)))
+
+            def write() -> None:
+                upload.hasher.update(data)
+                writer.write(enc.update(data))
+
+            await to_thread.run_sync(write)
 
         try:
             idle = self.runtime.settings.read_timeout_seconds
@@ -359,7 +367,7 @@ class CaptureService:
             end_time=info.endtime,
             direction=info.direction,
             contact_types=tuple(c.type for c in info.contacts),
-            sealed=seal_details(cipher, info, contacts),
+            sealed=seal_details(cipher, info, contacts, upload.hasher.digests()),
             audio_format=audio_format.lower() if audio_format else None,
             # A content type no real client sends (over 200 characters) is dropped, not stored.
             audio_content_type=content_type if len(content_type or "") <= 200 else None,

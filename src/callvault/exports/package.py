@@ -8,10 +8,14 @@ nothing is spooled, no temporary file exists, and memory stays flat whatever the
 unless its CRC is known up front, i.e. the audio decrypted twice) and ``zipstream-ng`` (as fast,
 as flat, but a dependency for what the standard library does): the standard library it is.
 
-The order of the entries lets one pass compute everything: per call its ``audio.<ext>`` (hashed
-as it streams, on a thread of its own), ``call.json``, ``call.vcon.json`` (which names the
-audio's SHA-512); then ``calls.csv``, ``index.html``, and last ``manifest.json`` (every file's
-size and SHA-256) and ``manifest.jws`` (the manifest's SHA-256, signed with the certificate keys).
+The order of the entries lets one pass compute everything: per call its ``audio.<ext>``,
+``call.json``, ``call.vcon.json`` (which names the audio's SHA-512); then ``calls.csv``,
+``index.html``, and last ``manifest.json`` (every file's size and SHA-256) and ``manifest.jws``
+(the manifest's SHA-256, signed with the certificate keys).
+The audio's SHA-256 and SHA-512 are those sealed with the call (``capture/sealed.py``: computed
+at capture, or by the redaction that wrote the audio), not computed again; a call stored before
+they were kept is hashed as it streams, on a thread of its own. The CRC-32 of each entry and the
+SHA-256 of what is sent (the audit event's, ``exports/service.py``) are computed as it leaves.
 The calls' rows, keys and redactions are read ahead a hundred at a time; each call's state is
 read again once its first piece is read, before any byte of it leaves.
 """
@@ -33,7 +37,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jinja2
 from sqlalchemy import Engine
@@ -153,6 +157,25 @@ class OffThread:
         return self._hash.digest()
 
 
+class _Digest(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+
+    def digest(self) -> bytes: ...
+
+
+class Known:
+    """A hash already known (sealed with the call, ``capture/sealed.py``): fed nothing."""
+
+    def __init__(self, hex_digest: str) -> None:
+        self._digest = bytes.fromhex(hex_digest)
+
+    def update(self, data: bytes, /) -> None:
+        pass
+
+    def digest(self) -> bytes:
+        return self._digest
+
+
 class _Sink:
     """A write-only file that cannot seek or tell (a response body): ``zipfile`` then writes
     each entry's sizes and CRC in a data descriptor after it."""
@@ -231,23 +254,26 @@ class Package:
         path: str,
         pieces: Iterable[bytes],
         big: bool = False,
+        sha256: _Digest | None = None,
     ) -> Iterator[bytes]:
         """One file of the ZIP. An audio file (``big``: stored, ZIP64) is handed on a piece at
         a time, each as soon as it passed its check; a small one waits in the sink and leaves
-        with the rest of its call's small files (a download's pieces are few and large)."""
+        with the rest of its call's small files (a download's pieces are few and large).
+        ``sha256``: the file's hash, when it is known rather than to be computed here."""
         info = zipfile.ZipInfo(path, self._stamp)
         info.compress_type = zipfile.ZIP_STORED if big else zipfile.ZIP_DEFLATED
         info.external_attr = 0o644 << 16
-        digest = OffThread("sha256", self._hasher) if big else hashlib.sha256()
+        if sha256 is None:
+            sha256 = OffThread("sha256", self._hasher) if big else hashlib.sha256()
         size = 0
         with archive.open(info, "w", force_zip64=big) as entry:
             for piece in pieces:
                 entry.write(piece)
-                digest.update(piece)
+                sha256.update(piece)
                 size += len(piece)
                 if big:
                     yield self._sink.take()
-        self.files.append({"path": path, "bytes": size, "sha256": digest.digest().hex()})
+        self.files.append({"path": path, "bytes": size, "sha256": sha256.digest().hex()})
         if self._sink.size > SINK_LIMIT:  # small files without audio between them (the end)
             yield self._sink.take()
 
@@ -325,7 +351,7 @@ class Package:
         return None
 
     def _audio(
-        self, call_id: str, found: ExportedCall, first: bytes, sha512: OffThread
+        self, call_id: str, found: ExportedCall, first: bytes, sha512: _Digest
     ) -> Iterator[bytes]:
         """The decrypted audio a piece at a time (the first read and checked by ``_open``);
         stops (ReadRevoked) at the first piece after its call stopped being readable or its
@@ -371,12 +397,17 @@ class Package:
                 )
                 base = f"calls/{call.call_id}"
                 row.audio_path = f"{base}/audio.{ext}"
-                sha512 = OffThread("sha512", self._hasher)
+                # The audio's hashes as sealed with the call; else (a call stored before they
+                # were kept) computed as it streams, on a thread of their own.
+                known = found.digests
+                sha256 = None if known is None else Known(known.sha256)
+                sha512 = OffThread("sha512", self._hasher) if known is None else Known(known.sha512)
                 yield from self._entry(
                     archive,
                     row.audio_path,
                     self._audio(call.call_id, found, first, sha512),
                     big=True,
+                    sha256=sha256,
                 )
                 audio_file = self.files[-1]
                 details = _json(found.details, compact=True)

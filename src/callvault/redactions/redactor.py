@@ -1,7 +1,8 @@
 """The work of one redaction, in the order that makes the unredacted audio unreadable first.
 
 1. **write** — decrypt the call's audio, silence every range, write the result (same format) to a
-   blob of its own, encrypted under a new data key; re-seal the call's details under that key;
+   blob of its own, encrypted under a new data key; re-seal the call's details under that key,
+   with the new audio's SHA-256 and SHA-512 (``capture/sealed.py``: what an export names);
    stage the key in the key store (``staged_keys``) and record the new blob, its hashes and the
    re-sealed details on the redaction (step ``written``). Nothing the call names has changed.
 2. **swap** — in one calls-database transaction holding the erasure lock (as the eraser's, so no
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from callvault.audit.trail import AuditEvent, AuditTrail
+from callvault.capture.sealed import AudioHasher, reseal_details
 from callvault.crypto import CallCipher, DecryptedAudio, DecryptionError, new_data_key
 from callvault.purge.governance import Governance
 from callvault.redactions.audio import (
@@ -52,7 +54,6 @@ log = logging.getLogger(__name__)
 
 READABLE = ("Concluded", "Complete", "Excluded")
 WRITE_BATCH = 1024 * 1024
-DETAILS = "details"
 
 
 def _nothing(step: str) -> None:
@@ -123,7 +124,7 @@ class Redactor:
         new = CallCipher(row.call_id, data_key)
         target = new_blob_key(row.call_id, row.redaction_id)
         rt.blobs.delete(target)  # what an earlier attempt of this redaction left, every version
-        before, after = hashlib.sha256(), hashlib.sha256()
+        before, after = hashlib.sha256(), AudioHasher()
         encryptor = new.audio_encryptor()
         writer = rt.blobs.writer(target)
         try:
@@ -152,16 +153,17 @@ class Redactor:
         except BaseException:
             writer.abort()
             raise
-        details = old.open(call.sealed, DETAILS)
+        digests = after.digests()
         values = {
             "old_blob_key": call.blob_key,
             "old_blob_version": call.blob_version,
             "new_blob_key": target,
             "new_blob_version": writer.version,
-            "new_sealed": new.seal(details, DETAILS),
+            # The details under the new key, with the digests of the audio it now encrypts.
+            "new_sealed": reseal_details(old, new, call.sealed, digests),
             "new_audio_bytes": encryptor.plaintext_bytes,
             "audio_sha256_before": before.hexdigest(),
-            "audio_sha256_after": after.hexdigest(),
+            "audio_sha256_after": digests.sha256,
         }
         rt.keystore.stage(row.redaction_id, row.call_id, rt.keys.wrap(row.call_id, data_key))
         with write_transaction(rt.engine) as conn:
