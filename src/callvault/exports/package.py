@@ -43,7 +43,6 @@ import jinja2
 from sqlalchemy import Engine
 
 from callvault.capture.reads import (
-    AUDIO_PIECE,
     READABLE,
     CallReader,
     ExportedCall,
@@ -97,6 +96,9 @@ REDACTION_WAIT_SECONDS = 900.0  # a call being redacted is sent once done; at mo
 CALLS_AHEAD = 100
 # Bytes of small files the sink gathers before they leave without a piece of audio.
 SINK_LIMIT = 1 << 20
+# Plaintext audio read between two checks of its call's state (each a database query): four
+# times the audio route's piece, a package sending many calls' audio one after the other.
+PIECE = 1 << 20
 
 
 def redactions_of(engine: Engine, call_id: str) -> list[dict[str, Any]]:
@@ -255,24 +257,28 @@ class Package:
         pieces: Iterable[bytes],
         big: bool = False,
         sha256: _Digest | None = None,
+        compress: bool = False,
     ) -> Iterator[bytes]:
-        """One file of the ZIP. An audio file (``big``: stored, ZIP64) is handed on a piece at
-        a time, each as soon as it passed its check; a small one waits in the sink and leaves
-        with the rest of its call's small files (a download's pieces are few and large).
-        ``sha256``: the file's hash, when it is known rather than to be computed here."""
+        """One file of the ZIP. An audio file (``big``: ZIP64) is handed on a piece at a time:
+        a piece leaves once the next one has been read and has passed its check, and the last
+        stays in the sink to leave with its call's small files (one chunk for a call of one
+        piece: a download's chunks are few and large). ``compress``: deflated (the package's
+        own documents), else stored (audio does not deflate; a call's two small JSON files
+        would cost a compressor each for a kilobyte or two). ``sha256``: the file's hash, when
+        it is known rather than to be computed here."""
         info = zipfile.ZipInfo(path, self._stamp)
-        info.compress_type = zipfile.ZIP_STORED if big else zipfile.ZIP_DEFLATED
+        info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
         info.external_attr = 0o644 << 16
         if sha256 is None:
             sha256 = OffThread("sha256", self._hasher) if big else hashlib.sha256()
         size = 0
         with archive.open(info, "w", force_zip64=big) as entry:
             for piece in pieces:
+                if big and size:
+                    yield self._sink.take()  # the piece before: this one passed its check
                 entry.write(piece)
                 sha256.update(piece)
                 size += len(piece)
-                if big:
-                    yield self._sink.take()
         self.files.append({"path": path, "bytes": size, "sha256": sha256.digest().hex()})
         if self._sink.size > SINK_LIMIT:  # small files without audio between them (the end)
             yield self._sink.take()
@@ -320,7 +326,7 @@ class Package:
             if not row.redacting:
                 try:
                     found = self.reader.open_export(row, wrapped)
-                    first = found.audio.read(AUDIO_PIECE)
+                    first = found.audio.read(PIECE)
                 except Exception as exc:  # judged below, by the call's state as of now
                     failure = exc
             try:
@@ -363,14 +369,13 @@ class Package:
                 sha512.update(piece)
                 yield piece
                 try:
-                    piece = audio.read(AUDIO_PIECE)
+                    piece = audio.read(PIECE)
                 except Exception:
                     if not serves(self.reader.audio_state(call_id), found.blob_key):
                         raise ReadRevoked(call_id) from None
                     raise
                 if piece and not serves(self.reader.audio_state(call_id), found.blob_key):
                     raise ReadRevoked(call_id)
-        self._current = None
 
     # -- the whole package -----------------------------------------------------------------
 
@@ -414,14 +419,16 @@ class Package:
                 yield from self._entry(archive, f"{base}/call.json", [details])
                 vcon = self._vcon(found, ext, audio_file, sha512.digest())
                 yield from self._entry(archive, f"{base}/call.vcon.json", [_json(vcon, True)])
-                # The call's small files leave with it, before the next call is opened (which
-                # may wait for a redaction): nothing of a call is held back past its turn.
+                # The call's small files leave with its last piece, before the next call is
+                # opened (which may wait for a redaction): nothing of a call is held back past
+                # its turn. Until they have left, the download's watch asks after this call.
                 yield self._sink.take()
-            yield from self._entry(archive, "calls.csv", [self._csv(rows)])
-            yield from self._entry(archive, "index.html", [self._html(rows)])
+                self._current = None
+            yield from self._entry(archive, "calls.csv", [self._csv(rows)], compress=True)
+            yield from self._entry(archive, "index.html", [self._html(rows)], compress=True)
             manifest = _json(self._manifest(rows))
             # manifest.json is written like the others (its own ``files`` cannot list it).
-            yield from self._entry(archive, "manifest.json", [manifest])
+            yield from self._entry(archive, "manifest.json", [manifest], compress=True)
             claims = {
                 "iss": self.spec.instance,
                 "iat": int(time.time()),
@@ -429,7 +436,7 @@ class Package:
                 "manifestSha256": hashlib.sha256(manifest).hexdigest(),
             }
             jws = self.sign(claims, MANIFEST_TYPE).encode()
-            yield from self._entry(archive, "manifest.jws", [jws])
+            yield from self._entry(archive, "manifest.jws", [jws], compress=True)
         yield self._sink.take()  # what is left, and the central directory
 
     # -- the documents ---------------------------------------------------------------------
