@@ -6,7 +6,7 @@ import contextlib
 
 import pytest
 from sqlalchemy import event, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from callvault.demo import seed_calls
 from callvault.store import calls as call_store
@@ -118,3 +118,41 @@ def test_a_bulk_insert_with_a_live_twin_stores_nothing_of_its_batch(runtime):
     with pytest.raises(IntegrityError), write_transaction(runtime.engine) as conn:
         call_store.insert_many(conn, [_bulk_row(3), twin], [])
     assert call_store.existing_calls(runtime.engine, [_bulk_row(3)["call_id"]]) == set()
+
+
+@pytest.mark.both_backends
+def test_a_calls_audio_state_is_read_as_of_now(runtime):
+    # One statement on a pooled driver connection (asked before every piece of audio served).
+    (call_id,) = seed_calls(runtime, 1, seed=3)
+    with runtime.engine.connect() as conn:
+        blob_key = conn.execute(select(calls.c.blob_key).where(calls.c.call_id == call_id)).scalar()
+    state = call_store.audio_state(runtime.engine, call_id)
+    assert state == call_store.AudioState("Complete", False, blob_key)
+    with runtime.engine.begin() as conn:
+        conn.execute(
+            calls.update()
+            .where(calls.c.call_id == call_id)
+            .values(status="Purging", redacting=True, blob_key="audio/elsewhere")
+        )
+    state = call_store.audio_state(runtime.engine, call_id)
+    assert state == call_store.AudioState("Purging", True, "audio/elsewhere")
+    assert call_store.audio_state(runtime.engine, "no-such-call") is None
+    assert runtime.engine.pool.checkedout() == 0
+
+
+@pytest.mark.both_backends
+def test_a_failing_audio_state_is_a_database_error_and_gives_its_connection_back(runtime):
+    (call_id,) = seed_calls(runtime, 1, seed=4)
+    with runtime.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE calls RENAME TO calls_away")
+    try:
+        with pytest.raises(DBAPIError) as raised:
+            call_store.audio_state(runtime.engine, call_id)
+        # As SQLAlchemy wraps a driver's error: what maps to a 503 elsewhere, and the call ID
+        # bound to the statement not in its message.
+        assert call_id not in str(raised.value)
+        assert runtime.engine.pool.checkedout() == 0
+    finally:
+        with runtime.engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE calls_away RENAME TO calls")
+    assert call_store.audio_state(runtime.engine, call_id) is not None
