@@ -4,9 +4,10 @@
    ``--audio-kib`` KiB of audio each (default 256). The floor reads and decrypts the same blobs in
    a plain loop (data key unwrapped, blob opened, every chunk authenticated and decrypted: what
    any read of the audio costs). The export streams the customer's package in process
-   (``ExportService.download_by_user``: details opened, audio decrypted, hashed for the manifest,
-   the vCon and the audit event, zipped) and, the same package, over HTTP from ``callvault
-   serve`` on loopback. Target: the export at least half the floor's MB/s.
+   (``ExportService.download_by_user``: details opened, audio decrypted and zipped, its hashes
+   taken from the sealed details, the bytes sent hashed for the audit event) and, the same
+   package, over HTTP from ``callvault serve`` on loopback. Target: the export at least half
+   the floor's MB/s.
 2. Memory. One call of ``--big-mib`` MiB (default 1024) is exported over HTTP from ``callvault
    serve``; the server's peak RSS (VmHWM, reset through ``/proc/PID/clear_refs`` first) is
    compared with its RSS just before. Target: flat, at most 50 MB above it.
