@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from callvault.demo import seed_calls
 from callvault.store import calls as call_store
-from callvault.store.engine import write_transaction
+from callvault.store.engine import is_transient, make_engine, write_transaction
 from callvault.store.tables import calls, customer_phones
 from callvault.store.types import utcnow
 
@@ -156,3 +156,16 @@ def test_a_failing_audio_state_is_a_database_error_and_gives_its_connection_back
         with runtime.engine.begin() as conn:
             conn.exec_driver_sql("ALTER TABLE calls_away RENAME TO calls")
     assert call_store.audio_state(runtime.engine, call_id) is not None
+
+
+def test_an_audio_state_without_its_database_is_a_transient_database_error():
+    # No server listens there: the connect fails, and says so as any query's connect would
+    # (a 503 with Retry-After where it reaches a client, not a 500).
+    engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    try:
+        with pytest.raises(DBAPIError) as raised:
+            call_store.audio_state(engine, "c-1")
+        assert is_transient(raised.value)
+        assert raised.value.statement is None
+    finally:
+        engine.dispose()

@@ -45,7 +45,9 @@ class _Reader(io.RawIOBase):
     def __init__(self, chunks: Iterator[bytes]) -> None:
         super().__init__()
         self._chunks = chunks
-        self._left = b""
+        # The chunk being read and how far: a view, not a slice, so that pyrage's small reads
+        # (8 KiB) of a chunk of a MiB do not copy what is left of it each time.
+        self._left = memoryview(b"")
 
     def readable(self) -> bool:
         return True
@@ -55,7 +57,7 @@ class _Reader(io.RawIOBase):
             nxt = next(self._chunks, None)
             if nxt is None:
                 return 0
-            self._left = nxt
+            self._left = memoryview(nxt)
         n = min(len(buffer), len(self._left))
         memoryview(buffer).cast("B")[:n] = self._left[:n]
         self._left = self._left[n:]

@@ -1,9 +1,10 @@
 """An access export's package (contract §20), built from the encrypted store as it is sent.
 
 The package is a ZIP written by the standard library's ``zipfile`` into a sink that cannot seek
-(each entry followed by its data descriptor, ZIP64 where needed): every piece of audio is handed
-to the response as soon as it is written and checked, a call's small files right after it, so
-nothing is spooled, no temporary file exists, and memory stays flat whatever the audio's size.
+(each entry followed by its data descriptor, ZIP64 where needed). A piece of audio (a MiB) is
+handed to the response once the piece after it has been read and the call's state checked; a
+call's last piece leaves with its small files, after a last check. So nothing is spooled, no
+temporary file exists, and memory stays flat whatever the audio's size.
 ``bench/zip_writers.py`` measured it against ``stream-zip`` (which buffers a stored member whole
 unless its CRC is known up front, i.e. the audio decrypted twice) and ``zipstream-ng`` (as fast,
 as flat, but a dependency for what the standard library does): the standard library it is.
@@ -363,10 +364,11 @@ class Package:
         stops (ReadRevoked) at the first piece after its call stopped being readable or its
         audio was swapped by a redaction: no byte of a call erased meanwhile is sent."""
         self._current = call_id
-        piece = first
+        piece, pieces = first, 0
         with found.audio as audio:
             while piece:
                 sha512.update(piece)
+                pieces += 1
                 yield piece
                 try:
                     piece = audio.read(PIECE)
@@ -374,7 +376,13 @@ class Package:
                     if not serves(self.reader.audio_state(call_id), found.blob_key):
                         raise ReadRevoked(call_id) from None
                     raise
-                if piece and not serves(self.reader.audio_state(call_id), found.blob_key):
+                # A piece read is checked before it is handed on. So is the end of a call of
+                # more pieces than one: its last piece (held back to leave with the call's
+                # small files) has not left yet, and the stream paused while the one before
+                # was sent. A call of one piece was checked by ``_open`` just before.
+                if (piece or pieces > 1) and not serves(
+                    self.reader.audio_state(call_id), found.blob_key
+                ):
                     raise ReadRevoked(call_id)
 
     # -- the whole package -----------------------------------------------------------------

@@ -191,11 +191,13 @@ def audio_state(engine: Engine, call_id: str) -> AudioState | None:
     execute and ROLLBACK cost 0.24 ms on SQLite here, this 0.04 ms (``bench/README.md``, "Access
     export"). A lone SELECT needs no transaction: SQLite's connections run in autocommit, and
     PostgreSQL's pool rolls back the one the driver opened as the connection returns. A driver's
-    error is raised as SQLAlchemy wraps it (``DBAPIError``), as any other query's."""
+    error is raised as SQLAlchemy wraps it (``DBAPIError``: no connection, or one lost, is a
+    transient error, ``store.engine.is_transient``), as any other query's."""
     dialect = engine.dialect
     sql = _AUDIO_STATE_SQL.format("?" if dialect.paramstyle == "qmark" else "%s")
-    raw = engine.raw_connection()
+    raw = None
     try:
+        raw = engine.raw_connection()
         cursor = raw.cursor()
         try:
             cursor.execute(sql, (call_id,))
@@ -203,13 +205,23 @@ def audio_state(engine: Engine, call_id: str) -> AudioState | None:
         finally:
             cursor.close()
     except dialect.loaded_dbapi.Error as exc:
-        if dialect.is_disconnect(exc, raw.dbapi_connection, None):
-            raw.invalidate(exc)  # not back into the pool
+        # As SQLAlchemy's own: a failed connect has no statement; a lost connection is dropped
+        # from the pool rather than given back.
+        lost = dialect.is_disconnect(exc, None if raw is None else raw.dbapi_connection, None)
+        if raw is not None and lost:
+            raw.invalidate(exc)
         raise DBAPIError.instance(
-            sql, (call_id,), exc, dialect.loaded_dbapi.Error, hide_parameters=True, dialect=dialect
+            None if raw is None else sql,
+            None if raw is None else (call_id,),
+            exc,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            connection_invalidated=lost,
+            dialect=dialect,
         ) from exc
     finally:
-        raw.close()
+        if raw is not None:
+            raw.close()
     return None if row is None else AudioState(str(row[0]), bool(row[1]), str(row[2]))
 
 
