@@ -344,6 +344,27 @@ def sealed_details(runtime: Runtime, call_id: str) -> tuple[Any, dict[str, Any]]
     return row, open_details(cipher, row.sealed)
 
 
+def forget_digests(runtime: Runtime, call_id: str) -> None:
+    """The call as stored before its audio's digests were sealed with its details."""
+    from sqlalchemy import update
+
+    from callvault.capture.sealed import seal_document
+    from callvault.crypto import CallCipher
+    from callvault.store.tables import calls
+
+    _, document = sealed_details(runtime, call_id)
+    del document["audioDigests"]
+    wrapped = runtime.keystore.get(call_id)
+    assert wrapped is not None
+    cipher = CallCipher(call_id, runtime.keys.unwrap(call_id, wrapped))
+    with runtime.engine.begin() as conn:
+        conn.execute(
+            update(calls)
+            .where(calls.c.call_id == call_id)
+            .values(sealed=seal_document(cipher, document))
+        )
+
+
 def digests_of(audio: bytes) -> Any:
     """The ``AudioDigests`` of ``audio``, as capture and redaction seal them."""
     import hashlib

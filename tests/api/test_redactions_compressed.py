@@ -4,17 +4,21 @@ and no byte of the old audio's range (nor its ciphertext) is left in the store."
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from sqlalchemy import select
 
 from audiogen import COMPRESSED, decoded, encoded, rms
 from callvault.capture.sealed import AudioDigests
 from callvault.redactions.loop import RedactionLoop
+from callvault.store.redactions import get_redaction
 from callvault.store.tables import calls
 from helpers import (
     blob_objects,
     call_info,
     digests_of,
+    forget_digests,
     post_call,
     sealed_details,
     stored_bytes,
@@ -70,3 +74,32 @@ def test_a_compressed_recording_is_redacted_and_its_old_bytes_are_gone(live, bac
     assert len([o for o in blob_objects(rt) if call_id in o]) == 1
     # The digests sealed with the call are the redacted audio's (what an export names).
     assert AudioDigests.from_document(sealed_details(rt, call_id)[1]) == digests_of(audio.content)
+    # The certificate's hash of the audio before is the original's (as sealed at capture).
+    assert _sha256_before(rt, rid) == hashlib.sha256(original).hexdigest()
+
+
+def _sha256_before(runtime, redaction_id: str) -> str | None:
+    with runtime.engine.connect() as conn:
+        row = get_redaction(conn, redaction_id)
+    assert row is not None
+    return row.audio_sha256_before
+
+
+def test_a_call_stored_before_its_digests_were_kept_is_hashed_as_it_is_read(live):
+    # No digests sealed with it: the redaction reads the old audio once more to hash it, and the
+    # certificate's hash before is the original's all the same.
+    original = encoded("mp3", 3.0, TONE)
+    token = live.token("capture", "read", "redact")
+    rt = live.runtime
+    with live.client(token) as client:
+        call_id = post_call(client, call_info("z-old"), original, "audio/mpeg").json()["callId"]
+        forget_digests(rt, call_id)
+        answer = client.post(
+            f"/calls/v1/{call_id}/redactions",
+            json={"ranges": [{"startMs": TONE[0], "endMs": TONE[1]}], "reason": "pci"},
+        )
+        assert answer.status_code == 202, answer.text
+        assert RedactionLoop(rt).step() == 1
+        audio = client.get(f"/calls/v1/{call_id}/audio").content
+    assert _sha256_before(rt, answer.json()["redactionId"]) == hashlib.sha256(original).hexdigest()
+    assert AudioDigests.from_document(sealed_details(rt, call_id)[1]) == digests_of(audio)

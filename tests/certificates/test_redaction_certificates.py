@@ -3,6 +3,7 @@ as certificates of erasure, verified by the same verifier and CLI, issued only o
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import subprocess
@@ -23,6 +24,7 @@ from helpers import call_info, post_call
 pytestmark = [pytest.mark.settings(run_worker=False)]
 
 CLI = [sys.executable, "-m", "callvault.cli.main"]
+CAPTURED = wav_file(7, 8, pattern(8000 * 3))  # μ-law, 3 s
 
 
 @pytest.fixture
@@ -31,9 +33,9 @@ def tokens(live) -> dict[str, str]:
 
 
 def asked(live, tokens) -> tuple[str, str]:
-    audio = wav_file(7, 8, pattern(8000 * 3))  # μ-law, 3 s
     with live.client(tokens["capture"]) as client:
-        call_id = post_call(client, call_info(f"c-{time.monotonic_ns()}"), audio).json()["callId"]
+        answer = post_call(client, call_info(f"c-{time.monotonic_ns()}"), CAPTURED)
+        call_id = answer.json()["callId"]
     with live.client(tokens["redact"]) as client:
         answer = client.post(
             f"/calls/v1/{call_id}/redactions",
@@ -79,6 +81,8 @@ def test_a_certificate_of_redaction_is_issued_once_redacted_and_verifies(live, t
         assert len(claims[name]) == 64
         assert claims[name] == claims[name].lower()
     assert claims["audioSha256Before"] != claims["audioSha256After"]
+    # The audio as captured (its SHA-256 sealed with it then).
+    assert claims["audioSha256Before"] == hashlib.sha256(CAPTURED).hexdigest()
     assert claims["requestedAt"].endswith("Z")
     assert claims["completedAt"].endswith("Z")
     assert claims["audit"]["firstSeq"] < claims["audit"]["lastSeq"]

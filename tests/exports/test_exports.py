@@ -21,9 +21,9 @@ from pyrage import x25519
 from sqlalchemy import func, select, update
 
 from callvault.api.app import HideLinkTokens
-from callvault.store.tables import audit_events, calls, export_calls, exports
+from callvault.store.tables import audit_events, export_calls, exports
 from callvault.store.users import set_region
-from helpers import call_info, chained, post_call, sealed_details, stored_bytes, wav_bytes
+from helpers import call_info, chained, forget_digests, post_call, stored_bytes, wav_bytes
 
 pytestmark = pytest.mark.both_backends
 
@@ -184,23 +184,6 @@ def test_an_export_is_made_shown_listed_and_its_package_checks_out(live, tokens)
         listed = client.get("/exports/v1", params={"reference": "DSR-2026-0142"}).json()
         assert [e["exportId"] for e in listed["exports"]] == [export_id]
         assert client.get("/exports/v1", params={"reference": "other"}).json()["exports"] == []
-
-
-def forget_digests(runtime, call_id: str) -> None:
-    """The call as stored before its audio's digests were sealed with its details."""
-    from callvault.capture.sealed import seal_document
-    from callvault.crypto import CallCipher
-
-    _, document = sealed_details(runtime, call_id)
-    del document["audioDigests"]
-    wrapped = runtime.keystore.get(call_id)
-    cipher = CallCipher(call_id, runtime.keys.unwrap(call_id, wrapped))
-    with runtime.engine.begin() as conn:
-        conn.execute(
-            update(calls)
-            .where(calls.c.call_id == call_id)
-            .values(sealed=seal_document(cipher, document))
-        )
 
 
 def test_the_audios_hashes_are_those_sealed_with_it_else_computed_as_it_streams(

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from callvault.audit.trail import AuditEvent, AuditTrail
-from callvault.capture.sealed import AudioHasher, reseal_details
+from callvault.capture.sealed import AudioDigests, AudioHasher, open_details, reseal_details
 from callvault.crypto import CallCipher, DecryptedAudio, DecryptionError, new_data_key
 from callvault.purge.governance import Governance
 from callvault.redactions.audio import (
@@ -125,11 +125,17 @@ class Redactor:
         target = new_blob_key(row.call_id, row.redaction_id)
         rt.blobs.delete(target)  # what an earlier attempt of this redaction left, every version
         before, after = hashlib.sha256(), AudioHasher()
+        sealed_before = AudioDigests.from_document(open_details(old, call.sealed))
         encryptor = new.audio_encryptor()
         writer = rt.blobs.writer(target)
         try:
             handle, size = rt.blobs.open(call.blob_key)
             with old.audio_reader(handle, size) as reader:
+                # The audio's SHA-256 as sealed with it (by capture, or the redaction that wrote
+                # it): a compressed call is then not read an extra time to hash it. A call
+                # stored before digests were kept is hashed as it is read.
+                if sealed_before is not None and sealed_before.size != reader.length:
+                    sealed_before = None
                 try:
                     audio = plan(reader, reader.length)
                 except NotRedactable as exc:
@@ -146,7 +152,7 @@ class Redactor:
                 if audio.kind == "wav":
                     write_wav(reader, audio, row.ranges, write, before.update)
                 else:
-                    self._compressed(row, reader, audio, write, before)
+                    self._compressed(row, reader, audio, write, None if sealed_before else before)
                 writer.write(encryptor.update(bytes(pending)))
                 writer.write(encryptor.finalize())
             writer.commit()
@@ -162,7 +168,7 @@ class Redactor:
             # The details under the new key, with the digests of the audio it now encrypts.
             "new_sealed": reseal_details(old, new, call.sealed, digests),
             "new_audio_bytes": encryptor.plaintext_bytes,
-            "audio_sha256_before": before.hexdigest(),
+            "audio_sha256_before": sealed_before.sha256 if sealed_before else before.hexdigest(),
             "audio_sha256_after": digests.sha256,
         }
         rt.keystore.stage(row.redaction_id, row.call_id, rt.keys.wrap(row.call_id, data_key))
@@ -178,15 +184,17 @@ class Redactor:
         reader: DecryptedAudio,
         audio: AudioPlan,
         write: Callable[[bytes], None],
-        before: Any,
+        before: Any | None,
     ) -> None:
         """Decode, silence, encode again. The muxer's first ``HEAD`` bytes stay in memory (it
         patches its header there at the end); the rest goes to a blob of its own under a key
-        that never leaves memory, and is copied after the head once the muxer is done."""
+        that never leaves memory, and is copied after the head once the muxer is done.
+        ``before``: the hash of the audio as it is, fed in a pass of its own (None: known)."""
         rt = self.runtime
-        reader.seek(0)
-        while piece := reader.read(WRITE_BATCH):
-            before.update(piece)
+        if before is not None:
+            reader.seek(0)
+            while piece := reader.read(WRITE_BATCH):
+                before.update(piece)
         spill_key = new_blob_key(row.call_id, row.redaction_id) + ".part"
         rt.blobs.delete(spill_key)
         spill = CallCipher(row.call_id, new_data_key())
