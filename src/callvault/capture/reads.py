@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import math
 import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from callvault.audit.trail import AuditEvent, AuditTrail
 from callvault.capture.audio import content_type_for, measure_duration
+from callvault.capture.sealed import PURPOSE as DETAILS_PURPOSE
 from callvault.capture.sealed import AudioDigests, open_details
-from callvault.crypto import CallCipher, DecryptedAudio
+from callvault.crypto import CallCipher, DecryptedAudio, DecryptionError
 from callvault.errors import Conflict, NotFound
 from callvault.runtime import Runtime
 from callvault.store import calls as call_store
@@ -30,6 +32,8 @@ MAX_ID_CHARS = 256
 READABLE = ("Concluded", "Complete", "Excluded")
 # Plaintext served between two checks that the call is still readable.
 AUDIO_PIECE = 256 * 1024
+# How long a read waits for a redaction's swap (two commits, see ``CallReader.open_call``).
+SWAP_WAIT_SECONDS, SWAP_POLL_SECONDS = 5.0, 0.02
 
 
 def serves(state: call_store.AudioState | None, blob_key: str | None = None) -> bool:
@@ -148,17 +152,36 @@ class CallReader:
             self.runtime.engine, session_ids, "Excluded", only_from=("Concluded", "Complete")
         )
 
-    def _readable(self, call_id: str) -> tuple[CallRow, CallCipher]:
+    def open_call(self, call_id: str) -> tuple[CallRow, CallCipher]:
+        """A readable call's row and the cipher of its data key, read as a pair that belongs
+        together (NotFound: no such call, or it is being erased).
+
+        A redaction swaps a call's key (in the key store) and its audio and details (in the
+        calls database) in two commits, the key store's first (``redactions/redactor.py``): a
+        row read before the second commit and a key read after the first do not open each
+        other. So the pair is proved by opening the row's sealed details with the key; while
+        the call is being redacted, a pair that does not open is read again until the swap has
+        committed (at most ``SWAP_WAIT_SECONDS``, then the error stands)."""
         if not is_clean(call_id) or len(call_id) > MAX_ID_CHARS:
             raise NotFound("no call with that callId")
-        with self.runtime.engine.connect() as conn:
-            row = call_store.get_call(conn, call_id)
-        if row is None or row.status not in READABLE:
-            raise NotFound(f"no call with callId {call_id!r}")
-        wrapped = self.runtime.keystore.get(call_id)
-        if wrapped is None:
-            raise NotFound(f"no call with callId {call_id!r}")
-        return row, CallCipher(call_id, self.runtime.keys.unwrap(call_id, wrapped))
+        deadline = time.monotonic() + SWAP_WAIT_SECONDS
+        while True:
+            with self.runtime.engine.connect() as conn:
+                row = call_store.get_call(conn, call_id)
+            if row is None or row.status not in READABLE:
+                raise NotFound(f"no call with callId {call_id!r}")
+            wrapped = self.runtime.keystore.get(call_id)
+            if wrapped is None:
+                raise NotFound(f"no call with callId {call_id!r}")
+            cipher = CallCipher(call_id, self.runtime.keys.unwrap(call_id, wrapped))
+            try:
+                cipher.open(row.sealed, DETAILS_PURPOSE)
+            except DecryptionError:
+                if not row.redacting or time.monotonic() > deadline:
+                    raise
+                time.sleep(SWAP_POLL_SECONDS)
+                continue
+            return row, cipher
 
     def _audit_read(self, action: str, row: CallRow, actor: str) -> None:
         # Recorded before a byte is served: a read the trail does not show never happened.
@@ -167,7 +190,7 @@ class CallReader:
 
     def details(self, call_id: str, actor: str) -> dict[str, Any]:
         """The call as captured, decrypted; audited as ``call.read`` by ``actor``."""
-        row, cipher = self._readable(call_id)
+        row, cipher = self.open_call(call_id)
         doc = self._document(row, open_details(cipher, row.sealed))
         self._audit_read("call.read", row, actor)
         return doc
@@ -235,7 +258,7 @@ class CallReader:
     def audio(self, call_id: str, actor: str) -> tuple[str, int, Iterator[bytes]]:
         """Content type, length and a chunk iterator of the decrypted audio; audited as
         ``audio.read`` by ``actor``."""
-        row, cipher = self._readable(call_id)
+        row, cipher = self.open_call(call_id)
         if row.redacting:
             raise Conflict(
                 f"the audio of call {call_id!r} is being redacted; it is served again once the "
@@ -290,7 +313,7 @@ class CallReader:
         if call_store.call_status(self.runtime.engine, call_id) != "Concluded":
             return
         try:
-            row, cipher = self._readable(call_id)
+            row, cipher = self.open_call(call_id)
             with self._open_audio(row, cipher) as reader:
                 duration = measure_duration(reader)
         except (NotFound, FileNotFoundError):

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from callvault.audit.trail import AuditEvent, AuditTrail
-from callvault.crypto import CallCipher
+from callvault.capture.reads import CallReader
 from callvault.errors import BadInput, CallvaultError, Conflict, NotFound
 from callvault.ids import new_request_id
 from callvault.purge.governance import Governance
@@ -131,10 +131,8 @@ class RedactionService:
     def _plan(self, row: CallRow) -> AudioPlan:
         """The stored audio's format and duration, read from the audio itself (its header)."""
         rt = self.runtime
-        wrapped = rt.keystore.get(row.call_id)
-        if wrapped is None:
-            raise NotFound(f"no call with callId {row.call_id!r}")
-        cipher = CallCipher(row.call_id, rt.keys.unwrap(row.call_id, wrapped))
+        # The row and key as a pair (a redaction under way may be swapping them).
+        row, cipher = CallReader(rt).open_call(row.call_id)
         try:
             handle, size = rt.blobs.open(row.blob_key)
         except FileNotFoundError:
@@ -268,10 +266,7 @@ class RedactionService:
         if row.redacting:
             raise Conflict("the call's audio is being redacted; look at it again once that is done")
         rt = self.runtime
-        wrapped = rt.keystore.get(row.call_id)
-        if wrapped is None:
-            raise NotFound(f"no call with callId {call_id!r}")
-        cipher = CallCipher(row.call_id, rt.keys.unwrap(row.call_id, wrapped))
+        row, cipher = CallReader(rt).open_call(row.call_id)
         try:
             handle, size = rt.blobs.open(row.blob_key)
         except FileNotFoundError:
